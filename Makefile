@@ -1,0 +1,66 @@
+# Sema: plain make, like Lua and Janet.
+#   make            release build: build/sema (-O2)
+#   make debug      AddressSanitizer + UBSan build: build/debug/sema
+#   make test       everything the CI runs (see tests/run.sh)
+#   make deps       install the Debian packages the build and tests need
+
+CC ?= cc
+CSTD = -std=c11 -D_GNU_SOURCE
+WARN = -Wall -Wextra -Wno-unused-parameter
+INCS = -Isrc -Iinclude
+LIBS = -lutf8proc -lm
+OPT ?= -O2 -g
+DEBUG_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+CORE_SRC = $(wildcard src/*.c) $(wildcard src/lib/*.c)
+CLI_SRC = $(wildcard src/cli/*.c)
+HDRS = $(wildcard src/*.h) $(wildcard src/lib/*.h)
+
+CORE_OBJ = $(CORE_SRC:src/%.c=build/obj/%.o)
+CLI_OBJ = $(CLI_SRC:src/%.c=build/obj/%.o)
+DBG_CORE_OBJ = $(CORE_SRC:src/%.c=build/debug/obj/%.o)
+DBG_CLI_OBJ = $(CLI_SRC:src/%.c=build/debug/obj/%.o)
+
+.PHONY: all debug test deps clean unit
+
+all: build/sema
+
+build/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(INCS) -c $< -o $@
+
+build/debug/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(DEBUG_FLAGS) $(INCS) -c $< -o $@
+
+build/libsema.a: $(CORE_OBJ)
+	@mkdir -p build
+	ar rcs $@ $^
+
+build/sema: $(CLI_OBJ) build/libsema.a
+	$(CC) $(OPT) -o $@ $(CLI_OBJ) build/libsema.a $(LIBS)
+
+build/debug/libsema.a: $(DBG_CORE_OBJ)
+	ar rcs $@ $^
+
+build/debug/sema: $(DBG_CLI_OBJ) build/debug/libsema.a
+	$(CC) $(DEBUG_FLAGS) -o $@ $(DBG_CLI_OBJ) build/debug/libsema.a $(LIBS)
+
+debug: build/debug/sema
+
+UNIT_TESTS = $(patsubst tests/unit/%.c,build/debug/unit/%,$(wildcard tests/unit/*.c))
+
+build/debug/unit/%: tests/unit/%.c build/debug/libsema.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(DEBUG_FLAGS) $(INCS) $< build/debug/libsema.a -o $@ -lcmocka $(LIBS)
+
+unit: $(UNIT_TESTS)
+
+test: build/sema build/debug/sema unit
+	bash tests/run.sh
+
+deps:
+	bash tools/deps.sh
+
+clean:
+	rm -rf build

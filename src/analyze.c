@@ -1,0 +1,1375 @@
+/* analyze.c - expansion and analysis: data (forms) to the core AST.
+ *
+ * Macros are expanded as they are met in expression position (a top-level
+ * defmacro registers its macro at once), special forms are checked and
+ * lowered, names are resolved to locals or global cells, and every reference
+ * to a local is recorded so that capture can be computed once the whole
+ * form has been seen (a named-let body may still be inlined into its parent).
+ */
+#include <stdlib.h>
+#include "ast.h"
+#include "compiler.h"
+#include "map.h"
+#include "runtime.h"
+
+/* ---- arena ---- */
+
+void *arena_alloc(Arena **ap, size_t n) {
+  n = (n + 15) & ~(size_t)15;
+  Arena *a = *ap;
+  if (!a || a->used + n > a->cap) {
+    size_t cap = n > 65536 ? n : 65536;
+    Arena *b = malloc(sizeof(Arena));
+    if (!b) abort();
+    b->block = malloc(cap);
+    if (!b->block) abort();
+    b->used = 0;
+    b->cap = cap;
+    b->prev = a;
+    *ap = a = b;
+  }
+  void *p = a->block + a->used;
+  a->used += n;
+  memset(p, 0, n);
+  return p;
+}
+
+void arena_free(Arena **ap) {
+  Arena *a = *ap;
+  while (a) {
+    Arena *p = a->prev;
+    free(a->block);
+    free(a);
+    a = p;
+  }
+  *ap = NULL;
+}
+
+/* ---- scopes ---- */
+
+typedef struct Scope {
+  struct Scope *parent;
+  Var **vars;
+  uint32_t n, cap;
+  FnInfo *fn;
+  bool toplevel; /* defines here are global */
+} Scope;
+
+static Node *an(Unit *u, Scope *s, Value form, bool tail);
+static Node *an_body(Unit *u, Scope *s, Value forms, bool tail, uint32_t pos);
+
+static Node *node(Unit *u, NodeKind k, uint32_t pos) {
+  Node *n = arena_alloc(&u->arena, sizeof(Node));
+  n->kind = k;
+  n->pos = pos;
+  n->cell = -1;
+  return n;
+}
+
+static Node *const_node(Unit *u, Value v, uint32_t pos) {
+  Node *n = node(u, N_CONST, pos);
+  n->value = v;
+  return n;
+}
+
+/* Values created by the analyzer must stay alive until the unit is done. */
+static Value keep(Unit *u, Value v) {
+  if (is_obj(v)) vm_push_root(u->vm, v);
+  return v;
+}
+
+static Scope *scope_new(Unit *u, Scope *parent, FnInfo *fn) {
+  Scope *s = arena_alloc(&u->arena, sizeof(Scope));
+  s->parent = parent;
+  s->fn = fn;
+  return s;
+}
+
+static Var *declare(Unit *u, Scope *s, Value name) {
+  if (s->n == s->cap) {
+    uint32_t cap = s->cap ? s->cap * 2 : 8;
+    Var **vars = arena_alloc(&u->arena, cap * sizeof(Var *));
+    if (s->n) memcpy(vars, s->vars, s->n * sizeof(Var *));
+    s->vars = vars;
+    s->cap = cap;
+  }
+  Var *v = arena_alloc(&u->arena, sizeof(Var));
+  v->name = name;
+  v->fn = s->fn;
+  v->reg = -1;
+  v->next_in_unit = u->vars;
+  u->vars = v;
+  s->vars[s->n++] = v;
+  return v;
+}
+
+static Var *scope_find_here(Scope *s, Value name) {
+  for (uint32_t i = s->n; i-- > 0;)
+    if (s->vars[i]->name == name) return s->vars[i];
+  return NULL;
+}
+
+static Var *lookup(Scope *s, Value name) {
+  for (; s; s = s->parent) {
+    Var *v = scope_find_here(s, name);
+    if (v) return v;
+  }
+  return NULL;
+}
+
+/* ---- form helpers ---- */
+
+static uint32_t form_pos(Unit *u, Value form) {
+  if (is_cons(form) && as_obj(form)->aux) return as_obj(form)->aux;
+  return u->last_pos;
+}
+
+static int64_t form_len(Value l) { return list_length(l); }
+
+static Value nth_form(Value l, int i) {
+  while (i-- > 0) l = cdr(l);
+  return car(l);
+}
+
+static bool sym_is(VM *vm, Value v, const char *name) { return is_sym(v) && strcmp(sym_cstr(vm, v), name) == 0; }
+
+static NORETURN void cerr(Unit *u, uint32_t pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static NORETURN void cerr(Unit *u, uint32_t pos, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  u->vm->compile_pos = pos;
+  err_eval(u->vm, "%s", msg);
+}
+
+static NORETURN void carity(Unit *u, uint32_t pos, const char *name, const char *expects, int got) {
+  u->vm->compile_pos = pos;
+  err_arity(u->vm, name, expects, got);
+}
+
+static NORETURN void ctype(Unit *u, uint32_t pos, const char *expected, Value got) {
+  u->vm->compile_pos = pos;
+  err_type(u->vm, expected, got);
+}
+
+/* ---- references ---- */
+
+static Node *ref_local(Unit *u, Scope *s, Var *v, uint32_t pos) {
+  Node *n = node(u, N_LOCAL, pos);
+  n->var = v;
+  Ref *r = arena_alloc(&u->arena, sizeof(Ref));
+  r->var = v;
+  r->from = s->fn;
+  r->next = u->refs;
+  u->refs = r;
+  if (v->loop) v->loop->loop_ok = false; /* a use other than a recur call */
+  return n;
+}
+
+static Node *an_symbol(Unit *u, Scope *s, Value sym, uint32_t pos) {
+  Var *v = lookup(s, sym);
+  if (v) return ref_local(u, s, v, pos);
+  Node *n = node(u, N_GLOBAL, pos);
+  n->cell = env_lookup(u->vm, u->vm->env, sym, true);
+  return n;
+}
+
+/* ---- special forms ---- */
+
+typedef Node *(*SpecialFn)(Unit *u, Scope *s, Value form, bool tail, uint32_t pos);
+
+#define SPECIAL_FORMS(X)                                                                    \
+  X(quote) X(quasiquote) X(if) X(cond) X(case) X(when) X(unless) X(and) X(or) X(begin)    \
+  X(progn) X(define) X(def) X(defun) X(defn) X(lambda) X(fn) X(let) X(let_star) X(letrec) \
+  X(do) X(while) X(set) X(throw) X(try) X(defmacro) X(macroexpand) X(eval) X(match)       \
+  X(match_star) X(delay) X(force) X(define_record_type) X(defmulti) X(defmethod) X(module) \
+  X(import) X(load) X(async) X(await)
+
+static const char *const special_names[] = {
+    "quote", "quasiquote", "if", "cond", "case", "when", "unless", "and", "or", "begin",
+    "progn", "define", "def", "defun", "defn", "lambda", "fn", "let", "let*", "letrec",
+    "do", "while", "set!", "throw", "try", "defmacro", "macroexpand", "eval", "match",
+    "match*", "delay", "force", "define-record-type", "defmulti", "defmethod", "module",
+    "import", "load", "async", "await"};
+#define N_SPECIAL (sizeof special_names / sizeof special_names[0])
+
+void compiler_intern_specials(VM *vm) {
+  for (size_t i = 0; i < N_SPECIAL; i++) {
+    uint32_t id = sym_intern_c(vm, special_names[i]);
+    if (id != i) abort(); /* specials must be the first symbols interned */
+  }
+}
+
+bool is_special_form(Value sym) { return is_sym(sym) && sym_id(sym) < N_SPECIAL; }
+
+static Node *sf_quote(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)s, (void)tail;
+  int64_t n = form_len(form) - 1;
+  if (n != 1) carity(u, pos, "quote", "1", (int)n);
+  return const_node(u, nth_form(form, 1), pos);
+}
+
+static Node *sf_if(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  int64_t n = form_len(form) - 1;
+  if (n < 2 || n > 3) carity(u, pos, "if", "2 or 3", (int)n);
+  Node *r = node(u, N_IF, pos);
+  r->a = an(u, s, nth_form(form, 1), false);
+  r->b = an(u, s, nth_form(form, 2), tail);
+  r->c = n == 3 ? an(u, s, nth_form(form, 3), tail) : const_node(u, NIL_VAL, pos);
+  return r;
+}
+
+/* analyze a sequence of expressions (no internal defines) */
+static Node *an_seq(Unit *u, Scope *s, Value forms, bool tail, uint32_t pos) {
+  int64_t n = form_len(forms);
+  if (n == 0) return const_node(u, NIL_VAL, pos);
+  if (n == 1) return an(u, s, car(forms), tail);
+  Node *r = node(u, N_SEQ, pos);
+  r->kids = arena_alloc(&u->arena, (size_t)n * sizeof(Node *));
+  r->nkids = (uint32_t)n;
+  for (int64_t i = 0; i < n; i++, forms = cdr(forms)) r->kids[i] = an(u, s, car(forms), tail && i == n - 1);
+  return r;
+}
+
+static Node *sf_begin(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  return an_seq(u, s, cdr(form), tail, pos);
+}
+
+static Node *sf_when(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  bool is_unless = sym_is(u->vm, car(form), "unless");
+  int64_t n = form_len(form) - 1;
+  if (n < 2) carity(u, pos, is_unless ? "unless" : "when", "2+", (int)n);
+  Node *r = node(u, N_IF, pos);
+  r->a = an(u, s, nth_form(form, 1), false);
+  Node *body = an_seq(u, s, cdr(cdr(form)), tail, pos);
+  Node *none = const_node(u, NIL_VAL, pos);
+  r->b = is_unless ? none : body;
+  r->c = is_unless ? body : none;
+  return r;
+}
+
+static Node *sf_and(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  bool is_or = sym_is(u->vm, car(form), "or");
+  int64_t n = form_len(form) - 1;
+  if (n == 0) return const_node(u, is_or ? FALSE_VAL : TRUE_VAL, pos);
+  if (n == 1) return an(u, s, nth_form(form, 1), tail);
+  Node *r = node(u, is_or ? N_OR : N_AND, pos);
+  r->kids = arena_alloc(&u->arena, (size_t)n * sizeof(Node *));
+  r->nkids = (uint32_t)n;
+  Value l = cdr(form);
+  for (int64_t i = 0; i < n; i++, l = cdr(l)) r->kids[i] = an(u, s, car(l), tail && i == n - 1);
+  return r;
+}
+
+static Node *cond_clauses(Unit *u, Scope *s, Value clauses, bool tail, uint32_t pos) {
+  if (!is_cons(clauses)) return const_node(u, NIL_VAL, pos);
+  Value cl = car(clauses);
+  if (cl == EMPTY_VAL) cerr(u, pos, "cond: clause must not be empty");
+  if (!is_cons(cl)) cerr(u, pos, "cond: expected a list");
+  uint32_t cpos = form_pos(u, cl);
+  Value test = car(cl), body = cdr(cl);
+  if (sym_is(u->vm, test, "else")) return body == EMPTY_VAL ? const_node(u, TRUE_VAL, cpos) : an_seq(u, s, body, tail, cpos);
+  Node *r = node(u, N_IF, cpos);
+  r->a = an(u, s, test, false);
+  r->b = body == EMPTY_VAL ? const_node(u, TRUE_VAL, cpos) : an_seq(u, s, body, tail, cpos);
+  r->c = cond_clauses(u, s, cdr(clauses), tail, pos);
+  return r;
+}
+
+static Node *sf_cond(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  if (form_len(form) < 0) cerr(u, pos, "cond: expected a list");
+  return cond_clauses(u, s, cdr(form), tail, pos);
+}
+
+static Node *prim2(Unit *u, OpCode op, Node *a, Node *b, uint32_t pos) {
+  Node *r = node(u, N_PRIM, pos);
+  r->op = op;
+  r->kids = arena_alloc(&u->arena, 2 * sizeof(Node *));
+  r->kids[0] = a;
+  r->kids[1] = b;
+  r->nkids = 2;
+  return r;
+}
+
+static Node *sf_case(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  int64_t n = form_len(form) - 1;
+  if (n < 2) carity(u, pos, "case", "2+", (int)n);
+  Scope *inner = scope_new(u, s, s->fn);
+  Node *key = an(u, s, nth_form(form, 1), false);
+  Var *kv = declare(u, inner, keep(u, SYM(u->vm, " case-key")));
+  Node *let = node(u, N_LET, pos);
+  let->vars = arena_alloc(&u->arena, sizeof(Var *));
+  let->vars[0] = kv;
+  let->nvars = 1;
+  let->kids = arena_alloc(&u->arena, sizeof(Node *));
+  let->kids[0] = key;
+  let->nkids = 1;
+  /* build the if chain back to front */
+  Value clauses = cdr(cdr(form));
+  int64_t nc = form_len(clauses);
+  Value *cls = malloc((size_t)nc * sizeof(Value));
+  for (int64_t i = 0; i < nc; i++, clauses = cdr(clauses)) cls[i] = car(clauses);
+  Node *chain = const_node(u, NIL_VAL, pos);
+  for (int64_t i = nc; i-- > 0;) {
+    Value cl = cls[i];
+    if (cl == EMPTY_VAL) {
+      free(cls);
+      cerr(u, pos, "case: clause must not be empty");
+    }
+    if (!is_cons(cl)) {
+      free(cls);
+      cerr(u, pos, "case: expected a list");
+    }
+    uint32_t cpos = form_pos(u, cl);
+    Node *body = an_seq(u, inner, cdr(cl), tail, cpos);
+    if (sym_is(u->vm, car(cl), "else")) {
+      chain = body;
+      continue;
+    }
+    Value data = car(cl);
+    if (!is_list(data)) {
+      free(cls);
+      cerr(u, cpos, "case: expected a list");
+    }
+    Node *test = node(u, N_OR, cpos);
+    int64_t nd = form_len(data);
+    if (nd == 0) {
+      test = const_node(u, FALSE_VAL, cpos);
+    } else {
+      test->kids = arena_alloc(&u->arena, (size_t)nd * sizeof(Node *));
+      test->nkids = (uint32_t)nd;
+      for (int64_t k = 0; k < nd; k++, data = cdr(data))
+        test->kids[k] = prim2(u, OP_EQV, ref_local(u, inner, kv, cpos), const_node(u, car(data), cpos), cpos);
+    }
+    Node *ifn = node(u, N_IF, cpos);
+    ifn->a = test;
+    ifn->b = body;
+    ifn->c = chain;
+    chain = ifn;
+  }
+  free(cls);
+  let->a = chain;
+  return let;
+}
+
+/* ---- lambda ---- */
+
+static Value vec_to_list(Unit *u, Value v) {
+  if (!is_vector(v)) return v;
+  return keep(u, list_from(u->vm, vec_items(v), vec_len(v)));
+}
+
+static bool is_pattern(Value p) { return is_vector(p) || is_map(p); }
+
+/* Analyze (params body...) into a lambda node.  name: symbol or nil. */
+static Node *an_lambda(Unit *u, Scope *s, Value params, Value body, Value name, uint32_t pos, const char *who, Var *self) {
+  VM *vm = u->vm;
+  if (!is_list(params) && !is_vector(params)) ctype(u, pos, "list or vector", params);
+  params = vec_to_list(u, params);
+  FnInfo *fn = arena_alloc(&u->arena, sizeof(FnInfo));
+  fn->parent = s->fn;
+  fn->name = name;
+  fn->pos = pos;
+  Scope *fs = scope_new(u, s, fn);
+  int64_t np = form_len(params);
+  fn->params = arena_alloc(&u->arena, ((size_t)np + 1) * sizeof(Var *));
+  /* patterns: bound to hidden parameters, destructured at entry */
+  Value pat_list = EMPTY_VAL;
+  int npat = 0;
+  Value dot = SYM(vm, ".");
+  for (Value l = params; is_cons(l); l = cdr(l)) {
+    Value p = car(l);
+    if (p == dot) {
+      Value rest = cdr(l);
+      if (!is_cons(rest) || cdr(rest) != EMPTY_VAL || !is_sym(car(rest)))
+        cerr(u, pos, "%s: rest parameter must be a single symbol", who);
+      fn->params[fn->nparams++] = declare(u, fs, car(rest));
+      fn->has_rest = true;
+      break;
+    }
+    if (is_pattern(p)) {
+      char tmp[32];
+      snprintf(tmp, sizeof tmp, " arg%d", npat++);
+      Var *hv = declare(u, fs, keep(u, SYM(vm, tmp)));
+      fn->params[fn->nparams++] = hv;
+      pat_list = keep(u, cons(vm, list2(vm, p, hv->name), pat_list));
+      continue;
+    }
+    if (!is_sym(p)) cerr(u, pos, "%s: expected a symbol", who);
+    fn->params[fn->nparams++] = declare(u, fs, p);
+  }
+  if (fn->nparams > 250) cerr(u, pos, "%s: too many parameters", who);
+  if (pat_list != EMPTY_VAL) {
+    /* wrap the body: (let* ((pattern hidden) ...) body...) */
+    Value bindings = keep(u, list_reverse(vm, pat_list));
+    body = keep(u, list1(vm, cons(vm, SYM(vm, "let*"), cons(vm, bindings, body))));
+  }
+  Node *r = node(u, N_LAMBDA, pos);
+  r->fn = fn;
+  fn->self_node = r;
+  if (self) {
+    self->self_fn = r;
+    if (self->loop) self->loop->fn = fn;
+  }
+  fn->body = an_body(u, fs, body, true, pos);
+  return r;
+}
+
+static Node *sf_lambda(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)tail;
+  int64_t n = form_len(form) - 1;
+  const char *who = sym_cstr(u->vm, car(form));
+  if (n < 2) carity(u, pos, who, "2+", (int)n);
+  Value params = nth_form(form, 1);
+  if (is_sym(params)) {
+    /* (lambda args body...): accepted as the whole-argument-list form */
+    params = keep(u, list2(u->vm, SYM(u->vm, "."), params));
+  }
+  return an_lambda(u, s, params, cdr(cdr(form)), NIL_VAL, pos, who, NULL);
+}
+
+/* ---- define ---- */
+
+static Node *define_var(Unit *u, Scope *s, Value name, Node *val, uint32_t pos) {
+  if (s->toplevel) {
+    Node *r = node(u, N_DEFGLOBAL, pos);
+    r->cell = env_lookup(u->vm, u->vm->env, name, true);
+    r->a = val;
+    return r;
+  }
+  Var *v = scope_find_here(s, name);
+  if (!v) {
+    v = declare(u, s, name);
+    v->letrec = true;
+  }
+  Node *r = node(u, N_DEFLOCAL, pos);
+  r->var = v;
+  r->a = val;
+  return r;
+}
+
+static Node *destructure_define(Unit *u, Scope *s, Value pattern, Value expr, uint32_t pos);
+
+static Node *sf_define(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)tail;
+  VM *vm = u->vm;
+  int64_t n = form_len(form) - 1;
+  if (n < 1) carity(u, pos, "define", "2+", (int)n);
+  Value target = nth_form(form, 1);
+  if (is_sym(target)) {
+    if (n != 2) carity(u, pos, "define", "2", (int)n);
+    Value e = nth_form(form, 2);
+    Node *val;
+    if (is_cons(e) && (sym_is(vm, car(e), "lambda") || sym_is(vm, car(e), "fn")) && !lookup(s, car(e)) &&
+        form_len(e) >= 3) {
+      Value params = nth_form(e, 1);
+      if (is_sym(params)) params = keep(u, list2(vm, SYM(vm, "."), params));
+      val = an_lambda(u, s, params, cdr(cdr(e)), target, form_pos(u, e), sym_cstr(vm, car(e)), s->toplevel ? NULL : scope_find_here(s, target));
+    } else {
+      Var *pre = s->toplevel ? NULL : scope_find_here(s, target);
+      val = an(u, s, e, false);
+      (void)pre;
+    }
+    return define_var(u, s, target, val, pos);
+  }
+  if (is_cons(target)) {
+    Value name = car(target);
+    if (!is_sym(name)) {
+      if (is_cons(name)) cerr(u, pos, "define: curried definitions are not supported");
+      cerr(u, pos, "define: expected a symbol");
+    }
+    if (n < 2) cerr(u, pos, "define: function body cannot be empty");
+    Var *self = s->toplevel ? NULL : scope_find_here(s, name);
+    Node *lam = an_lambda(u, s, cdr(target), cdr(cdr(form)), name, pos, "define", self);
+    return define_var(u, s, name, lam, pos);
+  }
+  if (target == EMPTY_VAL) cerr(u, pos, "define: empty function signature");
+  if (is_vector(target) || is_map(target)) {
+    if (n != 2) carity(u, pos, "define", "2", (int)n);
+    return destructure_define(u, s, target, nth_form(form, 2), pos);
+  }
+  ctype(u, pos, "symbol, list, vector, or map", target);
+}
+
+static Node *sf_defun(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)tail;
+  const char *who = sym_cstr(u->vm, car(form));
+  int64_t n = form_len(form) - 1;
+  if (n < 3) carity(u, pos, who, "3+", (int)n);
+  Value name = nth_form(form, 1), params = nth_form(form, 2);
+  if (!is_sym(name)) cerr(u, pos, "%s: expected a symbol", who);
+  if (!is_list(params) && !is_vector(params)) cerr(u, pos, "%s: expected a list", who);
+  Node *lam = an_lambda(u, s, params, cdr(cdr(cdr(form))), name, pos, who, s->toplevel ? NULL : scope_find_here(s, name));
+  return define_var(u, s, name, lam, pos);
+}
+
+/* ---- bodies with internal defines (letrec* semantics) ---- */
+
+/* Expand macro calls at the head of body forms so defines they produce are seen. */
+static Value expand_head(Unit *u, Value form);
+
+static void prescan_defines(Unit *u, Scope *s, Value forms) {
+  VM *vm = u->vm;
+  for (; is_cons(forms); forms = cdr(forms)) {
+    Value f = car(forms);
+    if (!is_cons(f) || !is_sym(car(f))) continue;
+    Value head = car(f);
+    if (sym_is(vm, head, "begin") || sym_is(vm, head, "progn")) {
+      prescan_defines(u, s, cdr(f));
+      continue;
+    }
+    bool is_def = sym_is(vm, head, "define") || sym_is(vm, head, "def");
+    bool is_defun = sym_is(vm, head, "defun") || sym_is(vm, head, "defn");
+    if (!is_def && !is_defun) continue;
+    if (!is_cons(cdr(f))) continue;
+    Value t = car(cdr(f));
+    Value name = is_sym(t) ? t : (is_def && is_cons(t) && is_sym(car(t))) ? car(t) : NIL_VAL;
+    if (is_sym(name) && !scope_find_here(s, name)) {
+      Var *v = declare(u, s, name);
+      v->letrec = true;
+    }
+  }
+}
+
+static Node *an_body(Unit *u, Scope *s, Value forms, bool tail, uint32_t pos) {
+  if (!is_list(forms)) cerr(u, pos, "expected a body");
+  /* expand macro heads first so that macro-generated defines are hoisted */
+  ListBuilder lb;
+  lb_init(&lb);
+  uint32_t slot = vm_root_slot(u->vm, EMPTY_VAL);
+  for (Value l = forms; is_cons(l); l = cdr(l)) {
+    Value f = expand_head(u, car(l));
+    lb_add(u->vm, &lb, f);
+    ROOT(u->vm, slot) = lb.head;
+  }
+  forms = lb.head;
+  if (s->toplevel) return an_seq(u, s, forms, tail, pos);
+  uint32_t n0 = s->n;
+  prescan_defines(u, s, forms);
+  Node *seq = an_seq(u, s, forms, tail, pos);
+  if (s->n == n0) return seq;
+  /* internal definitions: bound (to nil) when the body starts */
+  Node *r = node(u, N_BODY, pos);
+  r->nvars = s->n - n0;
+  r->vars = arena_alloc(&u->arena, r->nvars * sizeof(Var *));
+  memcpy(r->vars, s->vars + n0, r->nvars * sizeof(Var *));
+  r->a = seq;
+  return r;
+}
+
+/* ---- let family ---- */
+
+static void check_binding(Unit *u, Value b, uint32_t pos, const char *who) {
+  if (!is_cons(b) || form_len(b) != 2) cerr(u, pos, "%s: each binding must have 2 elements", who);
+}
+
+static Node *sf_let(Unit *u, Scope *s, Value form, bool tail, uint32_t pos);
+
+static Node *named_let(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  VM *vm = u->vm;
+  int64_t n = form_len(form) - 1;
+  if (n < 3) carity(u, pos, "named let", "3+", (int)n);
+  Value name = nth_form(form, 1), bindings = nth_form(form, 2);
+  if (!is_list(bindings)) cerr(u, pos, "let: expected a list");
+  int64_t nb = form_len(bindings);
+  Node *r = node(u, N_NAMEDLET, pos);
+  r->kids = arena_alloc(&u->arena, ((size_t)nb + 1) * sizeof(Node *));
+  r->nkids = (uint32_t)nb;
+  ListBuilder params;
+  lb_init(&params);
+  uint32_t slot = vm_root_slot(vm, EMPTY_VAL);
+  int64_t i = 0;
+  for (Value l = bindings; is_cons(l); l = cdr(l), i++) {
+    Value b = car(l);
+    check_binding(u, b, pos, "let");
+    if (!is_sym(car(b))) cerr(u, pos, "let: expected a symbol");
+    r->kids[i] = an(u, s, nth_form(b, 1), false);
+    lb_add(vm, &params, car(b));
+    ROOT(vm, slot) = params.head;
+  }
+  /* the loop variable lives in a scope of its own around the lambda */
+  Scope *ls = scope_new(u, s, s->fn);
+  Var *lv = declare(u, ls, name);
+  lv->letrec = true;
+  lv->loop = r;
+  r->var = lv;
+  r->loop_ok = true;
+  Node *lam = an_lambda(u, ls, params.head, cdr(cdr(cdr(form))), name, pos, "let", lv);
+  (void)tail;
+  r->a = lam;
+  if (lam->fn->has_rest) r->loop_ok = false;
+  if (r->loop_ok) lam->fn->merged_into = s->fn;
+  return r;
+}
+
+/* (let ((p init) ...) body) where some p are patterns: bind hidden vars then destructure */
+static Node *an_let_bindings(Unit *u, Scope *s, Value bindings, Value body, bool tail, uint32_t pos, const char *who) {
+  VM *vm = u->vm;
+  if (!is_list(bindings)) cerr(u, pos, "%s: expected a list", who);
+  int64_t nb = form_len(bindings);
+  Node *r = node(u, N_LET, pos);
+  r->vars = arena_alloc(&u->arena, ((size_t)nb + 1) * sizeof(Var *));
+  r->kids = arena_alloc(&u->arena, ((size_t)nb + 1) * sizeof(Node *));
+  Scope *inner = scope_new(u, s, s->fn);
+  Value pats = EMPTY_VAL;
+  int npat = 0;
+  for (Value l = bindings; is_cons(l); l = cdr(l)) {
+    Value b = car(l);
+    check_binding(u, b, pos, who);
+    Value p = car(b);
+    Node *init = an(u, s, nth_form(b, 1), false);
+    Value vname = p;
+    if (is_pattern(p)) {
+      char tmp[32];
+      snprintf(tmp, sizeof tmp, " let%d", npat++);
+      vname = keep(u, SYM(vm, tmp));
+      pats = keep(u, cons(vm, list2(vm, p, vname), pats));
+    } else if (!is_sym(p)) {
+      cerr(u, pos, "%s: expected a symbol", who);
+    }
+    r->kids[r->nkids++] = init;
+  }
+  uint32_t i = 0;
+  for (Value l = bindings; is_cons(l); l = cdr(l), i++) {
+    Value p = car(car(l));
+    Value vname = p;
+    if (is_pattern(p)) {
+      /* find the hidden name assigned above (in order) */
+      char tmp[32];
+      int k = 0;
+      for (Value m = bindings; m != l; m = cdr(m))
+        if (is_pattern(car(car(m)))) k++;
+      snprintf(tmp, sizeof tmp, " let%d", k);
+      vname = SYM(vm, tmp);
+    }
+    r->vars[r->nvars++] = declare(u, inner, vname);
+  }
+  if (pats != EMPTY_VAL) {
+    Value bl = keep(u, list_reverse(vm, pats));
+    body = keep(u, list1(vm, cons(vm, SYM(vm, "let*"), cons(vm, bl, body))));
+  }
+  r->a = an_body(u, inner, body, tail, pos);
+  return r;
+}
+
+static Node *sf_let(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  int64_t n = form_len(form) - 1;
+  if (n >= 1 && is_sym(nth_form(form, 1))) return named_let(u, s, form, tail, pos);
+  if (n < 2) carity(u, pos, "let", "2+", (int)n);
+  return an_let_bindings(u, s, nth_form(form, 1), cdr(cdr(form)), tail, pos, "let");
+}
+
+static Node *sf_let_star(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  VM *vm = u->vm;
+  int64_t n = form_len(form) - 1;
+  if (n < 2) carity(u, pos, "let*", "2+", (int)n);
+  Value bindings = nth_form(form, 1), body = cdr(cdr(form));
+  if (!is_list(bindings)) cerr(u, pos, "let*: expected a list");
+  if (bindings == EMPTY_VAL || cdr(bindings) == EMPTY_VAL)
+    return an_let_bindings(u, s, bindings, body, tail, pos, "let*");
+  /* (let* (b1 b2 ...) body) = (let (b1) (let* (b2 ...) body)) */
+  Value inner = keep(u, cons_pos(vm, car(form), cons(vm, cdr(bindings), body), pos));
+  Value outer_body = keep(u, list1(vm, inner));
+  return an_let_bindings(u, s, keep(u, list1(vm, car(bindings))), outer_body, tail, pos, "let*");
+}
+
+static Node *sf_letrec(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  int64_t n = form_len(form) - 1;
+  if (n < 2) carity(u, pos, "letrec", "2+", (int)n);
+  Value bindings = nth_form(form, 1);
+  if (!is_list(bindings)) cerr(u, pos, "letrec: expected a list");
+  int64_t nb = form_len(bindings);
+  Node *r = node(u, N_LETREC, pos);
+  r->vars = arena_alloc(&u->arena, ((size_t)nb + 1) * sizeof(Var *));
+  r->kids = arena_alloc(&u->arena, ((size_t)nb + 1) * sizeof(Node *));
+  Scope *inner = scope_new(u, s, s->fn);
+  for (Value l = bindings; is_cons(l); l = cdr(l)) {
+    check_binding(u, car(l), pos, "letrec");
+    if (!is_sym(car(car(l)))) cerr(u, pos, "letrec: expected a symbol");
+    Var *v = declare(u, inner, car(car(l)));
+    v->letrec = true;
+    r->vars[r->nvars++] = v;
+  }
+  uint32_t i = 0;
+  for (Value l = bindings; is_cons(l); l = cdr(l), i++) {
+    Value init = nth_form(car(l), 1);
+    Var *v = r->vars[i];
+    if (is_cons(init) && (sym_is(u->vm, car(init), "lambda") || sym_is(u->vm, car(init), "fn")) &&
+        form_len(init) >= 3 && !is_sym(nth_form(init, 1))) {
+      Node *lam = an_lambda(u, inner, nth_form(init, 1), cdr(cdr(init)), v->name, form_pos(u, init), "lambda", v);
+      r->kids[r->nkids++] = lam;
+    } else {
+      r->kids[r->nkids++] = an(u, inner, init, false);
+    }
+  }
+  r->a = an_body(u, inner, cdr(cdr(form)), tail, pos);
+  return r;
+}
+
+/* ---- do / while ---- */
+
+static Node *sf_do(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)tail;
+  int64_t n = form_len(form) - 1;
+  if (n < 2) carity(u, pos, "do", "2+", (int)n);
+  Value specs = nth_form(form, 1), test_clause = nth_form(form, 2);
+  if (!is_list(specs)) cerr(u, pos, "do: expected a list");
+  int64_t nv = form_len(specs);
+  Node *r = node(u, N_DO, pos);
+  r->vars = arena_alloc(&u->arena, ((size_t)nv + 1) * sizeof(Var *));
+  r->kids = arena_alloc(&u->arena, ((size_t)nv + 1) * sizeof(Node *));
+  r->steps = arena_alloc(&u->arena, ((size_t)nv + 1) * sizeof(Node *));
+  Scope *inner = scope_new(u, s, s->fn);
+  for (Value l = specs; is_cons(l); l = cdr(l)) {
+    Value sp = car(l);
+    int64_t k = form_len(sp);
+    if (!is_cons(sp) || k < 2 || k > 3) cerr(u, pos, "do: binding must be (var init) or (var init step)");
+    if (!is_sym(car(sp))) cerr(u, pos, "do: expected a symbol");
+    r->kids[r->nkids++] = an(u, s, nth_form(sp, 1), false);
+  }
+  for (Value l = specs; is_cons(l); l = cdr(l)) r->vars[r->nvars++] = declare(u, inner, car(car(l)));
+  uint32_t i = 0;
+  for (Value l = specs; is_cons(l); l = cdr(l), i++) {
+    Value sp = car(l);
+    r->steps[i] = form_len(sp) == 3 ? an(u, inner, nth_form(sp, 2), false) : NULL;
+  }
+  if (!is_cons(test_clause)) cerr(u, pos, "do: test clause must not be empty");
+  r->a = an(u, inner, car(test_clause), false);
+  r->b = an_seq(u, inner, cdr(test_clause), false, pos);
+  Scope *bs = scope_new(u, inner, s->fn);
+  r->c = an_body(u, bs, cdr(cdr(cdr(form))), false, pos);
+  return r;
+}
+
+static Node *sf_while(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)tail;
+  int64_t n = form_len(form) - 1;
+  if (n < 2) carity(u, pos, "while", "2+", (int)n);
+  Node *r = node(u, N_DO, pos);
+  Node *t = an(u, s, nth_form(form, 1), false);
+  Node *neg = node(u, N_PRIM, pos);
+  neg->op = OP_NOT;
+  neg->kids = arena_alloc(&u->arena, sizeof(Node *));
+  neg->kids[0] = t;
+  neg->nkids = 1;
+  r->a = neg;
+  r->b = const_node(u, NIL_VAL, pos);
+  Scope *bs = scope_new(u, s, s->fn);
+  r->c = an_body(u, bs, cdr(cdr(form)), false, pos);
+  return r;
+}
+
+/* ---- set!, throw, try ---- */
+
+static Node *sf_set(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)tail;
+  int64_t n = form_len(form) - 1;
+  if (n != 2) carity(u, pos, "set!", "2", (int)n);
+  Value name = nth_form(form, 1);
+  if (!is_sym(name)) cerr(u, pos, "set!: expected a symbol");
+  Node *val = an(u, s, nth_form(form, 2), false);
+  Var *v = lookup(s, name);
+  if (v) {
+    v->assigned = true;
+    Node *r = node(u, N_SETLOCAL, pos);
+    r->var = v;
+    r->a = val;
+    /* record as a reference so capture across functions is seen */
+    Ref *ref = arena_alloc(&u->arena, sizeof(Ref));
+    ref->var = v;
+    ref->from = s->fn;
+    ref->next = u->refs;
+    u->refs = ref;
+    if (v->loop) v->loop->loop_ok = false;
+    return r;
+  }
+  Node *r = node(u, N_SETGLOBAL, pos);
+  r->cell = env_lookup(u->vm, u->vm->env, name, true);
+  r->a = val;
+  return r;
+}
+
+static Node *sf_throw(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)tail;
+  int64_t n = form_len(form) - 1;
+  if (n != 1) carity(u, pos, "throw", "1", (int)n);
+  Node *r = node(u, N_THROW, pos);
+  r->a = an(u, s, nth_form(form, 1), false);
+  return r;
+}
+
+static Node *sf_try(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  VM *vm = u->vm;
+  int64_t n = form_len(form) - 1;
+  if (n < 1) carity(u, pos, "try", "1+", (int)n);
+  Value last = nth_form(form, (int)n);
+  if (!is_list(last)) cerr(u, pos, "try: expected a list");
+  if (last == EMPTY_VAL) cerr(u, pos, "try: catch form is empty");
+  if (!sym_is(vm, car(last), "catch")) cerr(u, pos, "try: last argument must be (catch var handler...)");
+  if (form_len(last) < 3 || !is_sym(nth_form(last, 1))) cerr(u, pos, "try: catch needs (catch var handler...)");
+  /* body: every operand but the last */
+  ListBuilder lb;
+  lb_init(&lb);
+  uint32_t slot = vm_root_slot(vm, EMPTY_VAL);
+  Value l = cdr(form);
+  for (int64_t i = 0; i < n - 1; i++, l = cdr(l)) {
+    lb_add(vm, &lb, car(l));
+    ROOT(vm, slot) = lb.head;
+  }
+  Node *r = node(u, N_TRY, pos);
+  r->a = an_seq(u, s, lb.head, false, pos);
+  Scope *hs = scope_new(u, s, s->fn);
+  r->var = declare(u, hs, nth_form(last, 1));
+  r->b = an_body(u, hs, cdr(cdr(last)), tail, pos);
+  (void)tail;
+  return r;
+}
+
+/* ---- helpers called at run time ---- */
+
+static Node *call_helper(Unit *u, const char *name, Node **args, uint32_t nargs, uint32_t pos) {
+  Node *r = node(u, N_CALL, pos);
+  Value fn = global_get(u->vm, name);
+  if (fn == UNBOUND_VAL) cerr(u, pos, "internal helper %s missing", name);
+  r->a = const_node(u, fn, pos);
+  r->kids = arena_alloc(&u->arena, (nargs + 1) * sizeof(Node *));
+  for (uint32_t i = 0; i < nargs; i++) r->kids[i] = args[i];
+  r->nkids = nargs;
+  return r;
+}
+
+static Node *sf_eval(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)tail;
+  int64_t n = form_len(form) - 1;
+  if (n != 1) carity(u, pos, "eval", "1", (int)n);
+  Node *arg = an(u, s, nth_form(form, 1), false);
+  return call_helper(u, "%eval", &arg, 1, pos);
+}
+
+static Node *sf_macroexpand(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)tail;
+  int64_t n = form_len(form) - 1;
+  if (n != 1) carity(u, pos, "macroexpand", "1", (int)n);
+  Node *arg = an(u, s, nth_form(form, 1), false);
+  return call_helper(u, "%macroexpand", &arg, 1, pos);
+}
+
+static Node *sf_load(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)tail;
+  int64_t n = form_len(form) - 1;
+  if (n != 1) carity(u, pos, "load", "1", (int)n);
+  Node *arg = an(u, s, nth_form(form, 1), false);
+  return call_helper(u, "%load", &arg, 1, pos);
+}
+
+static Node *sf_delay(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)tail;
+  int64_t n = form_len(form) - 1;
+  if (n != 1) carity(u, pos, "delay", "1", (int)n);
+  Node *thunk = an_lambda(u, s, EMPTY_VAL, cdr(form), NIL_VAL, pos, "delay", NULL);
+  return call_helper(u, "%make-promise", &thunk, 1, pos);
+}
+
+static Node *sf_force(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)tail;
+  int64_t n = form_len(form) - 1;
+  if (n != 1) carity(u, pos, "force", "1", (int)n);
+  Node *arg = an(u, s, nth_form(form, 1), false);
+  return call_helper(u, "%force", &arg, 1, pos);
+}
+
+/* defmacro: at top level the macro is registered now, during analysis */
+static Node *sf_defmacro(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)tail;
+  VM *vm = u->vm;
+  int64_t n = form_len(form) - 1;
+  if (n < 3) carity(u, pos, "defmacro", "3+", (int)n);
+  Value name = nth_form(form, 1), params = nth_form(form, 2);
+  if (!is_sym(name)) cerr(u, pos, "defmacro: name must be a symbol");
+  if (!is_list(params)) cerr(u, pos, "defmacro: params must be a list");
+  Value dot = SYM(vm, ".");
+  for (Value l = params; is_cons(l); l = cdr(l))
+    if (!is_sym(car(l)) || (car(l) == dot && false)) cerr(u, pos, "defmacro: parameter must be a symbol");
+  if (s->toplevel) {
+    Value lam = keep(u, cons_pos(vm, SYM(vm, "lambda"), cdr(cdr(form)), pos));
+    Value closure = compile_transformer(vm, lam, name, u->file);
+    define_macro(vm, name, closure);
+    return const_node(u, NIL_VAL, pos);
+  }
+  Node *args[2];
+  args[0] = const_node(u, name, pos);
+  args[1] = an_lambda(u, s, params, cdr(cdr(cdr(form))), name, pos, "defmacro", NULL);
+  return call_helper(u, "%defmacro", args, 2, pos);
+}
+
+/* ---- destructuring, match, records, multimethods, modules: runtime helpers ---- */
+
+static Node *destructure_define(Unit *u, Scope *s, Value pattern, Value expr, uint32_t pos) {
+  /* (define PATTERN expr): evaluate, destructure strictly, define each name */
+  VM *vm = u->vm;
+  Value names = keep(u, pattern_names(vm, pattern));
+  Node *args[2] = {const_node(u, pattern, pos), an(u, s, expr, false)};
+  Node *vals = call_helper(u, "%destructure", args, 2, pos);
+  /* bind the result vector to a hidden local, then define each name from it */
+  Scope *inner = scope_new(u, s, s->fn);
+  Node *let = node(u, N_LET, pos);
+  let->vars = arena_alloc(&u->arena, sizeof(Var *));
+  let->kids = arena_alloc(&u->arena, sizeof(Node *));
+  Var *hv = declare(u, inner, keep(u, SYM(vm, " destructured")));
+  let->vars[0] = hv;
+  let->nvars = 1;
+  let->kids[0] = vals;
+  let->nkids = 1;
+  int64_t nn = form_len(names);
+  Node *seq = node(u, N_SEQ, pos);
+  seq->kids = arena_alloc(&u->arena, ((size_t)nn + 1) * sizeof(Node *));
+  int64_t i = 0;
+  for (Value l = names; is_cons(l); l = cdr(l), i++) {
+    Node *idx = const_node(u, small_int_val(i), pos);
+    Node *get = prim2(u, OP_NTH, ref_local(u, inner, hv, pos), idx, pos);
+    /* defines inside the let must still target the outer scope */
+    seq->kids[seq->nkids++] = define_var(u, s, car(l), get, pos);
+  }
+  seq->kids[seq->nkids++] = const_node(u, NIL_VAL, pos);
+  let->a = seq;
+  return let;
+}
+
+static Node *not_yet(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)s, (void)tail;
+  cerr(u, pos, "%s is not supported yet", sym_cstr(u->vm, car(form)));
+}
+
+static Node *sf_quasiquote(Unit *u, Scope *s, Value form, bool tail, uint32_t pos);
+
+#define sf_progn sf_begin
+#define sf_def sf_define
+#define sf_defn sf_defun
+#define sf_fn sf_lambda
+#define sf_unless sf_when
+#define sf_or sf_and
+#define sf_match not_yet
+#define sf_match_star not_yet
+#define sf_define_record_type not_yet
+#define sf_defmulti not_yet
+#define sf_defmethod not_yet
+#define sf_module not_yet
+#define sf_import not_yet
+#define sf_async not_yet
+#define sf_await not_yet
+
+static const SpecialFn special_fns[] = {
+#define X(name) sf_##name,
+    SPECIAL_FORMS(X)
+#undef X
+};
+
+/* ---- quasiquote ---- */
+
+typedef struct {
+  Value gensyms; /* sorted map: x# symbol -> hidden variable symbol */
+  Scope *scope;
+} QQ;
+
+static bool is_autogensym(VM *vm, Value v) {
+  if (!is_sym(v)) return false;
+  String *n = sym_name(vm, sym_id(v));
+  return n->len >= 2 && n->data[n->len - 1] == '#' && n->data[n->len - 2] != '#';
+}
+
+static bool qq_constant(VM *vm, Value t) {
+  if (is_autogensym(vm, t)) return false;
+  if (is_cons(t)) {
+    if (sym_is(vm, car(t), "unquote") || sym_is(vm, car(t), "unquote-splicing")) return false;
+    for (; is_cons(t); t = cdr(t))
+      if (!qq_constant(vm, car(t))) return false;
+    return true;
+  }
+  if (is_vector(t)) {
+    for (uint32_t i = 0; i < vec_len(t); i++)
+      if (!qq_constant(vm, vec_items(t)[i])) return false;
+    return true;
+  }
+  if (is_map(t)) {
+    MapIter it;
+    mapiter_init(&it, t);
+    Value k, v;
+    while (mapiter_next(&it, &k, &v))
+      if (!qq_constant(vm, k) || !qq_constant(vm, v)) return false;
+    return true;
+  }
+  return true;
+}
+
+static Node *qq(Unit *u, QQ *q, Value t, uint32_t pos);
+
+static Node *make_list_node(Unit *u, NodeKind k, Node **items, uint32_t n, uint32_t pos) {
+  Node *r = node(u, k, pos);
+  r->kids = arena_alloc(&u->arena, (n + 1) * sizeof(Node *));
+  memcpy(r->kids, items, n * sizeof(Node *));
+  r->nkids = n;
+  return r;
+}
+
+/* elements of a list or vector template: returns a node producing a list */
+static Node *qq_seq(Unit *u, QQ *q, Value *items, uint32_t n, uint32_t pos) {
+  VM *vm = u->vm;
+  Node **segs = malloc((n + 1) * sizeof(Node *));
+  Node **run = malloc((n + 1) * sizeof(Node *));
+  uint32_t nseg = 0, nrun = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    Value e = items[i];
+    if (is_cons(e) && sym_is(vm, car(e), "unquote-splicing")) {
+      if (form_len(e) != 2) carity(u, pos, "unquote-splicing", "1", (int)form_len(e) - 1);
+      if (nrun) segs[nseg++] = make_list_node(u, N_MKLIST, run, nrun, pos);
+      nrun = 0;
+      Node *arg = an(u, q->scope, nth_form(e, 1), false);
+      segs[nseg++] = call_helper(u, "%qq-splice", &arg, 1, pos);
+      continue;
+    }
+    run[nrun++] = qq(u, q, e, pos);
+  }
+  if (nrun || nseg == 0) segs[nseg++] = make_list_node(u, N_MKLIST, run, nrun, pos);
+  Node *r = nseg == 1 ? segs[0] : call_helper(u, "%qq-concat", segs, nseg, pos);
+  free(segs);
+  free(run);
+  return r;
+}
+
+static Node *qq(Unit *u, QQ *q, Value t, uint32_t pos) {
+  VM *vm = u->vm;
+  if (qq_constant(vm, t)) return const_node(u, t, pos);
+  if (is_autogensym(vm, t)) {
+    Value hidden;
+    if (!map_get(q->gensyms, t, &hidden)) {
+      char buf[32];
+      snprintf(buf, sizeof buf, " gs%u", (unsigned)map_count(q->gensyms));
+      hidden = SYM(vm, buf);
+      q->gensyms = keep(u, map_assoc(vm, q->gensyms, t, hidden));
+    }
+    return an_symbol(u, q->scope, hidden, pos);
+  }
+  if (is_cons(t)) {
+    uint32_t p = form_pos(u, t);
+    if (sym_is(vm, car(t), "unquote")) {
+      if (form_len(t) != 2) carity(u, p, "unquote", "1", (int)form_len(t) - 1);
+      return an(u, q->scope, nth_form(t, 1), false);
+    }
+    int64_t n = form_len(t);
+    Value *items = malloc((size_t)n * sizeof(Value));
+    int64_t i = 0;
+    for (Value l = t; is_cons(l); l = cdr(l)) items[i++] = car(l);
+    Node *r = qq_seq(u, q, items, (uint32_t)n, p);
+    free(items);
+    return r;
+  }
+  if (is_vector(t)) {
+    Node *lst = qq_seq(u, q, vec_items(t), vec_len(t), pos);
+    return call_helper(u, "%qq-vector", &lst, 1, pos);
+  }
+  if (is_map(t)) {
+    size_t n = map_count(t);
+    Node **kv = malloc((2 * n + 1) * sizeof(Node *));
+    MapIter it;
+    mapiter_init(&it, t);
+    Value k, v;
+    size_t i = 0;
+    while (mapiter_next(&it, &k, &v)) {
+      if ((is_cons(k) && sym_is(vm, car(k), "unquote-splicing")) || (is_cons(v) && sym_is(vm, car(v), "unquote-splicing"))) {
+        free(kv);
+        cerr(u, pos, "unquote-splicing is not allowed in a quasiquoted map key or value");
+      }
+      kv[i++] = qq(u, q, k, pos);
+      kv[i++] = qq(u, q, v, pos);
+    }
+    Node *r = make_list_node(u, N_MKMAP, kv, (uint32_t)i, pos);
+    free(kv);
+    return r;
+  }
+  return const_node(u, t, pos);
+}
+
+static void collect_gensyms(VM *vm, Value t, Value *acc, Unit *u) {
+  if (is_autogensym(vm, t)) {
+    if (!map_get(*acc, t, &(Value){0})) {
+      char buf[32];
+      snprintf(buf, sizeof buf, " gs%u", (unsigned)map_count(*acc));
+      *acc = keep(u, map_assoc(vm, *acc, t, SYM(vm, buf)));
+    }
+  } else if (is_cons(t)) {
+    if (sym_is(vm, car(t), "unquote") || sym_is(vm, car(t), "unquote-splicing")) return;
+    for (; is_cons(t); t = cdr(t)) collect_gensyms(vm, car(t), acc, u);
+  } else if (is_vector(t)) {
+    for (uint32_t i = 0; i < vec_len(t); i++) collect_gensyms(vm, vec_items(t)[i], acc, u);
+  } else if (is_map(t)) {
+    MapIter it;
+    mapiter_init(&it, t);
+    Value k, v;
+    while (mapiter_next(&it, &k, &v)) {
+      collect_gensyms(vm, k, acc, u);
+      collect_gensyms(vm, v, acc, u);
+    }
+  }
+}
+
+static Node *sf_quasiquote(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)tail;
+  VM *vm = u->vm;
+  int64_t n = form_len(form) - 1;
+  if (n != 1) carity(u, pos, "quasiquote", "1", (int)n);
+  Value t = nth_form(form, 1);
+  QQ q = {map_empty(vm), s};
+  keep(u, q.gensyms);
+  collect_gensyms(vm, t, &q.gensyms, u);
+  if (map_count(q.gensyms) == 0) return qq(u, &q, t, pos);
+  /* fresh symbols per evaluation: (let ((hidden (%gensym "x")) ...) template) */
+  Scope *inner = scope_new(u, s, s->fn);
+  size_t ng = map_count(q.gensyms);
+  Node *let = node(u, N_LET, pos);
+  let->vars = arena_alloc(&u->arena, (ng + 1) * sizeof(Var *));
+  let->kids = arena_alloc(&u->arena, (ng + 1) * sizeof(Node *));
+  MapIter it;
+  mapiter_init(&it, q.gensyms);
+  Value k, v;
+  while (mapiter_next(&it, &k, &v)) {
+    String *nm = sym_name(vm, sym_id(k));
+    Node *prefix = const_node(u, keep(u, str_new(vm, nm->data, nm->len - 1)), pos);
+    let->kids[let->nkids++] = call_helper(u, "%gensym", &prefix, 1, pos);
+    let->vars[let->nvars++] = declare(u, inner, v);
+  }
+  q.scope = inner;
+  let->a = qq(u, &q, t, pos);
+  return let;
+}
+
+/* ---- macros ---- */
+
+static Value macro_of(VM *vm, Value head) {
+  if (!is_sym(head) || is_special_form(head)) return UNDEF_VAL;
+  int32_t cell = env_lookup(vm, vm->env, head, false);
+  if (cell < 0) return UNDEF_VAL;
+  Value v = vm->globals[cell].value;
+  if (v == UNBOUND_VAL && vm->globals[cell].fallback >= 0) v = vm->globals[vm->globals[cell].fallback].value;
+  return is_objtype(v, OBJ_MACRO) ? v : UNDEF_VAL;
+}
+
+Value macroexpand_1(VM *vm, Value form, bool *expanded) {
+  *expanded = false;
+  if (!is_cons(form)) return form;
+  Value m = macro_of(vm, car(form));
+  if (m == UNDEF_VAL) return form;
+  Macro *mac = (Macro *)as_obj(m);
+  int64_t n = form_len(form) - 1;
+  if (n < 0) err_eval(vm, "macro call must be a proper list");
+  Value *args = malloc(((size_t)n + 1) * sizeof(Value));
+  int64_t i = 0;
+  for (Value l = cdr(form); is_cons(l); l = cdr(l)) args[i++] = car(l);
+  uint32_t base = vm->nroots;
+  vm_push_root(vm, form);
+  vm_push_root(vm, m);
+  Value out;
+  int rc = vm_pcall(vm, mac->fn, (int)n, args, &out);
+  free(args);
+  vm->nroots = base;
+  if (rc) vm_rethrow(vm);
+  *expanded = true;
+  return out;
+}
+
+static Value expand_head(Unit *u, Value form) {
+  for (int guard = 0; guard < 10000; guard++) {
+    bool ex;
+    if (!is_cons(form)) return form;
+    u->last_pos = form_pos(u, form);
+    Value out = macroexpand_1(u->vm, form, &ex);
+    if (!ex) return form;
+    /* expansions without positions inherit the call site's */
+    if (is_cons(out) && as_obj(out)->aux == 0) as_obj(out)->aux = form_pos(u, form);
+    form = keep(u, out);
+  }
+  cerr(u, u->last_pos, "macro expansion did not terminate");
+}
+
+/* ---- calls ---- */
+
+typedef struct {
+  const char *name;
+  int argc; /* -1: 0..255 args (vector, list) */
+  OpCode op;
+} Intrinsic;
+
+static const Intrinsic intrinsics[] = {
+    {"+", 2, OP_ADD},         {"-", 2, OP_SUB},         {"-", 1, OP_NEG},        {"*", 2, OP_MUL},
+    {"/", 2, OP_DIV},         {"mod", 2, OP_MOD},       {"modulo", 2, OP_MOD},   {"=", 2, OP_EQV},
+    {"<", 2, OP_LTV},         {">", 2, OP_GTV},         {"<=", 2, OP_LEV},       {">=", 2, OP_GEV},
+    {"not", 1, OP_NOT},       {"car", 1, OP_CAR},       {"first", 1, OP_CAR},    {"cdr", 1, OP_CDR},
+    {"rest", 1, OP_CDR},      {"cons", 2, OP_CONS},     {"cadr", 1, OP_CADR},    {"null?", 1, OP_NULLP},
+    {"nil?", 1, OP_NILP},     {"pair?", 1, OP_PAIRP},   {"list?", 1, OP_LISTP},  {"number?", 1, OP_NUMBERP},
+    {"string?", 1, OP_STRINGP}, {"symbol?", 1, OP_SYMBOLP}, {"zero?", 1, OP_ZEROP}, {"length", 1, OP_LENGTH},
+    {"equal?", 2, OP_EQUALP}, {"eq?", 2, OP_EQUALP},    {"get", 2, OP_GET},      {"contains?", 2, OP_CONTAINS},
+    {"nth", 2, OP_NTH},       {"append", 2, OP_APPEND2}, {"string-length", 1, OP_STRLEN},
+    {"string-ref", 2, OP_STRREF}, {"string-append", 2, OP_STRAPPEND}, {"min", 2, OP_MIN2},
+    {"max", 2, OP_MAX2},      {"vector", -1, OP_VECTOR}, {"list", -1, OP_LIST},  {"assoc", 3, OP_ASSOC},
+};
+
+int intrinsic_id(const char *name) {
+  for (size_t i = 0; i < sizeof intrinsics / sizeof intrinsics[0]; i++)
+    if (strcmp(intrinsics[i].name, name) == 0) return 1;
+  return 0;
+}
+
+static bool find_intrinsic(VM *vm, Value sym, int argc, OpCode *op) {
+  const char *name = sym_cstr(vm, sym);
+  for (size_t i = 0; i < sizeof intrinsics / sizeof intrinsics[0]; i++)
+    if (strcmp(intrinsics[i].name, name) == 0 && (intrinsics[i].argc == argc || (intrinsics[i].argc < 0 && argc < 200))) {
+      *op = intrinsics[i].op;
+      return true;
+    }
+  return false;
+}
+
+static Node *an_call(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  VM *vm = u->vm;
+  Value head = car(form);
+  int64_t argc = form_len(form) - 1;
+  if (argc < 0) cerr(u, pos, "improper call form");
+  if (argc > 250) cerr(u, pos, "too many arguments in call (%lld)", (long long)argc);
+  /* intrinsic? */
+  if (is_sym(head) && !lookup(s, head) && vm->env == &vm->genv) {
+    int32_t cell = env_lookup(vm, vm->env, head, false);
+    OpCode op;
+    if (cell >= 0 && vm->globals[cell].opcode_id && !(vm->globals[cell].flags & GC_INTRINSIC_OFF) &&
+        find_intrinsic(vm, head, (int)argc, &op)) {
+      Node *r = node(u, N_PRIM, pos);
+      r->op = op;
+      r->cell = cell;
+      r->kids = arena_alloc(&u->arena, ((size_t)argc + 1) * sizeof(Node *));
+      r->nkids = (uint32_t)argc;
+      int64_t i = 0;
+      for (Value l = cdr(form); is_cons(l); l = cdr(l)) r->kids[i++] = an(u, s, car(l), false);
+      return r;
+    }
+  }
+  Node *r = node(u, N_CALL, pos);
+  Var *hv = is_sym(head) ? lookup(s, head) : NULL;
+  if (hv && hv->loop && tail && hv->loop->fn && s->fn == hv->loop->fn && (uint32_t)argc == hv->loop->fn->nparams &&
+      !hv->loop->fn->has_rest) {
+    r->is_recur = true;
+    r->loop = hv->loop;
+    r->a = NULL;
+  } else {
+    r->a = an(u, s, head, false);
+  }
+  r->kids = arena_alloc(&u->arena, ((size_t)argc + 1) * sizeof(Node *));
+  r->nkids = (uint32_t)argc;
+  int64_t i = 0;
+  for (Value l = cdr(form); is_cons(l); l = cdr(l)) r->kids[i++] = an(u, s, car(l), false);
+  r->tail = tail;
+  return r;
+}
+
+/* ---- expressions ---- */
+
+static Node *an(Unit *u, Scope *s, Value form, bool tail) {
+  VM *vm = u->vm;
+  if (++u->depth > 4000) cerr(u, u->last_pos, "maximum lowering depth exceeded");
+  vm_check_c_stack(vm);
+  Node *r;
+  if (is_sym(form)) {
+    r = an_symbol(u, s, form, u->last_pos);
+  } else if (is_cons(form)) {
+    uint32_t pos = form_pos(u, form);
+    uint32_t saved = u->last_pos;
+    u->last_pos = pos;
+    Value head = car(form);
+    if (is_special_form(head)) {
+      if (form_len(form) < 0) cerr(u, pos, "malformed special form");
+      r = special_fns[sym_id(head)](u, s, form, tail, pos);
+    } else {
+      Value ex = expand_head(u, form);
+      if (ex != form) {
+        r = an(u, s, ex, tail);
+      } else {
+        r = an_call(u, s, form, tail, pos);
+      }
+    }
+    u->last_pos = saved;
+  } else if (form == EMPTY_VAL) {
+    r = const_node(u, NIL_VAL, u->last_pos);
+  } else if (is_vector(form)) {
+    uint32_t n = vec_len(form);
+    bool all_const = true;
+    for (uint32_t i = 0; i < n && all_const; i++) {
+      Value e = vec_items(form)[i];
+      all_const = !is_sym(e) && !is_cons(e) && !is_vector(e) && !is_map(e);
+    }
+    if (all_const) {
+      r = const_node(u, form, u->last_pos);
+    } else {
+      r = node(u, N_MKVEC, u->last_pos);
+      r->kids = arena_alloc(&u->arena, ((size_t)n + 1) * sizeof(Node *));
+      r->nkids = n;
+      for (uint32_t i = 0; i < n; i++) r->kids[i] = an(u, s, vec_items(form)[i], false);
+    }
+  } else if (is_map(form)) {
+    size_t n = map_count(form);
+    r = node(u, N_MKMAP, u->last_pos);
+    r->kids = arena_alloc(&u->arena, (2 * n + 1) * sizeof(Node *));
+    MapIter it;
+    mapiter_init(&it, form);
+    Value k, v;
+    while (mapiter_next(&it, &k, &v)) {
+      r->kids[r->nkids++] = an(u, s, k, false);
+      r->kids[r->nkids++] = an(u, s, v, false);
+    }
+  } else {
+    r = const_node(u, form, u->last_pos);
+  }
+  u->depth--;
+  return r;
+}
+
+/* ---- capture analysis, after a whole top-level form ---- */
+
+static void compute_captures(Unit *u) {
+  for (Ref *r = u->refs; r; r = r->next) {
+    Var *v = r->var;
+    if (fn_eff(r->from) == fn_eff(v->fn)) continue;
+    if (v->self_fn && r->from == v->self_fn->fn && !v->assigned) continue; /* compiled as SELF */
+    v->captured = true;
+  }
+  for (Var *v = u->vars; v; v = v->next_in_unit) v->boxed = v->captured && (v->assigned || v->letrec);
+  u->refs = NULL;
+  u->vars = NULL;
+}
+
+Node *analyze_toplevel(Unit *u, Value form) {
+  Scope *top = scope_new(u, NULL, NULL);
+  top->toplevel = true;
+  FnInfo *fn = arena_alloc(&u->arena, sizeof(FnInfo));
+  fn->name = NIL_VAL;
+  top->fn = fn;
+  u->last_pos = form_pos(u, form);
+  Node *body = an(u, top, form, true);
+  fn->body = body;
+  Node *lam = node(u, N_LAMBDA, u->last_pos);
+  lam->fn = fn;
+  fn->self_node = lam;
+  compute_captures(u);
+  return lam;
+}
+
+void unit_begin(Unit *u, VM *vm, Value file) {
+  memset(u, 0, sizeof *u);
+  u->vm = vm;
+  u->roots_base = vm->nroots;
+  u->file = file;
+  vm_push_root(vm, file);
+}
+
+void unit_end(Unit *u) {
+  arena_free(&u->arena);
+  u->vm->nroots = u->roots_base;
+}

@@ -1,0 +1,238 @@
+/* main.c - the `sema` command (language.md §11). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "../map.h"
+#include "../reader.h"
+#include "../runtime.h"
+
+#define SEMA_VERSION "0.1.0"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: sema [OPTIONS] [FILE] [-- SCRIPT-ARGS ...]\n"
+          "  -e, --eval EXPR     evaluate EXPR, print the result unless nil\n"
+          "  -p, --print EXPR    evaluate EXPR, always print the result\n"
+          "  -l, --load FILE     load FILE first (repeatable)\n"
+          "  -i, --interactive   start the REPL after FILE/-e/-p\n"
+          "  -q, --quiet         no REPL banner\n"
+          "  -V, --version       print the version\n"
+          "  -h, --help          this help\n");
+}
+
+/* ---- error reports (§10.4) ---- */
+
+static void print_frame_line(VM *vm, Value frame) {
+  Value name = NIL_VAL, line = NIL_VAL, col = NIL_VAL, file = NIL_VAL;
+  map_get(frame, KW(vm, "name"), &name);
+  map_get(frame, KW(vm, "line"), &line);
+  map_get(frame, KW(vm, "col"), &col);
+  map_get(frame, KW(vm, "file"), &file);
+  fprintf(stderr, "  at %s", is_string(name) ? str_data(name) : "<lambda>");
+  if (is_int(line))
+    fprintf(stderr, " (%s:%lld:%lld)", is_string(file) ? str_data(file) : "<input>", (long long)int_of(line),
+            (long long)(is_int(col) ? int_of(col) : 0));
+  fputc('\n', stderr);
+}
+
+static void report_error(VM *vm, const char *prefix) {
+  Value err = vm->error;
+  Value disp = error_display(vm, err);
+  fprintf(stderr, "%sError: %s\n", prefix, str_data(disp));
+  if (is_map(err)) {
+    Value trace = NIL_VAL;
+    if (map_get(err, KW(vm, "stack-trace"), &trace))
+      for (Value l = trace; is_cons(l); l = cdr(l))
+        if (is_map(car(l))) print_frame_line(vm, car(l));
+  }
+  if (is_string(vm->error_hint)) fprintf(stderr, "  hint: %s\n", str_data(vm->error_hint));
+  fflush(stderr);
+}
+
+/* ---- running units under protection ---- */
+
+typedef struct {
+  const char *src;
+  size_t len;
+  const char *file;
+  Value result;
+} EvalJob;
+
+static void do_eval(VM *vm, void *ud) {
+  EvalJob *j = ud;
+  j->result = vm_eval_string(vm, j->src, j->len, j->file);
+}
+
+static char *slurp(const char *path, size_t *len, int *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    *err = errno;
+    return NULL;
+  }
+  StrBuf b;
+  sb_init(&b);
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) sb_add(&b, buf, n);
+  fclose(f);
+  if (!b.data) sb_add(&b, "", 0);
+  *len = b.len;
+  return b.data;
+}
+
+static int run_file(VM *vm, const char *path, const char *error_prefix) {
+  size_t len;
+  int err = 0;
+  char *src = slurp(path, &len, &err);
+  if (!src) {
+    if (err == ENOENT)
+      fprintf(stderr, "error: file not found: %s\n", path);
+    else if (err == EACCES)
+      fprintf(stderr, "error: permission denied: %s\n", path);
+    else
+      fprintf(stderr, "error: reading %s: %s\n", path, strerror(err));
+    return 1;
+  }
+  EvalJob j = {src, len, path, NIL_VAL};
+  int rc = vm_protect(vm, do_eval, &j);
+  free(src);
+  if (rc) {
+    fflush(stdout);
+    report_error(vm, error_prefix);
+    return 1;
+  }
+  return 0;
+}
+
+static int run_expr(VM *vm, const char *src, bool always_print) {
+  EvalJob j = {src, strlen(src), NULL, NIL_VAL};
+  if (vm_protect(vm, do_eval, &j)) {
+    fflush(stdout);
+    report_error(vm, "");
+    return 1;
+  }
+  if (always_print || j.result != NIL_VAL) {
+    StrBuf b;
+    sb_init(&b);
+    if (always_print)
+      print_value(vm, &b, j.result, true);
+    else
+      pretty_print(vm, &b, j.result, 80);
+    sb_addc(&b, '\n');
+    vm_write(vm, b.data, b.len);
+    sb_free(&b);
+  }
+  return 0;
+}
+
+/* ---- a minimal line REPL (the full one arrives with the DX issue) ---- */
+
+static int repl(VM *vm, bool quiet) {
+  bool tty = isatty(0);
+  if (!quiet && tty) printf("Sema v%s\nType ,quit to exit\n\n", SEMA_VERSION);
+  StrBuf pending;
+  sb_init(&pending);
+  char *line = NULL;
+  size_t cap = 0;
+  for (;;) {
+    if (tty) {
+      fputs(pending.len ? "  ... " : "sema> ", stdout);
+      fflush(stdout);
+    }
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) break;
+    if (!pending.len && (strcmp(line, ",quit\n") == 0 || strcmp(line, ",q\n") == 0 || strcmp(line, ",exit\n") == 0))
+      break;
+    sb_add(&pending, line, (size_t)n);
+    if (read_is_incomplete(vm, pending.data, pending.len)) continue;
+    EvalJob j = {pending.data, pending.len, NULL, NIL_VAL};
+    if (vm_protect(vm, do_eval, &j)) {
+      fflush(stdout);
+      report_error(vm, "");
+    } else if (j.result != NIL_VAL) {
+      StrBuf b;
+      sb_init(&b);
+      pretty_print(vm, &b, j.result, 80);
+      sb_addc(&b, '\n');
+      vm_write(vm, b.data, b.len);
+      sb_free(&b);
+    }
+    fflush(stdout);
+    pending.len = 0;
+  }
+  free(line);
+  int rc = 0;
+  if (pending.len) {
+    fprintf(stderr, "error: unterminated input at EOF: %s\n", pending.data);
+    rc = 1;
+  }
+  sb_free(&pending);
+  if (tty) printf("Goodbye!\n");
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  const char *expr = NULL, *file = NULL;
+  bool print_mode = false, interactive = false, quiet = false;
+  const char *loads[64];
+  int nloads = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0) break;
+    if ((strcmp(a, "-e") == 0 || strcmp(a, "--eval") == 0 || strcmp(a, "-p") == 0 || strcmp(a, "--print") == 0)) {
+      if (i + 1 >= argc || expr || file) {
+        usage(stderr);
+        return 2;
+      }
+      print_mode = a[1] == 'p' || strcmp(a, "--print") == 0;
+      expr = argv[++i];
+    } else if (strcmp(a, "-l") == 0 || strcmp(a, "--load") == 0) {
+      if (i + 1 >= argc || nloads == 64) {
+        usage(stderr);
+        return 2;
+      }
+      loads[nloads++] = argv[++i];
+    } else if (strcmp(a, "-i") == 0 || strcmp(a, "--interactive") == 0) {
+      interactive = true;
+    } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+      quiet = true;
+    } else if (strcmp(a, "--no-llm") == 0) {
+    } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+      printf("sema %s\n", SEMA_VERSION);
+      return 0;
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      usage(stdout);
+      return 0;
+    } else if (a[0] == '-' && a[1]) {
+      fprintf(stderr, "sema: unknown option %s\n", a);
+      usage(stderr);
+      return 2;
+    } else {
+      if (file || expr) {
+        usage(stderr);
+        return 2;
+      }
+      file = a;
+    }
+  }
+  VM *vm = vm_new();
+  vm->args = EMPTY_VAL;
+  for (int i = argc; i-- > 0;) vm->args = cons(vm, str_from_c(vm, argv[i]), vm->args);
+  int rc = 0;
+  for (int i = 0; i < nloads && rc == 0; i++) {
+    char prefix[4200];
+    snprintf(prefix, sizeof prefix, "Error loading %s: ", loads[i]);
+    rc = run_file(vm, loads[i], prefix);
+  }
+  if (rc == 0) {
+    if (expr)
+      rc = run_expr(vm, expr, print_mode);
+    else if (file)
+      rc = run_file(vm, file, "");
+    if (rc == 0 && (interactive || (!expr && !file))) rc = repl(vm, quiet);
+  }
+  fflush(stdout);
+  vm_free(vm);
+  return rc;
+}

@@ -1,0 +1,670 @@
+/* codegen.c - AST to register bytecode.
+ *
+ * Registers are allocated in stack order: variables first, temporaries on
+ * top, released when an expression is done.  Captured-and-mutated variables
+ * live in boxes; other captured variables are copied into the closure.
+ * A named let whose loop variable is only called in tail position of its own
+ * body is compiled as a loop in the enclosing function.
+ */
+#include <stdlib.h>
+#include "ast.h"
+#include "runtime.h"
+
+#define MAX_REGS 250
+
+typedef struct FS {
+  struct FS *parent;
+  FnInfo *fn;
+  Unit *u;
+  Instr *code;
+  uint32_t *pos;
+  uint32_t ncode, capcode;
+  Value *consts;
+  uint32_t nconsts, capconsts;
+  Var **upvars;
+  uint8_t *upsrc;
+  uint16_t *upidx;
+  uint32_t nup, capup;
+  int32_t *deopt; /* triples: pc, cell, op */
+  uint32_t ndeopt, capdeopt;
+  int freereg, maxregs;
+  uint32_t curpos;
+} FS;
+
+static void cg(FS *fs, Node *n, int dest, bool tail);
+
+static NORETURN void gerr(FS *fs, const char *msg) {
+  fs->u->vm->compile_pos = fs->curpos;
+  err_eval(fs->u->vm, "%s", msg);
+}
+
+static void *grow(void *p, uint32_t *cap, size_t elem) {
+  *cap = *cap ? *cap * 2 : 16;
+  p = realloc(p, *cap * elem);
+  if (!p) abort();
+  return p;
+}
+
+static int emit(FS *fs, Instr i) {
+  if (fs->ncode == fs->capcode) {
+    uint32_t cap = fs->capcode;
+    fs->code = grow(fs->code, &fs->capcode, sizeof(Instr));
+    fs->pos = grow(fs->pos, &cap, sizeof(uint32_t));
+  }
+  fs->code[fs->ncode] = i;
+  fs->pos[fs->ncode] = fs->curpos;
+  return (int)fs->ncode++;
+}
+
+static int emit_jmp(FS *fs) { return emit(fs, MK_sJ(OP_JMP, 0)); }
+
+static void patch_to(FS *fs, int jpc, int target) {
+  if (jpc < 0) return;
+  int off = target - (jpc + 1);
+  if (off > SJ_BIAS || off < -SJ_BIAS) gerr(fs, "function too large (jump out of range)");
+  fs->code[jpc] = MK_sJ(OP_JMP, off);
+}
+static void patch_here(FS *fs, int jpc) { patch_to(fs, jpc, (int)fs->ncode); }
+
+static uint32_t kidx(FS *fs, Value v) {
+  for (uint32_t i = 0; i < fs->nconsts; i++)
+    if (fs->consts[i] == v && !is_double(v)) return i;
+  if (is_double(v))
+    for (uint32_t i = 0; i < fs->nconsts; i++)
+      if (fs->consts[i] == v) return i;
+  if (fs->nconsts == fs->capconsts) fs->consts = grow(fs->consts, &fs->capconsts, sizeof(Value));
+  if (fs->nconsts >= 65535) gerr(fs, "function too large (too many constants)");
+  fs->consts[fs->nconsts] = v;
+  return fs->nconsts++;
+}
+
+static int alloc_reg(FS *fs) {
+  int r = fs->freereg++;
+  if (fs->freereg > MAX_REGS) gerr(fs, "function too large (too many registers)");
+  if (fs->freereg > fs->maxregs) fs->maxregs = fs->freereg;
+  return r;
+}
+
+static void set_pos(FS *fs, Node *n) {
+  if (n->pos) fs->curpos = n->pos;
+}
+
+static bool is_local_here(FS *fs, Var *v) { return fn_eff(v->fn) == fn_eff(fs->fn); }
+
+static bool is_self_ref(FS *fs, Var *v) {
+  return v->self_fn && !v->assigned && fn_eff(v->self_fn->fn) == fn_eff(fs->fn) && !is_local_here(fs, v);
+}
+
+static uint32_t upval(FS *fs, Var *v) {
+  for (uint32_t i = 0; i < fs->nup; i++)
+    if (fs->upvars[i] == v) return i;
+  FS *p = fs->parent;
+  if (!p) gerr(fs, "internal error: free variable without an enclosing function");
+  uint8_t src;
+  uint16_t idx;
+  if (is_local_here(p, v)) {
+    src = 1;
+    idx = (uint16_t)v->reg;
+  } else {
+    src = 0;
+    idx = (uint16_t)upval(p, v);
+  }
+  if (fs->nup == fs->capup) {
+    uint32_t c1 = fs->capup, c2 = fs->capup;
+    fs->upvars = grow(fs->upvars, &fs->capup, sizeof(Var *));
+    fs->upsrc = grow(fs->upsrc, &c1, sizeof(uint8_t));
+    fs->upidx = grow(fs->upidx, &c2, sizeof(uint16_t));
+  }
+  if (fs->nup >= 65535) gerr(fs, "function too large (too many upvalues)");
+  fs->upvars[fs->nup] = v;
+  fs->upsrc[fs->nup] = src;
+  fs->upidx[fs->nup] = idx;
+  return fs->nup++;
+}
+
+/* register already holding the node's value, or -1 */
+static int reg_of(FS *fs, Node *n) {
+  if (n->kind == N_LOCAL && is_local_here(fs, n->var) && !n->var->boxed && !is_self_ref(fs, n->var)) return n->var->reg;
+  return -1;
+}
+
+static int cg_any(FS *fs, Node *n) {
+  int r = reg_of(fs, n);
+  if (r >= 0) return r;
+  r = alloc_reg(fs);
+  cg(fs, n, r, false);
+  return r;
+}
+
+static void ret(FS *fs, int r, bool tail) {
+  if (tail) emit(fs, MK_ABC(OP_RETURN, r, 0, 0));
+}
+
+static void cg_const(FS *fs, Value v, int dest) {
+  if (v == NIL_VAL)
+    emit(fs, MK_ABC(OP_LOADNIL, dest, 0, 0));
+  else if (v == TRUE_VAL)
+    emit(fs, MK_ABC(OP_LOADTRUE, dest, 0, 0));
+  else if (v == FALSE_VAL)
+    emit(fs, MK_ABC(OP_LOADFALSE, dest, 0, 0));
+  else if (v == EMPTY_VAL)
+    emit(fs, MK_ABC(OP_LOADEMPTY, dest, 0, 0));
+  else if (is_small_int(v) && small_int_of(v) >= -SBX_BIAS && small_int_of(v) <= SBX_BIAS)
+    emit(fs, MK_AsBx(OP_LOADI, dest, (int)small_int_of(v)));
+  else
+    emit(fs, MK_ABx(OP_LOADK, dest, kidx(fs, v)));
+}
+
+static void cg_local(FS *fs, Var *v, int dest) {
+  if (is_self_ref(fs, v)) {
+    emit(fs, MK_ABC(OP_SELF, dest, 0, 0));
+  } else if (is_local_here(fs, v)) {
+    if (v->boxed)
+      emit(fs, MK_ABC(OP_GETBOX, dest, v->reg, 0));
+    else if (dest != v->reg)
+      emit(fs, MK_ABC(OP_MOVE, dest, v->reg, 0));
+  } else {
+    uint32_t i = upval(fs, v);
+    if (i > 255) gerr(fs, "function too large (too many upvalues)");
+    emit(fs, MK_ABC(v->boxed ? OP_GETUPBOX : OP_GETUPVAL, dest, i, 0));
+  }
+}
+
+/* store the value in register r into variable v */
+static void store_local(FS *fs, Var *v, int r) {
+  if (is_local_here(fs, v)) {
+    if (v->boxed)
+      emit(fs, MK_ABC(OP_SETBOX, v->reg, r, 0));
+    else if (v->reg != r)
+      emit(fs, MK_ABC(OP_MOVE, v->reg, r, 0));
+  } else {
+    uint32_t i = upval(fs, v);
+    if (i > 255) gerr(fs, "function too large (too many upvalues)");
+    if (!v->boxed) gerr(fs, "internal error: assignment to an unboxed captured variable");
+    emit(fs, MK_ABC(OP_SETUPBOX, r, i, 0));
+  }
+}
+
+/* bind a fresh variable whose value is already in its register */
+static void bind_var(FS *fs, Var *v, int reg) {
+  v->reg = reg;
+  if (v->boxed) emit(fs, MK_ABC(OP_MKBOX, reg, reg, 0));
+}
+
+/* Record an intrinsic instruction: pc, the global cell it came from, and its
+ * opcode (| DEOPT_SWAPPED when the two arguments were emitted in reverse). */
+static void add_deopt(FS *fs, int pc, int32_t cell, int32_t op) {
+  if (cell < 0) return;
+  while (fs->ndeopt + 3 > fs->capdeopt) fs->deopt = grow(fs->deopt, &fs->capdeopt, sizeof(int32_t));
+  fs->deopt[fs->ndeopt++] = pc;
+  fs->deopt[fs->ndeopt++] = cell;
+  fs->deopt[fs->ndeopt++] = op;
+}
+
+static bool small_imm(Node *n, int *imm) {
+  if (n->kind != N_CONST || !is_small_int(n->value)) return false;
+  int64_t i = small_int_of(n->value);
+  if (i < -128 || i > 127) return false;
+  *imm = (int)i;
+  return true;
+}
+
+/* ---- conditional jumps ---- */
+
+static bool is_cmp(OpCode op) { return op == OP_EQV || op == OP_LTV || op == OP_LEV || op == OP_GTV || op == OP_GEV; }
+
+static OpCode branch_op(OpCode v, bool imm) {
+  switch (v) {
+  case OP_EQV: return imm ? OP_BEQI : OP_BEQ;
+  case OP_LTV: return imm ? OP_BLTI : OP_BLT;
+  case OP_LEV: return imm ? OP_BLEI : OP_BLE;
+  case OP_GTV: return imm ? OP_BGTI : OP_BGT;
+  default: return imm ? OP_BGEI : OP_BGE;
+  }
+}
+
+static OpCode swap_cmp(OpCode v) {
+  switch (v) {
+  case OP_LTV: return OP_GTV;
+  case OP_LEV: return OP_GEV;
+  case OP_GTV: return OP_LTV;
+  case OP_GEV: return OP_LEV;
+  default: return v;
+  }
+}
+
+/* Emit code that jumps when truthiness(n) == when; returns the jump's pc or -1 (never jumps). */
+static int cg_test(FS *fs, Node *n, bool when) {
+  set_pos(fs, n);
+  int save = fs->freereg;
+  if (n->kind == N_CONST) {
+    if (is_truthy(n->value) == when) return emit_jmp(fs);
+    return -1;
+  }
+  if (n->kind == N_PRIM && n->op == OP_NOT && n->cell < 0) return cg_test(fs, n->kids[0], !when);
+  if (n->kind == N_PRIM && is_cmp(n->op)) {
+    int imm;
+    OpCode op = n->op;
+    Node *a = n->kids[0], *b = n->kids[1];
+    int pc;
+    int32_t swapped = 0;
+    if (small_imm(b, &imm)) {
+      int ra = cg_any(fs, a);
+      pc = emit(fs, MK_ABC(branch_op(op, true), ra, (uint8_t)(int8_t)imm, when));
+    } else if (small_imm(a, &imm)) {
+      int rb = cg_any(fs, b);
+      pc = emit(fs, MK_ABC(branch_op(swap_cmp(op), true), rb, (uint8_t)(int8_t)imm, when));
+      swapped = DEOPT_SWAPPED;
+    } else {
+      int ra = cg_any(fs, a);
+      int rb = cg_any(fs, b);
+      pc = emit(fs, MK_ABC(branch_op(op, false), ra, rb, when));
+    }
+    add_deopt(fs, pc, n->cell, (int32_t)GET_OP(fs->code[pc]) | swapped);
+    fs->freereg = save;
+    return emit_jmp(fs);
+  }
+  int r = cg_any(fs, n);
+  emit(fs, MK_ABC(OP_TEST, r, 0, when));
+  fs->freereg = save;
+  return emit_jmp(fs);
+}
+
+/* ---- node kinds ---- */
+
+static void cg_if(FS *fs, Node *n, int dest, bool tail) {
+  int jelse = cg_test(fs, n->a, false);
+  cg(fs, n->b, dest, tail);
+  int jend = tail ? -1 : emit_jmp(fs);
+  patch_here(fs, jelse);
+  cg(fs, n->c, dest, tail);
+  patch_here(fs, jend);
+}
+
+static void cg_andor(FS *fs, Node *n, int dest, bool tail) {
+  bool is_or = n->kind == N_OR;
+  int *jumps = malloc(n->nkids * sizeof(int));
+  for (uint32_t i = 0; i + 1 < n->nkids; i++) {
+    cg(fs, n->kids[i], dest, false);
+    emit(fs, MK_ABC(OP_TEST, dest, 0, is_or));
+    jumps[i] = emit_jmp(fs);
+  }
+  cg(fs, n->kids[n->nkids - 1], dest, tail);
+  for (uint32_t i = 0; i + 1 < n->nkids; i++) patch_here(fs, jumps[i]);
+  if (tail) emit(fs, MK_ABC(OP_RETURN, dest, 0, 0));
+  free(jumps);
+}
+
+static void cg_prim(FS *fs, Node *n, int dest) {
+  int save = fs->freereg;
+  OpCode op = n->op;
+  int pc;
+  int imm;
+  switch (op) {
+  case OP_VECTOR:
+  case OP_LIST:
+  case OP_ASSOC: {
+    int base = fs->freereg;
+    for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
+    pc = emit(fs, MK_ABC(op, dest, base, n->nkids));
+    break;
+  }
+  case OP_ADD:
+  case OP_SUB:
+  case OP_MUL:
+  case OP_DIV: {
+    Node *a = n->kids[0], *b = n->kids[1];
+    if (op != OP_DIV && small_imm(b, &imm)) {
+      int ra = cg_any(fs, a);
+      OpCode o = op == OP_ADD ? OP_ADDI : op == OP_SUB ? OP_SUBI : OP_MULI;
+      pc = emit(fs, MK_ABC(o, dest, ra, (uint8_t)(int8_t)imm));
+      op = o;
+    } else if (op == OP_SUB && small_imm(a, &imm)) {
+      int rb = cg_any(fs, b);
+      pc = emit(fs, MK_ABC(OP_RSUBI, dest, rb, (uint8_t)(int8_t)imm));
+      op = OP_RSUBI;
+    } else if (b->kind == N_CONST && is_number(b->value) && fs->nconsts < 255) {
+      int ra = cg_any(fs, a);
+      OpCode o = op == OP_ADD ? OP_ADDK : op == OP_SUB ? OP_SUBK : op == OP_MUL ? OP_MULK : OP_DIVK;
+      pc = emit(fs, MK_ABC(o, dest, ra, kidx(fs, b->value)));
+      op = o;
+    } else {
+      int ra = cg_any(fs, a), rb = cg_any(fs, b);
+      pc = emit(fs, MK_ABC(op, dest, ra, rb));
+    }
+    break;
+  }
+  default:
+    if (n->nkids == 1) {
+      int ra = cg_any(fs, n->kids[0]);
+      pc = emit(fs, MK_ABC(op, dest, ra, 0));
+    } else {
+      int ra = cg_any(fs, n->kids[0]), rb = cg_any(fs, n->kids[1]);
+      pc = emit(fs, MK_ABC(op, dest, ra, rb));
+    }
+    break;
+  }
+  add_deopt(fs, pc, n->cell, (int32_t)op);
+  fs->freereg = save;
+}
+
+static void cg_args(FS *fs, Node *n, int base) {
+  for (uint32_t i = 0; i < n->nkids; i++) {
+    int r = alloc_reg(fs);
+    (void)base;
+    cg(fs, n->kids[i], r, false);
+  }
+}
+
+static void cg_recur(FS *fs, Node *n) {
+  Node *loop = n->loop;
+  FnInfo *lf = loop->fn;
+  int save = fs->freereg;
+  int *tmps = malloc((n->nkids + 1) * sizeof(int));
+  for (uint32_t i = 0; i < n->nkids; i++) tmps[i] = cg_any(fs, n->kids[i]);
+  for (uint32_t i = 0; i < n->nkids; i++) {
+    Var *p = lf->params[i];
+    if (p->boxed)
+      emit(fs, MK_ABC(OP_MKBOX, p->reg, tmps[i], 0));
+    else if (p->reg != tmps[i])
+      emit(fs, MK_ABC(OP_MOVE, p->reg, tmps[i], 0));
+  }
+  free(tmps);
+  fs->freereg = save;
+  int j = emit_jmp(fs);
+  patch_to(fs, j, loop->loop_pc);
+}
+
+static void cg_call(FS *fs, Node *n, int dest, bool tail) {
+  if (n->is_recur && n->loop->loop_ok) {
+    cg_recur(fs, n);
+    return;
+  }
+  int save = fs->freereg;
+  int base = (dest == fs->freereg - 1) ? dest : alloc_reg(fs);
+  if (n->is_recur)
+    cg_local(fs, n->loop->var, base);
+  else
+    cg(fs, n->a, base, false);
+  cg_args(fs, n, base + 1);
+  set_pos(fs, n);
+  if (tail) {
+    emit(fs, MK_ABC(OP_TAILCALL, base, n->nkids, 0));
+  } else {
+    emit(fs, MK_ABC(OP_CALL, base, n->nkids, 0));
+    if (dest != base) emit(fs, MK_ABC(OP_MOVE, dest, base, 0));
+  }
+  fs->freereg = save;
+}
+
+static Proto *finish_proto(FS *fs);
+static void fs_init(FS *fs, FS *parent, FnInfo *fn, Unit *u) {
+  memset(fs, 0, sizeof *fs);
+  fs->parent = parent;
+  fs->fn = fn;
+  fs->u = u;
+  fs->curpos = fn->pos;
+}
+
+static void cg_function_body(FS *fs) {
+  FnInfo *fn = fs->fn;
+  for (uint32_t i = 0; i < fn->nparams; i++) {
+    int r = alloc_reg(fs);
+    bind_var(fs, fn->params[i], r);
+  }
+  int r = alloc_reg(fs);
+  cg(fs, fn->body, r, true);
+}
+
+static Proto *compile_fn(FS *parent, FnInfo *fn, Unit *u) {
+  FS fs;
+  fs_init(&fs, parent, fn, u);
+  cg_function_body(&fs);
+  return finish_proto(&fs);
+}
+
+static void cg_lambda(FS *fs, Node *n, int dest) {
+  Proto *p = compile_fn(fs, n->fn, fs->u);
+  vm_push_root(fs->u->vm, obj_val(p)); /* released with the unit */
+  set_pos(fs, n);
+  emit(fs, MK_ABx(OP_CLOSURE, dest, kidx(fs, obj_val(p))));
+}
+
+static void cg_let(FS *fs, Node *n, int dest, bool tail) {
+  int save = fs->freereg;
+  int base = fs->freereg;
+  for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
+  for (uint32_t i = 0; i < n->nvars; i++) bind_var(fs, n->vars[i], base + (int)i);
+  cg(fs, n->a, dest, tail);
+  fs->freereg = save;
+}
+
+static void bind_uninit(FS *fs, Var *v) {
+  int r = alloc_reg(fs);
+  v->reg = r;
+  emit(fs, MK_ABC(OP_LOADNIL, r, 0, 0));
+  if (v->boxed) emit(fs, MK_ABC(OP_MKBOX, r, r, 0));
+}
+
+static void cg_letrec(FS *fs, Node *n, int dest, bool tail) {
+  int save = fs->freereg;
+  for (uint32_t i = 0; i < n->nvars; i++) bind_uninit(fs, n->vars[i]);
+  for (uint32_t i = 0; i < n->nkids; i++) {
+    /* through a temporary: the init may still read the variable */
+    int s2 = fs->freereg;
+    int r = cg_any(fs, n->kids[i]);
+    store_local(fs, n->vars[i], r);
+    fs->freereg = s2;
+  }
+  cg(fs, n->a, dest, tail);
+  fs->freereg = save;
+}
+
+static void cg_body(FS *fs, Node *n, int dest, bool tail) {
+  int save = fs->freereg;
+  for (uint32_t i = 0; i < n->nvars; i++) bind_uninit(fs, n->vars[i]);
+  cg(fs, n->a, dest, tail);
+  fs->freereg = save;
+}
+
+static void cg_namedlet(FS *fs, Node *n, int dest, bool tail) {
+  int save = fs->freereg;
+  FnInfo *lf = n->fn;
+  if (n->loop_ok) {
+    int base = fs->freereg;
+    for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
+    for (uint32_t i = 0; i < lf->nparams; i++) bind_var(fs, lf->params[i], base + (int)i);
+    n->loop_pc = (int32_t)fs->ncode;
+    cg(fs, lf->body, dest, tail);
+  } else {
+    /* letrec of the loop closure, then a call */
+    Var *lv = n->var;
+    bind_uninit(fs, lv);
+    if (lv->boxed) {
+      int r = alloc_reg(fs);
+      cg_lambda(fs, n->a, r);
+      store_local(fs, lv, r);
+    } else {
+      cg_lambda(fs, n->a, lv->reg);
+    }
+    int base = (dest == fs->freereg - 1) ? dest : alloc_reg(fs);
+    cg_local(fs, lv, base);
+    for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
+    set_pos(fs, n);
+    if (tail) {
+      emit(fs, MK_ABC(OP_TAILCALL, base, n->nkids, 0));
+    } else {
+      emit(fs, MK_ABC(OP_CALL, base, n->nkids, 0));
+      if (dest != base) emit(fs, MK_ABC(OP_MOVE, dest, base, 0));
+    }
+  }
+  fs->freereg = save;
+}
+
+static void cg_do(FS *fs, Node *n, int dest, bool tail) {
+  int save = fs->freereg;
+  int base = fs->freereg;
+  for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
+  for (uint32_t i = 0; i < n->nvars; i++) bind_var(fs, n->vars[i], base + (int)i);
+  int top = (int)fs->ncode;
+  int jexit = cg_test(fs, n->a, true);
+  {
+    int s2 = fs->freereg;
+    int scratch = alloc_reg(fs);
+    cg(fs, n->c, scratch, false);
+    /* steps: all computed with the old values, then assigned (fresh boxes) */
+    int *tmps = malloc((n->nvars + 1) * sizeof(int));
+    for (uint32_t i = 0; i < n->nvars; i++) tmps[i] = n->steps[i] ? cg_any(fs, n->steps[i]) : -1;
+    for (uint32_t i = 0; i < n->nvars; i++) {
+      if (tmps[i] < 0) continue;
+      Var *v = n->vars[i];
+      if (v->boxed)
+        emit(fs, MK_ABC(OP_MKBOX, v->reg, tmps[i], 0));
+      else if (v->reg != tmps[i])
+        emit(fs, MK_ABC(OP_MOVE, v->reg, tmps[i], 0));
+    }
+    free(tmps);
+    fs->freereg = s2;
+  }
+  int jback = emit_jmp(fs);
+  patch_to(fs, jback, top);
+  patch_here(fs, jexit);
+  cg(fs, n->b, dest, tail);
+  fs->freereg = save;
+}
+
+static void cg_try(FS *fs, Node *n, int dest, bool tail) {
+  int save = fs->freereg;
+  int er = alloc_reg(fs);
+  set_pos(fs, n);
+  emit(fs, MK_ABC(OP_TRY, er, 0, 0));
+  int jh = emit_jmp(fs);
+  cg(fs, n->a, dest, false);
+  emit(fs, MK_ABC(OP_ENDTRY, 0, 0, 0));
+  int jend = emit_jmp(fs);
+  patch_here(fs, jh);
+  bind_var(fs, n->var, er);
+  cg(fs, n->b, dest, tail);
+  patch_here(fs, jend);
+  fs->freereg = save;
+}
+
+static void cg_build(FS *fs, Node *n, int dest, OpCode op) {
+  uint32_t count = op == OP_MKMAP ? n->nkids / 2 : n->nkids;
+  if (n->nkids > 200) gerr(fs, "literal too large (more than 200 computed elements)");
+  int save = fs->freereg;
+  int base = fs->freereg;
+  for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
+  emit(fs, MK_ABC(op, dest, base, count));
+  fs->freereg = save;
+}
+
+static void cg(FS *fs, Node *n, int dest, bool tail) {
+  uint32_t saved_pos = fs->curpos;
+  set_pos(fs, n);
+  vm_check_c_stack(fs->u->vm);
+  switch (n->kind) {
+  case N_CONST: cg_const(fs, n->value, dest); ret(fs, dest, tail); break;
+  case N_LOCAL: cg_local(fs, n->var, dest); ret(fs, dest, tail); break;
+  case N_GLOBAL: emit(fs, MK_ABx(OP_GETGLOBAL, dest, (uint32_t)n->cell)); ret(fs, dest, tail); break;
+  case N_SETLOCAL: {
+    int save = fs->freereg;
+    int r = cg_any(fs, n->a);
+    store_local(fs, n->var, r);
+    if (r != dest) emit(fs, MK_ABC(OP_MOVE, dest, r, 0));
+    fs->freereg = save;
+    ret(fs, dest, tail);
+    break;
+  }
+  case N_DEFLOCAL: {
+    int save = fs->freereg;
+    int r = cg_any(fs, n->a);
+    store_local(fs, n->var, r);
+    fs->freereg = save;
+    emit(fs, MK_ABC(OP_LOADNIL, dest, 0, 0));
+    ret(fs, dest, tail);
+    break;
+  }
+  case N_SETGLOBAL:
+  case N_DEFGLOBAL: {
+    if (n->cell > 65535) gerr(fs, "too many global variables");
+    cg(fs, n->a, dest, false);
+    set_pos(fs, n);
+    emit(fs, MK_ABx(n->kind == N_SETGLOBAL ? OP_SETGLOBAL : OP_DEFGLOBAL, dest, (uint32_t)n->cell));
+    if (n->kind == N_DEFGLOBAL) emit(fs, MK_ABC(OP_LOADNIL, dest, 0, 0));
+    ret(fs, dest, tail);
+    break;
+  }
+  case N_IF: cg_if(fs, n, dest, tail); break;
+  case N_SEQ: {
+    int save = fs->freereg;
+    for (uint32_t i = 0; i + 1 < n->nkids; i++) {
+      int scratch = alloc_reg(fs);
+      cg(fs, n->kids[i], scratch, false);
+      fs->freereg = save;
+    }
+    cg(fs, n->kids[n->nkids - 1], dest, tail);
+    break;
+  }
+  case N_LAMBDA: cg_lambda(fs, n, dest); ret(fs, dest, tail); break;
+  case N_CALL: cg_call(fs, n, dest, tail); break;
+  case N_PRIM: cg_prim(fs, n, dest); ret(fs, dest, tail); break;
+  case N_LET: cg_let(fs, n, dest, tail); break;
+  case N_LETREC: cg_letrec(fs, n, dest, tail); break;
+  case N_BODY: cg_body(fs, n, dest, tail); break;
+  case N_NAMEDLET: cg_namedlet(fs, n, dest, tail); break;
+  case N_DO: cg_do(fs, n, dest, tail); break;
+  case N_AND:
+  case N_OR: cg_andor(fs, n, dest, tail); break;
+  case N_TRY: cg_try(fs, n, dest, tail); break;
+  case N_THROW: {
+    int save = fs->freereg;
+    int r = cg_any(fs, n->a);
+    set_pos(fs, n);
+    emit(fs, MK_ABC(OP_THROW, r, 0, 0));
+    fs->freereg = save;
+    break;
+  }
+  case N_MKVEC: cg_build(fs, n, dest, OP_MKVEC); ret(fs, dest, tail); break;
+  case N_MKLIST: cg_build(fs, n, dest, OP_MKLIST); ret(fs, dest, tail); break;
+  case N_MKMAP: cg_build(fs, n, dest, OP_MKMAP); ret(fs, dest, tail); break;
+  }
+  fs->curpos = saved_pos;
+}
+
+static Proto *finish_proto(FS *fs) {
+  VM *vm = fs->u->vm;
+  Proto *p = gc_alloc(vm, OBJ_PROTO, sizeof(Proto));
+  p->code = fs->code;
+  p->pos = fs->pos;
+  p->ncode = fs->ncode;
+  p->consts = fs->consts;
+  p->nconsts = fs->nconsts;
+  p->upval_src = fs->upsrc;
+  p->upval_idx = fs->upidx;
+  p->nupvals = (uint16_t)fs->nup;
+  free(fs->upvars);
+  FnInfo *fn = fs->fn;
+  p->nparams = (uint8_t)(fn->nparams - (fn->has_rest ? 1 : 0));
+  p->has_rest = fn->has_rest;
+  p->maxregs = (uint8_t)(fs->maxregs + 1);
+  p->name = fn->name;
+  p->file = fs->u->file;
+  p->deopt = NIL_VAL;
+  if (fs->ndeopt) {
+    Value v = vec_new(vm, fs->ndeopt);
+    for (uint32_t i = 0; i < fs->ndeopt; i++) vec_items(v)[i] = small_int_val(fs->deopt[i]);
+    p->deopt = v;
+  }
+  free(fs->deopt);
+  return p;
+}
+
+Proto *codegen_toplevel(Unit *u, Node *n) {
+  FS fs;
+  fs_init(&fs, NULL, n->fn, u);
+  cg_function_body(&fs);
+  Proto *p = finish_proto(&fs);
+  vm_push_root(u->vm, obj_val(p));
+  return p;
+}

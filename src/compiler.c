@@ -1,0 +1,415 @@
+/* compiler.c - the pipeline for one unit (read forms -> analyze -> codegen
+ * -> run), and the runtime helpers that compiled code calls (%eval,
+ * %defmacro, %destructure, quasiquote construction, promises, load). */
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include "ast.h"
+#include "compiler.h"
+#include "map.h"
+#include "ops.h"
+#include "reader.h"
+#include "runtime.h"
+#include "lib/lib.h"
+
+static Value run_proto(VM *vm, Proto *p) {
+  Closure *c = gc_alloc(vm, OBJ_CLOSURE, sizeof(Closure));
+  c->h.aux = 0;
+  c->proto = p;
+  return vm_call(vm, obj_val(c), 0, NULL);
+}
+
+Value compile_and_run_forms(VM *vm, Value forms, Value file, bool form_by_form) {
+  uint32_t base = vm->nroots;
+  vm_push_root(vm, forms);
+  Value result = NIL_VAL;
+  if (form_by_form) {
+    for (Value l = forms; is_cons(l); l = cdr(l)) {
+      Unit u;
+      unit_begin(&u, vm, file);
+      Node *n = analyze_toplevel(&u, car(l));
+      Proto *p = codegen_toplevel(&u, n);
+      arena_free(&u.arena);
+      result = run_proto(vm, p);
+      vm->nroots = u.roots_base;
+    }
+  } else {
+    Unit u;
+    unit_begin(&u, vm, file);
+    int64_t n = list_length(forms);
+    Node **nodes = malloc(((size_t)n + 1) * sizeof(Node *));
+    Proto **protos = malloc(((size_t)n + 1) * sizeof(Proto *));
+    int64_t i = 0;
+    for (Value l = forms; is_cons(l); l = cdr(l)) nodes[i++] = analyze_toplevel(&u, car(l));
+    for (i = 0; i < n; i++) protos[i] = codegen_toplevel(&u, nodes[i]);
+    free(nodes);
+    arena_free(&u.arena);
+    for (i = 0; i < n; i++) {
+      vm_push_root(vm, result);
+      result = run_proto(vm, protos[i]);
+    }
+    free(protos);
+  }
+  vm->nroots = base;
+  return result;
+}
+
+Value vm_eval_string(VM *vm, const char *src, size_t len, const char *file) {
+  Value forms = read_all(vm, src, len);
+  Value f = file ? str_from_c(vm, file) : NIL_VAL;
+  vm_push_root(vm, forms);
+  vm_push_root(vm, f);
+  Value saved = vm->cur_file;
+  vm->cur_file = f;
+  Value r = compile_and_run_forms(vm, forms, f, false);
+  vm->cur_file = saved;
+  vm_pop_roots(vm, 2);
+  return r;
+}
+
+Value vm_eval_datum(VM *vm, Value form) {
+  vm_push_root(vm, form);
+  Env *saved = vm->env;
+  vm->env = &vm->genv;
+  Value r = compile_and_run_forms(vm, list1(vm, form), vm->cur_file, false);
+  vm->env = saved;
+  vm_pop_roots(vm, 1);
+  return r;
+}
+
+/* ---- files ---- */
+
+static char *read_file(const char *path, size_t *len, int *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    *err = errno;
+    return NULL;
+  }
+  StrBuf b;
+  sb_init(&b);
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) sb_add(&b, buf, n);
+  if (ferror(f)) {
+    *err = errno;
+    fclose(f);
+    sb_free(&b);
+    return NULL;
+  }
+  fclose(f);
+  *len = b.len;
+  if (!b.data) {
+    b.data = malloc(1);
+    b.data[0] = 0;
+  }
+  return b.data;
+}
+
+/* Resolve path against the directory of the file being run (or the cwd). */
+Value resolve_path(VM *vm, Value path) {
+  const char *p = str_data(path);
+  if (p[0] == '/' || !is_string(vm->cur_file)) return path;
+  char *copy = strdup(str_data(vm->cur_file));
+  const char *dir = dirname(copy);
+  StrBuf b;
+  sb_init(&b);
+  if (strcmp(dir, ".") != 0) {
+    sb_adds(&b, dir);
+    sb_addc(&b, '/');
+  }
+  sb_adds(&b, p);
+  free(copy);
+  return sb_to_string(vm, &b);
+}
+
+Value vm_load_file(VM *vm, const char *path, bool form_by_form) {
+  size_t len;
+  int err = 0;
+  char *src = read_file(path, &len, &err);
+  if (!src) err_io(vm, "load %s: %s", path, strerror(err));
+  Value forms;
+  Value f = str_from_c(vm, path);
+  vm_push_root(vm, f);
+  Value saved = vm->cur_file;
+  vm_push_root(vm, saved);
+  vm->cur_file = f;
+  /* read errors must not leak the buffer */
+  uint32_t roots = vm->nroots;
+  Value tmp;
+  (void)tmp;
+  forms = NIL_VAL;
+  {
+    Value str = str_new_uninit(vm, len);
+    memcpy(as_string(str)->data, src, len);
+    free(src);
+    vm_push_root(vm, str);
+    forms = read_all(vm, str_data(str), len);
+  }
+  vm->nroots = roots;
+  Value r = compile_and_run_forms(vm, forms, f, form_by_form);
+  vm->cur_file = saved;
+  vm_pop_roots(vm, 2);
+  return r;
+}
+
+/* ---- macros ---- */
+
+Value compile_transformer(VM *vm, Value lambda_form, Value name, Value file) {
+  Unit u;
+  unit_begin(&u, vm, file);
+  vm_push_root(vm, lambda_form);
+  Node *n = analyze_toplevel(&u, lambda_form);
+  Proto *p = codegen_toplevel(&u, n);
+  arena_free(&u.arena);
+  Value c = run_proto(vm, p);
+  if (is_closure(c)) as_closure(c)->proto->name = name;
+  vm->nroots = u.roots_base;
+  return c;
+}
+
+void define_macro(VM *vm, Value name, Value closure) {
+  Macro *m = gc_alloc(vm, OBJ_MACRO, sizeof(Macro));
+  m->fn = closure;
+  m->name = name;
+  int32_t cell = env_lookup(vm, vm->env, name, true);
+  vm_set_global(vm, cell, obj_val(m));
+}
+
+/* ---- destructuring (language.md §7.13) ---- */
+
+static bool is_amp(VM *vm, Value v) { return is_sym(v) && strcmp(sym_cstr(vm, v), "&") == 0; }
+static bool is_underscore(VM *vm, Value v) { return is_sym(v) && strcmp(sym_cstr(vm, v), "_") == 0; }
+
+static void names_into(VM *vm, Value p, ListBuilder *lb) {
+  if (is_sym(p)) {
+    if (!is_underscore(vm, p)) lb_add(vm, lb, p);
+  } else if (is_vector(p)) {
+    for (uint32_t i = 0; i < vec_len(p); i++)
+      if (!is_amp(vm, vec_items(p)[i])) names_into(vm, vec_items(p)[i], lb);
+  } else if (is_map(p)) {
+    MapIter it;
+    mapiter_init(&it, p);
+    Value k, v;
+    while (mapiter_next(&it, &k, &v)) {
+      if (is_kw(k) && strcmp(sym_cstr(vm, k), "keys") == 0) {
+        Value ks = is_vector(v) ? list_from(vm, vec_items(v), vec_len(v)) : v;
+        if (!is_list(ks)) err_eval(vm, "destructure: :keys must be followed by a vector or list of symbols");
+        for (; is_cons(ks); ks = cdr(ks)) {
+          if (!is_sym(car(ks))) err_eval(vm, "destructure: :keys entries must be symbols");
+          lb_add(vm, lb, car(ks));
+        }
+      } else {
+        names_into(vm, v, lb);
+      }
+    }
+  } else {
+    err_eval(vm, "destructure: invalid pattern, expected symbol, vector, or map, got %s", type_name(p));
+  }
+}
+
+Value pattern_names(VM *vm, Value pattern) {
+  ListBuilder lb;
+  lb_init(&lb);
+  names_into(vm, pattern, &lb);
+  return lb.head;
+}
+
+static void bind_into(VM *vm, Value p, Value v, ListBuilder *lb);
+
+static void bind_seq(VM *vm, Value p, Value v, ListBuilder *lb) {
+  if (!is_list(v) && !is_vector(v)) err_type(vm, "list or vector", v);
+  uint32_t np = vec_len(p);
+  Value *pi = vec_items(p);
+  int amp = -1;
+  for (uint32_t i = 0; i < np; i++)
+    if (is_amp(vm, pi[i])) {
+      amp = (int)i;
+      break;
+    }
+  if (amp >= 0) {
+    if ((uint32_t)amp + 1 >= np) err_eval(vm, "destructure: `&` must be followed by a rest pattern");
+    if ((uint32_t)amp + 2 < np) err_eval(vm, "destructure: only one pattern allowed after `&`");
+  }
+  uint32_t fixed = amp >= 0 ? (uint32_t)amp : np;
+  /* gather elements */
+  int64_t n = is_vector(v) ? vec_len(v) : list_length(v);
+  if (amp < 0 && n != fixed) err_eval(vm, "destructure: expected %u elements, got %lld", fixed, (long long)n);
+  if (amp >= 0 && n < fixed)
+    err_eval(vm, "destructure: expected at least %u elements before `&`, got %lld", fixed, (long long)n);
+  SeqIter it;
+  seqiter_init(&it, v);
+  Value x = NIL_VAL;
+  for (uint32_t i = 0; i < fixed; i++) {
+    seqiter_next(&it, &x);
+    bind_into(vm, pi[i], x, lb);
+  }
+  if (amp >= 0) {
+    ListBuilder rest;
+    lb_init(&rest);
+    while (seqiter_next(&it, &x)) lb_add(vm, &rest, x);
+    bind_into(vm, pi[amp + 1], rest.head, lb);
+  }
+}
+
+static void bind_into(VM *vm, Value p, Value v, ListBuilder *lb) {
+  vm_check_c_stack(vm);
+  if (is_sym(p)) {
+    if (!is_underscore(vm, p)) lb_add(vm, lb, v);
+    return;
+  }
+  if (is_vector(p)) {
+    bind_seq(vm, p, v, lb);
+    return;
+  }
+  if (is_map(p)) {
+    if (!is_anymap(v)) err_type(vm, "map or hashmap", v);
+    MapIter it;
+    mapiter_init(&it, p);
+    Value k, pv;
+    while (mapiter_next(&it, &k, &pv)) {
+      if (is_kw(k) && strcmp(sym_cstr(vm, k), "keys") == 0) {
+        Value ks = is_vector(pv) ? list_from(vm, vec_items(pv), vec_len(pv)) : pv;
+        for (; is_cons(ks); ks = cdr(ks)) {
+          Value got;
+          Value key = kw_val(sym_id(car(ks)));
+          lb_add(vm, lb, anymap_get(v, key, &got) ? got : NIL_VAL);
+        }
+      } else {
+        Value got;
+        bind_into(vm, pv, anymap_get(v, k, &got) ? got : NIL_VAL, lb);
+      }
+    }
+    return;
+  }
+  err_eval(vm, "destructure: invalid pattern, expected symbol, vector, or map, got %s", type_name(p));
+}
+
+Value destructure(VM *vm, Value pattern, Value value) {
+  ListBuilder lb;
+  lb_init(&lb);
+  bind_into(vm, pattern, value, &lb);
+  int64_t n = list_length(lb.head);
+  Value vec = vec_new(vm, (size_t)n);
+  int64_t i = 0;
+  for (Value l = lb.head; is_cons(l); l = cdr(l)) vec_items(vec)[i++] = car(l);
+  return vec;
+}
+
+/* ---- helper natives ---- */
+
+static Value h_eval(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  return vm_eval_datum(vm, argv[0]);
+}
+
+static Value h_macroexpand(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  bool ex;
+  return macroexpand_1(vm, argv[0], &ex);
+}
+
+static Value h_defmacro(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  if (is_closure(argv[1])) as_closure(argv[1])->proto->name = argv[0];
+  define_macro(vm, argv[0], argv[1]);
+  return NIL_VAL;
+}
+
+static Value h_destructure(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  return destructure(vm, argv[0], argv[1]);
+}
+
+static Value h_qq_splice(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value v = argv[0];
+  if (is_list(v)) return v;
+  if (is_vector(v)) return list_from(vm, vec_items(v), vec_len(v));
+  err_type(vm, "list or vector", v);
+}
+
+static Value h_qq_concat(VM *vm, int argc, Value *argv) {
+  Value r = argc ? argv[argc - 1] : EMPTY_VAL;
+  for (int i = argc - 1; i-- > 0;) r = op_append2(vm, argv[i], r);
+  return r;
+}
+
+static Value h_qq_vector(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  int64_t n = list_length(argv[0]);
+  Value v = vec_new(vm, (size_t)n);
+  int64_t i = 0;
+  for (Value l = argv[0]; is_cons(l); l = cdr(l)) vec_items(v)[i++] = car(l);
+  return v;
+}
+
+Value make_gensym(VM *vm, const char *prefix) {
+  char buf[300];
+  snprintf(buf, sizeof buf, "%.250s__%llu", prefix, (unsigned long long)++vm->gensym_counter);
+  return SYM(vm, buf);
+}
+
+static Value h_gensym(VM *vm, int argc, Value *argv) {
+  if (argc == 0) return make_gensym(vm, "g");
+  if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
+  return make_gensym(vm, str_data(argv[0]));
+}
+
+static Value h_make_promise(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Promise *p = gc_alloc(vm, OBJ_PROMISE, sizeof(Promise));
+  p->thunk = argv[0];
+  return obj_val(p);
+}
+
+static Value h_force(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value v = argv[0];
+  if (!is_objtype(v, OBJ_PROMISE)) {
+    vm_set_hint(vm, "force expects a promise created by delay");
+    err_type(vm, "thunk", v);
+  }
+  Promise *p = (Promise *)as_obj(v);
+  if (p->h.flags & PROMISE_FORCED) return p->thunk;
+  Value r = vm_call(vm, p->thunk, 0, NULL);
+  if (!(p->h.flags & PROMISE_FORCED)) {
+    p->thunk = r;
+    p->h.flags |= PROMISE_FORCED;
+  }
+  return p->thunk;
+}
+
+static Value h_load(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
+  Value path = resolve_path(vm, argv[0]);
+  vm_push_root(vm, path);
+  Value r = vm_load_file(vm, str_data(path), true);
+  vm_pop_roots(vm, 1);
+  return r;
+}
+
+/* multimethods arrive with the language issue; calling one is an error for now */
+Value multi_call(VM *vm, Value m, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  err_eval(vm, "multimethod %s cannot be called", sym_cstr(vm, ((Multi *)as_obj(m))->name));
+}
+
+static const NativeDef helpers[] = {
+    {"%eval", h_eval, 1, 1},
+    {"eval", h_eval, 1, 1},
+    {"%macroexpand", h_macroexpand, 1, 1},
+    {"%defmacro", h_defmacro, 2, 2},
+    {"%destructure", h_destructure, 2, 2},
+    {"%qq-splice", h_qq_splice, 1, 1},
+    {"%qq-concat", h_qq_concat, 0, VARIADIC},
+    {"%qq-vector", h_qq_vector, 1, 1},
+    {"%gensym", h_gensym, 0, 1},
+    {"gensym", h_gensym, 0, 1},
+    {"%make-promise", h_make_promise, 1, 1},
+    {"%force", h_force, 1, 1},
+    {"%load", h_load, 1, 1},
+    {NULL, NULL, 0, 0},
+};
+
+void compiler_register_helpers(VM *vm) { lib_register(vm, helpers); }

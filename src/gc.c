@@ -1,0 +1,339 @@
+/* gc.c - size-class allocator and non-moving mark-sweep collector.
+ *
+ * Roots: the VM value stack up to vm->top, the frames' closures, the global
+ * cells, the symbol table, the explicit root stack, and a few VM fields.
+ * Marking uses an explicit gray stack so deep structures never recurse in C.
+ * After marking, the dead part of the value stack (top .. high-water mark) is
+ * cleared to nil, so a register can never keep a pointer to a freed object.
+ */
+#include <stdlib.h>
+#include "gc.h"
+#include "map.h"
+#include "runtime.h"
+#include "vm.h"
+
+#define PAGE_BYTES (64 * 1024)
+
+struct Page {
+  Page *next;
+  uint32_t slot_size, nslots;
+  /* slots follow, 16-byte aligned */
+  _Alignas(16) unsigned char slots[];
+};
+
+struct LargeObj {
+  LargeObj *next;
+  size_t size;
+  _Alignas(16) unsigned char obj[];
+};
+
+void gc_init(VM *vm) {
+  memset(&vm->heap, 0, sizeof vm->heap);
+  vm->heap.threshold = 8u << 20;
+}
+
+static void *xmalloc(size_t n) {
+  void *p = malloc(n);
+  if (!p) {
+    fprintf(stderr, "sema: out of memory\n");
+    abort();
+  }
+  return p;
+}
+
+static FreeSlot *refill(Heap *h, size_t cls) {
+  size_t sz = cls * GC_GRAIN;
+  Page *p = xmalloc(PAGE_BYTES);
+  p->slot_size = (uint32_t)sz;
+  p->nslots = (uint32_t)((PAGE_BYTES - offsetof(Page, slots)) / sz);
+  p->next = h->pages[cls];
+  h->pages[cls] = p;
+  FreeSlot *list = NULL;
+  for (uint32_t i = p->nslots; i-- > 0;) {
+    FreeSlot *s = (FreeSlot *)(p->slots + (size_t)i * sz);
+    s->h.type = OBJ_FREE;
+    s->next = list;
+    list = s;
+  }
+  h->total += PAGE_BYTES;
+  return list;
+}
+
+void *gc_alloc(VM *vm, ObjType type, size_t size) {
+  Heap *h = &vm->heap;
+  size = (size + GC_GRAIN - 1) & ~(size_t)(GC_GRAIN - 1);
+  if (size < sizeof(FreeSlot)) size = sizeof(FreeSlot);
+  Obj *o;
+  if (LIKELY(size <= GC_MAX_SMALL)) {
+    size_t cls = size / GC_GRAIN;
+    FreeSlot *s = h->free[cls];
+    if (UNLIKELY(!s)) s = refill(h, cls);
+    h->free[cls] = s->next;
+    o = &s->h;
+  } else {
+    LargeObj *l = malloc(sizeof(LargeObj) + size);
+    if (!l) err_eval(vm, "out of memory allocating %zu bytes", size);
+    l->size = size;
+    l->next = h->large;
+    h->large = l;
+    o = (Obj *)l->obj;
+    h->total += size;
+  }
+  h->allocated += size;
+  if (UNLIKELY(h->allocated > h->threshold || vm->stress_gc)) h->pending = 1;
+  o->type = (uint8_t)type;
+  o->mark = 0;
+  o->flags = 0;
+  o->aux = 0;
+  return o;
+}
+
+/* ---- marking ---- */
+
+static void gray_push(Heap *h, Obj *o) {
+  if (h->ngray == h->capgray) {
+    h->capgray = h->capgray ? h->capgray * 2 : 1024;
+    h->gray = realloc(h->gray, h->capgray * sizeof(Obj *));
+    if (!h->gray) abort();
+  }
+  h->gray[h->ngray++] = o;
+}
+
+void gc_mark_value(VM *vm, Value v) {
+  if (!is_obj(v)) return;
+  Obj *o = as_obj(v);
+  if (o->mark) return;
+  o->mark = 1;
+  gray_push(&vm->heap, o);
+}
+
+static inline void mark(VM *vm, Value v) { gc_mark_value(vm, v); }
+
+static void mark_children(VM *vm, Obj *o) {
+  switch ((ObjType)o->type) {
+  case OBJ_CONS: {
+    /* walk the spine iteratively: only cars go through the gray stack */
+    Cons *c = (Cons *)o;
+    for (;;) {
+      mark(vm, c->car);
+      Value d = c->cdr;
+      if (!is_obj(d)) break;
+      Obj *n = as_obj(d);
+      if (n->mark) break;
+      n->mark = 1;
+      if (n->type != OBJ_CONS) {
+        gray_push(&vm->heap, n);
+        break;
+      }
+      c = (Cons *)n;
+    }
+    break;
+  }
+  case OBJ_VECTOR: {
+    Vector *v = (Vector *)o;
+    for (uint32_t i = 0; i < o->aux; i++) mark(vm, v->items[i]);
+    break;
+  }
+  case OBJ_MAP:
+  case OBJ_HASHMAP:
+  case OBJ_MAPNODE: map_mark_children(vm, o); break;
+  case OBJ_CLOSURE: {
+    Closure *c = (Closure *)o;
+    gc_mark_value(vm, obj_val(c->proto));
+    for (uint32_t i = 0; i < o->aux; i++) mark(vm, c->upvals[i]);
+    break;
+  }
+  case OBJ_NATIVE: mark(vm, ((Native *)o)->name); break;
+  case OBJ_PROTO: {
+    Proto *p = (Proto *)o;
+    for (uint32_t i = 0; i < p->nconsts; i++) mark(vm, p->consts[i]);
+    mark(vm, p->name);
+    mark(vm, p->file);
+    mark(vm, p->deopt);
+    break;
+  }
+  case OBJ_BOX: mark(vm, ((Box *)o)->v); break;
+  case OBJ_MACRO:
+    mark(vm, ((Macro *)o)->fn);
+    mark(vm, ((Macro *)o)->name);
+    break;
+  case OBJ_MULTI: {
+    Multi *m = (Multi *)o;
+    mark(vm, m->name);
+    mark(vm, m->dispatch);
+    mark(vm, m->methods);
+    mark(vm, m->deflt);
+    break;
+  }
+  case OBJ_RECORD: {
+    Record *r = (Record *)o;
+    mark(vm, r->tag);
+    for (uint32_t i = 0; i < o->aux; i++) mark(vm, r->fields[i]);
+    break;
+  }
+  case OBJ_PROMISE: mark(vm, ((Promise *)o)->thunk); break;
+  case OBJ_FOREIGN: {
+    Foreign *f = (Foreign *)o;
+    mark(vm, f->extra);
+    if (f->cls->mark) f->cls->mark(vm, f);
+    break;
+  }
+  case OBJ_STRING:
+  case OBJ_BIGINT:
+  case OBJ_BYTEVEC:
+  case OBJ_ENV:
+  case OBJ_FREE:
+  case OBJ_NTYPES: break;
+  }
+}
+
+static void mark_roots(VM *vm) {
+  for (Value *p = vm->stack; p < vm->top; p++) mark(vm, *p);
+  /* clear the dead part of the stack so stale registers never dangle */
+  for (Value *p = vm->top; p < vm->stack_hw; p++) *p = NIL_VAL;
+  vm->stack_hw = vm->top;
+  for (CallInfo *ci = vm->ci_base; ci <= vm->ci; ci++)
+    if (ci->cl) gc_mark_value(vm, obj_val(ci->cl));
+  for (uint32_t i = 0; i < vm->nglobals; i++) {
+    mark(vm, vm->globals[i].value);
+    mark(vm, vm->globals[i].name);
+  }
+  for (uint32_t i = 0; i < vm->syms.count; i++) gc_mark_value(vm, obj_val(vm->syms.names[i]));
+  for (uint32_t i = 0; i < vm->nroots; i++) mark(vm, vm->roots[i]);
+  mark(vm, vm->error);
+  mark(vm, vm->error_hint);
+  mark(vm, vm->args);
+  mark(vm, vm->modules);
+  mark(vm, vm->loading);
+  mark(vm, vm->cur_file);
+  mark(vm, vm->intern_strs);
+  for (Env *e = vm->env; e; e = e->parent) mark(vm, e->exports);
+  for (uint32_t i = 0; i < vm->nhandlers; i++) mark(vm, vm->handlers[i].cur_file);
+  mark(vm, vm->pending_hint);
+}
+
+/* ---- sweeping ---- */
+
+static void finalize(Obj *o) {
+  switch (o->type) {
+  case OBJ_PROTO: {
+    Proto *p = (Proto *)o;
+    free(p->code);
+    free(p->pos);
+    free(p->consts);
+    free(p->upval_src);
+    free(p->upval_idx);
+    break;
+  }
+  case OBJ_FOREIGN: {
+    Foreign *f = (Foreign *)o;
+    if (f->cls->finalize) f->cls->finalize(f);
+    break;
+  }
+  default: break;
+  }
+}
+
+static size_t sweep(Heap *h) {
+  size_t live = 0;
+  for (size_t cls = 1; cls < GC_NCLASSES; cls++) {
+    FreeSlot *list = NULL;
+    Page **pp = &h->pages[cls];
+    while (*pp) {
+      Page *p = *pp;
+      FreeSlot *page_list = list;
+      uint32_t used = 0;
+      for (uint32_t i = 0; i < p->nslots; i++) {
+        Obj *o = (Obj *)(p->slots + (size_t)i * p->slot_size);
+        if (o->type != OBJ_FREE) {
+          if (o->mark) {
+            o->mark = 0;
+            used++;
+            continue;
+          }
+          finalize(o);
+          o->type = OBJ_FREE;
+        }
+        ((FreeSlot *)o)->next = list;
+        list = (FreeSlot *)o;
+      }
+      if (used == 0 && h->total > (h->live + PAGE_BYTES) * 2) {
+        /* release an empty page when the heap is mostly garbage */
+        list = page_list;
+        *pp = p->next;
+        h->total -= PAGE_BYTES;
+        free(p);
+        continue;
+      }
+      live += (size_t)used * p->slot_size;
+      pp = &p->next;
+    }
+    h->free[cls] = list;
+  }
+  LargeObj **lp = &h->large;
+  while (*lp) {
+    LargeObj *l = *lp;
+    Obj *o = (Obj *)l->obj;
+    if (o->mark) {
+      o->mark = 0;
+      live += l->size;
+      lp = &l->next;
+    } else {
+      finalize(o);
+      *lp = l->next;
+      h->total -= l->size;
+      free(l);
+    }
+  }
+  return live;
+}
+
+void gc_collect(VM *vm) {
+  Heap *h = &vm->heap;
+  mark_roots(vm);
+  while (h->ngray > 0) mark_children(vm, h->gray[--h->ngray]);
+  h->live = sweep(h);
+  h->allocated = 0;
+  h->threshold = h->live < (8u << 20) ? (8u << 20) : h->live;
+  h->pending = 0;
+  h->collections++;
+}
+
+void gc_each_object(VM *vm, ObjType type, void (*fn)(VM *, Obj *, void *), void *ud) {
+  Heap *h = &vm->heap;
+  for (size_t cls = 1; cls < GC_NCLASSES; cls++)
+    for (Page *p = h->pages[cls]; p; p = p->next)
+      for (uint32_t i = 0; i < p->nslots; i++) {
+        Obj *o = (Obj *)(p->slots + (size_t)i * p->slot_size);
+        if (o->type == (uint8_t)type) fn(vm, o, ud);
+      }
+  for (LargeObj *l = h->large; l; l = l->next) {
+    Obj *o = (Obj *)l->obj;
+    if (o->type == (uint8_t)type) fn(vm, o, ud);
+  }
+}
+
+void gc_heap_free(VM *vm) {
+  Heap *h = &vm->heap;
+  for (size_t cls = 1; cls < GC_NCLASSES; cls++) {
+    Page *p = h->pages[cls];
+    while (p) {
+      Page *n = p->next;
+      for (uint32_t i = 0; i < p->nslots; i++) {
+        Obj *o = (Obj *)(p->slots + (size_t)i * p->slot_size);
+        if (o->type != OBJ_FREE) finalize(o);
+      }
+      free(p);
+      p = n;
+    }
+  }
+  LargeObj *l = h->large;
+  while (l) {
+    LargeObj *n = l->next;
+    finalize((Obj *)l->obj);
+    free(l);
+    l = n;
+  }
+  free(h->gray);
+  memset(h, 0, sizeof *h);
+}

@@ -1,0 +1,62 @@
+/* map.h - the two immutable map kinds.
+ *
+ * Sorted maps ({...} literals, hash-map) keep entries ordered by the total
+ * order of language.md §5.3 (val_compare).  Hash maps (hashmap/new) compare
+ * keys with equal? (val_equal / val_hash).  Both are persistent: every update
+ * returns a new map and never changes the old one.
+ */
+#ifndef SEMA_MAP_H
+#define SEMA_MAP_H
+
+#include "vm.h"
+
+/* ---- sorted maps (OBJ_MAP) ---- */
+Value map_empty(VM *vm);
+Value map_assoc(VM *vm, Value m, Value k, Value v);
+Value map_dissoc(VM *vm, Value m, Value k);
+bool map_get(Value m, Value k, Value *out);
+size_t map_count(Value m);
+
+/* ---- hash maps (OBJ_HASHMAP) ---- */
+Value hmap_empty(VM *vm);
+Value hmap_assoc(VM *vm, Value m, Value k, Value v);
+Value hmap_dissoc(VM *vm, Value m, Value k);
+bool hmap_get(Value m, Value k, Value *out);
+size_t hmap_count(Value m);
+
+/* ---- either kind ---- */
+static inline bool anymap_get(Value m, Value k, Value *out) {
+  return OBJ_TYPE(m) == OBJ_MAP ? map_get(m, k, out) : hmap_get(m, k, out);
+}
+static inline Value anymap_assoc(VM *vm, Value m, Value k, Value v) {
+  return OBJ_TYPE(m) == OBJ_MAP ? map_assoc(vm, m, k, v) : hmap_assoc(vm, m, k, v);
+}
+static inline Value anymap_dissoc(VM *vm, Value m, Value k) {
+  return OBJ_TYPE(m) == OBJ_MAP ? map_dissoc(vm, m, k) : hmap_dissoc(vm, m, k);
+}
+static inline size_t anymap_count(Value m) { return OBJ_TYPE(m) == OBJ_MAP ? map_count(m) : hmap_count(m); }
+static inline Value anymap_empty_like(VM *vm, Value m) { return OBJ_TYPE(m) == OBJ_MAP ? map_empty(vm) : hmap_empty(vm); }
+
+/* Iteration.  Sorted maps iterate in key order; hash maps in an unspecified
+ * order.  The iterator holds no heap references of its own beyond the map
+ * itself, which the caller must keep reachable. */
+#define MAPITER_DEPTH 16
+typedef struct {
+  Value map;
+  int depth;
+  struct {
+    Obj *node;
+    uint32_t i;
+  } stack[MAPITER_DEPTH];
+} MapIter;
+void mapiter_init(MapIter *it, Value m);
+bool mapiter_next(MapIter *it, Value *k, Value *v);
+
+/* Entries of either kind, sorted by key (for printing and ordering): fills
+ * a malloc'd array of 2*count values (k0 v0 k1 v1 ...); caller frees. */
+Value *anymap_sorted_entries(Value m, size_t *count);
+
+/* GC support: mark the children of a map object (OBJ_MAP, OBJ_HASHMAP, OBJ_MAPNODE). */
+void map_mark_children(VM *vm, Obj *o);
+
+#endif

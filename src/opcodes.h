@@ -1,0 +1,158 @@
+/* opcodes.h - the instruction set, in one X-macro list.
+ *
+ * Instructions are 32-bit words:
+ *
+ *   iABC   | C:8 | B:8 | A:8 | op:8 |
+ *   iABx   |    Bx:16  | A:8 | op:8 |     Bx unsigned
+ *   iAsBx  |   sBx:16  | A:8 | op:8 |     sBx signed (excess 32767)
+ *   isJ    |       sJ:24     | op:8 |     sJ signed (excess 2^23-1)
+ *
+ * R[x] is register x of the current frame, K[x] constant x, U[x] upvalue x,
+ * G[x] global cell x.  A conditional ("if ... then jump") is followed by a
+ * JMP word; the conditional's handler takes that jump itself, so a taken
+ * branch costs one dispatch.
+ *
+ * Opcodes marked "intrinsic" are compiled from calls of global builtins.
+ * Each such instruction is recorded in its prototype's deopt table; when the
+ * program redefines the builtin, the instruction is rewritten into DEOPT,
+ * which calls the global's current value instead.
+ *
+ * X(name, format, intrinsic-arg-layout, effect)
+ */
+#ifndef SEMA_OPCODES_H
+#define SEMA_OPCODES_H
+
+/* argument layouts for DEOPT: which operands are the call's arguments */
+#define L_NONE 0  /* not an intrinsic */
+#define L_B 1     /* f(R[B]) -> R[A] */
+#define L_BC 2    /* f(R[B], R[C]) -> R[A] */
+#define L_BsC 3   /* f(R[B], sC) -> R[A] */
+#define L_BK 4    /* f(R[B], K[C]) -> R[A] */
+#define L_AB_J 5  /* f(R[A], R[B]) then branch on truth (C = expected) */
+#define L_AsB_J 6 /* f(R[A], sB) then branch */
+#define L_ARGS 7  /* f(R[B], ..., R[B+C-1]) -> R[A] */
+#define L_BsC_R 8 /* f(sC, R[B]) -> R[A] (reversed immediate) */
+#define DEOPT_SWAPPED 0x100 /* deopt record flag: the two arguments were emitted reversed */
+
+#define SEMA_OPCODES(X)                                                      \
+  X(MOVE, ABC, L_NONE, "R[A] = R[B]")                                        \
+  X(LOADK, ABx, L_NONE, "R[A] = K[Bx]")                                      \
+  X(LOADI, AsBx, L_NONE, "R[A] = integer sBx")                               \
+  X(LOADNIL, ABC, L_NONE, "R[A] = nil")                                      \
+  X(LOADTRUE, ABC, L_NONE, "R[A] = #t")                                      \
+  X(LOADFALSE, ABC, L_NONE, "R[A] = #f")                                     \
+  X(LOADEMPTY, ABC, L_NONE, "R[A] = '()")                                    \
+  X(GETGLOBAL, ABx, L_NONE, "R[A] = G[Bx]; error if unbound")                \
+  X(SETGLOBAL, ABx, L_NONE, "G[Bx] = R[A] (set!)")                           \
+  X(DEFGLOBAL, ABx, L_NONE, "G[Bx] = R[A] (define)")                         \
+  X(GETUPVAL, ABC, L_NONE, "R[A] = U[B]")                                    \
+  X(GETUPBOX, ABC, L_NONE, "R[A] = U[B].box")                                \
+  X(SETUPBOX, ABC, L_NONE, "U[B].box = R[A]")                                \
+  X(MKBOX, ABC, L_NONE, "R[A] = new box holding R[B]")                       \
+  X(GETBOX, ABC, L_NONE, "R[A] = R[B].box")                                  \
+  X(SETBOX, ABC, L_NONE, "R[A].box = R[B]")                                  \
+  X(CLOSURE, ABx, L_NONE, "R[A] = closure of prototype K[Bx]")               \
+  X(SELF, ABC, L_NONE, "R[A] = the running closure")                         \
+  X(JMP, sJ, L_NONE, "pc += sJ")                                             \
+  X(TEST, ABC, L_NONE, "if truthy(R[A]) == C then take the next JMP")        \
+  X(CALL, ABC, L_NONE, "R[A] = R[A](R[A+1] ... R[A+B])")                     \
+  X(TAILCALL, ABC, L_NONE, "return R[A](R[A+1] ... R[A+B])")                 \
+  X(RETURN, ABC, L_NONE, "return R[A]")                                      \
+  X(TRY, ABC, L_NONE, "push handler: on error R[A] = error map, take JMP")   \
+  X(ENDTRY, ABC, L_NONE, "pop the innermost handler")                        \
+  X(THROW, ABC, L_NONE, "raise R[A] as a :user error")                       \
+  X(MKVEC, ABC, L_NONE, "R[A] = [R[B] ... R[B+C-1]]")                        \
+  X(MKLIST, ABC, L_NONE, "R[A] = (R[B] ... R[B+C-1])")                       \
+  X(MKMAP, ABC, L_NONE, "R[A] = {R[B] R[B+1] ...} with C pairs")             \
+  X(DEOPT, ABC, L_NONE, "call the global an intrinsic was compiled from")    \
+  /* ---- arithmetic (intrinsic) ---- */                                     \
+  X(ADD, ABC, L_BC, "R[A] = R[B] + R[C]")                                    \
+  X(SUB, ABC, L_BC, "R[A] = R[B] - R[C]")                                    \
+  X(MUL, ABC, L_BC, "R[A] = R[B] * R[C]")                                    \
+  X(DIV, ABC, L_BC, "R[A] = R[B] / R[C]")                                    \
+  X(MOD, ABC, L_BC, "R[A] = (mod R[B] R[C])")                                \
+  X(ADDI, ABC, L_BsC, "R[A] = R[B] + sC")                                    \
+  X(SUBI, ABC, L_BsC, "R[A] = R[B] - sC")                                    \
+  X(RSUBI, ABC, L_BsC_R, "R[A] = sC - R[B]")                                 \
+  X(MULI, ABC, L_BsC, "R[A] = R[B] * sC")                                    \
+  X(ADDK, ABC, L_BK, "R[A] = R[B] + K[C]")                                   \
+  X(SUBK, ABC, L_BK, "R[A] = R[B] - K[C]")                                   \
+  X(MULK, ABC, L_BK, "R[A] = R[B] * K[C]")                                   \
+  X(DIVK, ABC, L_BK, "R[A] = R[B] / K[C]")                                   \
+  X(NEG, ABC, L_B, "R[A] = -R[B]")                                           \
+  X(NOT, ABC, L_B, "R[A] = (not R[B])")                                      \
+  /* ---- comparison as values (intrinsic) ---- */                           \
+  X(EQV, ABC, L_BC, "R[A] = (= R[B] R[C])")                                  \
+  X(LTV, ABC, L_BC, "R[A] = (< R[B] R[C])")                                  \
+  X(LEV, ABC, L_BC, "R[A] = (<= R[B] R[C])")                                 \
+  X(GTV, ABC, L_BC, "R[A] = (> R[B] R[C])")                                  \
+  X(GEV, ABC, L_BC, "R[A] = (>= R[B] R[C])")                                 \
+  /* ---- compare and branch (intrinsic): take the next JMP if result == C */ \
+  X(BEQ, ABC, L_AB_J, "(= R[A] R[B])")                                       \
+  X(BLT, ABC, L_AB_J, "(< R[A] R[B])")                                       \
+  X(BLE, ABC, L_AB_J, "(<= R[A] R[B])")                                      \
+  X(BGT, ABC, L_AB_J, "(> R[A] R[B])")                                       \
+  X(BGE, ABC, L_AB_J, "(>= R[A] R[B])")                                      \
+  X(BEQI, ABC, L_AsB_J, "(= R[A] sB)")                                       \
+  X(BLTI, ABC, L_AsB_J, "(< R[A] sB)")                                       \
+  X(BLEI, ABC, L_AsB_J, "(<= R[A] sB)")                                      \
+  X(BGTI, ABC, L_AsB_J, "(> R[A] sB)")                                       \
+  X(BGEI, ABC, L_AsB_J, "(>= R[A] sB)")                                      \
+  /* ---- lists, predicates, collections (intrinsic) ---- */                 \
+  X(CAR, ABC, L_B, "R[A] = (car R[B])")                                      \
+  X(CDR, ABC, L_B, "R[A] = (cdr R[B])")                                      \
+  X(CONS, ABC, L_BC, "R[A] = (cons R[B] R[C])")                              \
+  X(CADR, ABC, L_B, "R[A] = (cadr R[B])")                                    \
+  X(NULLP, ABC, L_B, "R[A] = (null? R[B])")                                  \
+  X(NILP, ABC, L_B, "R[A] = (nil? R[B])")                                    \
+  X(PAIRP, ABC, L_B, "R[A] = (pair? R[B])")                                  \
+  X(LISTP, ABC, L_B, "R[A] = (list? R[B])")                                  \
+  X(NUMBERP, ABC, L_B, "R[A] = (number? R[B])")                              \
+  X(STRINGP, ABC, L_B, "R[A] = (string? R[B])")                              \
+  X(SYMBOLP, ABC, L_B, "R[A] = (symbol? R[B])")                              \
+  X(ZEROP, ABC, L_B, "R[A] = (zero? R[B])")                                  \
+  X(LENGTH, ABC, L_B, "R[A] = (length R[B])")                                \
+  X(EQUALP, ABC, L_BC, "R[A] = (equal? R[B] R[C])")                          \
+  X(GET, ABC, L_BC, "R[A] = (get R[B] R[C])")                                \
+  X(CONTAINS, ABC, L_BC, "R[A] = (contains? R[B] R[C])")                     \
+  X(NTH, ABC, L_BC, "R[A] = (nth R[B] R[C])")                                \
+  X(APPEND2, ABC, L_BC, "R[A] = (append R[B] R[C])")                         \
+  X(STRLEN, ABC, L_B, "R[A] = (string-length R[B])")                         \
+  X(STRREF, ABC, L_BC, "R[A] = (string-ref R[B] R[C])")                      \
+  X(STRAPPEND, ABC, L_BC, "R[A] = (string-append R[B] R[C])")                \
+  X(MIN2, ABC, L_BC, "R[A] = (min R[B] R[C])")                               \
+  X(MAX2, ABC, L_BC, "R[A] = (max R[B] R[C])")                               \
+  X(VECTOR, ABC, L_ARGS, "R[A] = (vector R[B] ... R[B+C-1])")                \
+  X(LIST, ABC, L_ARGS, "R[A] = (list R[B] ... R[B+C-1])")                    \
+  X(ASSOC, ABC, L_ARGS, "R[A] = (assoc R[B] R[B+1] R[B+2])")
+
+typedef enum {
+#define X(name, fmt, layout, doc) OP_##name,
+  SEMA_OPCODES(X)
+#undef X
+      OP__COUNT
+} OpCode;
+
+extern const char *const op_names[];
+extern const unsigned char op_layouts[];
+
+/* ---- field access ---- */
+#define GET_OP(i) ((OpCode)((i) & 0xFF))
+#define GET_A(i) (((i) >> 8) & 0xFF)
+#define GET_B(i) (((i) >> 16) & 0xFF)
+#define GET_C(i) (((i) >> 24) & 0xFF)
+#define GET_sB(i) ((int)(int8_t)GET_B(i))
+#define GET_sC(i) ((int)(int8_t)GET_C(i))
+#define GET_Bx(i) ((i) >> 16)
+#define SBX_BIAS 32767
+#define GET_sBx(i) ((int)GET_Bx(i) - SBX_BIAS)
+#define SJ_BIAS ((1 << 23) - 1)
+#define GET_sJ(i) ((int)((i) >> 8) - SJ_BIAS)
+
+#define MK_ABC(op, a, b, c) ((Instr)(op) | ((Instr)(a) << 8) | ((Instr)(b) << 16) | ((Instr)(c) << 24))
+#define MK_ABx(op, a, bx) ((Instr)(op) | ((Instr)(a) << 8) | ((Instr)(bx) << 16))
+#define MK_AsBx(op, a, sbx) MK_ABx(op, a, (unsigned)((sbx) + SBX_BIAS))
+#define MK_sJ(op, sj) ((Instr)(op) | ((Instr)((sj) + SJ_BIAS) << 8))
+#define SET_OP(i, op) (((i) & ~(Instr)0xFF) | (Instr)(op))
+
+#endif

@@ -1,0 +1,227 @@
+/* ops.c - semantics shared by intrinsic opcodes and library natives. */
+#include <math.h>
+#include "map.h"
+#include "ops.h"
+#include "runtime.h"
+
+/* ---- arithmetic (language.md §3.4) ---- */
+
+static NORETURN void arith_type_error(VM *vm, Value a, Value b, bool plus) {
+  if (plus && (is_string(a) || is_string(b))) vm_set_hint(vm, "use (str a b ...) to build a string");
+  err_type2(vm, plus ? "number or string" : "number", a, b);
+}
+
+/* wrapping 64-bit integer results */
+static Value wrap(VM *vm, uint64_t r) { return num_int(vm, (int64_t)r); }
+
+Value arith_add(VM *vm, Value a, Value b) {
+  if (is_int(a) && is_int(b)) return wrap(vm, (uint64_t)int_of(a) + (uint64_t)int_of(b));
+  if (is_number(a) && is_number(b)) return double_val(num_to_double(a) + num_to_double(b));
+  if (is_string(a) && is_string(b)) {
+    Value s = str_new_uninit(vm, (size_t)str_len(a) + str_len(b));
+    memcpy(as_string(s)->data, str_data(a), str_len(a));
+    memcpy(as_string(s)->data + str_len(a), str_data(b), str_len(b));
+    as_string(s)->nchars = as_string(a)->nchars + as_string(b)->nchars;
+    as_string(s)->h.flags = as_string(a)->h.flags & as_string(b)->h.flags & STR_ASCII;
+    return s;
+  }
+  arith_type_error(vm, a, b, true);
+}
+
+Value arith_sub(VM *vm, Value a, Value b) {
+  if (is_int(a) && is_int(b)) return wrap(vm, (uint64_t)int_of(a) - (uint64_t)int_of(b));
+  if (is_number(a) && is_number(b)) return double_val(num_to_double(a) - num_to_double(b));
+  arith_type_error(vm, a, b, false);
+}
+
+Value arith_mul(VM *vm, Value a, Value b) {
+  if (is_int(a) && is_int(b)) return wrap(vm, (uint64_t)int_of(a) * (uint64_t)int_of(b));
+  if (is_number(a) && is_number(b)) return double_val(num_to_double(a) * num_to_double(b));
+  arith_type_error(vm, a, b, false);
+}
+
+Value arith_div(VM *vm, Value a, Value b) {
+  if (is_int(a) && is_int(b)) {
+    int64_t x = int_of(a), y = int_of(b);
+    if (y == 0) err_eval(vm, "division by zero");
+    if (y == -1) return wrap(vm, (uint64_t)0 - (uint64_t)x);
+    if (x % y == 0) return num_int(vm, x / y);
+    return double_val((double)x / (double)y);
+  }
+  if (is_number(a) && is_number(b)) return double_val(num_to_double(a) / num_to_double(b));
+  arith_type_error(vm, a, b, false);
+}
+
+Value arith_mod(VM *vm, Value a, Value b) {
+  if (is_int(a) && is_int(b)) {
+    int64_t x = int_of(a), y = int_of(b);
+    if (y == 0) err_eval(vm, "modulo by zero");
+    if (y == -1) return small_int_val(0);
+    return num_int(vm, x % y);
+  }
+  if (is_number(a) && is_number(b)) return double_val(fmod(num_to_double(a), num_to_double(b)));
+  arith_type_error(vm, a, b, false);
+}
+
+Value arith_neg(VM *vm, Value a) {
+  if (is_int(a)) return wrap(vm, (uint64_t)0 - (uint64_t)int_of(a));
+  if (is_double(a)) return double_val(-as_double(a));
+  err_type(vm, "number", a);
+}
+
+static NORETURN void cmp_error(VM *vm, Value a, Value b) { err_type2(vm, "comparable values", a, b); }
+
+bool cmp_lt(VM *vm, Value a, Value b) {
+  if (is_int(a) && is_int(b)) return int_of(a) < int_of(b);
+  if (is_number(a) && is_number(b)) return num_to_double(a) < num_to_double(b);
+  if (is_string(a) && is_string(b)) return val_compare(a, b) < 0;
+  cmp_error(vm, a, b);
+}
+
+bool cmp_le(VM *vm, Value a, Value b) {
+  if (is_int(a) && is_int(b)) return int_of(a) <= int_of(b);
+  if (is_number(a) && is_number(b)) return num_to_double(a) <= num_to_double(b);
+  if (is_string(a) && is_string(b)) return val_compare(a, b) <= 0;
+  cmp_error(vm, a, b);
+}
+
+static void need_number(VM *vm, Value v) {
+  if (!is_number(v)) err_type(vm, "number", v);
+}
+
+/* min/max keep the winning argument's type; ties go to the later argument */
+Value op_min2(VM *vm, Value a, Value b) {
+  need_number(vm, a);
+  need_number(vm, b);
+  bool lt = (is_int(a) && is_int(b)) ? int_of(a) < int_of(b) : num_to_double(a) < num_to_double(b);
+  return lt ? a : b;
+}
+
+Value op_max2(VM *vm, Value a, Value b) {
+  need_number(vm, a);
+  need_number(vm, b);
+  bool gt = (is_int(a) && is_int(b)) ? int_of(a) > int_of(b) : num_to_double(a) > num_to_double(b);
+  return gt ? a : b;
+}
+
+/* ---- lists and sequences ---- */
+
+Value op_car(VM *vm, Value x) {
+  if (is_cons(x)) return car(x);
+  if (x == EMPTY_VAL) return NIL_VAL;
+  if (is_vector(x)) return vec_len(x) ? vec_items(x)[0] : NIL_VAL;
+  err_type(vm, "list or vector", x);
+}
+
+Value op_cdr(VM *vm, Value x) {
+  if (is_cons(x)) return cdr(x);
+  if (x == EMPTY_VAL) return EMPTY_VAL;
+  if (is_vector(x)) {
+    uint32_t n = vec_len(x);
+    return n <= 1 ? vec_new(vm, 0) : vec_from(vm, vec_items(x) + 1, n - 1);
+  }
+  err_type(vm, "list or vector", x);
+}
+
+Value op_cons(VM *vm, Value a, Value b) {
+  if (is_list(b)) return cons(vm, a, b);
+  if (b == NIL_VAL) return cons(vm, a, EMPTY_VAL);
+  return cons(vm, a, cons(vm, b, EMPTY_VAL));
+}
+
+Value op_length(VM *vm, Value x) {
+  if (is_list(x)) return small_int_val(list_length(x));
+  if (is_vector(x)) return small_int_val(vec_len(x));
+  if (is_string(x)) return small_int_val(as_string(x)->nchars);
+  if (is_anymap(x)) return small_int_val((int64_t)anymap_count(x));
+  if (is_objtype(x, OBJ_BYTEVEC)) return small_int_val(((Bytevec *)as_obj(x))->len);
+  err_type(vm, "list, vector, string, map, bytevector, or typed array", x);
+}
+
+Value op_get(VM *vm, Value m, Value k, Value dflt) {
+  if (!is_anymap(m)) {
+    if (is_vector(m) || is_list(m)) vm_set_hint(vm, "use nth to index a list or vector");
+    err_type(vm, "map or hashmap", m);
+  }
+  Value v;
+  return anymap_get(m, k, &v) ? v : dflt;
+}
+
+Value op_contains(VM *vm, Value m, Value k) {
+  if (!is_anymap(m)) err_type(vm, "map or hashmap", m);
+  Value v;
+  return bool_val(anymap_get(m, k, &v));
+}
+
+Value op_nth(VM *vm, Value coll, Value idx) {
+  if (!is_int(idx)) {
+    if (is_list(idx) || is_vector(idx)) vm_set_hint(vm, "the argument order is (nth sequence index)");
+    err_type(vm, "int", idx);
+  }
+  int64_t i = int_of(idx);
+  if (!is_list(coll) && !is_vector(coll)) err_type(vm, "list or vector", coll);
+  if (i < 0) err_eval(vm, "nth: index must be non-negative, got %lld", (long long)i);
+  if (is_vector(coll)) {
+    if (i >= vec_len(coll)) err_eval(vm, "index %lld out of bounds (length %u)", (long long)i, vec_len(coll));
+    return vec_items(coll)[i];
+  }
+  Value l = coll;
+  for (int64_t k = 0; k < i && is_cons(l); k++) l = cdr(l);
+  if (!is_cons(l)) err_eval(vm, "index %lld out of bounds (length %lld)", (long long)i, (long long)list_length(coll));
+  return car(l);
+}
+
+Value op_append2(VM *vm, Value a, Value b) {
+  if (!is_list(a) && !is_vector(a)) err_type(vm, "list or vector", a);
+  if (!is_list(b) && !is_vector(b)) err_type(vm, "list or vector", b);
+  Value tail = b;
+  if (is_vector(b)) tail = list_from(vm, vec_items(b), vec_len(b));
+  if (is_vector(a)) {
+    for (uint32_t i = vec_len(a); i-- > 0;) tail = cons(vm, vec_items(a)[i], tail);
+    return tail;
+  }
+  if (a == EMPTY_VAL) return tail;
+  ListBuilder lb;
+  lb_init(&lb);
+  for (Value l = a; is_cons(l); l = cdr(l)) lb_add(vm, &lb, car(l));
+  lb.tail->cdr = tail;
+  return lb.head;
+}
+
+Value op_strlen(VM *vm, Value s) {
+  if (!is_string(s)) err_type(vm, "string", s);
+  return small_int_val(as_string(s)->nchars);
+}
+
+Value op_strref(VM *vm, Value s, Value i) {
+  if (!is_string(s)) err_type(vm, "string", s);
+  if (!is_int(i)) err_type(vm, "int", i);
+  int64_t k = int_of(i);
+  String *str = as_string(s);
+  if (k < 0) err_eval(vm, "string-ref: index %lld must be non-negative", (long long)k);
+  if (k >= str->nchars)
+    err_eval(vm, "string-ref: index %lld out of bounds (string length %u)", (long long)k, str->nchars);
+  if (str->h.flags & STR_ASCII) return char_val((unsigned char)str->data[k]);
+  size_t off = str_byte_offset(s, (size_t)k), adv;
+  return char_val(utf8_decode(str->data + off, &adv));
+}
+
+Value op_strappend(VM *vm, Value a, Value b) {
+  if (is_string(a) && is_string(b)) return arith_add(vm, a, b);
+  StrBuf sb;
+  sb_init(&sb);
+  print_value(vm, &sb, a, false);
+  print_value(vm, &sb, b, false);
+  return sb_to_string(vm, &sb);
+}
+
+Value op_assoc(VM *vm, Value m, Value k, Value v) {
+  if (!is_anymap(m)) err_type(vm, "map or hashmap", m);
+  return anymap_assoc(vm, m, k, v);
+}
+
+Value op_keyword_call(VM *vm, Value kw, Value m) {
+  if (!is_anymap(m)) err_type(vm, "map or hashmap", m);
+  Value v;
+  return anymap_get(m, kw, &v) ? v : NIL_VAL;
+}

@@ -1,0 +1,26 @@
+/* reader.h - source text to data (language.md §2). */
+#ifndef SEMA_READER_H
+#define SEMA_READER_H
+
+#include "vm.h"
+
+#define READER_MAX_DEPTH 1024
+
+typedef struct Reader {
+  VM *vm;
+  const char *src;
+  size_t len, i;
+  uint32_t line, col;
+  int depth;
+  bool at_eof_error; /* the last error was caused by end of input (incomplete form) */
+} Reader;
+
+void reader_init(Reader *r, VM *vm, const char *src, size_t len);
+/* Read the next datum; false at end of input.  Raises reader errors. */
+bool reader_next(Reader *r, Value *out);
+/* Read every datum of src into a list (validates UTF-8 first). */
+Value read_all(VM *vm, const char *src, size_t len);
+/* Would reading src fail only because input ended early?  (REPL continuation) */
+bool read_is_incomplete(VM *vm, const char *src, size_t len);
+
+#endif

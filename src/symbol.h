@@ -1,0 +1,29 @@
+/* symbol.h - the intern table shared by symbols and keywords.
+ *
+ * A symbol and a keyword with the same name share one id; the value tag tells
+ * them apart.  Names are strings kept alive by the table (a GC root).
+ */
+#ifndef SEMA_SYMBOL_H
+#define SEMA_SYMBOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "object.h"
+
+typedef struct SymTab {
+  String **names; /* id -> name */
+  uint32_t count, cap;
+  uint32_t *slots; /* hash index: id + 1, 0 = empty */
+  uint32_t nslots;
+} SymTab;
+
+struct VM;
+uint32_t sym_intern(struct VM *vm, const char *name, size_t len);
+static inline uint32_t sym_intern_c(struct VM *vm, const char *name) { return sym_intern(vm, name, strlen(name)); }
+String *sym_name(struct VM *vm, uint32_t id);
+static inline const char *sym_cstr(struct VM *vm, Value sym_or_kw) { return sym_name(vm, sym_id(sym_or_kw))->data; }
+#define SYM(vm, s) sym_val(sym_intern_c(vm, s))
+#define KW(vm, s) kw_val(sym_intern_c(vm, s))
+void symtab_free(SymTab *t);
+
+#endif

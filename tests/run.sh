@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The whole test suite: C unit tests, language tests (release, sanitizers,
+# GC stress) and the conformance corpus.  Ends with "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+REL=build/sema
+DBG=build/debug/sema
+pass=0
+fail=0
+failed_names=()
+
+ok() { pass=$((pass + 1)); }
+bad() {
+  fail=$((fail + 1))
+  failed_names+=("$1")
+  echo "FAIL: $1"
+}
+
+# ---- C unit tests (built with sanitizers) ----
+for t in build/debug/unit/*; do
+  [ -x "$t" ] || continue
+  if "$t" >/tmp/sema-unit.log 2>&1; then ok; else bad "unit $(basename "$t")"; cat /tmp/sema-unit.log | tail -20; fi
+done
+
+# ---- language tests: tests/lang/NAME.sema with NAME.expect (stdout+stderr, then "exit N") ----
+run_lang() { # bin label env...
+  local bin=$1 label=$2
+  shift 2
+  for src in tests/lang/*.sema; do
+    local exp="${src%.sema}.expect"
+    [ -f "$exp" ] || continue
+    local out
+    out=$(cd tests/lang && env "$@" "../../$bin" "$(basename "$src")" 2>&1; echo "exit $?")
+    if [ "$out" == "$(cat "$exp")" ]; then ok; else
+      bad "$label $(basename "$src")"
+      diff <(echo "$out") "$exp" | head -20
+    fi
+  done
+}
+run_lang "$REL" lang SEMA_TEST=1
+run_lang "$DBG" asan SEMA_TEST=1
+run_lang "$DBG" gc-stress SEMA_GC_STRESS=1
+
+# ---- conformance corpus (outside the project; skipped when absent) ----
+CONF=../shared/tools/conformance
+if [ -x "$CONF" ] && [ -d ../shared/conformance ]; then
+  out=$(python3 "$CONF" --bin "$REL" --expect-failures tests/conformance-xfail.txt ../shared/conformance 2>&1)
+  rc=$?
+  echo "$out" | tail -15
+  if [ $rc -eq 0 ]; then ok; else bad "conformance"; fi
+else
+  echo "conformance: ../shared not present, skipped"
+fi
+
+echo
+if [ $fail -gt 0 ]; then
+  printf 'failed: %s\n' "${failed_names[@]}"
+fi
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install every Debian package the build and the tests need.
+set -euo pipefail
+PKGS="build-essential libutf8proc-dev libpcre2-dev libedit-dev libxxhash-dev libcmocka-dev python3 valgrind"
+missing=""
+for p in $PKGS; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
+fi
+echo "deps: ok"
