@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include "ast.h"
 #include "compiler.h"
+#include "forms.h"
 #include "map.h"
 #include "runtime.h"
 
@@ -363,6 +364,24 @@ static Value vec_to_list(Unit *u, Value v) {
 
 static bool is_pattern(Value p) { return is_vector(p) || is_map(p); }
 
+/* Body forms that destructure each (pattern hidden-var) pair, in order:
+ *   ((let ((d (%destructure 'pattern hidden))) (let ((name (%vec-ref d 0)) ...) ...body)))
+ * The helpers are referenced as values so no binding can shadow them. */
+static Value destructure_body(VM *vm, Value pairs, Value body) {
+  if (!is_cons(pairs)) return body;
+  Value pattern = car(car(pairs)), hidden = car(cdr(car(pairs)));
+  Value inner = destructure_body(vm, cdr(pairs), body);
+  Value d = SYM(vm, " destructured");
+  ListBuilder binds;
+  lb_init(&binds);
+  int64_t i = 0;
+  for (Value l = pattern_names(vm, pattern); is_cons(l); l = cdr(l), i++)
+    lb_add(vm, &binds, list2(vm, car(l), list3(vm, global_get(vm, "%vec-ref"), d, small_int_val(i))));
+  Value names_let = cons(vm, SYM(vm, "let"), cons(vm, binds.head, inner));
+  Value call = list3(vm, global_get(vm, "%destructure"), list2(vm, SYM(vm, "quote"), pattern), hidden);
+  return list1(vm, list3(vm, SYM(vm, "let"), list1(vm, list2(vm, d, call)), names_let));
+}
+
 /* Analyze (params body...) into a lambda node.  name: symbol or nil. */
 static Node *an_lambda(Unit *u, Scope *s, Value params, Value body, Value name, uint32_t pos, const char *who, Var *self) {
   VM *vm = u->vm;
@@ -401,11 +420,7 @@ static Node *an_lambda(Unit *u, Scope *s, Value params, Value body, Value name, 
     fn->params[fn->nparams++] = declare(u, fs, p);
   }
   if (fn->nparams > 250) cerr(u, pos, "%s: too many parameters", who);
-  if (pat_list != EMPTY_VAL) {
-    /* wrap the body: (let* ((pattern hidden) ...) body...) */
-    Value bindings = keep(u, list_reverse(vm, pat_list));
-    body = keep(u, list1(vm, cons(vm, SYM(vm, "let*"), cons(vm, bindings, body))));
-  }
+  if (pat_list != EMPTY_VAL) body = keep(u, destructure_body(vm, list_reverse(vm, pat_list), body));
   Node *r = node(u, N_LAMBDA, pos);
   r->fn = fn;
   fn->self_node = r;
@@ -646,10 +661,7 @@ static Node *an_let_bindings(Unit *u, Scope *s, Value bindings, Value body, bool
     }
     r->vars[r->nvars++] = declare(u, inner, vname);
   }
-  if (pats != EMPTY_VAL) {
-    Value bl = keep(u, list_reverse(vm, pats));
-    body = keep(u, list1(vm, cons(vm, SYM(vm, "let*"), cons(vm, bl, body))));
-  }
+  if (pats != EMPTY_VAL) body = keep(u, destructure_body(vm, list_reverse(vm, pats), body));
   r->a = an_body(u, inner, body, tail, pos);
   return r;
 }
@@ -950,13 +962,34 @@ static Node *sf_quasiquote(Unit *u, Scope *s, Value form, bool tail, uint32_t po
 #define sf_fn sf_lambda
 #define sf_unless sf_when
 #define sf_or sf_and
-#define sf_match not_yet
-#define sf_match_star not_yet
-#define sf_define_record_type not_yet
-#define sf_defmulti not_yet
-#define sf_defmethod not_yet
-#define sf_module not_yet
-#define sf_import not_yet
+/* tier-B forms lowered to other forms (forms.c); the result is analyzed here */
+static Node *lowered(Unit *u, Scope *s, Value form, bool tail, uint32_t pos, Value (*lower)(VM *, Value, uint32_t)) {
+  u->vm->compile_pos = pos;
+  Value out = keep(u, lower(u->vm, form, pos));
+  u->vm->compile_pos = 0;
+  if (is_cons(out) && as_obj(out)->aux == 0) as_obj(out)->aux = pos;
+  return an(u, s, out, tail);
+}
+#define LOWERED(name, fn)                                                                  \
+  static Node *name(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {            \
+    return lowered(u, s, form, tail, pos, fn);                                           \
+  }
+LOWERED(sf_match, lower_match)
+LOWERED(sf_match_star, lower_match)
+LOWERED(sf_defmulti, lower_defmulti)
+LOWERED(sf_defmethod, lower_defmethod)
+LOWERED(sf_module, lower_module)
+LOWERED(sf_import, lower_import)
+
+/* records always define globals, even inside a function */
+static Node *sf_define_record_type(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  u->vm->compile_pos = pos;
+  Value out = keep(u, lower_define_record_type(u->vm, form, pos));
+  u->vm->compile_pos = 0;
+  Scope *top = scope_new(u, NULL, s->fn);
+  top->toplevel = true;
+  return an(u, top, out, tail);
+}
 #define sf_async not_yet
 #define sf_await not_yet
 

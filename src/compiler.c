@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include "ast.h"
 #include "compiler.h"
+#include "forms.h"
 #include "map.h"
 #include "ops.h"
 #include "reader.h"
@@ -389,12 +390,6 @@ static Value h_load(VM *vm, int argc, Value *argv) {
   return r;
 }
 
-/* multimethods arrive with the language issue; calling one is an error for now */
-Value multi_call(VM *vm, Value m, int argc, Value *argv) {
-  (void)argc, (void)argv;
-  err_eval(vm, "multimethod %s cannot be called", sym_cstr(vm, ((Multi *)as_obj(m))->name));
-}
-
 static const NativeDef helpers[] = {
     {"%eval", h_eval, 1, 1},
     {"eval", h_eval, 1, 1},
@@ -412,4 +407,7 @@ static const NativeDef helpers[] = {
     {NULL, NULL, 0, 0},
 };
 
-void compiler_register_helpers(VM *vm) { lib_register(vm, helpers); }
+void compiler_register_helpers(VM *vm) {
+  lib_register(vm, helpers);
+  forms_register_helpers(vm);
+}

@@ -238,6 +238,15 @@ Value list1(VM *vm, Value a) { return cons(vm, a, EMPTY_VAL); }
 Value list2(VM *vm, Value a, Value b) { return cons(vm, a, cons(vm, b, EMPTY_VAL)); }
 Value list3(VM *vm, Value a, Value b, Value c) { return cons(vm, a, list2(vm, b, c)); }
 
+Value list(VM *vm, int n, ...) {
+  Value items[16];
+  va_list ap;
+  va_start(ap, n);
+  for (int i = 0; i < n && i < 16; i++) items[i] = va_arg(ap, Value);
+  va_end(ap);
+  return list_from(vm, items, (size_t)(n < 16 ? n : 16));
+}
+
 int64_t list_length(Value l) {
   int64_t n = 0;
   while (is_cons(l)) {

@@ -47,6 +47,7 @@ Value list_from(VM *vm, const Value *items, size_t n);
 Value list1(VM *vm, Value a);
 Value list2(VM *vm, Value a, Value b);
 Value list3(VM *vm, Value a, Value b, Value c);
+Value list(VM *vm, int n, ...); /* n values */
 int64_t list_length(Value l); /* -1 if not a proper list */
 Value list_reverse(VM *vm, Value l);
 Value vec_new(VM *vm, size_t n); /* filled with nil */

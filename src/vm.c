@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include "compiler.h"
+#include "forms.h"
 #include "map.h"
 #include "opcodes.h"
 #include "ops.h"
@@ -31,6 +32,7 @@ const unsigned char op_layouts[] = {
 
 extern VM *rt_current_vm;
 void lib_register_all(VM *vm);
+void lib_prelude_init(VM *vm);
 
 static void *reserve(size_t bytes) {
   void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -97,6 +99,7 @@ VM *vm_new(void) {
   vm->modules = map_empty(vm);
   lib_register_all(vm);
   compiler_register_helpers(vm);
+  lib_prelude_init(vm);
   return vm;
 }
 
@@ -314,7 +317,6 @@ static inline CallInfo *push_frame(VM *vm, Closure *cl, Value *base, int argc) {
   return ci;
 }
 
-Value multi_call(VM *vm, Value m, int argc, Value *argv);
 
 static Value call_native(VM *vm, Native *n, int argc, Value *argv) {
   if (UNLIKELY(argc < n->min_args || (n->max_args >= 0 && argc > n->max_args))) native_arity(vm, n, argc);
@@ -356,7 +358,7 @@ Value vm_call(VM *vm, Value fn, int argc, const Value *argv) {
   vm_check_c_stack(vm);
   Value *slot = vm->top;
   if (slot + argc + 1 + 256 > vm->stack_end) stack_overflow(vm);
-  memmove(slot + 1, argv, (size_t)argc * sizeof(Value));
+  if (argc) memmove(slot + 1, argv, (size_t)argc * sizeof(Value));
   slot[0] = fn;
   vm->top = slot + argc + 1;
   if (vm->top > vm->stack_hw) vm->stack_hw = vm->top;

@@ -42,9 +42,15 @@ static void report_error(VM *vm, const char *prefix) {
   fprintf(stderr, "%sError: %s\n", prefix, str_data(disp));
   if (is_map(err)) {
     Value trace = NIL_VAL;
+    int shown = 0;
     if (map_get(err, KW(vm, "stack-trace"), &trace))
-      for (Value l = trace; is_cons(l); l = cdr(l))
+      for (Value l = trace; is_cons(l); l = cdr(l), shown++) {
+        if (shown == 10) {
+          fprintf(stderr, "  ... (%lld more frames)\n", (long long)list_length(l));
+          break;
+        }
         if (is_map(car(l))) print_frame_line(vm, car(l));
+      }
   }
   if (is_string(vm->error_hint)) fprintf(stderr, "  hint: %s\n", str_data(vm->error_hint));
   fflush(stderr);

@@ -2,7 +2,11 @@
 #include "lib.h"
 
 void lib_core_init(VM *vm);
-void lib_prelude_init(VM *vm);
+void lib_math_init(VM *vm);
+void lib_list_init(VM *vm);
+void lib_maplib_init(VM *vm);
+void lib_string_init(VM *vm);
+void lib_io_init(VM *vm);
 
 void lib_register(VM *vm, const NativeDef *defs) {
   for (; defs->name; defs++) global_define(vm, defs->name, native_new(vm, defs->name, defs->fn, defs->min_args, defs->max_args));
@@ -39,4 +43,9 @@ void arg_seq(VM *vm, Value v, const char *fname) {
 /* Every module's init, in dependency order. */
 void lib_register_all(VM *vm) {
   lib_core_init(vm);
+  lib_math_init(vm);
+  lib_list_init(vm);
+  lib_maplib_init(vm);
+  lib_string_init(vm);
+  lib_io_init(vm);
 }
