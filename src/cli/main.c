@@ -36,22 +36,71 @@ static void print_frame_line(VM *vm, Value frame) {
   fputc('\n', stderr);
 }
 
-static void report_error(VM *vm, const char *prefix) {
+/* The source line at LINE with a caret under COL. */
+static void print_excerpt(const char *src, size_t len, long line, long col) {
+  const char *p = src, *end = src + len;
+  for (long l = 1; l < line && p < end; l++) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl) return;
+    p = nl + 1;
+  }
+  const char *e = memchr(p, '\n', (size_t)(end - p));
+  if (!e) e = end;
+  if (e > p && e[-1] == '\r') e--;
+  fprintf(stderr, "%5ld | %.*s\n      | ", line, (int)(e - p), p);
+  /* columns count characters; keep tabs so the caret lines up */
+  long c = 1;
+  for (const char *q = p; q < e && c < col; q++) {
+    if (((unsigned char)*q & 0xC0) == 0x80) continue;
+    fputc(*q == '\t' ? '\t' : ' ', stderr);
+    c++;
+  }
+  fputs("^\n", stderr);
+}
+
+/* Position of the error: the reader's, else the innermost frame's in this source. */
+static bool error_position(VM *vm, Value err, const char *file, long *line, long *col) {
+  Value l = NIL_VAL, c = NIL_VAL, trace = NIL_VAL;
+  if (map_get(err, KW(vm, "line"), &l) && map_get(err, KW(vm, "col"), &c) && is_int(l) && is_int(c)) {
+    *line = (long)int_of(l), *col = (long)int_of(c);
+    return true;
+  }
+  if (!map_get(err, KW(vm, "stack-trace"), &trace)) return false;
+  for (Value t = trace; is_cons(t); t = cdr(t)) {
+    Value fr = car(t), f = NIL_VAL;
+    if (!is_map(fr) || !map_get(fr, KW(vm, "line"), &l) || !map_get(fr, KW(vm, "col"), &c)) continue;
+    map_get(fr, KW(vm, "file"), &f);
+    bool same = file ? (is_string(f) && strcmp(str_data(f), file) == 0) : !is_string(f);
+    if (!same) continue;
+    *line = (long)int_of(l), *col = (long)int_of(c);
+    return true;
+  }
+  return false;
+}
+
+static void report_error(VM *vm, const char *prefix, const char *src, size_t len, const char *file) {
   Value err = vm->error;
   Value disp = error_display(vm, err);
   fprintf(stderr, "%sError: %s\n", prefix, str_data(disp));
-  if (is_map(err)) {
-    Value trace = NIL_VAL;
-    int shown = 0;
-    if (map_get(err, KW(vm, "stack-trace"), &trace))
-      for (Value l = trace; is_cons(l); l = cdr(l), shown++) {
-        if (shown == 10) {
-          fprintf(stderr, "  ... (%lld more frames)\n", (long long)list_length(l));
-          break;
-        }
-        if (is_map(car(l))) print_frame_line(vm, car(l));
-      }
+  if (!is_map(err)) return;
+  long line, col;
+  bool reader = false;
+  Value type = NIL_VAL;
+  if (map_get(err, KW(vm, "type"), &type) && is_kw(type)) reader = strcmp(sym_cstr(vm, type), "reader") == 0;
+  if (src && error_position(vm, err, file, &line, &col)) {
+    if (reader) fprintf(stderr, "  --> %s:%ld:%ld\n", file ? file : "<input>", line, col);
+    print_excerpt(src, len, line, col);
   }
+  Value trace = NIL_VAL;
+  int shown = 0;
+  if (map_get(err, KW(vm, "stack-trace"), &trace))
+    for (Value l = trace; is_cons(l); l = cdr(l), shown++) {
+      if (shown == 10) {
+        fprintf(stderr, "  ... (%lld more frames)\n", (long long)list_length(l));
+        break;
+      }
+      if (is_map(car(l))) print_frame_line(vm, car(l));
+    }
   if (is_string(vm->error_hint)) fprintf(stderr, "  hint: %s\n", str_data(vm->error_hint));
   fflush(stderr);
 }
@@ -102,20 +151,19 @@ static int run_file(VM *vm, const char *path, const char *error_prefix) {
   }
   EvalJob j = {src, len, path, NIL_VAL};
   int rc = vm_protect(vm, do_eval, &j);
-  free(src);
   if (rc) {
     fflush(stdout);
-    report_error(vm, error_prefix);
-    return 1;
+    report_error(vm, error_prefix, src, len, path);
   }
-  return 0;
+  free(src);
+  return rc ? 1 : 0;
 }
 
 static int run_expr(VM *vm, const char *src, bool always_print) {
   EvalJob j = {src, strlen(src), NULL, NIL_VAL};
   if (vm_protect(vm, do_eval, &j)) {
     fflush(stdout);
-    report_error(vm, "");
+    report_error(vm, "", src, strlen(src), NULL);
     return 1;
   }
   if (always_print || j.result != NIL_VAL) {
@@ -155,7 +203,7 @@ static int repl(VM *vm, bool quiet) {
     EvalJob j = {pending.data, pending.len, NULL, NIL_VAL};
     if (vm_protect(vm, do_eval, &j)) {
       fflush(stdout);
-      report_error(vm, "");
+      report_error(vm, "", pending.data, pending.len, NULL);
     } else if (j.result != NIL_VAL) {
       StrBuf b;
       sb_init(&b);
