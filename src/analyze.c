@@ -694,9 +694,14 @@ static Node *sf_letrec(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   if (!is_list(bindings)) cerr(u, pos, "letrec: expected a list");
   int64_t nb = form_len(bindings);
   Node *r = node(u, N_LETREC, pos);
-  r->vars = arena_alloc(&u->arena, ((size_t)nb + 1) * sizeof(Var *));
-  r->kids = arena_alloc(&u->arena, ((size_t)nb + 1) * sizeof(Node *));
   Scope *inner = scope_new(u, s, s->fn);
+  /* the body's internal defines share the letrec's scope (the reference's
+   * behaviour), so the inits may already refer to them */
+  prescan_defines(u, inner, cdr(cdr(form)));
+  uint32_t nbody = inner->n;
+  r->vars = arena_alloc(&u->arena, ((size_t)nb + nbody + 1) * sizeof(Var *));
+  r->kids = arena_alloc(&u->arena, ((size_t)nb + 1) * sizeof(Node *));
+  for (uint32_t i = 0; i < nbody; i++) r->vars[r->nvars++] = inner->vars[i];
   for (Value l = bindings; is_cons(l); l = cdr(l)) {
     check_binding(u, car(l), pos, "letrec");
     if (!is_sym(car(car(l)))) cerr(u, pos, "letrec: expected a symbol");
@@ -704,7 +709,7 @@ static Node *sf_letrec(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
     v->letrec = true;
     r->vars[r->nvars++] = v;
   }
-  uint32_t i = 0;
+  uint32_t i = nbody;
   for (Value l = bindings; is_cons(l); l = cdr(l), i++) {
     Value init = nth_form(car(l), 1);
     Var *v = r->vars[i];

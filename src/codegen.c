@@ -356,12 +356,26 @@ static void cg_args(FS *fs, Node *n, int base) {
   }
 }
 
+/* Evaluate a new value for one of several variables assigned in parallel: a
+ * plain reference to another of those variables must be copied first. */
+static int cg_parallel(FS *fs, Node *n, Var **targets, uint32_t ntargets) {
+  int r = reg_of(fs, n);
+  if (r >= 0)
+    for (uint32_t i = 0; i < ntargets; i++)
+      if (targets[i]->reg == r) {
+        int t = alloc_reg(fs);
+        emit(fs, MK_ABC(OP_MOVE, t, r, 0));
+        return t;
+      }
+  return cg_any(fs, n);
+}
+
 static void cg_recur(FS *fs, Node *n) {
   Node *loop = n->loop;
   FnInfo *lf = loop->fn;
   int save = fs->freereg;
   int *tmps = malloc((n->nkids + 1) * sizeof(int));
-  for (uint32_t i = 0; i < n->nkids; i++) tmps[i] = cg_any(fs, n->kids[i]);
+  for (uint32_t i = 0; i < n->nkids; i++) tmps[i] = cg_parallel(fs, n->kids[i], lf->params, lf->nparams);
   for (uint32_t i = 0; i < n->nkids; i++) {
     Var *p = lf->params[i];
     if (p->boxed)
@@ -449,11 +463,12 @@ static void bind_uninit(FS *fs, Var *v) {
 static void cg_letrec(FS *fs, Node *n, int dest, bool tail) {
   int save = fs->freereg;
   for (uint32_t i = 0; i < n->nvars; i++) bind_uninit(fs, n->vars[i]);
+  uint32_t first = n->nvars - n->nkids; /* vars before that are body defines without inits */
   for (uint32_t i = 0; i < n->nkids; i++) {
     /* through a temporary: the init may still read the variable */
     int s2 = fs->freereg;
     int r = cg_any(fs, n->kids[i]);
-    store_local(fs, n->vars[i], r);
+    store_local(fs, n->vars[first + i], r);
     fs->freereg = s2;
   }
   cg(fs, n->a, dest, tail);
@@ -514,7 +529,7 @@ static void cg_do(FS *fs, Node *n, int dest, bool tail) {
     cg(fs, n->c, scratch, false);
     /* steps: all computed with the old values, then assigned (fresh boxes) */
     int *tmps = malloc((n->nvars + 1) * sizeof(int));
-    for (uint32_t i = 0; i < n->nvars; i++) tmps[i] = n->steps[i] ? cg_any(fs, n->steps[i]) : -1;
+    for (uint32_t i = 0; i < n->nvars; i++) tmps[i] = n->steps[i] ? cg_parallel(fs, n->steps[i], n->vars, n->nvars) : -1;
     for (uint32_t i = 0; i < n->nvars; i++) {
       if (tmps[i] < 0) continue;
       Var *v = n->vars[i];
@@ -546,6 +561,7 @@ static void cg_try(FS *fs, Node *n, int dest, bool tail) {
   bind_var(fs, n->var, er);
   cg(fs, n->b, dest, tail);
   patch_here(fs, jend);
+  if (tail) emit(fs, MK_ABC(OP_RETURN, dest, 0, 0)); /* the body's value leaves here */
   fs->freereg = save;
 }
 
