@@ -13,39 +13,6 @@
 #include "map.h"
 #include "runtime.h"
 
-/* ---- arena ---- */
-
-void *arena_alloc(Arena **ap, size_t n) {
-  n = (n + 15) & ~(size_t)15;
-  Arena *a = *ap;
-  if (!a || a->used + n > a->cap) {
-    size_t cap = n > 65536 ? n : 65536;
-    Arena *b = malloc(sizeof(Arena));
-    if (!b) abort();
-    b->block = malloc(cap);
-    if (!b->block) abort();
-    b->used = 0;
-    b->cap = cap;
-    b->prev = a;
-    *ap = a = b;
-  }
-  void *p = a->block + a->used;
-  a->used += n;
-  memset(p, 0, n);
-  return p;
-}
-
-void arena_free(Arena **ap) {
-  Arena *a = *ap;
-  while (a) {
-    Arena *p = a->prev;
-    free(a->block);
-    free(a);
-    a = p;
-  }
-  *ap = NULL;
-}
-
 /* ---- scopes ---- */
 
 typedef struct Scope {
@@ -60,7 +27,7 @@ static Node *an(Unit *u, Scope *s, Value form, bool tail);
 static Node *an_body(Unit *u, Scope *s, Value forms, bool tail, uint32_t pos);
 
 static Node *node(Unit *u, NodeKind k, uint32_t pos) {
-  Node *n = arena_alloc(&u->arena, sizeof(Node));
+  Node *n = arena_alloc(u->arena, sizeof(Node));
   n->kind = k;
   n->pos = pos;
   n->cell = -1;
@@ -80,7 +47,7 @@ static Value keep(Unit *u, Value v) {
 }
 
 static Scope *scope_new(Unit *u, Scope *parent, FnInfo *fn) {
-  Scope *s = arena_alloc(&u->arena, sizeof(Scope));
+  Scope *s = arena_alloc(u->arena, sizeof(Scope));
   s->parent = parent;
   s->fn = fn;
   return s;
@@ -89,12 +56,12 @@ static Scope *scope_new(Unit *u, Scope *parent, FnInfo *fn) {
 static Var *declare(Unit *u, Scope *s, Value name) {
   if (s->n == s->cap) {
     uint32_t cap = s->cap ? s->cap * 2 : 8;
-    Var **vars = arena_alloc(&u->arena, cap * sizeof(Var *));
+    Var **vars = arena_alloc(u->arena, cap * sizeof(Var *));
     if (s->n) memcpy(vars, s->vars, s->n * sizeof(Var *));
     s->vars = vars;
     s->cap = cap;
   }
-  Var *v = arena_alloc(&u->arena, sizeof(Var));
+  Var *v = arena_alloc(u->arena, sizeof(Var));
   v->name = name;
   v->fn = s->fn;
   v->reg = -1;
@@ -160,7 +127,7 @@ static NORETURN void ctype(Unit *u, uint32_t pos, const char *expected, Value go
 static Node *ref_local(Unit *u, Scope *s, Var *v, uint32_t pos) {
   Node *n = node(u, N_LOCAL, pos);
   n->var = v;
-  Ref *r = arena_alloc(&u->arena, sizeof(Ref));
+  Ref *r = arena_alloc(u->arena, sizeof(Ref));
   r->var = v;
   r->from = s->fn;
   r->next = u->refs;
@@ -228,7 +195,7 @@ static Node *an_seq(Unit *u, Scope *s, Value forms, bool tail, uint32_t pos) {
   if (n == 0) return const_node(u, NIL_VAL, pos);
   if (n == 1) return an(u, s, car(forms), tail);
   Node *r = node(u, N_SEQ, pos);
-  r->kids = arena_alloc(&u->arena, (size_t)n * sizeof(Node *));
+  r->kids = arena_alloc(u->arena, (size_t)n * sizeof(Node *));
   r->nkids = (uint32_t)n;
   for (int64_t i = 0; i < n; i++, forms = cdr(forms)) r->kids[i] = an(u, s, car(forms), tail && i == n - 1);
   return r;
@@ -257,7 +224,7 @@ static Node *sf_and(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   if (n == 0) return const_node(u, is_or ? FALSE_VAL : TRUE_VAL, pos);
   if (n == 1) return an(u, s, nth_form(form, 1), tail);
   Node *r = node(u, is_or ? N_OR : N_AND, pos);
-  r->kids = arena_alloc(&u->arena, (size_t)n * sizeof(Node *));
+  r->kids = arena_alloc(u->arena, (size_t)n * sizeof(Node *));
   r->nkids = (uint32_t)n;
   Value l = cdr(form);
   for (int64_t i = 0; i < n; i++, l = cdr(l)) r->kids[i] = an(u, s, car(l), tail && i == n - 1);
@@ -287,7 +254,7 @@ static Node *sf_cond(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
 static Node *prim2(Unit *u, OpCode op, Node *a, Node *b, uint32_t pos) {
   Node *r = node(u, N_PRIM, pos);
   r->op = op;
-  r->kids = arena_alloc(&u->arena, 2 * sizeof(Node *));
+  r->kids = arena_alloc(u->arena, 2 * sizeof(Node *));
   r->kids[0] = a;
   r->kids[1] = b;
   r->nkids = 2;
@@ -301,10 +268,10 @@ static Node *sf_case(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   Node *key = an(u, s, nth_form(form, 1), false);
   Var *kv = declare(u, inner, keep(u, SYM(u->vm, " case-key")));
   Node *let = node(u, N_LET, pos);
-  let->vars = arena_alloc(&u->arena, sizeof(Var *));
+  let->vars = arena_alloc(u->arena, sizeof(Var *));
   let->vars[0] = kv;
   let->nvars = 1;
-  let->kids = arena_alloc(&u->arena, sizeof(Node *));
+  let->kids = arena_alloc(u->arena, sizeof(Node *));
   let->kids[0] = key;
   let->nkids = 1;
   /* build the if chain back to front */
@@ -339,7 +306,7 @@ static Node *sf_case(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
     if (nd == 0) {
       test = const_node(u, FALSE_VAL, cpos);
     } else {
-      test->kids = arena_alloc(&u->arena, (size_t)nd * sizeof(Node *));
+      test->kids = arena_alloc(u->arena, (size_t)nd * sizeof(Node *));
       test->nkids = (uint32_t)nd;
       for (int64_t k = 0; k < nd; k++, data = cdr(data))
         test->kids[k] = prim2(u, OP_EQV, ref_local(u, inner, kv, cpos), const_node(u, car(data), cpos), cpos);
@@ -387,13 +354,13 @@ static Node *an_lambda(Unit *u, Scope *s, Value params, Value body, Value name, 
   VM *vm = u->vm;
   if (!is_list(params) && !is_vector(params)) ctype(u, pos, "list or vector", params);
   params = vec_to_list(u, params);
-  FnInfo *fn = arena_alloc(&u->arena, sizeof(FnInfo));
+  FnInfo *fn = arena_alloc(u->arena, sizeof(FnInfo));
   fn->parent = s->fn;
   fn->name = name;
   fn->pos = pos;
   Scope *fs = scope_new(u, s, fn);
   int64_t np = form_len(params);
-  fn->params = arena_alloc(&u->arena, ((size_t)np + 1) * sizeof(Var *));
+  fn->params = arena_alloc(u->arena, ((size_t)np + 1) * sizeof(Var *));
   /* patterns: bound to hidden parameters, destructured at entry */
   Value pat_list = EMPTY_VAL;
   int npat = 0;
@@ -568,7 +535,7 @@ static Node *an_body(Unit *u, Scope *s, Value forms, bool tail, uint32_t pos) {
   /* internal definitions: bound (to nil) when the body starts */
   Node *r = node(u, N_BODY, pos);
   r->nvars = s->n - n0;
-  r->vars = arena_alloc(&u->arena, r->nvars * sizeof(Var *));
+  r->vars = arena_alloc(u->arena, r->nvars * sizeof(Var *));
   memcpy(r->vars, s->vars + n0, r->nvars * sizeof(Var *));
   r->a = seq;
   return r;
@@ -590,7 +557,7 @@ static Node *named_let(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   if (!is_list(bindings)) cerr(u, pos, "let: expected a list");
   int64_t nb = form_len(bindings);
   Node *r = node(u, N_NAMEDLET, pos);
-  r->kids = arena_alloc(&u->arena, ((size_t)nb + 1) * sizeof(Node *));
+  r->kids = arena_alloc(u->arena, ((size_t)nb + 1) * sizeof(Node *));
   r->nkids = (uint32_t)nb;
   ListBuilder params;
   lb_init(&params);
@@ -625,8 +592,8 @@ static Node *an_let_bindings(Unit *u, Scope *s, Value bindings, Value body, bool
   if (!is_list(bindings)) cerr(u, pos, "%s: expected a list", who);
   int64_t nb = form_len(bindings);
   Node *r = node(u, N_LET, pos);
-  r->vars = arena_alloc(&u->arena, ((size_t)nb + 1) * sizeof(Var *));
-  r->kids = arena_alloc(&u->arena, ((size_t)nb + 1) * sizeof(Node *));
+  r->vars = arena_alloc(u->arena, ((size_t)nb + 1) * sizeof(Var *));
+  r->kids = arena_alloc(u->arena, ((size_t)nb + 1) * sizeof(Node *));
   Scope *inner = scope_new(u, s, s->fn);
   Value pats = EMPTY_VAL;
   int npat = 0;
@@ -699,8 +666,8 @@ static Node *sf_letrec(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
    * behaviour), so the inits may already refer to them */
   prescan_defines(u, inner, cdr(cdr(form)));
   uint32_t nbody = inner->n;
-  r->vars = arena_alloc(&u->arena, ((size_t)nb + nbody + 1) * sizeof(Var *));
-  r->kids = arena_alloc(&u->arena, ((size_t)nb + 1) * sizeof(Node *));
+  r->vars = arena_alloc(u->arena, ((size_t)nb + nbody + 1) * sizeof(Var *));
+  r->kids = arena_alloc(u->arena, ((size_t)nb + 1) * sizeof(Node *));
   for (uint32_t i = 0; i < nbody; i++) r->vars[r->nvars++] = inner->vars[i];
   for (Value l = bindings; is_cons(l); l = cdr(l)) {
     check_binding(u, car(l), pos, "letrec");
@@ -735,9 +702,9 @@ static Node *sf_do(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   if (!is_list(specs)) cerr(u, pos, "do: expected a list");
   int64_t nv = form_len(specs);
   Node *r = node(u, N_DO, pos);
-  r->vars = arena_alloc(&u->arena, ((size_t)nv + 1) * sizeof(Var *));
-  r->kids = arena_alloc(&u->arena, ((size_t)nv + 1) * sizeof(Node *));
-  r->steps = arena_alloc(&u->arena, ((size_t)nv + 1) * sizeof(Node *));
+  r->vars = arena_alloc(u->arena, ((size_t)nv + 1) * sizeof(Var *));
+  r->kids = arena_alloc(u->arena, ((size_t)nv + 1) * sizeof(Node *));
+  r->steps = arena_alloc(u->arena, ((size_t)nv + 1) * sizeof(Node *));
   Scope *inner = scope_new(u, s, s->fn);
   for (Value l = specs; is_cons(l); l = cdr(l)) {
     Value sp = car(l);
@@ -768,7 +735,7 @@ static Node *sf_while(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   Node *t = an(u, s, nth_form(form, 1), false);
   Node *neg = node(u, N_PRIM, pos);
   neg->op = OP_NOT;
-  neg->kids = arena_alloc(&u->arena, sizeof(Node *));
+  neg->kids = arena_alloc(u->arena, sizeof(Node *));
   neg->kids[0] = t;
   neg->nkids = 1;
   r->a = neg;
@@ -794,7 +761,7 @@ static Node *sf_set(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
     r->var = v;
     r->a = val;
     /* record as a reference so capture across functions is seen */
-    Ref *ref = arena_alloc(&u->arena, sizeof(Ref));
+    Ref *ref = arena_alloc(u->arena, sizeof(Ref));
     ref->var = v;
     ref->from = s->fn;
     ref->next = u->refs;
@@ -851,7 +818,7 @@ static Node *call_helper(Unit *u, const char *name, Node **args, uint32_t nargs,
   Value fn = global_get(u->vm, name);
   if (fn == UNBOUND_VAL) cerr(u, pos, "internal helper %s missing", name);
   r->a = const_node(u, fn, pos);
-  r->kids = arena_alloc(&u->arena, (nargs + 1) * sizeof(Node *));
+  r->kids = arena_alloc(u->arena, (nargs + 1) * sizeof(Node *));
   for (uint32_t i = 0; i < nargs; i++) r->kids[i] = args[i];
   r->nkids = nargs;
   return r;
@@ -932,8 +899,8 @@ static Node *destructure_define(Unit *u, Scope *s, Value pattern, Value expr, ui
   /* bind the result vector to a hidden local, then define each name from it */
   Scope *inner = scope_new(u, s, s->fn);
   Node *let = node(u, N_LET, pos);
-  let->vars = arena_alloc(&u->arena, sizeof(Var *));
-  let->kids = arena_alloc(&u->arena, sizeof(Node *));
+  let->vars = arena_alloc(u->arena, sizeof(Var *));
+  let->kids = arena_alloc(u->arena, sizeof(Node *));
   Var *hv = declare(u, inner, keep(u, SYM(vm, " destructured")));
   let->vars[0] = hv;
   let->nvars = 1;
@@ -941,7 +908,7 @@ static Node *destructure_define(Unit *u, Scope *s, Value pattern, Value expr, ui
   let->nkids = 1;
   int64_t nn = form_len(names);
   Node *seq = node(u, N_SEQ, pos);
-  seq->kids = arena_alloc(&u->arena, ((size_t)nn + 1) * sizeof(Node *));
+  seq->kids = arena_alloc(u->arena, ((size_t)nn + 1) * sizeof(Node *));
   int64_t i = 0;
   for (Value l = names; is_cons(l); l = cdr(l), i++) {
     Node *idx = const_node(u, small_int_val(i), pos);
@@ -1045,7 +1012,7 @@ static Node *qq(Unit *u, QQ *q, Value t, uint32_t pos);
 
 static Node *make_list_node(Unit *u, NodeKind k, Node **items, uint32_t n, uint32_t pos) {
   Node *r = node(u, k, pos);
-  r->kids = arena_alloc(&u->arena, (n + 1) * sizeof(Node *));
+  r->kids = arena_alloc(u->arena, (n + 1) * sizeof(Node *));
   memcpy(r->kids, items, n * sizeof(Node *));
   r->nkids = n;
   return r;
@@ -1166,8 +1133,8 @@ static Node *sf_quasiquote(Unit *u, Scope *s, Value form, bool tail, uint32_t po
   Scope *inner = scope_new(u, s, s->fn);
   size_t ng = map_count(q.gensyms);
   Node *let = node(u, N_LET, pos);
-  let->vars = arena_alloc(&u->arena, (ng + 1) * sizeof(Var *));
-  let->kids = arena_alloc(&u->arena, (ng + 1) * sizeof(Node *));
+  let->vars = arena_alloc(u->arena, (ng + 1) * sizeof(Var *));
+  let->kids = arena_alloc(u->arena, (ng + 1) * sizeof(Node *));
   MapIter it;
   mapiter_init(&it, q.gensyms);
   Value k, v;
@@ -1283,7 +1250,7 @@ static Node *an_call(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
       Node *r = node(u, N_PRIM, pos);
       r->op = op;
       r->cell = cell;
-      r->kids = arena_alloc(&u->arena, ((size_t)argc + 1) * sizeof(Node *));
+      r->kids = arena_alloc(u->arena, ((size_t)argc + 1) * sizeof(Node *));
       r->nkids = (uint32_t)argc;
       int64_t i = 0;
       for (Value l = cdr(form); is_cons(l); l = cdr(l)) r->kids[i++] = an(u, s, car(l), false);
@@ -1300,7 +1267,7 @@ static Node *an_call(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   } else {
     r->a = an(u, s, head, false);
   }
-  r->kids = arena_alloc(&u->arena, ((size_t)argc + 1) * sizeof(Node *));
+  r->kids = arena_alloc(u->arena, ((size_t)argc + 1) * sizeof(Node *));
   r->nkids = (uint32_t)argc;
   int64_t i = 0;
   for (Value l = cdr(form); is_cons(l); l = cdr(l)) r->kids[i++] = an(u, s, car(l), false);
@@ -1347,14 +1314,14 @@ static Node *an(Unit *u, Scope *s, Value form, bool tail) {
       r = const_node(u, form, u->last_pos);
     } else {
       r = node(u, N_MKVEC, u->last_pos);
-      r->kids = arena_alloc(&u->arena, ((size_t)n + 1) * sizeof(Node *));
+      r->kids = arena_alloc(u->arena, ((size_t)n + 1) * sizeof(Node *));
       r->nkids = n;
       for (uint32_t i = 0; i < n; i++) r->kids[i] = an(u, s, vec_items(form)[i], false);
     }
   } else if (is_map(form)) {
     size_t n = map_count(form);
     r = node(u, N_MKMAP, u->last_pos);
-    r->kids = arena_alloc(&u->arena, (2 * n + 1) * sizeof(Node *));
+    r->kids = arena_alloc(u->arena, (2 * n + 1) * sizeof(Node *));
     MapIter it;
     mapiter_init(&it, form);
     Value k, v;
@@ -1386,7 +1353,7 @@ static void compute_captures(Unit *u) {
 Node *analyze_toplevel(Unit *u, Value form) {
   Scope *top = scope_new(u, NULL, NULL);
   top->toplevel = true;
-  FnInfo *fn = arena_alloc(&u->arena, sizeof(FnInfo));
+  FnInfo *fn = arena_alloc(u->arena, sizeof(FnInfo));
   fn->name = NIL_VAL;
   top->fn = fn;
   u->last_pos = form_pos(u, form);
@@ -1404,10 +1371,14 @@ void unit_begin(Unit *u, VM *vm, Value file) {
   u->vm = vm;
   u->roots_base = vm->nroots;
   u->file = file;
+  u->arena_slot = vm_arena_push(vm);
+  u->arena = vm_arena(vm, u->arena_slot);
   vm_push_root(vm, file);
 }
 
+void unit_free_arena(Unit *u) { vm_arena_release(u->vm, u->arena_slot); }
+
 void unit_end(Unit *u) {
-  arena_free(&u->arena);
+  unit_free_arena(u);
   u->vm->nroots = u->roots_base;
 }

@@ -6,6 +6,7 @@
 #ifndef SEMA_AST_H
 #define SEMA_AST_H
 
+#include "arena.h"
 #include "opcodes.h"
 #include "vm.h"
 
@@ -97,19 +98,11 @@ typedef struct Ref {
   struct Ref *next;
 } Ref;
 
-typedef struct Arena {
-  char *block;
-  size_t used, cap;
-  struct Arena *prev;
-} Arena;
-
-void *arena_alloc(Arena **a, size_t n);
-void arena_free(Arena **a);
-
 /* analyzer: one top-level form (already read) to a node, in the unit */
 typedef struct Unit {
   VM *vm;
-  Arena *arena;
+  Arena **arena;      /* this unit's slot on the VM's arena stack */
+  unsigned arena_slot;
   uint32_t roots_base; /* vm root stack height at unit start */
   Ref *refs;
   Var *vars;
@@ -120,6 +113,7 @@ typedef struct Unit {
 
 void unit_begin(Unit *u, VM *vm, Value file);
 void unit_end(Unit *u);
+void unit_free_arena(Unit *u); /* the AST is no longer needed; roots stay */
 Node *analyze_toplevel(Unit *u, Value form);
 /* Generate a prototype for a top-level node (a zero-argument function). */
 Proto *codegen_toplevel(Unit *u, Node *n);

@@ -30,7 +30,7 @@ Value compile_and_run_forms(VM *vm, Value forms, Value file, bool form_by_form) 
       unit_begin(&u, vm, file);
       Node *n = analyze_toplevel(&u, car(l));
       Proto *p = codegen_toplevel(&u, n);
-      arena_free(&u.arena);
+      unit_free_arena(&u);
       result = run_proto(vm, p);
       vm->nroots = u.roots_base;
     }
@@ -38,18 +38,17 @@ Value compile_and_run_forms(VM *vm, Value forms, Value file, bool form_by_form) 
     Unit u;
     unit_begin(&u, vm, file);
     int64_t n = list_length(forms);
-    Node **nodes = malloc(((size_t)n + 1) * sizeof(Node *));
-    Proto **protos = malloc(((size_t)n + 1) * sizeof(Proto *));
+    Node **nodes = arena_alloc(u.arena, ((size_t)n + 1) * sizeof(Node *));
+    Value protos = vec_new(vm, (size_t)n);
+    vm_push_root(vm, protos);
     int64_t i = 0;
     for (Value l = forms; is_cons(l); l = cdr(l)) nodes[i++] = analyze_toplevel(&u, car(l));
-    for (i = 0; i < n; i++) protos[i] = codegen_toplevel(&u, nodes[i]);
-    free(nodes);
-    arena_free(&u.arena);
+    for (i = 0; i < n; i++) vec_items(protos)[i] = obj_val(codegen_toplevel(&u, nodes[i]));
+    unit_free_arena(&u);
     for (i = 0; i < n; i++) {
       vm_push_root(vm, result);
-      result = run_proto(vm, protos[i]);
+      result = run_proto(vm, as_proto(vec_items(protos)[i]));
     }
-    free(protos);
   }
   vm->nroots = base;
   return result;
@@ -161,7 +160,7 @@ Value compile_transformer(VM *vm, Value lambda_form, Value name, Value file) {
   vm_push_root(vm, lambda_form);
   Node *n = analyze_toplevel(&u, lambda_form);
   Proto *p = codegen_toplevel(&u, n);
-  arena_free(&u.arena);
+  unit_free_arena(&u);
   Value c = run_proto(vm, p);
   if (is_closure(c)) as_closure(c)->proto->name = name;
   vm->nroots = u.roots_base;

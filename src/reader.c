@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <utf8proc.h>
 #include "map.h"
+#include "arena.h"
 #include "numfmt.h"
 #include "reader.h"
 #include "runtime.h"
@@ -16,6 +17,34 @@
 typedef struct {
   uint32_t line, col;
 } Pos;
+
+/* Temporary buffers come from the VM arena that reader_next registers, so a
+ * reader error (a longjmp) cannot leak them. */
+typedef struct {
+  char *data;
+  size_t len, cap;
+} RBuf;
+
+static void rb_reserve(Reader *r, RBuf *b, size_t extra) {
+  if (b->len + extra <= b->cap) return;
+  size_t cap = b->cap ? b->cap * 2 : 64;
+  while (cap < b->len + extra) cap *= 2;
+  char *d = arena_alloc(r->arena, cap);
+  if (b->len) memcpy(d, b->data, b->len);
+  b->data = d;
+  b->cap = cap;
+}
+static void rb_add(Reader *r, RBuf *b, const char *p, size_t n) {
+  rb_reserve(r, b, n);
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+}
+static void rb_addc(Reader *r, RBuf *b, char c) { rb_add(r, b, &c, 1); }
+static void rb_add_utf8(Reader *r, RBuf *b, uint32_t cp) {
+  char tmp[4];
+  rb_add(r, b, tmp, utf8_encode(cp, tmp));
+}
+static Value rb_string(Reader *r, RBuf *b) { return str_new(r->vm, b->data ? b->data : "", b->len); }
 
 static NORETURN void rerr(Reader *r, Pos p, bool eof, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static NORETURN void rerr(Reader *r, Pos p, bool eof, const char *fmt, ...) {
@@ -157,18 +186,18 @@ static void check_scalar(Reader *r, Pos p, uint32_t cp) {
 }
 
 /* One escape after a backslash (already consumed) into b.  dollar_ok: \$ yields "$" */
-static void read_escape(Reader *r, StrBuf *b, Pos start) {
+static void read_escape(Reader *r, RBuf *b, Pos start) {
   Pos p = here(r);
   int c = peekb(r);
   if (c < 0) rerr(r, start, true, "unterminated string");
   switch (c) {
-  case 'n': sb_addc(b, '\n'); advance(r); return;
-  case 't': sb_addc(b, '\t'); advance(r); return;
-  case 'r': sb_addc(b, '\r'); advance(r); return;
-  case '\\': sb_addc(b, '\\'); advance(r); return;
-  case '"': sb_addc(b, '"'); advance(r); return;
-  case '0': sb_addc(b, '\0'); advance(r); return;
-  case '$': sb_addc(b, '$'); advance(r); return;
+  case 'n': rb_addc(r, b, '\n'); advance(r); return;
+  case 't': rb_addc(r, b, '\t'); advance(r); return;
+  case 'r': rb_addc(r, b, '\r'); advance(r); return;
+  case '\\': rb_addc(r, b, '\\'); advance(r); return;
+  case '"': rb_addc(r, b, '"'); advance(r); return;
+  case '0': rb_addc(r, b, '\0'); advance(r); return;
+  case '$': rb_addc(r, b, '$'); advance(r); return;
   case 'x': {
     advance(r);
     uint32_t cp = 0;
@@ -186,7 +215,7 @@ static void read_escape(Reader *r, StrBuf *b, Pos start) {
     if (nd == 0) rerr(r, p, false, "empty hex escape \\x;");
     advance(r);
     check_scalar(r, p, cp);
-    sb_add_utf8(b, cp);
+    rb_add_utf8(r, b, cp);
     return;
   }
   case 'u':
@@ -200,12 +229,12 @@ static void read_escape(Reader *r, StrBuf *b, Pos start) {
       advance(r);
     }
     check_scalar(r, p, cp);
-    sb_add_utf8(b, cp);
+    rb_add_utf8(r, b, cp);
     return;
   }
   default:
     /* unknown escapes are kept literally */
-    sb_addc(b, '\\');
+    rb_addc(r, b, '\\');
     return;
   }
 }
@@ -213,12 +242,10 @@ static void read_escape(Reader *r, StrBuf *b, Pos start) {
 static Value read_string(Reader *r) {
   Pos start = here(r);
   advance(r); /* opening quote */
-  StrBuf b;
-  sb_init(&b);
+  RBuf b = {0};
   for (;;) {
     int c = peekb(r);
     if (c < 0) {
-      sb_free(&b);
       rerr(r, start, true, "unterminated string");
     }
     if (c == '"') {
@@ -232,20 +259,18 @@ static Value read_string(Reader *r) {
     }
     size_t s = r->i;
     advance(r);
-    sb_add(&b, r->src + s, r->i - s);
+    rb_add(r, &b, r->src + s, r->i - s);
   }
-  return sb_to_string(r->vm, &b);
+  return rb_string(r, &b);
 }
 
 static Value read_regex(Reader *r, Pos start) {
   /* r->i is at the opening quote; only \" is an escape */
   advance(r);
-  StrBuf b;
-  sb_init(&b);
+  RBuf b = {0};
   for (;;) {
     int c = peekb(r);
     if (c < 0) {
-      sb_free(&b);
       rerr(r, start, true, "unterminated regex literal");
     }
     if (c == '"') {
@@ -255,14 +280,14 @@ static Value read_regex(Reader *r, Pos start) {
     if (c == '\\' && peekb_at(r, 1) == '"') {
       advance(r);
       advance(r);
-      sb_addc(&b, '"');
+      rb_addc(r, &b, '"');
       continue;
     }
     size_t s = r->i;
     advance(r);
-    sb_add(&b, r->src + s, r->i - s);
+    rb_add(r, &b, r->src + s, r->i - s);
   }
-  return sb_to_string(r->vm, &b);
+  return rb_string(r, &b);
 }
 
 static Value read_char(Reader *r, Pos start) {
@@ -305,12 +330,18 @@ typedef struct {
   size_t n, cap;
 } Items;
 
-static void items_add(Items *it, Value v, uint32_t pos) {
+static void items_add(Reader *r, Items *it, Value v, uint32_t pos) {
   if (it->n == it->cap) {
-    it->cap = it->cap ? it->cap * 2 : 8;
-    it->items = realloc(it->items, it->cap * sizeof(Value));
-    it->pos = realloc(it->pos, it->cap * sizeof(uint32_t));
-    if (!it->items || !it->pos) abort();
+    size_t cap = it->cap ? it->cap * 2 : 8;
+    Value *items = arena_alloc(r->arena, cap * sizeof(Value));
+    uint32_t *p = arena_alloc(r->arena, cap * sizeof(uint32_t));
+    if (it->n) {
+      memcpy(items, it->items, it->n * sizeof(Value));
+      memcpy(p, it->pos, it->n * sizeof(uint32_t));
+    }
+    it->items = items;
+    it->pos = p;
+    it->cap = cap;
   }
   it->items[it->n] = v;
   it->pos[it->n++] = pos;
@@ -340,13 +371,11 @@ static Value read_seq(Reader *r, int open, Pos start) {
     Pos p;
     TokKind k = read_token(r, &v, &p);
     if (k == TK_EOF) {
-      free(it.items), free(it.pos);
       rerr(r, start, true, "unterminated %s", kind_for(open));
     }
     if (k == TK_CLOSE) {
       int c = (unsigned char)r->src[r->i];
       if (c != close) {
-        free(it.items), free(it.pos);
         rerr(r, p, false, "mismatched bracket: expected `%c` to close `%c`, found `%c`", close, open, c);
       }
       advance(r);
@@ -354,37 +383,32 @@ static Value read_seq(Reader *r, int open, Pos start) {
     }
     if (k == TK_DOT) {
       if (open != '(' || dotted) {
-        free(it.items), free(it.pos);
         rerr(r, p, false, "unexpected `.`");
       }
       dotted = true;
-      items_add(&it, SYM(r->vm, "."), POS_PACK(p.line, p.col));
+      items_add(r, &it, SYM(r->vm, "."), POS_PACK(p.line, p.col));
       Value tail;
       Pos tp;
       TokKind tk = read_token(r, &tail, &tp);
       if (tk == TK_EOF) {
-        free(it.items), free(it.pos);
         rerr(r, start, true, "unterminated list");
       }
       if (tk != TK_DATUM) {
-        free(it.items), free(it.pos);
         rerr(r, tp, false, "unexpected `.`");
       }
-      items_add(&it, tail, POS_PACK(tp.line, tp.col));
+      items_add(r, &it, tail, POS_PACK(tp.line, tp.col));
       Value extra;
       Pos ep;
       TokKind ek = read_token(r, &extra, &ep);
       if (ek == TK_EOF) {
-        free(it.items), free(it.pos);
         rerr(r, start, true, "unterminated list");
       }
       if (ek != TK_CLOSE) {
-        free(it.items), free(it.pos);
         rerr(r, ep, false, "expected `)`, got `%s`", ek == TK_DOT ? "." : token_class(extra));
       }
       continue; /* the close is handled above */
     }
-    items_add(&it, v, POS_PACK(p.line, p.col));
+    items_add(r, &it, v, POS_PACK(p.line, p.col));
   }
   r->depth--;
   Value result;
@@ -397,27 +421,22 @@ static Value read_seq(Reader *r, int open, Pos start) {
     result = vec_from(vm, it.items, it.n);
   } else {
     if (it.n % 2) {
-      free(it.items), free(it.pos);
       rerr(r, start, false, "map literal must have even number of forms");
     }
     result = map_empty(vm);
     for (size_t k = 0; k < it.n; k += 2) result = map_assoc(vm, result, it.items[k], it.items[k + 1]);
   }
-  free(it.items);
-  free(it.pos);
   return result;
 }
 
 static Value read_bytevector(Reader *r, Pos start) {
   /* at "#u8(" */
   for (int k = 0; k < 4; k++) advance(r);
-  StrBuf b;
-  sb_init(&b);
+  RBuf b = {0};
   for (;;) {
     skip_ws(r);
     int c = peekb(r);
     if (c < 0) {
-      sb_free(&b);
       rerr(r, start, true, "unterminated bytevector");
     }
     if (c == ')') {
@@ -429,20 +448,17 @@ static Value read_bytevector(Reader *r, Pos start) {
     int64_t iv;
     double dv;
     if (n == 0 || numfmt_parse(r->src + r->i, n, &iv, &dv) != NUMFMT_INT) {
-      sb_free(&b);
       rerr(r, p, false, "#u8(...): expected integer byte value");
     }
     if (iv < 0 || iv > 255) {
-      sb_free(&b);
       rerr(r, p, false, "#u8(...): byte value %lld out of range 0..255", (long long)iv);
     }
     skip_bytes(r, n);
-    sb_addc(&b, (char)iv);
+    rb_addc(r, &b, (char)iv);
   }
   Bytevec *bv = gc_alloc(r->vm, OBJ_BYTEVEC, sizeof(Bytevec) + b.len);
   bv->len = (uint32_t)b.len;
   if (b.len) memcpy(bv->data, b.data, b.len);
-  sb_free(&b);
   return obj_val(bv);
 }
 
@@ -511,14 +527,8 @@ static Value read_fstring(Reader *r, Pos start) {
   advance(r);
   VM *vm = r->vm;
   Items parts = {0};
-  StrBuf lit;
-  sb_init(&lit);
-#define FAIL(eof, ...)                    \
-  do {                                    \
-    sb_free(&lit);                        \
-    free(parts.items), free(parts.pos);   \
-    rerr(r, start, eof, __VA_ARGS__);     \
-  } while (0)
+  RBuf lit = {0};
+#define FAIL(eof, ...) rerr(r, start, eof, __VA_ARGS__)
   for (;;) {
     int c = peekb(r);
     if (c < 0) FAIL(true, "unterminated f-string");
@@ -533,7 +543,7 @@ static Value read_fstring(Reader *r, Pos start) {
       continue;
     }
     if (c == '$' && peekb_at(r, 1) == '{') {
-      if (lit.len) items_add(&parts, str_new(vm, lit.data, lit.len), 0);
+      if (lit.len) items_add(r, &parts, str_new(vm, lit.data, lit.len), 0);
       lit.len = 0;
       advance(r);
       advance(r);
@@ -558,21 +568,18 @@ static Value read_fstring(Reader *r, Pos start) {
       Value expr, extra;
       if (!reader_next(&sub, &expr)) FAIL(false, "empty interpolation in f-string");
       if (reader_next(&sub, &extra)) FAIL(false, "f-string interpolation must contain exactly one expression");
-      items_add(&parts, expr, POS_PACK(ip.line, ip.col));
+      items_add(r, &parts, expr, POS_PACK(ip.line, ip.col));
       continue;
     }
     size_t s = r->i;
     advance(r);
-    sb_add(&lit, r->src + s, r->i - s);
+    rb_add(r, &lit, r->src + s, r->i - s);
   }
 #undef FAIL
-  if (lit.len) items_add(&parts, str_new(vm, lit.data, lit.len), 0);
-  sb_free(&lit);
+  if (lit.len) items_add(r, &parts, str_new(vm, lit.data, lit.len), 0);
   Value l = EMPTY_VAL;
   uint32_t pos = POS_PACK(start.line, start.col);
   for (size_t k = parts.n; k-- > 0;) l = cons_pos(vm, parts.items[k], l, parts.pos[k] ? parts.pos[k] : pos);
-  free(parts.items);
-  free(parts.pos);
   return cons_pos(vm, SYM(vm, "str"), l, pos);
 }
 
@@ -690,7 +697,12 @@ static TokKind read_token(Reader *r, Value *out, Pos *pos) {
 
 bool reader_next(Reader *r, Value *out) {
   Pos p;
+  Arena **saved = r->arena;
+  unsigned slot = vm_arena_push(r->vm);
+  r->arena = vm_arena(r->vm, slot);
   TokKind k = read_token(r, out, &p);
+  vm_arena_release(r->vm, slot);
+  r->arena = saved;
   if (k == TK_EOF) return false;
   if (k == TK_DOT) rerr(r, p, false, "unexpected `.`");
   return true;

@@ -13,6 +13,7 @@ typedef struct Reader {
   uint32_t line, col;
   int depth;
   bool at_eof_error; /* the last error was caused by end of input (incomplete form) */
+  struct Arena **arena; /* temporaries of the datum being read */
 } Reader;
 
 void reader_init(Reader *r, VM *vm, const char *src, size_t len);

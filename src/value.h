@@ -76,7 +76,7 @@ static inline Value val_canon_double(double d) {
 }
 
 static inline int64_t small_int_of(Value v) { return ((int64_t)(v << 16)) >> 16; }
-static inline bool fits_small_int(int64_t i) { return ((i << 16) >> 16) == i; }
+static inline bool fits_small_int(int64_t i) { return i >= -(INT64_C(1) << 47) && i < (INT64_C(1) << 47); }
 static inline Value small_int_val(int64_t i) { return MK_TAGGED(TAG_INT, (uint64_t)i); }
 
 static inline Value bool_val(bool b) { return b ? TRUE_VAL : FALSE_VAL; }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include "arena.h"
 #include "compiler.h"
 #include "forms.h"
 #include "map.h"
@@ -18,6 +19,7 @@
 
 #define STACK_SLOTS (16u << 20) /* 16M values: 128 MiB reserved, touched lazily */
 #define MAX_FRAMES 400000u
+#define MAX_ARENAS 256
 
 const char *const op_names[] = {
 #define X(name, fmt, layout, doc) #name,
@@ -81,6 +83,7 @@ VM *vm_new(void) {
   vm->ci = vm->ci_base; /* sentinel frame */
   vm->ci_end = vm->ci_base + MAX_FRAMES;
   vm->max_depth = MAX_FRAMES;
+  vm->arenas = calloc(MAX_ARENAS, sizeof(Arena *));
   vm->c_stack_limit = stack_limit_from_rlimit();
   gc_init(vm);
   vm->error = vm->error_hint = vm->pending_hint = NIL_VAL;
@@ -115,11 +118,57 @@ void vm_free(VM *vm) {
   free(vm->globals);
   free(vm->roots);
   free(vm->handlers);
+  vm_arena_release(vm, 0);
+  free(vm->arenas);
   free(vm->outbuf);
   munmap(vm->stack, STACK_SLOTS * sizeof(Value));
   munmap(vm->ci_base, (MAX_FRAMES + 8) * sizeof(CallInfo));
   if (rt_current_vm == vm) rt_current_vm = NULL;
   free(vm);
+}
+
+/* ---- arenas ---- */
+
+
+void *arena_alloc(Arena **ap, size_t n) {
+  n = (n + 15) & ~(size_t)15;
+  Arena *a = *ap;
+  if (!a || a->used + n > a->cap) {
+    size_t cap = n > 65536 ? n : 65536;
+    Arena *b = malloc(sizeof(Arena));
+    if (!b || !(b->block = malloc(cap))) abort();
+    b->used = 0;
+    b->cap = cap;
+    b->prev = a;
+    *ap = a = b;
+  }
+  void *p = a->block + a->used;
+  a->used += n;
+  memset(p, 0, n);
+  return p;
+}
+
+void arena_free(Arena **ap) {
+  Arena *a = *ap;
+  while (a) {
+    Arena *p = a->prev;
+    free(a->block);
+    free(a);
+    a = p;
+  }
+  *ap = NULL;
+}
+
+unsigned vm_arena_push(VM *vm) {
+  if (vm->narenas == MAX_ARENAS) err_eval(vm, "compilation nested too deeply");
+  vm->arenas[vm->narenas] = NULL;
+  return vm->narenas++;
+}
+
+Arena **vm_arena(VM *vm, unsigned slot) { return &vm->arenas[slot]; }
+
+void vm_arena_release(VM *vm, unsigned slot) {
+  while (vm->narenas > slot) arena_free(&vm->arenas[--vm->narenas]);
 }
 
 void vm_grow_roots(VM *vm) {
@@ -385,6 +434,7 @@ static Handler *push_handler(VM *vm) {
   h->jb = NULL;
   h->cur_file = vm->cur_file;
   h->env = vm->env;
+  h->narenas = vm->narenas;
   return h;
 }
 
@@ -396,6 +446,7 @@ static void restore_handler(VM *vm, uint32_t idx) {
   vm->c_depth = h->c_depth;
   vm->cur_file = h->cur_file;
   vm->env = h->env;
+  vm_arena_release(vm, h->narenas);
   vm->nhandlers = idx;
 }
 

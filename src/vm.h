@@ -34,6 +34,7 @@ typedef struct Handler {
   uint32_t c_depth;
   int reg;           /* try: register receiving the error map */
   Value cur_file;    /* restored on unwind, with env */
+  unsigned narenas;  /* arenas above this are freed on unwind */
   struct Env *env;
 } Handler;
 
@@ -74,6 +75,8 @@ typedef struct VM {
   jmp_buf *run_jb;   /* the innermost vm_run level */
   uint32_t c_depth;  /* nested vm_run invocations */
   uint32_t compile_pos; /* position of the form being compiled, for compile errors */
+  struct Arena **arenas; /* arenas of compilations and reads in progress */
+  unsigned narenas, caparenas;
   char *c_stack_limit;
   Value error;      /* the error map being raised / last error */
   Value error_hint; /* string or nil; shown by the CLI, not part of the map */
