@@ -21,7 +21,7 @@ CLI_OBJ = $(CLI_SRC:src/%.c=build/obj/%.o)
 DBG_CORE_OBJ = $(CORE_SRC:src/%.c=build/debug/obj/%.o)
 DBG_CLI_OBJ = $(CLI_SRC:src/%.c=build/debug/obj/%.o)
 
-.PHONY: all debug test deps clean unit
+.PHONY: all debug test deps clean unit bench
 
 all: build/sema
 
@@ -61,6 +61,10 @@ test: build/sema build/debug/sema unit
 
 deps:
 	bash tools/deps.sh
+
+# not part of the tests: the side-by-side benchmark suite (writes bench/RESULTS.md)
+bench: build/sema
+	bash bench/run.sh
 
 clean:
 	rm -rf build

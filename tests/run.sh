@@ -41,6 +41,9 @@ run_lang "$REL" lang SEMA_TEST=1
 run_lang "$DBG" asan SEMA_TEST=1
 run_lang "$DBG" gc-stress SEMA_GC_STRESS=1
 
+# ---- instruction-count regression guard ----
+if tests/perf/guard.sh; then ok; else bad "perf guard"; fi
+
 # ---- conformance corpus (outside the project; skipped when absent) ----
 CONF=../shared/tools/conformance
 if [ -x "$CONF" ] && [ -d ../shared/conformance ]; then
