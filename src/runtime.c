@@ -281,7 +281,7 @@ Value vec_new(VM *vm, size_t n) {
 
 Value vec_from(VM *vm, const Value *items, size_t n) {
   Value v = vec_new(vm, n);
-  memcpy(vec_items(v), items, n * sizeof(Value));
+  if (n) memcpy(vec_items(v), items, n * sizeof(Value));
   return v;
 }
 

@@ -11,6 +11,10 @@
 #include "../runtime.h"
 #include "../map.h"
 
+/* random numbers (math.c): uniform 64 bits; below n (0 = full range) */
+uint64_t math_random_u64(void);
+uint64_t math_random_below(uint64_t n);
+
 typedef struct {
   const char *name;
   NativeFn fn;

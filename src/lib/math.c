@@ -1,0 +1,631 @@
+/* math.c - numbers beyond the core operators (stdlib.md §4), the remaining
+ * comparison predicates (§5), type predicates (§6), conversions (§7) and
+ * bitwise operations (§23). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+#include "lib.h"
+#include "numfmt.h"
+#include "../symbol.h"
+
+#define UNUSED_ARGS (void)vm, (void)argc
+
+/* ---- shared helpers ---- */
+
+/* "NAME: cannot convert X to an integer ..." for a float that was already
+ * rounded as the caller wants; X is printed like the reference (no ".0"). */
+static int64_t float_to_i64(VM *vm, const char *name, double r) {
+  if (isnan(r) || r >= 9223372036854775808.0 || r < -9223372036854775808.0) {
+    char buf[NUMFMT_BUFSIZE];
+    numfmt_double(buf, sizeof buf, r, false);
+    err_eval(vm, "%s: cannot convert %s to an integer (not finite or out of i64 range)", name, buf);
+  }
+  return (int64_t)r;
+}
+
+/* Decimal integer with optional sign; 1 = ok, 0 = not that shape, -1 = overflow. */
+static int parse_i64(const char *s, size_t len, int64_t *out) {
+  size_t i = 0;
+  bool neg = false;
+  if (i < len && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+  if (i == len) return 0;
+  uint64_t lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, acc = 0;
+  bool over = false;
+  for (; i < len; i++) {
+    unsigned d = (unsigned char)s[i] - '0';
+    if (d > 9) return 0;
+    if (acc > (lim - d) / 10) over = true; /* keep scanning: "1e" etc. must still fail the shape */
+    else acc = acc * 10 + d;
+  }
+  if (over) return -1;
+  *out = neg ? (int64_t)(0 - acc) : (int64_t)acc;
+  return 1;
+}
+
+static bool ieq(const char *s, size_t len, const char *word) {
+  size_t n = strlen(word);
+  if (len != n) return false;
+  for (size_t i = 0; i < n; i++)
+    if ((s[i] | 0x20) != word[i]) return false;
+  return true;
+}
+
+/* The float grammar of §7 (sign; inf/infinity/nan; or digits with optional
+ * point, fraction and exponent).  s must be NUL-terminated after len. */
+static bool parse_float_slow(const char *s, size_t len, double *out) {
+  size_t i = 0;
+  if (i < len && (s[i] == '+' || s[i] == '-')) i++;
+  const char *w = s + i;
+  size_t wl = len - i;
+  if (ieq(w, wl, "inf") || ieq(w, wl, "infinity") || ieq(w, wl, "nan")) {
+    double d = ieq(w, wl, "nan") ? NAN : INFINITY;
+    *out = s[0] == '-' ? -d : d;
+    return true;
+  }
+  size_t digits = 0;
+  while (i < len && s[i] >= '0' && s[i] <= '9') i++, digits++;
+  if (i < len && s[i] == '.')
+    for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) digits++;
+  if (digits == 0) return false;
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    if (i < len && (s[i] == '+' || s[i] == '-')) i++;
+    size_t e0 = i;
+    while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+    if (i == e0) return false;
+  }
+  if (i != len) return false;
+  *out = strtod(s, NULL); /* s is NUL-terminated; glibc strtod is correctly rounded */
+  return true;
+}
+
+/* string->number: integer if it has the integer shape and fits, else float.
+ * The reader grammar (numfmt_parse, fast) covers the common cases. */
+static NumKind parse_number(Value str, int64_t *iv, double *dv) {
+  const char *s = str_data(str);
+  size_t len = str_len(str);
+  NumKind k = numfmt_parse(s, len, iv, dv);
+  if (k == NUMFMT_INT || k == NUMFMT_FLOAT) return k;
+  if (parse_i64(s, len, iv) == 1) return NUMFMT_INT; /* "+5" */
+  return parse_float_slow(s, len, dv) ? NUMFMT_FLOAT : NUMFMT_NONE;
+}
+
+static bool parse_float(Value str, double *out) {
+  int64_t iv;
+  NumKind k = parse_number(str, &iv, out);
+  if (k == NUMFMT_INT) *out = (iv == 0 && str_data(str)[0] == '-') ? -0.0 : (double)iv;
+  return k != NUMFMT_NONE;
+}
+
+static Value float_val(double d) { return val_canon_double(d); }
+
+/* ---- §4.2 magnitude and rounding ---- */
+
+static Value n_abs(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value x = argv[0];
+  if (is_double(x)) return float_val(fabs(as_double(x)));
+  if (!is_int(x)) err_type(vm, "number", x);
+  int64_t i = int_of(x);
+  if (i == INT64_MIN) err_eval(vm, "abs: |i64::MIN| overflows i64");
+  return num_int(vm, i < 0 ? -i : i);
+}
+
+static Value round_with(VM *vm, Value x, const char *name, double (*f)(double)) {
+  if (is_int(x)) return x;
+  if (!is_double(x)) err_type(vm, "number", x);
+  return num_int(vm, float_to_i64(vm, name, f(as_double(x))));
+}
+static Value n_floor(VM *vm, int argc, Value *argv) { (void)argc; return round_with(vm, argv[0], "floor", floor); }
+static Value n_ceil(VM *vm, int argc, Value *argv) { (void)argc; return round_with(vm, argv[0], "ceil", ceil); }
+static Value n_round(VM *vm, int argc, Value *argv) { (void)argc; return round_with(vm, argv[0], "round", round); }
+static Value n_truncate(VM *vm, int argc, Value *argv) { (void)argc; return round_with(vm, argv[0], "truncate", trunc); }
+
+static int64_t arg_integer(VM *vm, Value v) {
+  if (!is_int(v)) err_type(vm, "integer", v);
+  return int_of(v);
+}
+
+static Value n_round_to(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  double x = arg_num(vm, argv[0]);
+  int64_t places = arg_integer(vm, argv[1]);
+  double f = pow(10.0, (double)places);
+  return float_val(round(x * f) / f);
+}
+
+static Value n_format_fixed(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  double x = arg_num(vm, argv[0]);
+  int64_t places = arg_integer(vm, argv[1]);
+  if (!isfinite(x)) return str_from_c(vm, isnan(x) ? "NaN" : x > 0 ? "inf" : "-inf");
+  /* digits past ~1100 are all zeros for a double; cap to keep the buffer sane */
+  int p = places < 0 ? 0 : places > 100000 ? 100000 : (int)places;
+  int n = snprintf(NULL, 0, "%.*f", p, x);
+  Value s = str_new_uninit(vm, (size_t)n);
+  snprintf(as_string(s)->data, (size_t)n + 1, "%.*f", p, x);
+  str_finish(s);
+  return s;
+}
+
+static Value n_sign(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value x = argv[0];
+  if (is_int(x)) {
+    int64_t i = int_of(x);
+    return small_int_val((i > 0) - (i < 0));
+  }
+  double d = arg_num(vm, x);
+  return small_int_val((d > 0) - (d < 0));
+}
+
+static Value n_clamp(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  for (int i = 0; i < 3; i++) (void)arg_num(vm, argv[i]);
+  if (is_int(argv[0]) && is_int(argv[1]) && is_int(argv[2])) {
+    int64_t x = int_of(argv[0]), lo = int_of(argv[1]), hi = int_of(argv[2]);
+    if (x < lo) x = lo;
+    if (x > hi) x = hi;
+    return num_int(vm, x);
+  }
+  double x = num_to_double(argv[0]);
+  if (isnan(x)) return float_val(x);
+  return float_val(fmin(fmax(x, num_to_double(argv[1])), num_to_double(argv[2])));
+}
+
+/* ---- §4.3 powers, roots, logarithms, trigonometry ---- */
+
+#define FLOAT_FN1(cname, expr)                         \
+  static Value cname(VM *vm, int argc, Value *argv) {  \
+    (void)argc;                                        \
+    double x = arg_num(vm, argv[0]);                   \
+    return float_val(expr);                            \
+  }
+FLOAT_FN1(n_sqrt, sqrt(x))
+FLOAT_FN1(n_log, log(x))
+FLOAT_FN1(n_sin, sin(x))
+FLOAT_FN1(n_cos, cos(x))
+FLOAT_FN1(n_tan, tan(x))
+FLOAT_FN1(n_asin, asin(x))
+FLOAT_FN1(n_acos, acos(x))
+FLOAT_FN1(n_atan, atan(x))
+FLOAT_FN1(n_sinh, sinh(x))
+FLOAT_FN1(n_cosh, cosh(x))
+FLOAT_FN1(n_tanh, tanh(x))
+FLOAT_FN1(n_exp, exp(x))
+FLOAT_FN1(n_log10, log10(x))
+FLOAT_FN1(n_log2, log2(x))
+FLOAT_FN1(n_deg2rad, x * (M_PI / 180.0))
+FLOAT_FN1(n_rad2deg, x * (180.0 / M_PI))
+
+static Value n_atan2(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  double y = arg_num(vm, argv[0]), x = arg_num(vm, argv[1]);
+  return float_val(atan2(y, x));
+}
+
+static Value n_pow(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value b = argv[0], e = argv[1];
+  double fb = arg_num(vm, b), fe = arg_num(vm, e);
+  if (is_int(b) && is_int(e) && int_of(e) >= 0) {
+    /* wrapping power; the reference truncates the exponent to 32 bits */
+    uint64_t base = (uint64_t)int_of(b), r = 1;
+    for (uint32_t n = (uint32_t)int_of(e); n; n >>= 1) {
+      if (n & 1) r *= base;
+      base *= base;
+    }
+    return num_int(vm, (int64_t)r);
+  }
+  return float_val(pow(fb, fe));
+}
+
+static Value n_lerp(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  double a = arg_num(vm, argv[0]), b = arg_num(vm, argv[1]), t = arg_num(vm, argv[2]);
+  return float_val(a + (b - a) * t);
+}
+
+static Value n_map_range(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  double v[5];
+  for (int i = 0; i < 5; i++) v[i] = arg_num(vm, argv[i]);
+  return float_val(v[3] + (v[0] - v[1]) / (v[2] - v[1]) * (v[4] - v[3]));
+}
+
+/* ---- §4.4 integer division helpers ---- */
+
+static Value n_quotient(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  int64_t a = arg_int(vm, argv[0]), b = arg_int(vm, argv[1]);
+  if (b == 0) err_eval(vm, "math/quotient: division by zero");
+  if (b == -1) return num_int(vm, (int64_t)(0 - (uint64_t)a)); /* INT64_MIN / -1 wraps */
+  return num_int(vm, a / b);
+}
+
+static Value n_remainder(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  int64_t a = arg_int(vm, argv[0]), b = arg_int(vm, argv[1]);
+  if (b == 0) err_eval(vm, "math/remainder: division by zero");
+  if (b == -1) return small_int_val(0); /* INT64_MIN % -1 traps in C */
+  return num_int(vm, a % b);
+}
+
+static uint64_t uabs64(int64_t a) { return a < 0 ? 0 - (uint64_t)a : (uint64_t)a; }
+
+static uint64_t gcd_u64(uint64_t a, uint64_t b) {
+  while (b) {
+    uint64_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+static Value n_gcd(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  int64_t a = arg_int(vm, argv[0]), b = arg_int(vm, argv[1]);
+  return num_int(vm, (int64_t)gcd_u64(uabs64(a), uabs64(b)));
+}
+
+static Value n_lcm(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  int64_t a = arg_int(vm, argv[0]), b = arg_int(vm, argv[1]);
+  if (a == 0 || b == 0) return small_int_val(0);
+  uint64_t ua = uabs64(a), ub = uabs64(b);
+  return num_int(vm, (int64_t)(ua / gcd_u64(ua, ub) * ub));
+}
+
+/* ---- §4.5 random numbers: xoshiro256** seeded from the OS ---- */
+
+static uint64_t rng_state[4];
+static bool rng_seeded;
+
+static uint64_t splitmix64(uint64_t *x) {
+  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static void rng_seed(void) {
+  uint64_t seed;
+  if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    seed = (uint64_t)ts.tv_sec * 1000000007u ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&seed;
+  }
+  for (int i = 0; i < 4; i++) rng_state[i] = splitmix64(&seed);
+  rng_seeded = true;
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+/* Shared with other modules (list/shuffle, list/pick, uuid/v4). */
+uint64_t math_random_u64(void) {
+  if (!rng_seeded) rng_seed();
+  uint64_t *s = rng_state;
+  uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return r;
+}
+
+/* Uniform in [0, n) without modulo bias; n == 0 means the full 64-bit range. */
+uint64_t math_random_below(uint64_t n) {
+  if (n == 0) return math_random_u64();
+  uint64_t limit = (0 - n) % n; /* 2^64 mod n: values below it would be over-represented */
+  for (;;) {
+    uint64_t r = math_random_u64();
+    if (r >= limit) return r % n;
+  }
+}
+
+static Value n_random(VM *vm, int argc, Value *argv) {
+  UNUSED_ARGS, (void)argv;
+  return float_val((double)(math_random_u64() >> 11) * 0x1.0p-53);
+}
+
+static Value n_random_int(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  int64_t lo = arg_int(vm, argv[0]), hi = arg_int(vm, argv[1]);
+  if (lo > hi) err_eval(vm, "math/random-int: lo (%lld) must be <= hi (%lld)", (long long)lo, (long long)hi);
+  uint64_t span = (uint64_t)hi - (uint64_t)lo + 1; /* 0 when the range is all of i64 */
+  return num_int(vm, (int64_t)((uint64_t)lo + math_random_below(span)));
+}
+
+/* ---- §4.6 float predicates ---- */
+
+#define PRED(cname, expr)                                \
+  static Value cname(VM *vm, int argc, Value *argv) {    \
+    UNUSED_ARGS;                                         \
+    Value x = argv[0];                                   \
+    return bool_val(expr);                               \
+  }
+PRED(n_nanp, is_double(x) && isnan(as_double(x)))
+PRED(n_infinitep, is_double(x) && isinf(as_double(x)))
+
+/* ---- §5 numeric predicates ---- */
+
+static int num_sign(VM *vm, Value x) {
+  if (is_int(x)) return (int_of(x) > 0) - (int_of(x) < 0);
+  double d = arg_num(vm, x);
+  return (d > 0) - (d < 0); /* NaN: 0, so neither positive nor negative */
+}
+static Value n_positivep(VM *vm, int argc, Value *argv) { (void)argc; return bool_val(num_sign(vm, argv[0]) > 0); }
+static Value n_negativep(VM *vm, int argc, Value *argv) { (void)argc; return bool_val(num_sign(vm, argv[0]) < 0); }
+static Value n_evenp(VM *vm, int argc, Value *argv) { (void)argc; return bool_val((arg_int(vm, argv[0]) & 1) == 0); }
+static Value n_oddp(VM *vm, int argc, Value *argv) { (void)argc; return bool_val((arg_int(vm, argv[0]) & 1) != 0); }
+
+/* ---- §6 type predicates ---- */
+
+PRED(n_vectorp, is_vector(x))
+PRED(n_mapp, is_map(x))
+PRED(n_integerp, is_int(x))
+PRED(n_floatp, is_double(x))
+PRED(n_keywordp, is_kw(x))
+PRED(n_charp, is_char(x))
+PRED(n_boolp, is_bool(x))
+PRED(n_fnp, is_procedure(x))
+PRED(n_recordp, is_objtype(x, OBJ_RECORD))
+PRED(n_bytevectorp, is_objtype(x, OBJ_BYTEVEC))
+PRED(n_promisep, is_objtype(x, OBJ_PROMISE))
+
+static Value n_promise_forcedp(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value x = argv[0];
+  if (!is_objtype(x, OBJ_PROMISE)) err_type(vm, "promise", x);
+  return bool_val(as_obj(x)->flags & PROMISE_FORCED);
+}
+
+static Value n_emptyp(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value x = argv[0];
+  if (x == NIL_VAL || x == EMPTY_VAL) return TRUE_VAL;
+  if (is_cons(x)) return FALSE_VAL;
+  if (is_vector(x)) return bool_val(vec_len(x) == 0);
+  if (is_string(x)) return bool_val(str_len(x) == 0);
+  if (is_anymap(x)) return bool_val(anymap_count(x) == 0);
+  err_type(vm, "collection", x);
+}
+
+/* ---- §7 conversions ---- */
+
+static NORETURN void parse_fail(VM *vm, const char *fmt, Value s) {
+  err_eval(vm, fmt, (int)str_len(s), str_data(s));
+}
+
+static Value n_string_to_number(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value s = arg_string(vm, argv[0]);
+  int64_t iv;
+  double dv;
+  switch (parse_number(s, &iv, &dv)) {
+  case NUMFMT_INT: return num_int(vm, iv);
+  case NUMFMT_FLOAT: return float_val(dv);
+  default: parse_fail(vm, "cannot parse '%.*s' as number", s);
+  }
+}
+
+static Value n_string_to_float(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value x = argv[0];
+  if (is_double(x)) return x;
+  if (is_int(x)) return float_val((double)int_of(x));
+  if (!is_string(x)) err_type(vm, "string or number", x);
+  double d;
+  if (!parse_float(x, &d)) parse_fail(vm, "cannot parse '%.*s' as float", x);
+  return float_val(d);
+}
+
+static Value n_number_to_string(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value x = argv[0];
+  char buf[NUMFMT_BUFSIZE];
+  size_t n;
+  if (is_int(x))
+    n = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)int_of(x));
+  else if (is_double(x))
+    n = numfmt_double(buf, sizeof buf, as_double(x), false);
+  else
+    err_type(vm, "number", x);
+  return str_new(vm, buf, n);
+}
+
+static Value n_int(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value x = argv[0];
+  if (is_int(x)) return x;
+  if (is_double(x)) return num_int(vm, float_to_i64(vm, "int", trunc(as_double(x))));
+  if (!is_string(x)) err_type(vm, "number or string", x);
+  int64_t iv;
+  if (parse_i64(str_data(x), str_len(x), &iv) != 1) parse_fail(vm, "cannot convert '%.*s' to int", x);
+  return num_int(vm, iv);
+}
+
+static Value n_float(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value x = argv[0];
+  if (is_double(x)) return x;
+  if (is_int(x)) return float_val((double)int_of(x));
+  if (!is_string(x)) err_type(vm, "number or string", x);
+  double d;
+  if (!parse_float(x, &d)) parse_fail(vm, "cannot convert '%.*s' to float", x);
+  return float_val(d);
+}
+
+static Value n_string_to_symbol(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value s = arg_string(vm, argv[0]);
+  return sym_val(sym_intern(vm, str_data(s), str_len(s)));
+}
+
+static Value n_string_to_keyword(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value s = arg_string(vm, argv[0]);
+  return kw_val(sym_intern(vm, str_data(s), str_len(s)));
+}
+
+static Value name_string(VM *vm, Value x) {
+  String *n = sym_name(vm, sym_id(x));
+  return str_new(vm, n->data, n->len);
+}
+
+static Value n_symbol_to_string(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  if (!is_sym(argv[0])) err_type(vm, "symbol", argv[0]);
+  return name_string(vm, argv[0]);
+}
+
+static Value n_keyword_to_string(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  if (!is_kw(argv[0])) err_type(vm, "keyword", argv[0]);
+  return name_string(vm, argv[0]);
+}
+
+/* ---- §23 bitwise operations ---- */
+
+#define BIT_FN2(cname, op)                                                  \
+  static Value cname(VM *vm, int argc, Value *argv) {                       \
+    (void)argc;                                                             \
+    int64_t a = arg_int(vm, argv[0]), b = arg_int(vm, argv[1]);            \
+    return num_int(vm, a op b);                                             \
+  }
+BIT_FN2(n_bit_and, &)
+BIT_FN2(n_bit_or, |)
+BIT_FN2(n_bit_xor, ^)
+
+static Value n_bit_not(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  return num_int(vm, ~arg_int(vm, argv[0]));
+}
+
+static int shift_amount(VM *vm, const char *name, Value v) {
+  int64_t n = arg_int(vm, v);
+  if (n < 0 || n > 63) err_eval(vm, "%s: shift amount must be in 0..64, got %lld", name, (long long)n);
+  return (int)n;
+}
+
+static Value n_shift_left(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  int64_t a = arg_int(vm, argv[0]);
+  int n = shift_amount(vm, "bit/shift-left", argv[1]);
+  return num_int(vm, (int64_t)((uint64_t)a << n));
+}
+
+static Value n_shift_right(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  int64_t a = arg_int(vm, argv[0]);
+  int n = shift_amount(vm, "bit/shift-right", argv[1]);
+  /* arithmetic shift written portably: >> on a negative value is implementation-defined */
+  return num_int(vm, a < 0 ? ~(~a >> n) : a >> n);
+}
+
+static const NativeDef math_defs[] = {
+    /* §4 */
+    {"abs", n_abs, 1, 1},
+    {"floor", n_floor, 1, 1},
+    {"ceil", n_ceil, 1, 1},
+    {"round", n_round, 1, 1},
+    {"truncate", n_truncate, 1, 1},
+    {"math/round-to", n_round_to, 2, 2},
+    {"math/format-fixed", n_format_fixed, 2, 2},
+    {"math/sign", n_sign, 1, 1},
+    {"math/clamp", n_clamp, 3, 3},
+    {"sqrt", n_sqrt, 1, 1},
+    {"pow", n_pow, 2, 2},
+    {"log", n_log, 1, 1},
+    {"sin", n_sin, 1, 1},
+    {"cos", n_cos, 1, 1},
+    {"math/tan", n_tan, 1, 1},
+    {"math/asin", n_asin, 1, 1},
+    {"math/acos", n_acos, 1, 1},
+    {"math/atan", n_atan, 1, 1},
+    {"math/atan2", n_atan2, 2, 2},
+    {"math/sinh", n_sinh, 1, 1},
+    {"math/cosh", n_cosh, 1, 1},
+    {"math/tanh", n_tanh, 1, 1},
+    {"math/exp", n_exp, 1, 1},
+    {"math/log10", n_log10, 1, 1},
+    {"math/log2", n_log2, 1, 1},
+    {"math/degrees->radians", n_deg2rad, 1, 1},
+    {"math/radians->degrees", n_rad2deg, 1, 1},
+    {"math/lerp", n_lerp, 3, 3},
+    {"math/map-range", n_map_range, 5, 5},
+    {"math/quotient", n_quotient, 2, 2},
+    {"math/remainder", n_remainder, 2, 2},
+    {"math/gcd", n_gcd, 2, 2},
+    {"math/lcm", n_lcm, 2, 2},
+    {"math/random", n_random, 0, 0},
+    {"math/random-int", n_random_int, 2, 2},
+    {"math/nan?", n_nanp, 1, 1},
+    {"math/infinite?", n_infinitep, 1, 1},
+    /* §5 */
+    {"positive?", n_positivep, 1, 1},
+    {"negative?", n_negativep, 1, 1},
+    {"even?", n_evenp, 1, 1},
+    {"odd?", n_oddp, 1, 1},
+    /* §6 */
+    {"vector?", n_vectorp, 1, 1},
+    {"map?", n_mapp, 1, 1},
+    {"integer?", n_integerp, 1, 1},
+    {"float?", n_floatp, 1, 1},
+    {"keyword?", n_keywordp, 1, 1},
+    {"char?", n_charp, 1, 1},
+    {"bool?", n_boolp, 1, 1},
+    {"fn?", n_fnp, 1, 1},
+    {"record?", n_recordp, 1, 1},
+    {"bytevector?", n_bytevectorp, 1, 1},
+    {"promise?", n_promisep, 1, 1},
+    {"promise-forced?", n_promise_forcedp, 1, 1},
+    {"empty?", n_emptyp, 1, 1},
+    /* §7 */
+    {"string->number", n_string_to_number, 1, 1},
+    {"string->float", n_string_to_float, 1, 1},
+    {"number->string", n_number_to_string, 1, 1},
+    {"int", n_int, 1, 1},
+    {"float", n_float, 1, 1},
+    {"string->symbol", n_string_to_symbol, 1, 1},
+    {"symbol->string", n_symbol_to_string, 1, 1},
+    {"string->keyword", n_string_to_keyword, 1, 1},
+    {"keyword->string", n_keyword_to_string, 1, 1},
+    /* §23 */
+    {"bit/and", n_bit_and, 2, 2},
+    {"bit/or", n_bit_or, 2, 2},
+    {"bit/xor", n_bit_xor, 2, 2},
+    {"bit/not", n_bit_not, 1, 1},
+    {"bit/shift-left", n_shift_left, 2, 2},
+    {"bit/shift-right", n_shift_right, 2, 2},
+    {NULL, NULL, 0, 0},
+};
+
+void lib_math_init(VM *vm) {
+  lib_register(vm, math_defs);
+  static const char *const aliases[][2] = {
+      {"ceiling", "ceil"},
+      {"expt", "pow"},
+      {"math/pow", "pow"},
+      {"hash-map?", "map?"},
+      {"boolean?", "bool?"},
+      {"procedure?", "fn?"},
+      {"async/forced?", "promise-forced?"},
+      {"string/to-number", "string->number"},
+      {"string/to-float", "string->float"},
+      {"number/to-string", "number->string"},
+      {"string/to-symbol", "string->symbol"},
+      {"symbol/to-string", "symbol->string"},
+      {"string/to-keyword", "string->keyword"},
+      {"keyword/to-string", "keyword->string"},
+  };
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) lib_alias(vm, aliases[i][0], aliases[i][1]);
+  global_define(vm, "pi", double_val(M_PI));
+  global_define(vm, "e", double_val(M_E));
+  global_define(vm, "math/infinity", double_val(INFINITY));
+  global_define(vm, "math/nan", val_canon_double(NAN));
+}
