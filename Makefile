@@ -8,7 +8,7 @@ CC ?= cc
 CSTD = -std=c11 -D_GNU_SOURCE
 WARN = -Wall -Wextra -Wno-unused-parameter
 INCS = -Isrc -Iinclude
-LIBS = -lutf8proc -lm
+LIBS = -lutf8proc -lpcre2-8 -lm
 OPT ?= -O2 -g
 DEBUG_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 

@@ -7,6 +7,11 @@ void lib_list_init(VM *vm);
 void lib_maplib_init(VM *vm);
 void lib_string_init(VM *vm);
 void lib_io_init(VM *vm);
+void lib_regex_init(VM *vm);
+void lib_json_init(VM *vm);
+void lib_csv_init(VM *vm);
+void lib_bytevec_init(VM *vm);
+void lib_encoding_init(VM *vm);
 
 void lib_register(VM *vm, const NativeDef *defs) {
   for (; defs->name; defs++) global_define(vm, defs->name, native_new(vm, defs->name, defs->fn, defs->min_args, defs->max_args));
@@ -48,4 +53,9 @@ void lib_register_all(VM *vm) {
   lib_maplib_init(vm);
   lib_string_init(vm);
   lib_io_init(vm);
+  lib_regex_init(vm);
+  lib_json_init(vm);
+  lib_csv_init(vm);
+  lib_bytevec_init(vm);
+  lib_encoding_init(vm);
 }
