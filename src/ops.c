@@ -140,7 +140,7 @@ Value op_length(VM *vm, Value x) {
 
 Value op_get(VM *vm, Value m, Value k, Value dflt) {
   if (!is_anymap(m)) {
-    if (is_vector(m) || is_list(m)) vm_set_hint(vm, "use nth to index a list or vector");
+    if (is_vector(m) || is_list(m)) vm_set_hint(vm, "to index a list or vector, use (nth coll i)");
     err_type(vm, "map or hashmap", m);
   }
   Value v;
@@ -148,14 +148,17 @@ Value op_get(VM *vm, Value m, Value k, Value dflt) {
 }
 
 Value op_contains(VM *vm, Value m, Value k) {
-  if (!is_anymap(m)) err_type(vm, "map or hashmap", m);
+  if (!is_anymap(m)) {
+    if (is_vector(m) || is_list(m)) vm_set_hint(vm, "to look for an element of a list or vector, use list/contains?; to index one, use (nth coll i)");
+    err_type(vm, "map or hashmap", m);
+  }
   Value v;
   return bool_val(anymap_get(m, k, &v));
 }
 
 Value op_nth(VM *vm, Value coll, Value idx) {
   if (!is_int(idx)) {
-    if (is_list(idx) || is_vector(idx)) vm_set_hint(vm, "the argument order is (nth sequence index)");
+    if ((is_list(idx) || is_vector(idx)) && is_int(coll)) vm_set_hint(vm, "the arguments are swapped: the order is (nth sequence index)");
     err_type(vm, "int", idx);
   }
   int64_t i = int_of(idx);
