@@ -9,12 +9,13 @@ CSTD = -std=c11 -D_GNU_SOURCE
 WARN = -Wall -Wextra -Wno-unused-parameter
 INCS = -Isrc -Iinclude
 LIBS = -lutf8proc -lpcre2-8 -lm
+CLI_LIBS = -ledit
 OPT ?= -O2 -g
 DEBUG_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 CORE_SRC = $(wildcard src/*.c) $(wildcard src/lib/*.c)
 CLI_SRC = $(wildcard src/cli/*.c)
-HDRS = $(wildcard src/*.h) $(wildcard src/lib/*.h)
+HDRS = $(wildcard src/*.h) $(wildcard src/lib/*.h) $(wildcard src/cli/*.h)
 
 CORE_OBJ = $(CORE_SRC:src/%.c=build/obj/%.o)
 CLI_OBJ = $(CLI_SRC:src/%.c=build/obj/%.o)
@@ -38,13 +39,13 @@ build/libsema.a: $(CORE_OBJ)
 	ar rcs $@ $^
 
 build/sema: $(CLI_OBJ) build/libsema.a
-	$(CC) $(OPT) -o $@ $(CLI_OBJ) build/libsema.a $(LIBS)
+	$(CC) $(OPT) -o $@ $(CLI_OBJ) build/libsema.a $(LIBS) $(CLI_LIBS)
 
 build/debug/libsema.a: $(DBG_CORE_OBJ)
 	ar rcs $@ $^
 
 build/debug/sema: $(DBG_CLI_OBJ) build/debug/libsema.a
-	$(CC) $(DEBUG_FLAGS) -o $@ $(DBG_CLI_OBJ) build/debug/libsema.a $(LIBS)
+	$(CC) $(DEBUG_FLAGS) -o $@ $(DBG_CLI_OBJ) build/debug/libsema.a $(LIBS) $(CLI_LIBS)
 
 debug: build/debug/sema
 

@@ -103,6 +103,7 @@ VM *vm_new(void) {
   lib_register_all(vm);
   compiler_register_helpers(vm);
   lib_prelude_init(vm);
+  vm->first_user_global = vm->nglobals;
   return vm;
 }
 
@@ -120,7 +121,8 @@ void vm_free(VM *vm) {
   free(vm->handlers);
   vm_arena_release(vm, 0);
   free(vm->arenas);
-  free(vm->outbuf);
+  free(vm->outcap.data);
+  free(vm->errcap.data);
   munmap(vm->stack, STACK_SLOTS * sizeof(Value));
   munmap(vm->ci_base, (MAX_FRAMES + 8) * sizeof(CallInfo));
   if (rt_current_vm == vm) rt_current_vm = NULL;
@@ -296,21 +298,30 @@ static Value global_slow(VM *vm, uint32_t cell) {
 
 /* ---- output ---- */
 
-void vm_write(VM *vm, const char *s, size_t n) {
-  if (vm->capture) {
-    if (vm->outlen + n + 1 > vm->outcap) {
-      while (vm->outlen + n + 1 > vm->outcap) vm->outcap = vm->outcap ? vm->outcap * 2 : 1024;
-      vm->outbuf = realloc(vm->outbuf, vm->outcap);
-      if (!vm->outbuf) abort();
-    }
-    memcpy(vm->outbuf + vm->outlen, s, n);
-    vm->outlen += n;
-    return;
+static void capture_add(StrBufC *b, const char *s, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    while (b->len + n + 1 > b->cap) b->cap = b->cap ? b->cap * 2 : 1024;
+    b->data = realloc(b->data, b->cap);
+    if (!b->data) abort();
   }
-  fwrite(s, 1, n, vm->out);
+  memcpy(b->data + b->len, s, n);
+  b->len += n;
+  b->data[b->len] = 0;
 }
 
-void vm_write_err(VM *vm, const char *s, size_t n) { fwrite(s, 1, n, vm->errout); }
+void vm_write(VM *vm, const char *s, size_t n) {
+  if (vm->capture)
+    capture_add(&vm->outcap, s, n);
+  else
+    fwrite(s, 1, n, vm->out);
+}
+
+void vm_write_err(VM *vm, const char *s, size_t n) {
+  if (vm->capture)
+    capture_add(&vm->errcap, s, n);
+  else
+    fwrite(s, 1, n, vm->errout);
+}
 
 /* ---- calls ---- */
 

@@ -58,6 +58,11 @@ typedef struct Env {
   Value exports; /* list of exported symbols or nil (module) */
 } Env;
 
+typedef struct {
+  char *data;
+  size_t len, cap;
+} StrBufC;
+
 typedef struct VM {
   /* value stack: one contiguous reservation, never moves */
   Value *stack, *stack_end, *top, *stack_hw;
@@ -66,6 +71,7 @@ typedef struct VM {
   SymTab syms;
   GlobalCell *globals;
   uint32_t nglobals, capglobals;
+  uint32_t first_user_global; /* cells below were made at start-up (builtins, prelude) */
   Env genv;     /* the global environment */
   Env *env;     /* environment new code is compiled in */
   Value *roots; /* explicit root stack for C code */
@@ -90,7 +96,7 @@ typedef struct VM {
   uint32_t max_depth; /* call depth limit */
   int stress_gc;
   FILE *out, *errout;
-  char *outbuf; size_t outlen, outcap; /* capture buffer for sema eval --json */
+  StrBufC outcap, errcap; /* captured output (sema eval --json) */
   int capture;
   void *user;
 } VM;

@@ -6,8 +6,8 @@
 #include "../map.h"
 #include "../reader.h"
 #include "../runtime.h"
+#include "cli.h"
 
-#define SEMA_VERSION "0.1.0"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -78,7 +78,7 @@ static bool error_position(VM *vm, Value err, const char *file, long *line, long
   return false;
 }
 
-static void report_error(VM *vm, const char *prefix, const char *src, size_t len, const char *file) {
+void cli_report_error(VM *vm, const char *prefix, const char *src, size_t len, const char *file) {
   Value err = vm->error;
   Value disp = error_display(vm, err);
   fprintf(stderr, "%sError: %s\n", prefix, str_data(disp));
@@ -153,7 +153,7 @@ static int run_file(VM *vm, const char *path, const char *error_prefix) {
   int rc = vm_protect(vm, do_eval, &j);
   if (rc) {
     fflush(stdout);
-    report_error(vm, error_prefix, src, len, path);
+    cli_report_error(vm, error_prefix, src, len, path);
   }
   free(src);
   return rc ? 1 : 0;
@@ -163,7 +163,7 @@ static int run_expr(VM *vm, const char *src, bool always_print) {
   EvalJob j = {src, strlen(src), NULL, NIL_VAL};
   if (vm_protect(vm, do_eval, &j)) {
     fflush(stdout);
-    report_error(vm, "", src, strlen(src), NULL);
+    cli_report_error(vm, "", src, strlen(src), NULL);
     return 1;
   }
   if (always_print || j.result != NIL_VAL) {
@@ -180,53 +180,8 @@ static int run_expr(VM *vm, const char *src, bool always_print) {
   return 0;
 }
 
-/* ---- a minimal line REPL (the full one arrives with the DX issue) ---- */
-
-static int repl(VM *vm, bool quiet) {
-  bool tty = isatty(0);
-  if (!quiet && tty) printf("Sema v%s\nType ,quit to exit\n\n", SEMA_VERSION);
-  StrBuf pending;
-  sb_init(&pending);
-  char *line = NULL;
-  size_t cap = 0;
-  for (;;) {
-    if (tty) {
-      fputs(pending.len ? "  ... " : "sema> ", stdout);
-      fflush(stdout);
-    }
-    ssize_t n = getline(&line, &cap, stdin);
-    if (n < 0) break;
-    if (!pending.len && (strcmp(line, ",quit\n") == 0 || strcmp(line, ",q\n") == 0 || strcmp(line, ",exit\n") == 0))
-      break;
-    sb_add(&pending, line, (size_t)n);
-    if (read_is_incomplete(vm, pending.data, pending.len)) continue;
-    EvalJob j = {pending.data, pending.len, NULL, NIL_VAL};
-    if (vm_protect(vm, do_eval, &j)) {
-      fflush(stdout);
-      report_error(vm, "", pending.data, pending.len, NULL);
-    } else if (j.result != NIL_VAL) {
-      StrBuf b;
-      sb_init(&b);
-      pretty_print(vm, &b, j.result, 80);
-      sb_addc(&b, '\n');
-      vm_write(vm, b.data, b.len);
-      sb_free(&b);
-    }
-    fflush(stdout);
-    pending.len = 0;
-  }
-  free(line);
-  int rc = 0;
-  if (pending.len) {
-    fprintf(stderr, "error: unterminated input at EOF: %s\n", pending.data);
-    rc = 1;
-  }
-  sb_free(&pending);
-  if (tty) printf("Goodbye!\n");
-  return rc;
-}
-
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "eval") == 0) return cli_eval_command(argc, argv);
   const char *expr = NULL, *file = NULL;
   bool print_mode = false, interactive = false, quiet = false;
   const char *loads[64];
@@ -284,7 +239,7 @@ int main(int argc, char **argv) {
       rc = run_expr(vm, expr, print_mode);
     else if (file)
       rc = run_file(vm, file, "");
-    if (rc == 0 && (interactive || (!expr && !file))) rc = repl(vm, quiet);
+    if (rc == 0 && (interactive || (!expr && !file))) rc = cli_repl(vm, quiet);
   }
   fflush(stdout);
   vm_free(vm);
