@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include "ast.h"
+#include "disasm.h"
 #include "runtime.h"
 
 #define MAX_REGS 250
@@ -581,7 +582,14 @@ static void cg(FS *fs, Node *n, int dest, bool tail) {
   vm_check_c_stack(fs->u->vm);
   switch (n->kind) {
   case N_CONST: cg_const(fs, n->value, dest); ret(fs, dest, tail); break;
-  case N_LOCAL: cg_local(fs, n->var, dest); ret(fs, dest, tail); break;
+  case N_LOCAL:
+    if (tail && reg_of(fs, n) >= 0) {
+      emit(fs, MK_ABC(OP_RETURN, reg_of(fs, n), 0, 0));
+      break;
+    }
+    cg_local(fs, n->var, dest);
+    ret(fs, dest, tail);
+    break;
   case N_GLOBAL: emit(fs, MK_ABx(OP_GETGLOBAL, dest, (uint32_t)n->cell)); ret(fs, dest, tail); break;
   case N_SETLOCAL: {
     int save = fs->freereg;
@@ -682,5 +690,6 @@ Proto *codegen_toplevel(Unit *u, Node *n) {
   cg_function_body(&fs);
   Proto *p = finish_proto(&fs);
   vm_push_root(u->vm, obj_val(p));
+  if (u->vm->disasm) disasm_proto(u->vm, p, stderr);
   return p;
 }

@@ -104,6 +104,8 @@ VM *vm_new(void) {
   compiler_register_helpers(vm);
   lib_prelude_init(vm);
   vm->first_user_global = vm->nglobals;
+  const char *dis = getenv("SEMA_DISASM");
+  vm->disasm = dis && *dis && *dis != '0';
   return vm;
 }
 

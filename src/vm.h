@@ -95,6 +95,7 @@ typedef struct VM {
   uint64_t gensym_counter;
   uint32_t max_depth; /* call depth limit */
   int stress_gc;
+  int disasm; /* SEMA_DISASM=1: list every compiled prototype on stderr */
   FILE *out, *errout;
   StrBufC outcap, errcap; /* captured output (sema eval --json) */
   int capture;
