@@ -22,7 +22,7 @@ CLI_OBJ = $(CLI_SRC:src/%.c=build/obj/%.o)
 DBG_CORE_OBJ = $(CORE_SRC:src/%.c=build/debug/obj/%.o)
 DBG_CLI_OBJ = $(CLI_SRC:src/%.c=build/debug/obj/%.o)
 
-.PHONY: all debug test deps clean unit bench
+.PHONY: all debug test deps clean unit bench profile-ops
 
 all: build/sema
 
@@ -62,6 +62,13 @@ test: build/sema build/debug/sema unit
 
 deps:
 	bash tools/deps.sh
+
+# opcode-pair profile: build/prof/sema prints pair counts at exit
+build/prof/sema: $(CORE_SRC) $(CLI_SRC) $(HDRS)
+	@mkdir -p build/prof
+	$(CC) $(CSTD) $(WARN) -O2 -DSEMA_PROFILE_OPS $(INCS) $(CORE_SRC) $(CLI_SRC) -o $@ $(LIBS) $(CLI_LIBS)
+
+profile-ops: build/prof/sema
 
 # not part of the tests: the side-by-side benchmark suite (writes bench/RESULTS.md)
 bench: build/sema

@@ -33,6 +33,9 @@ const unsigned char op_layouts[] = {
 };
 
 extern VM *rt_current_vm;
+#ifdef SEMA_PROFILE_OPS
+static void print_op_profile(void);
+#endif
 void lib_register_all(VM *vm);
 void lib_prelude_init(VM *vm);
 
@@ -104,6 +107,10 @@ VM *vm_new(void) {
   compiler_register_helpers(vm);
   lib_prelude_init(vm);
   vm->first_user_global = vm->nglobals;
+#ifdef SEMA_PROFILE_OPS
+  static int registered;
+  if (!registered++) atexit(print_op_profile);
+#endif
   const char *dis = getenv("SEMA_DISASM");
   vm->disasm = dis && *dis && *dis != '0';
   return vm;
@@ -616,10 +623,44 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
       pc++;                         \
   } while (0)
 
+/* Opcode-pair profile (build with -DSEMA_PROFILE_OPS; printed at exit):
+ * the data behind superinstruction and quickening choices. */
+#ifdef SEMA_PROFILE_OPS
+static uint64_t op_pairs[OP__COUNT][OP__COUNT];
+static unsigned prev_op;
+#define PROFILE(op) (op_pairs[prev_op][op]++, prev_op = (op))
+static void print_op_profile(void) {
+  typedef struct { uint64_t n; unsigned a, b; } Pair;
+  Pair top[40] = {{0}};
+  uint64_t total = 0, singles[OP__COUNT] = {0};
+  for (unsigned a = 0; a < OP__COUNT; a++)
+    for (unsigned b = 0; b < OP__COUNT; b++) {
+      uint64_t n = op_pairs[a][b];
+      total += n;
+      singles[b] += n;
+      for (int k = 0; k < 40; k++)
+        if (n > top[k].n) {
+          memmove(&top[k + 1], &top[k], (39 - k) * sizeof(Pair));
+          top[k] = (Pair){n, a, b};
+          break;
+        }
+    }
+  fprintf(stderr, "-- opcode pairs (%llu instructions)\n", (unsigned long long)total);
+  for (int k = 0; k < 40 && top[k].n; k++)
+    fprintf(stderr, "%6.2f%%  %-10s %-10s\n", 100.0 * top[k].n / total, op_names[top[k].a], op_names[top[k].b]);
+  fprintf(stderr, "-- opcodes\n");
+  for (unsigned b = 0; b < OP__COUNT; b++)
+    if (singles[b] * 200 > total) fprintf(stderr, "%6.2f%%  %s\n", 100.0 * singles[b] / total, op_names[b]);
+}
+#else
+#define PROFILE(op) ((void)0)
+#endif
+
 #ifdef USE_COMPUTED_GOTO
 #define DISPATCH()            \
   do {                        \
     i = *pc++;                \
+    PROFILE(GET_OP(i));       \
     goto *jump[GET_OP(i)];    \
   } while (0)
 #define CASE(name) L_##name:
@@ -650,6 +691,7 @@ static void execute(VM *vm) {
 #else
 dispatch:
   i = *pc++;
+  PROFILE(GET_OP(i));
   switch (GET_OP(i)) {
 #endif
 
