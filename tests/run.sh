@@ -41,6 +41,10 @@ run_lang "$REL" lang SEMA_TEST=1
 run_lang "$DBG" asan SEMA_TEST=1
 run_lang "$DBG" gc-stress SEMA_GC_STRESS=1
 
+# ---- the command line: REPL through a pseudo-terminal, sema eval --json ----
+if python3 tests/cli/repl_test.py "$REL"; then ok; else bad "repl"; fi
+if bash tests/cli/eval_json_test.sh "$REL"; then ok; else bad "eval --json"; fi
+
 # ---- instruction-count regression guard ----
 if tests/perf/guard.sh; then ok; else bad "perf guard"; fi
 

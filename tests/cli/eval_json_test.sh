@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# sema eval: the JSON envelope of language.md §11.8.
+set -u
+BIN=${1:-build/sema}
+fail=0
+check() { # name, expected substring, actual
+  if [[ "$3" == *"$2"* ]]; then :; else echo "FAIL $1: got $3"; fail=1; fi
+}
+out=$("$BIN" eval --expr '(display "hi") (+ 1 2)' --json)
+check ok "$out" "$out"
+check value '"value":"3"' "$out"
+check stdout '"stdout":"hi"' "$out"
+check ok-true '"ok":true' "$out"
+check error-null '"error":null' "$out"
+check elapsed '"elapsedMs":' "$out"
+out=$("$BIN" eval --expr '(println-error "warn") nil' --json)
+check stderr '"stderr":"warn\n"' "$out"
+check nil-value '"value":null' "$out"
+out=$("$BIN" eval --expr '(define x 1)
+(foo)' --json)
+check unbound '"message":"Unbound variable: foo"' "$out"
+check line '"line":2' "$out"
+check ok-false '"ok":false' "$out"
+out=$(echo '(1 2' | "$BIN" eval --stdin --json)
+check reader '"message":"Reader error at 1:1: unterminated list"' "$out"
+out=$("$BIN" eval --json); rc=$?
+check missing 'Either --stdin or --expr is required' "$out"
+[ $rc -eq 0 ] || { echo "FAIL: --json must exit 0"; fail=1; }
+out=$("$BIN" eval --expr '(/ 1 0)' --json)
+check div '"message":"Eval error: division by zero"' "$out"
+python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin]' <<<"$out" || { echo "FAIL: not JSON"; fail=1; }
+out=$("$BIN" eval --expr '(+ 2 2)'); check plain "4" "$out"
+"$BIN" eval --expr '(car 1)' 2>/dev/null; [ $? -eq 1 ] || { echo "FAIL: plain eval error must exit 1"; fail=1; }
+echo "eval --json: $([ $fail -eq 0 ] && echo ok || echo FAILED)"
+exit $fail
