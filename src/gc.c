@@ -210,6 +210,7 @@ static void mark_roots(VM *vm) {
   for (Env *e = vm->env; e; e = e->parent) mark(vm, e->exports);
   for (uint32_t i = 0; i < vm->nhandlers; i++) mark(vm, vm->handlers[i].cur_file);
   mark(vm, vm->pending_hint);
+  if (vm->mark_extra) vm->mark_extra(vm);
 }
 
 /* ---- sweeping ---- */

@@ -106,7 +106,10 @@ typedef struct {
   Value name; /* symbol */
   int16_t min_args, max_args; /* max_args < 0: variadic */
   int32_t opcode_id;  /* > 0 when calls may be compiled to an intrinsic opcode */
+  void *ud;           /* user data of natives registered through the embedding API */
 } Native;
+/* Every call path places the callee just below its arguments, so a native
+ * can find its own object at argv[-1] (the embedding API's trampoline does). */
 
 typedef struct {
   Obj h;

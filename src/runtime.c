@@ -298,6 +298,7 @@ Value native_new(VM *vm, const char *name, NativeFn fn, int min_args, int max_ar
   n->min_args = (int16_t)min_args;
   n->max_args = (int16_t)max_args;
   n->opcode_id = 0;
+  n->ud = NULL;
   return obj_val(n);
 }
 

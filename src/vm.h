@@ -100,6 +100,8 @@ typedef struct VM {
   StrBufC outcap, errcap; /* captured output (sema eval --json) */
   int capture;
   void *user;
+  void *api;                          /* embedding API state (api.c) */
+  void (*mark_extra)(struct VM *vm);  /* marks roots held by the embedding API */
 } VM;
 
 /* ---- lifecycle ---- */
