@@ -1,0 +1,430 @@
+/* map.c - persistent sorted maps (OBJ_MAP), plus the code shared by both map
+ * kinds: iteration, sorted entries and GC marking.
+ *
+ * A map of at most SMAP_FLAT_MAX entries is one flat sorted array of
+ * key/value pairs inside the root object (binary search, one allocation per
+ * update).  Larger maps are a persistent B+tree: leaves hold key/value pairs,
+ * interior nodes hold (smallest key of subtree, child) pairs, so both node
+ * kinds share one layout.  Updates copy the path from the root to the leaf.
+ * Keys are ordered by val_compare (language.md §5.3).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "map.h"
+#include "runtime.h"
+
+/* Entries per B+tree node (a full node is 264 bytes).  Measured against 31
+ * (the widest node that fits a GC size class): 31 looks up ~15% faster at
+ * 100k entries but allocates ~35% more per update (every copied node is wider);
+ * below a few thousand entries the two are equal.  Persistent updates in
+ * loops are the common case, so the smaller node wins.  The MAP_BENCH build
+ * of tests/unit/test_map.c reproduces the numbers. */
+#ifndef MNODE_MAX
+#define MNODE_MAX 16
+#endif
+#define MNODE_MIN (MNODE_MAX / 2)
+/* Maps up to this size stay flat: a flat map is a leaf without the root
+ * indirection, so it costs one allocation per update instead of two; 16
+ * made assoc on 9..16-entry maps ~35% faster than 8 and lookups equal. */
+#ifndef SMAP_FLAT_MAX
+#define SMAP_FLAT_MAX 16
+#endif
+_Static_assert(SMAP_FLAT_MAX <= MNODE_MAX, "a flat map must fit in one leaf");
+_Static_assert(MNODE_MIN >= 2, "nodes need room to merge and split");
+
+/* OBJ_MAPNODE objects of hash maps carry this flag; sorted-map nodes keep
+ * their entry count (< 0x4000) in the flags instead.  Shared with hashmap.c. */
+#define MN_HASH 0x8000u
+
+typedef struct {
+  Obj h;           /* aux: entry count */
+  uint32_t height; /* 0: flat, entries inline; else B+tree height (1 = root is a leaf) */
+  uint32_t owner;  /* reserved for transients (0 = persistent) */
+  Value kv[];      /* flat: k0 v0 k1 v1 ...; tree: kv[0] is the root node */
+} SMap;
+
+/* A node never changes once built, so it is allocated at its exact size.
+ * Transients (later) will allocate owned nodes at MNODE_MAX entries. */
+typedef struct {
+  Obj h;      /* flags: entry count; aux: owner token reserved for transients */
+  Value kv[]; /* leaf: key, value; interior: smallest key of the subtree, child */
+} MNode;
+
+/* Internal to hashmap.c. */
+void hmap_iter_init(MapIter *it, Value m);
+bool hmap_iter_next(MapIter *it, Value *k, Value *v);
+void hmap_mark_children(VM *vm, Obj *o);
+
+static inline SMap *smap(Value m) { return (SMap *)as_obj(m); }
+static inline uint32_t mn_count(const MNode *n) { return n->h.flags; }
+static inline MNode *mn_child(const MNode *n, uint32_t i) { return (MNode *)as_obj(n->kv[2 * i + 1]); }
+static inline MNode *smap_root(const SMap *s) { return (MNode *)as_obj(s->kv[0]); }
+
+static SMap *smap_alloc(VM *vm, uint32_t count, uint32_t height, uint32_t nvals) {
+  SMap *s = gc_alloc(vm, OBJ_MAP, sizeof(SMap) + nvals * sizeof(Value));
+  s->h.flags = 0;
+  s->h.aux = count;
+  s->height = height;
+  s->owner = 0;
+  return s;
+}
+
+static Value smap_tree(VM *vm, uint32_t count, uint32_t height, MNode *root) {
+  SMap *s = smap_alloc(vm, count, height, 1);
+  s->kv[0] = obj_val(root);
+  return obj_val(s);
+}
+
+static MNode *mn_new(VM *vm, const Value *kv, uint32_t n) {
+  MNode *nd = gc_alloc(vm, OBJ_MAPNODE, sizeof(MNode) + 2 * n * sizeof(Value));
+  nd->h.flags = (uint16_t)n;
+  nd->h.aux = 0;
+  memcpy(nd->kv, kv, 2 * n * sizeof(Value));
+  return nd;
+}
+
+/* Index of the first pair whose key is >= k; *found says whether it equals k. */
+static uint32_t search(const Value *kv, uint32_t n, Value k, bool *found) {
+  uint32_t lo = 0, hi = n;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    int c = val_compare(kv[2 * mid], k);
+    if (c < 0)
+      lo = mid + 1;
+    else if (c > 0)
+      hi = mid;
+    else {
+      *found = true;
+      return mid;
+    }
+  }
+  *found = false;
+  return lo;
+}
+
+/* The child of an interior node whose subtree may hold k. */
+static uint32_t child_index(const MNode *nd, Value k) {
+  bool found;
+  uint32_t i = search(nd->kv, mn_count(nd), k, &found);
+  return found || i == 0 ? i : i - 1;
+}
+
+Value map_empty(VM *vm) { return obj_val(smap_alloc(vm, 0, 0, 0)); }
+
+size_t map_count(Value m) { return smap(m)->h.aux; }
+
+bool map_get(Value m, Value k, Value *out) {
+  SMap *s = smap(m);
+  const Value *kv = s->kv;
+  uint32_t n = s->h.aux;
+  if (s->height) {
+    MNode *nd = smap_root(s);
+    for (uint32_t h = s->height; h > 1; h--) nd = mn_child(nd, child_index(nd, k));
+    kv = nd->kv;
+    n = mn_count(nd);
+  }
+  bool found;
+  uint32_t i = search(kv, n, k, &found);
+  if (found && out) *out = kv[2 * i + 1];
+  return found;
+}
+
+/* ---- B+tree update ---- */
+
+/* Build one node from n pairs, or two halves when n overflows a node. */
+static uint32_t emit(VM *vm, const Value *kv, uint32_t n, MNode *out[2]) {
+  if (n <= MNODE_MAX) {
+    out[0] = mn_new(vm, kv, n);
+    return 1;
+  }
+  uint32_t left = n / 2;
+  out[0] = mn_new(vm, kv, left);
+  out[1] = mn_new(vm, kv + 2 * left, n - left);
+  return 2;
+}
+
+/* Copy of nd with pair i set to (a, b). */
+static MNode *mn_with(VM *vm, const MNode *nd, uint32_t i, Value a, Value b) {
+  MNode *c = mn_new(vm, nd->kv, mn_count(nd));
+  c->kv[2 * i] = a;
+  c->kv[2 * i + 1] = b;
+  return c;
+}
+
+/* Insert or replace k in the subtree nd of height h.  Returns the number of
+ * replacement nodes in out (1, or 2 after a split), 0 if nothing changed. */
+static uint32_t tree_assoc(VM *vm, MNode *nd, uint32_t h, Value k, Value v, MNode *out[2], bool *added) {
+  uint32_t n = mn_count(nd);
+  Value buf[2 * (MNODE_MAX + 1)];
+  if (h == 1) {
+    bool found;
+    uint32_t i = search(nd->kv, n, k, &found);
+    if (found) {
+      if (nd->kv[2 * i + 1] == v) return 0;
+      out[0] = mn_with(vm, nd, i, nd->kv[2 * i], v);
+      return 1;
+    }
+    *added = true;
+    memcpy(buf, nd->kv, 2 * i * sizeof(Value));
+    buf[2 * i] = k;
+    buf[2 * i + 1] = v;
+    memcpy(buf + 2 * i + 2, nd->kv + 2 * i, 2 * (n - i) * sizeof(Value));
+    return emit(vm, buf, n + 1, out);
+  }
+  uint32_t i = child_index(nd, k);
+  MNode *sub[2];
+  uint32_t r = tree_assoc(vm, mn_child(nd, i), h - 1, k, v, sub, added);
+  if (r == 0) return 0;
+  if (r == 1) {
+    out[0] = mn_with(vm, nd, i, sub[0]->kv[0], obj_val(sub[0]));
+    return 1;
+  }
+  memcpy(buf, nd->kv, 2 * (i + 1) * sizeof(Value));
+  buf[2 * i] = sub[0]->kv[0];
+  buf[2 * i + 1] = obj_val(sub[0]);
+  buf[2 * i + 2] = sub[1]->kv[0];
+  buf[2 * i + 3] = obj_val(sub[1]);
+  memcpy(buf + 2 * i + 4, nd->kv + 2 * i + 2, 2 * (n - i - 1) * sizeof(Value));
+  return emit(vm, buf, n + 1, out);
+}
+
+static Value root_assoc(VM *vm, Value m, MNode *root, uint32_t height, Value k, Value v) {
+  MNode *out[2];
+  bool added = false;
+  uint32_t r = tree_assoc(vm, root, height, k, v, out, &added);
+  if (r == 0) return m;
+  MNode *nr = out[0];
+  if (r == 2) {
+    Value pair[4] = {out[0]->kv[0], obj_val(out[0]), out[1]->kv[0], obj_val(out[1])};
+    nr = mn_new(vm, pair, 2);
+    height++;
+  }
+  return smap_tree(vm, (uint32_t)map_count(m) + added, height, nr);
+}
+
+static Value flat_assoc(VM *vm, Value m, Value k, Value v) {
+  SMap *s = smap(m);
+  uint32_t n = s->h.aux;
+  bool found;
+  uint32_t i = search(s->kv, n, k, &found);
+  if (found) {
+    if (s->kv[2 * i + 1] == v) return m;
+    SMap *r = smap_alloc(vm, n, 0, 2 * n);
+    memcpy(r->kv, s->kv, 2 * n * sizeof(Value));
+    r->kv[2 * i + 1] = v;
+    return obj_val(r);
+  }
+  if (n == SMAP_FLAT_MAX) /* outgrown: continue as a tree whose root is a leaf */
+    return root_assoc(vm, m, mn_new(vm, s->kv, n), 1, k, v);
+  SMap *r = smap_alloc(vm, n + 1, 0, 2 * (n + 1));
+  memcpy(r->kv, s->kv, 2 * i * sizeof(Value));
+  r->kv[2 * i] = k;
+  r->kv[2 * i + 1] = v;
+  memcpy(r->kv + 2 * i + 2, s->kv + 2 * i, 2 * (n - i) * sizeof(Value));
+  return obj_val(r);
+}
+
+Value map_assoc(VM *vm, Value m, Value k, Value v) {
+  SMap *s = smap(m);
+  if (s->height == 0) return flat_assoc(vm, m, k, v);
+  return root_assoc(vm, m, smap_root(s), s->height, k, v);
+}
+
+/* An underfull child c (at index i of nd) is merged with a neighbour; when
+ * the two do not fit one node they are split evenly again.  Works for leaves
+ * and interior nodes alike because both hold pairs. */
+static MNode *rebalance(VM *vm, const MNode *nd, uint32_t i, MNode *c) {
+  uint32_t n = mn_count(nd);
+  uint32_t lo = i + 1 < n ? i : i - 1;
+  MNode *a = lo == i ? c : mn_child(nd, lo);
+  MNode *b = lo == i ? mn_child(nd, lo + 1) : c;
+  uint32_t na = mn_count(a), nb = mn_count(b);
+  Value buf[4 * MNODE_MAX];
+  memcpy(buf, a->kv, 2 * na * sizeof(Value));
+  memcpy(buf + 2 * na, b->kv, 2 * nb * sizeof(Value));
+  MNode *out[2];
+  uint32_t r = emit(vm, buf, na + nb, out);
+  Value pbuf[2 * MNODE_MAX];
+  memcpy(pbuf, nd->kv, 2 * lo * sizeof(Value));
+  for (uint32_t j = 0; j < r; j++) {
+    pbuf[2 * (lo + j)] = out[j]->kv[0];
+    pbuf[2 * (lo + j) + 1] = obj_val(out[j]);
+  }
+  memcpy(pbuf + 2 * (lo + r), nd->kv + 2 * (lo + 2), 2 * (n - lo - 2) * sizeof(Value));
+  return mn_new(vm, pbuf, n - 2 + r);
+}
+
+/* Remove k from the subtree nd of height h.  Returns nd itself when k is
+ * absent; the result may be underfull (the parent fixes that). */
+static MNode *tree_dissoc(VM *vm, MNode *nd, uint32_t h, Value k) {
+  uint32_t n = mn_count(nd);
+  if (h == 1) {
+    bool found;
+    uint32_t i = search(nd->kv, n, k, &found);
+    if (!found) return nd;
+    Value buf[2 * MNODE_MAX];
+    memcpy(buf, nd->kv, 2 * i * sizeof(Value));
+    memcpy(buf + 2 * i, nd->kv + 2 * i + 2, 2 * (n - i - 1) * sizeof(Value));
+    return mn_new(vm, buf, n - 1);
+  }
+  uint32_t i = child_index(nd, k);
+  MNode *c = mn_child(nd, i);
+  MNode *nc = tree_dissoc(vm, c, h - 1, k);
+  if (nc == c) return nd;
+  if (mn_count(nc) >= MNODE_MIN) return mn_with(vm, nd, i, nc->kv[0], obj_val(nc));
+  return rebalance(vm, nd, i, nc);
+}
+
+/* Copy the pairs of a subtree in order (depth bounded by the tree height). */
+static Value *collect(const MNode *nd, uint32_t h, Value *out) {
+  uint32_t n = mn_count(nd);
+  if (h == 1) {
+    memcpy(out, nd->kv, 2 * n * sizeof(Value));
+    return out + 2 * n;
+  }
+  for (uint32_t i = 0; i < n; i++) out = collect(mn_child(nd, i), h - 1, out);
+  return out;
+}
+
+Value map_dissoc(VM *vm, Value m, Value k) {
+  SMap *s = smap(m);
+  uint32_t n = s->h.aux;
+  if (s->height == 0) {
+    bool found;
+    uint32_t i = search(s->kv, n, k, &found);
+    if (!found) return m;
+    SMap *r = smap_alloc(vm, n - 1, 0, 2 * (n - 1));
+    memcpy(r->kv, s->kv, 2 * i * sizeof(Value));
+    memcpy(r->kv + 2 * i, s->kv + 2 * i + 2, 2 * (n - i - 1) * sizeof(Value));
+    return obj_val(r);
+  }
+  MNode *root = smap_root(s);
+  MNode *nr = tree_dissoc(vm, root, s->height, k);
+  if (nr == root) return m;
+  uint32_t height = s->height;
+  if (n - 1 <= SMAP_FLAT_MAX) { /* keep small maps flat: one representation per size */
+    SMap *r = smap_alloc(vm, n - 1, 0, 2 * (n - 1));
+    collect(nr, height, r->kv);
+    return obj_val(r);
+  }
+  while (height > 1 && mn_count(nr) == 1) { /* drop a root with a single child */
+    nr = mn_child(nr, 0);
+    height--;
+  }
+  return smap_tree(vm, n - 1, height, nr);
+}
+
+/* ---- iteration ---- */
+
+/* A flat root is iterated as if it were a leaf. */
+static inline const Value *it_kv(const Obj *o) {
+  return o->type == OBJ_MAP ? ((const SMap *)o)->kv : ((const MNode *)o)->kv;
+}
+static inline uint32_t it_count(const Obj *o) { return o->type == OBJ_MAP ? o->aux : o->flags; }
+
+/* Push o and the leftmost path below it, `levels` nodes in all. */
+static void push_leftmost(MapIter *it, Obj *o, uint32_t levels) {
+  for (;;) {
+    it->stack[it->depth].node = o;
+    it->stack[it->depth].i = 0;
+    it->depth++;
+    if (--levels == 0) return;
+    o = as_obj(((MNode *)o)->kv[1]);
+  }
+}
+
+static inline uint32_t iter_height(const SMap *s) { return s->height ? s->height : 1; }
+
+void mapiter_init(MapIter *it, Value m) {
+  it->map = m;
+  it->depth = 0;
+  if (OBJ_TYPE(m) == OBJ_HASHMAP) {
+    hmap_iter_init(it, m);
+    return;
+  }
+  SMap *s = smap(m);
+  push_leftmost(it, s->height ? as_obj(s->kv[0]) : &s->h, iter_height(s));
+}
+
+bool mapiter_next(MapIter *it, Value *k, Value *v) {
+  if (OBJ_TYPE(it->map) == OBJ_HASHMAP) return hmap_iter_next(it, k, v);
+  int height = (int)iter_height(smap(it->map));
+  while (it->depth > 0) {
+    Obj *o = it->stack[it->depth - 1].node;
+    uint32_t i = it->stack[it->depth - 1].i;
+    if (i < it_count(o)) {
+      if (it->depth == height) {
+        *k = it_kv(o)[2 * i];
+        *v = it_kv(o)[2 * i + 1];
+        it->stack[it->depth - 1].i++;
+        return true;
+      }
+      push_leftmost(it, as_obj(it_kv(o)[2 * i + 1]), (uint32_t)(height - it->depth));
+      continue;
+    }
+    if (--it->depth > 0) it->stack[it->depth - 1].i++; /* that child is done */
+  }
+  return false;
+}
+
+/* ---- sorted entries of either kind ---- */
+
+static inline int pair_cmp(const Value *e, size_t a, size_t b) { return val_compare(e[2 * a], e[2 * b]); }
+
+static void pair_swap(Value *e, size_t a, size_t b) {
+  Value k = e[2 * a], v = e[2 * a + 1];
+  e[2 * a] = e[2 * b];
+  e[2 * a + 1] = e[2 * b + 1];
+  e[2 * b] = k;
+  e[2 * b + 1] = v;
+}
+
+static void sift_down(Value *e, size_t root, size_t n) {
+  for (;;) {
+    size_t c = 2 * root + 1;
+    if (c >= n) return;
+    if (c + 1 < n && pair_cmp(e, c, c + 1) < 0) c++;
+    if (pair_cmp(e, root, c) >= 0) return;
+    pair_swap(e, root, c);
+    root = c;
+  }
+}
+
+/* Heapsort: in place and allocation-free, so an error raised inside
+ * val_compare (deep structures) cannot leak sort buffers. */
+static void sort_pairs(Value *e, size_t n) {
+  for (size_t i = n / 2; i-- > 0;) sift_down(e, i, n);
+  for (size_t end = n; end > 1; end--) {
+    pair_swap(e, 0, end - 1);
+    sift_down(e, 0, end - 1);
+  }
+}
+
+Value *anymap_sorted_entries(Value m, size_t *count) {
+  size_t n = anymap_count(m);
+  Value *out = malloc((2 * n + 1) * sizeof(Value)); /* +1: never malloc(0) */
+  if (!out) {
+    fputs("sema: out of memory\n", stderr);
+    abort();
+  }
+  MapIter it;
+  mapiter_init(&it, m);
+  size_t i = 0;
+  while (mapiter_next(&it, &out[i], &out[i + 1])) i += 2;
+  if (OBJ_TYPE(m) == OBJ_HASHMAP) sort_pairs(out, n);
+  *count = n;
+  return out;
+}
+
+/* ---- GC ---- */
+
+void map_mark_children(VM *vm, Obj *o) {
+  if (o->type == OBJ_HASHMAP || (o->type == OBJ_MAPNODE && (o->flags & MN_HASH))) {
+    hmap_mark_children(vm, o);
+    return;
+  }
+  const Value *kv = it_kv(o);
+  uint32_t nvals = o->type == OBJ_MAP ? (((SMap *)o)->height ? 1 : 2 * o->aux) : 2u * o->flags;
+  for (uint32_t i = 0; i < nvals; i++) gc_mark_value(vm, kv[i]);
+}
