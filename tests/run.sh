@@ -41,6 +41,12 @@ run_lang "$REL" lang SEMA_TEST=1
 run_lang "$DBG" asan SEMA_TEST=1
 run_lang "$DBG" gc-stress SEMA_GC_STRESS=1
 
+# ---- example programs: examples/**/NAME.sema with NAME.expect (stdout) ----
+while IFS= read -r exp; do
+  src="${exp%.expect}.sema"
+  if [ "$("$REL" "$src" 2>&1)" == "$(cat "$exp")" ]; then ok; else bad "example $src"; fi
+done < <(find examples -name '*.expect' | sort)
+
 # ---- the command line: REPL through a pseudo-terminal, sema eval --json ----
 if python3 tests/cli/repl_test.py "$REL"; then ok; else bad "repl"; fi
 if bash tests/cli/eval_json_test.sh "$REL"; then ok; else bad "eval --json"; fi
