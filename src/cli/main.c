@@ -47,9 +47,20 @@ static void print_excerpt(const char *src, size_t len, long line, long col) {
   const char *e = memchr(p, '\n', (size_t)(end - p));
   if (!e) e = end;
   if (e > p && e[-1] == '\r') e--;
-  fprintf(stderr, "%5ld | %.*s\n      | ", line, (int)(e - p), p);
-  /* columns count characters; keep tabs so the caret lines up */
+  /* long lines: show a window of about 100 bytes around the column */
   long c = 1;
+  const char *from = p;
+  while (from < e && c < col - 60) {
+    from++;
+    if (((unsigned char)*from & 0xC0) != 0x80) c++;
+  }
+  p = from;
+  if (e - p > 120) {
+    e = p + 120;
+    while (e > p && ((unsigned char)*e & 0xC0) == 0x80) e--;
+  }
+  fprintf(stderr, "%5ld | %s%.*s\n      | %s", line, from > src && c > 1 ? "..." : "", (int)(e - p), p,
+          c > 1 ? "   " : "");
   for (const char *q = p; q < e && c < col; q++) {
     if (((unsigned char)*q & 0xC0) == 0x80) continue;
     fputc(*q == '\t' ? '\t' : ' ', stderr);
@@ -107,16 +118,33 @@ void cli_report_error(VM *vm, const char *prefix, const char *src, size_t len, c
 
 /* ---- running units under protection ---- */
 
+typedef enum { PRINT_NONE, PRINT_WRITE, PRINT_PRETTY } PrintMode;
+
 typedef struct {
   const char *src;
   size_t len;
   const char *file;
   Value result;
+  PrintMode print;
 } EvalJob;
 
+/* Printing happens under the same protection: printing a deeply nested value
+ * can raise "stack overflow" like any other operation. */
 static void do_eval(VM *vm, void *ud) {
   EvalJob *j = ud;
   j->result = vm_eval_string(vm, j->src, j->len, j->file);
+  if (j->print == PRINT_NONE || (j->print == PRINT_PRETTY && j->result == NIL_VAL)) return;
+  vm_push_root(vm, j->result);
+  StrBuf b;
+  sb_init(&b);
+  if (j->print == PRINT_WRITE)
+    print_value(vm, &b, j->result, true);
+  else
+    pretty_print(vm, &b, j->result, 80);
+  sb_addc(&b, '\n');
+  vm_write(vm, b.data, b.len);
+  sb_free(&b);
+  vm_pop_roots(vm, 1);
 }
 
 static char *slurp(const char *path, size_t *len, int *err) {
@@ -149,7 +177,7 @@ static int run_file(VM *vm, const char *path, const char *error_prefix) {
       fprintf(stderr, "error: reading %s: %s\n", path, strerror(err));
     return 1;
   }
-  EvalJob j = {src, len, path, NIL_VAL};
+  EvalJob j = {src, len, path, NIL_VAL, PRINT_NONE};
   int rc = vm_protect(vm, do_eval, &j);
   if (rc) {
     fflush(stdout);
@@ -160,22 +188,11 @@ static int run_file(VM *vm, const char *path, const char *error_prefix) {
 }
 
 static int run_expr(VM *vm, const char *src, bool always_print) {
-  EvalJob j = {src, strlen(src), NULL, NIL_VAL};
+  EvalJob j = {src, strlen(src), NULL, NIL_VAL, always_print ? PRINT_WRITE : PRINT_PRETTY};
   if (vm_protect(vm, do_eval, &j)) {
     fflush(stdout);
     cli_report_error(vm, "", src, strlen(src), NULL);
     return 1;
-  }
-  if (always_print || j.result != NIL_VAL) {
-    StrBuf b;
-    sb_init(&b);
-    if (always_print)
-      print_value(vm, &b, j.result, true);
-    else
-      pretty_print(vm, &b, j.result, 80);
-    sb_addc(&b, '\n');
-    vm_write(vm, b.data, b.len);
-    sb_free(&b);
   }
   return 0;
 }
