@@ -72,6 +72,7 @@ struct Node {
   Node *loop;       /* N_CALL with is_recur: the N_NAMEDLET */
   bool loop_ok;     /* N_NAMEDLET: every use of the loop var is a recur call */
   int32_t loop_pc;  /* N_NAMEDLET compiled as a loop: pc of the loop head */
+  int32_t owner;    /* N_PRIM assoc proven to consume a dead map: token register, 255 = the frame's; else 0 */
 };
 
 struct FnInfo {

@@ -307,7 +307,12 @@ static void cg_prim(FS *fs, Node *n, int dest) {
   case OP_ASSOC: {
     int base = fs->freereg;
     for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
-    pc = emit(fs, MK_ABC(op, dest, base, n->nkids));
+    if (op == OP_ASSOC && n->owner) {
+      op = OP_ASSOC_OWNED;
+      pc = emit(fs, MK_ABC(op, dest, base, n->owner));
+    } else {
+      pc = emit(fs, MK_ABC(op, dest, base, n->nkids));
+    }
     break;
   }
   case OP_ADD:
@@ -371,6 +376,104 @@ static int cg_parallel(FS *fs, Node *n, Var **targets, uint32_t ntargets) {
   return cg_any(fs, n);
 }
 
+/* ---- owned updates: which assoc calls consume a map nobody else holds ----
+ *
+ * A loop variable (or a function's first parameter, for fold drivers) is a
+ * linear accumulator when, in its body, it is only
+ *   - read by get / contains? (intrinsics that do not retain it),
+ *   - returned in tail position (the loop or function ends with it),
+ *   - passed to the next iteration unchanged or as the first argument of an
+ *     assoc in that argument position, with no later argument mentioning it,
+ *     or, for a function, consumed by an assoc in tail position.
+ * It must not be captured or assigned.  Such an assoc may then update the
+ * map in place when the map carries this loop's (or call's) owner token. */
+
+static bool mentions(Node *n, Var *v);
+
+static bool mentions_list(Node **kids, uint32_t n, Var *v) {
+  for (uint32_t i = 0; i < n; i++)
+    if (kids[i] && mentions(kids[i], v)) return true;
+  return false;
+}
+
+static bool mentions(Node *n, Var *v) {
+  if (!n) return false;
+  if ((n->kind == N_LOCAL || n->kind == N_SETLOCAL || n->kind == N_DEFLOCAL) && n->var == v) return true;
+  if (n->kind == N_LAMBDA) return mentions(n->fn->body, v);
+  if (n->kind == N_NAMEDLET && mentions(n->fn->body, v)) return true;
+  return mentions(n->a, v) || mentions(n->b, v) || mentions(n->c, v) || mentions_list(n->kids, n->nkids, v) ||
+         (n->steps && mentions_list(n->steps, n->nvars, v));
+}
+
+typedef struct {
+  Var *acc;
+  Node *loop;    /* the named let, or NULL for a function's parameter */
+  uint32_t idx;  /* the accumulator's parameter position */
+  int32_t token; /* what owned assoc nodes get: register or 255 */
+  bool mark;     /* second pass: tag the assoc nodes */
+  int found;
+} Linear;
+
+static bool is_acc(Node *n, Linear *l) { return n->kind == N_LOCAL && n->var == l->acc; }
+
+static bool lin(Node *n, bool tail, Linear *l);
+
+static bool lin_list(Node **kids, uint32_t n, bool tail_last, Linear *l) {
+  for (uint32_t i = 0; i < n; i++)
+    if (kids[i] && !lin(kids[i], tail_last && i + 1 == n, l)) return false;
+  return true;
+}
+
+static bool lin_assoc(Node *n, Linear *l) {
+  if (!lin(n->kids[1], false, l) || !lin(n->kids[2], false, l)) return false;
+  if (l->mark) n->owner = l->token;
+  l->found++;
+  return true;
+}
+
+static bool lin(Node *n, bool tail, Linear *l) {
+  if (!mentions(n, l->acc)) return true;
+  switch (n->kind) {
+  case N_LOCAL: return tail;
+  case N_PRIM:
+    if ((n->op == OP_GET || n->op == OP_CONTAINS) && is_acc(n->kids[0], l)) return lin(n->kids[1], false, l);
+    if (n->op == OP_ASSOC && !l->loop && tail && is_acc(n->kids[0], l)) return lin_assoc(n, l);
+    return false;
+  case N_CALL:
+    if (l->loop && n->is_recur && n->loop == l->loop) {
+      for (uint32_t i = 0; i < n->nkids; i++) {
+        Node *k = n->kids[i];
+        if (i > l->idx) {
+          if (mentions(k, l->acc)) return false;
+        } else if (i == l->idx) {
+          if (is_acc(k, l)) continue;
+          if (!(k->kind == N_PRIM && k->op == OP_ASSOC && is_acc(k->kids[0], l) && lin_assoc(k, l))) return false;
+        } else if (!lin(k, false, l)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    return false;
+  case N_IF: return lin(n->a, false, l) && lin(n->b, tail, l) && lin(n->c, tail, l);
+  case N_SEQ: return lin_list(n->kids, n->nkids, tail, l);
+  case N_LET:
+  case N_LETREC: return lin_list(n->kids, n->nkids, false, l) && lin(n->a, tail, l);
+  case N_BODY: return lin(n->a, tail, l);
+  default: return false;
+  }
+}
+
+/* Tag the assoc nodes that may update acc in place; true if there are any. */
+static bool find_owned_updates(Node *body, Var *acc, Node *loop, uint32_t idx, int32_t token) {
+  if (acc->captured || acc->boxed || acc->assigned) return false;
+  Linear l = {acc, loop, idx, token, false, 0};
+  if (!lin(body, true, &l) || l.found == 0) return false;
+  l.mark = true;
+  lin(body, true, &l);
+  return true;
+}
+
 static void cg_recur(FS *fs, Node *n) {
   Node *loop = n->loop;
   FnInfo *lf = loop->fn;
@@ -427,6 +530,8 @@ static void cg_function_body(FS *fs) {
     int r = alloc_reg(fs);
     bind_var(fs, fn->params[i], r);
   }
+  /* a fold driver lends its call a token for the first parameter */
+  if (fn->nparams > 0 && !fn->has_rest) find_owned_updates(fn->body, fn->params[0], NULL, 0, 255);
   int r = alloc_reg(fs);
   cg(fs, fn->body, r, true);
 }
@@ -490,6 +595,16 @@ static void cg_namedlet(FS *fs, Node *n, int dest, bool tail) {
     int base = fs->freereg;
     for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
     for (uint32_t i = 0; i < lf->nparams; i++) bind_var(fs, lf->params[i], base + (int)i);
+    int token = -1;
+    for (uint32_t i = 0; i < lf->nparams; i++) {
+      if (token < 0) token = fs->freereg; /* reserved only if some parameter qualifies */
+      if (find_owned_updates(lf->body, lf->params[i], n, i, token)) {
+        if (token == fs->freereg) {
+          alloc_reg(fs);
+          emit(fs, MK_ABC(OP_NEWTOKEN, token, 0, 0));
+        }
+      }
+    }
     n->loop_pc = (int32_t)fs->ncode;
     cg(fs, lf->body, dest, tail);
   } else {

@@ -251,6 +251,60 @@ Value hmap_assoc(VM *vm, Value m, Value k, Value v) {
   return obj_val(r);
 }
 
+/* ---- owned updates ----
+ *
+ * hmap_assoc_owned is assoc for a caller that has proven the old map dead
+ * once the update is done (see docs/design.md, "Owned updates").  Nodes and
+ * roots created under a token carry it (node aux / root owner); a node that
+ * carries the caller's token was made by this same owner and is reachable only
+ * through the map being updated, so it is changed in place.  Anything else is
+ * copied once, and the copy is tagged, so a loop of updates over the same keys
+ * settles into pure in-place stores.  Tokens are never reused. */
+
+static HNode *own(HNode *n, uint32_t token) {
+  n->h.aux = token;
+  return n;
+}
+
+static HNode *hn_assoc_owned(VM *vm, HNode *nd, unsigned shift, uint64_t hash, Value k, Value v, bool *added,
+                             uint32_t token) {
+  if (nd->h.aux != token || is_coll(nd)) {
+    HNode *r = hn_assoc(vm, nd, shift, hash, k, v, added);
+    return r == nd ? nd : own(r, token); /* children below stay shared until updated */
+  }
+  uint32_t bit = 1u << frag(hash, shift), dm = nd->datamap, nm = nd->nodemap;
+  uint32_t di = popc(dm & (bit - 1)), ci = 2 * popc(dm) + popc(nm & (bit - 1));
+  if ((dm & bit) && val_equal(nd->v[2 * di], k)) {
+    nd->v[2 * di + 1] = v;
+    return nd;
+  }
+  if (nm & bit) {
+    HNode *child = hn_at(nd, ci);
+    HNode *nc = hn_assoc_owned(vm, child, shift + HBITS, hash, k, v, added, token);
+    if (nc != child) nd->v[ci] = obj_val(nc);
+    return nd;
+  }
+  return own(hn_assoc(vm, nd, shift, hash, k, v, added), token); /* the node grows: reallocate it */
+}
+
+Value hmap_assoc_owned(VM *vm, Value m, Value k, Value v, uint32_t token) {
+  HMap *s = hmap(m);
+  if (!token) return hmap_assoc(vm, m, k, v);
+  if (s->owner != token || s->flat) {
+    Value r = hmap_assoc(vm, m, k, v);
+    if (!hmap(r)->flat && r != m) {
+      hmap(r)->owner = token;
+      own(hmap_root(hmap(r)), token);
+    }
+    return r;
+  }
+  bool added = false;
+  HNode *root = hmap_root(s), *nr = hn_assoc_owned(vm, root, 0, val_hash(k), k, v, &added, token);
+  s->kv[0] = obj_val(nr);
+  s->h.aux += added;
+  return m;
+}
+
 /* Copy all pairs of a subtrie (depth bounded by the hash length). */
 static Value *hn_collect(const HNode *nd, Value *out) {
   uint32_t nd2 = 2 * hn_ndata(nd), nv = hn_nvals(nd);

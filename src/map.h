@@ -24,6 +24,10 @@ Value hmap_dissoc(VM *vm, Value m, Value k);
 bool hmap_get(Value m, Value k, Value *out);
 size_t hmap_count(Value m);
 
+/* Owned update: the caller guarantees the old map is dead after the call
+ * (compiler-proven linear use under a token that is never reused). */
+Value hmap_assoc_owned(VM *vm, Value m, Value k, Value v, uint32_t token);
+
 /* ---- either kind ---- */
 static inline bool anymap_get(Value m, Value k, Value *out) {
   return OBJ_TYPE(m) == OBJ_MAP ? map_get(m, k, out) : hmap_get(m, k, out);

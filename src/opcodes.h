@@ -32,6 +32,7 @@
 #define L_AsB_J 6 /* f(R[A], sB) then branch */
 #define L_ARGS 7  /* f(R[B], ..., R[B+C-1]) -> R[A] */
 #define L_BsC_R 8 /* f(sC, R[B]) -> R[A] (reversed immediate) */
+#define L_B3 9    /* f(R[B], R[B+1], R[B+2]) -> R[A] */
 #define DEOPT_SWAPPED 0x100 /* deopt record flag: the two arguments were emitted reversed */
 
 #define SEMA_OPCODES(X)                                                      \
@@ -124,7 +125,9 @@
   X(MAX2, ABC, L_BC, "R[A] = (max R[B] R[C])")                               \
   X(VECTOR, ABC, L_ARGS, "R[A] = (vector R[B] ... R[B+C-1])")                \
   X(LIST, ABC, L_ARGS, "R[A] = (list R[B] ... R[B+C-1])")                    \
-  X(ASSOC, ABC, L_ARGS, "R[A] = (assoc R[B] R[B+1] R[B+2])")
+  X(ASSOC, ABC, L_B3, "R[A] = (assoc R[B] R[B+1] R[B+2])")                  \
+  X(ASSOC_OWNED, ABC, L_B3, "R[A] = assoc, in place when R[B] carries token R[C] (C=255: the frame's)") \
+  X(NEWTOKEN, ABC, L_NONE, "R[A] = a fresh owner token")
 
 typedef enum {
 #define X(name, fmt, layout, doc) OP_##name,

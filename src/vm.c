@@ -383,6 +383,7 @@ static inline CallInfo *push_frame(VM *vm, Closure *cl, Value *base, int argc) {
   ci->base = base;
   ci->pc = p->code;
   ci->flags = 0;
+  ci->owner = 0;
   return ci;
 }
 
@@ -395,11 +396,12 @@ static Value call_native(VM *vm, Native *n, int argc, Value *argv) {
 static void vm_run(VM *vm);
 
 /* Call slot[0] with argc arguments at slot[1..]; the result replaces slot[0]. */
-static void call_at(VM *vm, Value *slot, int argc) {
+static void call_at(VM *vm, Value *slot, int argc, uint32_t owner) {
   Value f = slot[0];
   if (is_closure(f)) {
     CallInfo *ci = push_frame(vm, as_closure(f), slot + 1, argc);
     ci->flags = CI_FRESH;
+    ci->owner = owner;
     vm_run(vm);
     return;
   }
@@ -423,7 +425,12 @@ static void call_at(VM *vm, Value *slot, int argc) {
   not_callable(vm, f);
 }
 
-Value vm_call(VM *vm, Value fn, int argc, const Value *argv) {
+uint32_t vm_new_token(VM *vm) {
+  if (++vm->next_token == 0) vm->next_token = 1;
+  return vm->next_token;
+}
+
+static Value call_with(VM *vm, Value fn, int argc, const Value *argv, uint32_t owner) {
   vm_check_c_stack(vm);
   Value *slot = vm->top;
   if (slot + argc + 1 + 256 > vm->stack_end) stack_overflow(vm);
@@ -431,9 +438,15 @@ Value vm_call(VM *vm, Value fn, int argc, const Value *argv) {
   slot[0] = fn;
   vm->top = slot + argc + 1;
   if (vm->top > vm->stack_hw) vm->stack_hw = vm->top;
-  call_at(vm, slot, argc);
+  call_at(vm, slot, argc, owner);
   vm->top = slot;
   return slot[0];
+}
+
+Value vm_call(VM *vm, Value fn, int argc, const Value *argv) { return call_with(vm, fn, argc, argv, 0); }
+
+Value vm_call_owned(VM *vm, Value fn, int argc, const Value *argv, uint32_t token) {
+  return call_with(vm, fn, argc, argv, token);
 }
 
 /* ---- handlers ---- */
@@ -574,6 +587,9 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
     break;
   case L_ARGS:
     for (uint32_t j = 0; j < GET_C(i); j++) args[n++] = base[GET_B(i) + j];
+    break;
+  case L_B3:
+    for (uint32_t j = 0; j < 3; j++) args[n++] = base[GET_B(i) + j];
     break;
   default: err_eval(vm, "internal error: bad deopt layout");
   }
@@ -804,7 +820,7 @@ dispatch:
     if (LIKELY(is_native(f))) {
       *fslot = call_native(vm, as_native(f), argc, fslot + 1);
     } else {
-      call_at(vm, fslot, argc);
+      call_at(vm, fslot, argc, 0);
     }
     GC_CHECK();
     DISPATCH();
@@ -830,7 +846,7 @@ dispatch:
     if (LIKELY(is_native(f)))
       *fslot = call_native(vm, as_native(f), argc, fslot + 1);
     else
-      call_at(vm, fslot, argc);
+      call_at(vm, fslot, argc, 0);
     base[-1] = *fslot;
     goto do_return;
   }
@@ -1246,6 +1262,21 @@ dispatch:
     Value *a = &RB;
     RA = op_assoc(vm, a[0], a[1], a[2]);
     GC_CHECK();
+    DISPATCH();
+  }
+  CASE(ASSOC_OWNED) {
+    SAVE_PC();
+    Value *a = &RB;
+    uint32_t token = GET_C(i) == 255 ? ci->owner : (uint32_t)small_int_of(RC);
+    if (is_hashmap(a[0]))
+      RA = hmap_assoc_owned(vm, a[0], a[1], a[2], token);
+    else
+      RA = op_assoc(vm, a[0], a[1], a[2]);
+    GC_CHECK();
+    DISPATCH();
+  }
+  CASE(NEWTOKEN) {
+    RA = small_int_val(vm_new_token(vm));
     DISPATCH();
   }
 #ifndef USE_COMPUTED_GOTO

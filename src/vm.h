@@ -21,6 +21,7 @@ typedef struct CallInfo {
   const Instr *pc; /* saved pc (next instruction) */
   Value *base;     /* register 0 */
   uint32_t flags;
+  uint32_t owner;  /* token a fold driver lends this call for its accumulator, or 0 */
 } CallInfo;
 #define CI_FRESH 1u /* returning from this frame leaves the current vm_execute */
 
@@ -93,6 +94,7 @@ typedef struct VM {
   Value cur_file;   /* string: file being run/loaded, or nil */
   Value intern_strs; /* commonly used strings/keywords kept alive */
   uint64_t gensym_counter;
+  uint32_t next_token; /* owner tokens for in-place updates; never reused */
   uint32_t max_depth; /* call depth limit */
   int stress_gc;
   int disasm; /* SEMA_DISASM=1: list every compiled prototype on stderr */
@@ -133,6 +135,12 @@ static inline Value vm_call2(VM *vm, Value fn, Value a, Value b) {
   Value args[2] = {a, b};
   return vm_call(vm, fn, 2, args);
 }
+/* Call fn for a fold driver (foldl, file/fold-lines, ...) that passes its
+ * accumulator as the first argument and only keeps the result: lends the call
+ * a fresh owner token so compiler-proven linear updates of the accumulator
+ * happen in place.  token: from vm_new_token, one per driver invocation. */
+Value vm_call_owned(VM *vm, Value fn, int argc, const Value *argv, uint32_t token);
+uint32_t vm_new_token(VM *vm);
 /* Protected call: returns 0 on success (result in *out), or 1 with the error in vm->error. */
 int vm_pcall(VM *vm, Value fn, int argc, const Value *argv, Value *out);
 /* Run fn(vm, ud) under a C-level handler: 0 on success, 1 with the error in vm->error. */
