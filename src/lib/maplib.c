@@ -1,0 +1,418 @@
+/* maplib.c - maps and hash maps (stdlib.md §10): construction, access,
+ * update, transformation.  get, contains?, assoc and hash-ref live in core.c
+ * (they are also opcodes); map? and empty? in math.c.
+ *
+ * Kind-preserving functions build their result with an Acc, which keeps the
+ * partial map in a GC root slot (callbacks may collect) and builds hash maps
+ * with owned updates: the partial result is private to the native, so after
+ * the first copy its nodes are updated in place. */
+#include <stdlib.h>
+#include "lib.h"
+
+static void check_map(VM *vm, Value m) {
+  if (!is_anymap(m)) err_type(vm, "map or hashmap", m);
+}
+
+static void check_hashmap(VM *vm, Value m) {
+  if (!is_hashmap(m)) err_type(vm, "hashmap", m);
+}
+
+/* ---- result accumulator ---- */
+
+typedef struct {
+  uint32_t slot, token;
+} Acc;
+
+static void acc_init(VM *vm, Acc *a, Value m) {
+  a->slot = vm_root_slot(vm, m);
+  a->token = is_hashmap(m) ? vm_new_token(vm) : 0;
+}
+
+static void acc_put(VM *vm, Acc *a, Value k, Value v) {
+  Value m = ROOT(vm, a->slot);
+  ROOT(vm, a->slot) = is_hashmap(m) ? hmap_assoc_owned(vm, m, k, v, a->token) : map_assoc(vm, m, k, v);
+}
+
+static Value acc_done(VM *vm, Acc *a) {
+  Value m = ROOT(vm, a->slot);
+  vm_pop_roots(vm, 1);
+  return m;
+}
+
+/* Copy every entry of src into the accumulator (later wins). */
+static void acc_put_all(VM *vm, Acc *a, Value src) {
+  MapIter it;
+  Value k, v;
+  mapiter_init(&it, src);
+  while (mapiter_next(&it, &k, &v)) acc_put(vm, a, k, v);
+}
+
+/* A sorted map with the entries of m (either kind); m itself if sorted. */
+static Value to_sorted(VM *vm, Value m) {
+  if (is_map(m)) return m;
+  Value r = map_empty(vm);
+  MapIter it;
+  Value k, v;
+  mapiter_init(&it, m);
+  while (mapiter_next(&it, &k, &v)) r = map_assoc(vm, r, k, v);
+  return r;
+}
+
+/* ---- construction ---- */
+
+static Value from_pairs(VM *vm, Value empty, int argc, Value *argv) {
+  Acc a;
+  acc_init(vm, &a, empty);
+  for (int i = 0; i + 1 < argc; i += 2) acc_put(vm, &a, argv[i], argv[i + 1]);
+  return acc_done(vm, &a);
+}
+
+static Value n_hash_map(VM *vm, int argc, Value *argv) {
+  if (argc % 2) err_eval(vm, "hash-map: requires even number of arguments");
+  return from_pairs(vm, map_empty(vm), argc, argv);
+}
+
+static Value n_hashmap_new(VM *vm, int argc, Value *argv) {
+  if (argc % 2) err_eval(vm, "hashmap/new: requires even number of arguments");
+  return from_pairs(vm, hmap_empty(vm), argc, argv);
+}
+
+static void check_seq(VM *vm, Value v) {
+  if (!is_list(v) && !is_vector(v)) err_type(vm, "list or vector", v);
+}
+
+/* Length of a list or vector. */
+static size_t seq_len(Value v) { return is_vector(v) ? vec_len(v) : (size_t)list_length(v); }
+
+static Value n_from_entries(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  check_seq(vm, argv[0]);
+  SeqIter it;
+  Value e, k = NIL_VAL, v = NIL_VAL;
+  /* validate every entry first so that errors come before any work */
+  seqiter_init(&it, argv[0]);
+  while (seqiter_next(&it, &e)) {
+    check_seq(vm, e);
+    if (seq_len(e) != 2) err_eval(vm, "map/from-entries: each entry must be a pair (key value)");
+  }
+  Value m = map_empty(vm);
+  seqiter_init(&it, argv[0]);
+  while (seqiter_next(&it, &e)) {
+    SeqIter p;
+    seqiter_init(&p, e);
+    seqiter_next(&p, &k);
+    seqiter_next(&p, &v);
+    m = map_assoc(vm, m, k, v);
+  }
+  return m;
+}
+
+static Value n_zip(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  check_seq(vm, argv[0]);
+  check_seq(vm, argv[1]);
+  SeqIter ki, vi;
+  Value k, v, m = map_empty(vm);
+  seqiter_init(&ki, argv[0]);
+  seqiter_init(&vi, argv[1]);
+  while (seqiter_next(&ki, &k) && seqiter_next(&vi, &v)) m = map_assoc(vm, m, k, v);
+  return m;
+}
+
+/* ---- access ---- */
+
+/* keys (want_keys) or vals, in iteration order */
+static Value key_or_val_list(VM *vm, Value m, bool want_keys) {
+  ListBuilder lb;
+  lb_init(&lb);
+  MapIter it;
+  Value k, v;
+  mapiter_init(&it, m);
+  while (mapiter_next(&it, &k, &v)) lb_add(vm, &lb, want_keys ? k : v);
+  return lb.head;
+}
+
+static Value n_keys(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  check_map(vm, argv[0]);
+  return key_or_val_list(vm, argv[0], true);
+}
+
+static Value n_vals(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  check_map(vm, argv[0]);
+  return key_or_val_list(vm, argv[0], false);
+}
+
+static Value n_hashmap_keys(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  check_hashmap(vm, argv[0]);
+  return key_or_val_list(vm, argv[0], true);
+}
+
+static Value n_count(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value x = argv[0];
+  if (is_nil(x)) return small_int_val(0);
+  if (is_list(x)) return small_int_val(list_length(x));
+  if (is_vector(x)) return small_int_val(vec_len(x));
+  if (is_string(x)) return small_int_val(as_string(x)->nchars);
+  if (is_anymap(x)) return small_int_val((int64_t)anymap_count(x));
+  err_type(vm, "collection", x);
+}
+
+static Value n_entries(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  check_map(vm, argv[0]);
+  size_t n;
+  Value *e = anymap_sorted_entries(argv[0], &n);
+  ListBuilder lb;
+  lb_init(&lb);
+  for (size_t i = 0; i < n; i++) lb_add(vm, &lb, list2(vm, e[2 * i], e[2 * i + 1]));
+  free(e);
+  return lb.head;
+}
+
+/* Walk path through nested maps; *found is false on a miss or a non-map. */
+static Value walk_path(Value m, Value path, bool *found) {
+  SeqIter it;
+  Value k;
+  seqiter_init(&it, path);
+  *found = true;
+  while (seqiter_next(&it, &k)) {
+    if (!is_anymap(m) || !anymap_get(m, k, &m)) {
+      *found = false;
+      return NIL_VAL;
+    }
+  }
+  return m;
+}
+
+static Value n_get_in(VM *vm, int argc, Value *argv) {
+  check_seq(vm, argv[1]);
+  bool found;
+  Value v = walk_path(argv[0], argv[1], &found);
+  return found ? v : argc > 2 ? argv[2] : NIL_VAL;
+}
+
+static Value n_hashmap_get(VM *vm, int argc, Value *argv) {
+  if (!is_anymap(argv[0])) err_type(vm, "hashmap", argv[0]);
+  Value v;
+  return anymap_get(argv[0], argv[1], &v) ? v : argc > 2 ? argv[2] : NIL_VAL;
+}
+
+static Value n_hashmap_contains(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  check_hashmap(vm, argv[0]);
+  Value v;
+  return bool_val(hmap_get(argv[0], argv[1], &v));
+}
+
+/* ---- update ---- */
+
+static Value n_dissoc(VM *vm, int argc, Value *argv) {
+  check_map(vm, argv[0]);
+  Value m = argv[0];
+  for (int i = 1; i < argc; i++) m = anymap_dissoc(vm, m, argv[i]);
+  return m;
+}
+
+static Value n_merge(VM *vm, int argc, Value *argv) {
+  for (int i = 0; i < argc; i++) check_map(vm, argv[i]);
+  if (argc == 0) return map_empty(vm);
+  Acc a;
+  acc_init(vm, &a, argv[0]);
+  for (int i = 1; i < argc; i++) acc_put_all(vm, &a, argv[i]);
+  return acc_done(vm, &a);
+}
+
+static Value n_hashmap_assoc(VM *vm, int argc, Value *argv) {
+  if (argc % 2 == 0) err_eval(vm, "hashmap/assoc: requires hashmap and even number of key-value pairs");
+  check_hashmap(vm, argv[0]);
+  Acc a;
+  acc_init(vm, &a, argv[0]);
+  for (int i = 1; i + 1 < argc; i += 2) acc_put(vm, &a, argv[i], argv[i + 1]);
+  return acc_done(vm, &a);
+}
+
+static Value n_update(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  check_map(vm, argv[0]);
+  Value old = NIL_VAL;
+  anymap_get(argv[0], argv[1], &old);
+  Value nv = vm_call1(vm, argv[2], old);
+  return anymap_assoc(vm, argv[0], argv[1], nv);
+}
+
+/* m with v at the rest of the path in it; a non-map level becomes a fresh
+ * sorted map.  Recursion depth is the path length. */
+static Value assoc_path(VM *vm, Value m, SeqIter it, Value v) {
+  Value k, child = NIL_VAL;
+  if (!seqiter_next(&it, &k)) return v;
+  vm_check_c_stack(vm);
+  if (is_anymap(m))
+    anymap_get(m, k, &child);
+  else
+    m = map_empty(vm);
+  return anymap_assoc(vm, m, k, assoc_path(vm, child, it, v));
+}
+
+static Value n_assoc_in(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  check_seq(vm, argv[1]);
+  SeqIter it;
+  seqiter_init(&it, argv[1]);
+  return assoc_path(vm, argv[0], it, argv[2]);
+}
+
+static Value n_update_in(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  check_seq(vm, argv[1]);
+  bool found;
+  Value nv = vm_call1(vm, argv[2], walk_path(argv[0], argv[1], &found));
+  SeqIter it;
+  seqiter_init(&it, argv[1]);
+  return assoc_path(vm, argv[0], it, nv);
+}
+
+/* base's entries then over's, merging where both values are maps; the
+ * result is sorted whatever the kinds.  Non-map base or over: over. */
+static Value deep_merge2(VM *vm, Value base, Value over) {
+  if (!is_anymap(base) || !is_anymap(over)) return over;
+  vm_check_c_stack(vm);
+  Value r = to_sorted(vm, base), k, v, old;
+  MapIter it;
+  mapiter_init(&it, over);
+  while (mapiter_next(&it, &k, &v)) {
+    if (is_anymap(v) && map_get(r, k, &old) && is_anymap(old)) v = deep_merge2(vm, old, v);
+    r = map_assoc(vm, r, k, v);
+  }
+  return r;
+}
+
+static Value n_deep_merge(VM *vm, int argc, Value *argv) {
+  if (argc == 0) return map_empty(vm);
+  Value r = argv[0];
+  for (int i = 1; i < argc; i++) r = deep_merge2(vm, r, argv[i]);
+  return r;
+}
+
+/* ---- transformation and selection ---- */
+
+static Value n_map_vals(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value fn = argv[0], m = argv[1];
+  check_map(vm, m);
+  Acc a;
+  acc_init(vm, &a, anymap_empty_like(vm, m));
+  MapIter it;
+  Value k, v;
+  mapiter_init(&it, m);
+  while (mapiter_next(&it, &k, &v)) acc_put(vm, &a, k, vm_call1(vm, fn, v));
+  return acc_done(vm, &a);
+}
+
+static Value n_map_keys(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value fn = argv[0], m = argv[1];
+  check_map(vm, m);
+  Acc a;
+  acc_init(vm, &a, anymap_empty_like(vm, m));
+  MapIter it;
+  Value k, v;
+  mapiter_init(&it, m);
+  while (mapiter_next(&it, &k, &v)) acc_put(vm, &a, vm_call1(vm, fn, k), v);
+  return acc_done(vm, &a);
+}
+
+static Value n_map_filter(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value pred = argv[0], m = argv[1];
+  check_map(vm, m);
+  Acc a;
+  acc_init(vm, &a, anymap_empty_like(vm, m));
+  MapIter it;
+  Value k, v;
+  mapiter_init(&it, m);
+  while (mapiter_next(&it, &k, &v))
+    if (is_truthy(vm_call2(vm, pred, k, v))) acc_put(vm, &a, k, v);
+  return acc_done(vm, &a);
+}
+
+static Value n_select_keys(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  check_map(vm, argv[0]);
+  if (!is_list(argv[1]) && !is_vector(argv[1])) err_type(vm, "list", argv[1]);
+  Acc a;
+  acc_init(vm, &a, anymap_empty_like(vm, argv[0]));
+  SeqIter it;
+  Value k, v;
+  seqiter_init(&it, argv[1]);
+  while (seqiter_next(&it, &k))
+    if (anymap_get(argv[0], k, &v)) acc_put(vm, &a, k, v);
+  return acc_done(vm, &a);
+}
+
+static Value n_except(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  check_map(vm, argv[0]);
+  if (!is_list(argv[1]) && !is_vector(argv[1])) err_type(vm, "list", argv[1]);
+  Value m = argv[0], k;
+  SeqIter it;
+  seqiter_init(&it, argv[1]);
+  while (seqiter_next(&it, &k)) m = anymap_dissoc(vm, m, k);
+  return m;
+}
+
+static Value n_sort_keys(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  check_map(vm, argv[0]);
+  return to_sorted(vm, argv[0]);
+}
+
+static Value n_hashmap_to_map(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  check_hashmap(vm, argv[0]);
+  return to_sorted(vm, argv[0]);
+}
+
+static const NativeDef maplib_defs[] = {
+    /* tier A */
+    {"hash-map", n_hash_map, 0, VARIADIC},
+    {"hashmap/new", n_hashmap_new, 0, VARIADIC},
+    {"keys", n_keys, 1, 1},
+    {"vals", n_vals, 1, 1},
+    {"count", n_count, 1, 1},
+    {"get-in", n_get_in, 2, 3},
+    {"dissoc", n_dissoc, 2, VARIADIC},
+    {"merge", n_merge, 0, VARIADIC},
+    {"assoc-in", n_assoc_in, 3, 3},
+    {"update-in", n_update_in, 3, 3},
+    {"hashmap/to-map", n_hashmap_to_map, 1, 1},
+    /* tier B */
+    {"map/from-entries", n_from_entries, 1, 1},
+    {"map/zip", n_zip, 2, 2},
+    {"map/entries", n_entries, 1, 1},
+    {"hashmap/get", n_hashmap_get, 2, 3},
+    {"hashmap/contains?", n_hashmap_contains, 2, 2},
+    {"hashmap/keys", n_hashmap_keys, 1, 1},
+    {"hashmap/assoc", n_hashmap_assoc, 1, VARIADIC},
+    {"map/update", n_update, 3, 3},
+    {"deep-merge", n_deep_merge, 0, VARIADIC},
+    {"map/map-vals", n_map_vals, 2, 2},
+    {"map/map-keys", n_map_keys, 2, 2},
+    {"map/filter", n_map_filter, 2, 2},
+    {"map/select-keys", n_select_keys, 2, 2},
+    {"map/except", n_except, 2, 2},
+    {"map/sort-keys", n_sort_keys, 1, 1},
+    {NULL, NULL, 0, 0},
+};
+
+void lib_maplib_init(VM *vm) {
+  lib_register(vm, maplib_defs);
+  lib_alias(vm, "map/new", "hash-map");
+  lib_alias(vm, "map/get-in", "get-in");
+  lib_alias(vm, "map/assoc-in", "assoc-in");
+  lib_alias(vm, "map/update-in", "update-in");
+  lib_alias(vm, "map/deep-merge", "deep-merge");
+}
