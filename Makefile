@@ -11,6 +11,10 @@ INCS = -Isrc -Iinclude
 LIBS = -lutf8proc -lpcre2-8 -lm
 CLI_LIBS = -ledit
 OPT ?= -O2 -g
+# hash tries count bits on every step: use the instruction where there is one
+ifeq ($(shell uname -m),x86_64)
+ARCH_FLAGS ?= -mpopcnt
+endif
 DEBUG_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 CORE_SRC = $(wildcard src/*.c) $(wildcard src/lib/*.c)
@@ -28,7 +32,7 @@ all: build/sema
 
 build/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(OPT) $(INCS) -c $< -o $@
+	$(CC) $(CSTD) $(WARN) $(OPT) $(ARCH_FLAGS) $(INCS) -c $< -o $@
 
 build/debug/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
