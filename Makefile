@@ -27,8 +27,9 @@ DBG_CORE_OBJ = $(CORE_SRC:src/%.c=build/debug/obj/%.o)
 DBG_CLI_OBJ = $(CLI_SRC:src/%.c=build/debug/obj/%.o)
 
 .PHONY: all debug test deps clean unit bench profile-ops
+.PHONY: install embed-example build/sema.pc
 
-all: build/sema
+all: build/sema build/libsema.so
 
 build/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -66,6 +67,58 @@ test: build/sema build/debug/sema unit
 
 deps:
 	bash tools/deps.sh
+
+# ---- embedding: shared library, pkg-config file, install, the example ----
+#   make install PREFIX=/opt/sema [DESTDIR=...]
+#   make embed-example                         build/embed against build/libsema.a, run it
+#   make embed-example EMBED_PREFIX=/opt/sema  ... against an installed copy (pkg-config)
+PREFIX ?= /usr/local
+DESTDIR ?=
+INSTALL_PREFIX = $(abspath $(PREFIX))
+VERSION := $(shell sed -n 's/^\#define SEMA_VERSION_STRING "\(.*\)"/\1/p' include/sema.h)
+PIC_CORE_OBJ = $(CORE_SRC:src/%.c=build/pic/%.o)
+
+# only the SEMA_API functions of include/sema.h are exported from the .so
+build/pic/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(ARCH_FLAGS) -fPIC -fvisibility=hidden $(INCS) -c $< -o $@
+
+build/obj/api.o build/debug/obj/api.o build/pic/api.o: include/sema.h
+
+build/libsema.so: $(PIC_CORE_OBJ)
+	$(CC) -shared -Wl,-soname,libsema.so -o $@ $(PIC_CORE_OBJ) $(LIBS)
+
+build/sema.pc: sema.pc.in
+	@mkdir -p build
+	sed -e 's|@PREFIX@|$(INSTALL_PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBS@|$(LIBS)|g' $< > $@
+
+install: build/sema build/libsema.a build/libsema.so build/sema.pc
+	install -d $(DESTDIR)$(INSTALL_PREFIX)/bin $(DESTDIR)$(INSTALL_PREFIX)/include $(DESTDIR)$(INSTALL_PREFIX)/lib/pkgconfig
+	install -m 755 build/sema $(DESTDIR)$(INSTALL_PREFIX)/bin/sema
+	install -m 644 build/libsema.a $(DESTDIR)$(INSTALL_PREFIX)/lib/libsema.a
+	install -m 755 build/libsema.so $(DESTDIR)$(INSTALL_PREFIX)/lib/libsema.so
+	install -m 644 include/sema.h $(DESTDIR)$(INSTALL_PREFIX)/include/sema.h
+	install -m 644 build/sema.pc $(DESTDIR)$(INSTALL_PREFIX)/lib/pkgconfig/sema.pc
+	if [ -f docs/cli.md ]; then \
+	  install -d $(DESTDIR)$(INSTALL_PREFIX)/share/doc/sema && \
+	  install -m 644 docs/cli.md $(DESTDIR)$(INSTALL_PREFIX)/share/doc/sema/cli.md; fi
+
+# the example sees only include/sema.h, as an outside program would
+ifdef EMBED_PREFIX
+EMBED_PC = PKG_CONFIG_PATH=$(abspath $(EMBED_PREFIX))/lib/pkgconfig pkg-config
+build/embed: examples/embed/embed.c FORCE
+	@mkdir -p build
+	$(CC) $(CSTD) $(WARN) $(OPT) $$($(EMBED_PC) --cflags sema) $< -o $@ \
+	  $$($(EMBED_PC) --libs sema) -Wl,-rpath,$(abspath $(EMBED_PREFIX))/lib
+else
+build/embed: examples/embed/embed.c include/sema.h build/libsema.a FORCE
+	$(CC) $(CSTD) $(WARN) $(OPT) -Iinclude $< build/libsema.a -o $@ $(LIBS)
+endif
+
+embed-example: build/embed
+	./build/embed
+
+FORCE:
 
 # opcode-pair profile: build/prof/sema prints pair counts at exit
 build/prof/sema: $(CORE_SRC) $(CLI_SRC) $(HDRS)

@@ -7,7 +7,7 @@
 #include "map.h"
 #include "runtime.h"
 
-VM *rt_current_vm; /* for the deep-recursion check in pure helpers */
+_Thread_local VM *rt_current_vm; /* the running state, for pure helpers (symbol names, depth checks) */
 
 /* ---- numbers ---- */
 

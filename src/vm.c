@@ -32,7 +32,6 @@ const unsigned char op_layouts[] = {
 #undef X
 };
 
-extern VM *rt_current_vm;
 #ifdef SEMA_PROFILE_OPS
 static void print_op_profile(void);
 #endif
@@ -495,6 +494,7 @@ void vm_throw(VM *vm, Value err) {
 void vm_rethrow(VM *vm) { vm_throw(vm, vm->error); }
 
 int vm_pcall(VM *vm, Value fn, int argc, const Value *argv, Value *out) {
+  rt_current_vm = vm;
   jmp_buf jb;
   volatile uint32_t idx = vm->nhandlers;
   jmp_buf *volatile saved_run = vm->run_jb;
@@ -511,6 +511,7 @@ int vm_pcall(VM *vm, Value fn, int argc, const Value *argv, Value *out) {
 }
 
 int vm_protect(VM *vm, void (*fn)(VM *, void *), void *ud) {
+  rt_current_vm = vm;
   jmp_buf jb;
   volatile uint32_t idx = vm->nhandlers;
   jmp_buf *volatile saved_run = vm->run_jb;

@@ -106,6 +106,11 @@ typedef struct VM {
   void (*mark_extra)(struct VM *vm);  /* marks roots held by the embedding API */
 } VM;
 
+/* The state whose code is running on this thread; pure helpers such as
+ * val_compare need its symbol table.  Set by vm_new and on every protected
+ * entry (vm_protect, vm_pcall). */
+extern _Thread_local VM *rt_current_vm;
+
 /* ---- lifecycle ---- */
 VM *vm_new(void);
 void vm_free(VM *vm);
