@@ -222,7 +222,7 @@ static Value n_type(VM *vm, int argc, Value *argv) {
 
 static Value n_apply(VM *vm, int argc, Value *argv) {
   Value last = argv[argc - 1];
-  if (!is_list(last) && !is_vector(last)) err_type(vm, "list or vector", last);
+  if (!is_list(last) && !is_vector(last)) err_type_in(vm, "list or vector", last, "apply");
   int64_t n = is_vector(last) ? vec_len(last) : list_length(last);
   int64_t total = argc - 2 + n;
   if (total > 100000) err_eval(vm, "apply: too many arguments (%lld)", (long long)total);
