@@ -7,6 +7,7 @@ void lib_list_init(VM *vm);
 void lib_maplib_init(VM *vm);
 void lib_string_init(VM *vm);
 void lib_io_init(VM *vm);
+void lib_meta_init(VM *vm);
 void lib_regex_init(VM *vm);
 void lib_json_init(VM *vm);
 void lib_csv_init(VM *vm);
@@ -53,6 +54,7 @@ void lib_register_all(VM *vm) {
   lib_maplib_init(vm);
   lib_string_init(vm);
   lib_io_init(vm);
+  lib_meta_init(vm);
   lib_regex_init(vm);
   lib_json_init(vm);
   lib_csv_init(vm);
