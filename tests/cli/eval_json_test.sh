@@ -13,8 +13,8 @@ check stdout '"stdout":"hi"' "$out"
 check ok-true '"ok":true' "$out"
 check error-null '"error":null' "$out"
 check elapsed '"elapsedMs":' "$out"
-out=$("$BIN" eval --expr '(println-error "warn") nil' --json)
-check stderr '"stderr":"warn\n"' "$out"
+out=$("$BIN" eval --expr '(spy "warn" 1) nil' --json)
+check stderr '"stderr":"[warn] 1\n"' "$out"
 check nil-value '"value":null' "$out"
 out=$("$BIN" eval --expr '(define x 1)
 (foo)' --json)
