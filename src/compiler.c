@@ -79,7 +79,7 @@ Value vm_eval_datum(VM *vm, Value form) {
 
 /* ---- files ---- */
 
-static char *read_file(const char *path, size_t *len, int *err) {
+char *read_file(const char *path, size_t *len, int *err) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     *err = errno;

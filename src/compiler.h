@@ -18,6 +18,9 @@ Value pattern_names(VM *vm, Value pattern);
 /* Strictly destructure: returns a vector of values in pattern_names order. */
 Value destructure(VM *vm, Value pattern, Value value);
 
+/* Read a whole file into a malloc'd NUL-terminated buffer; NULL with errno in *err. */
+char *read_file(const char *path, size_t *len, int *err);
+
 /* Evaluate a list of forms as one unit (or form by form for load/import). */
 Value compile_and_run_forms(VM *vm, Value forms, Value file, bool form_by_form);
 /* Register the internal helpers (%eval, %defmacro, ...). */

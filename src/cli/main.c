@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "../compiler.h"
 #include "../map.h"
 #include "../reader.h"
 #include "../runtime.h"
@@ -147,27 +148,10 @@ static void do_eval(VM *vm, void *ud) {
   vm_pop_roots(vm, 1);
 }
 
-static char *slurp(const char *path, size_t *len, int *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    *err = errno;
-    return NULL;
-  }
-  StrBuf b;
-  sb_init(&b);
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) sb_add(&b, buf, n);
-  fclose(f);
-  if (!b.data) sb_add(&b, "", 0);
-  *len = b.len;
-  return b.data;
-}
-
 static int run_file(VM *vm, const char *path, const char *error_prefix) {
   size_t len;
   int err = 0;
-  char *src = slurp(path, &len, &err);
+  char *src = read_file(path, &len, &err);
   if (!src) {
     if (err == ENOENT)
       fprintf(stderr, "error: file not found: %s\n", path);
