@@ -291,6 +291,26 @@ Value box_new(VM *vm, Value v) {
   return obj_val(b);
 }
 
+Value bytevec_new(VM *vm, const uint8_t *data, size_t len) {
+  Bytevec *bv = gc_alloc(vm, OBJ_BYTEVEC, sizeof(Bytevec) + len);
+  bv->len = (uint32_t)len;
+  if (data && len) memcpy(bv->data, data, len);
+  else if (len) memset(bv->data, 0, len);
+  return obj_val(bv);
+}
+
+Value foreign_new(VM *vm, const ForeignClass *cls, void *ptr, Value extra) {
+  Foreign *f = gc_alloc(vm, OBJ_FOREIGN, sizeof(Foreign));
+  f->cls = cls;
+  f->ptr = ptr;
+  f->extra = extra;
+  return obj_val(f);
+}
+
+bool is_foreign_of(Value v, const ForeignClass *cls) {
+  return is_objtype(v, OBJ_FOREIGN) && ((Foreign *)as_obj(v))->cls == cls;
+}
+
 Value native_new(VM *vm, const char *name, NativeFn fn, int min_args, int max_args) {
   Native *n = gc_alloc(vm, OBJ_NATIVE, sizeof(Native));
   n->fn = fn;

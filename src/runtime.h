@@ -75,6 +75,11 @@ Value type_keyword(VM *vm, Value v);   /* (type v) */
 
 /* ---- boxes / misc objects ---- */
 Value box_new(VM *vm, Value v);
+/* a bytevector of LEN bytes copied from DATA (zero-filled when DATA is NULL) */
+Value bytevec_new(VM *vm, const uint8_t *data, size_t len);
+/* an opaque object of class CLS (type name, printer <NAME>, finalizer, marker) */
+Value foreign_new(VM *vm, const ForeignClass *cls, void *ptr, Value extra);
+bool is_foreign_of(Value v, const ForeignClass *cls);
 Value native_new(VM *vm, const char *name, NativeFn fn, int min_args, int max_args);
 
 /* ---- printing (printer.c) ---- */

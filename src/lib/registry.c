@@ -13,6 +13,13 @@ void lib_json_init(VM *vm);
 void lib_csv_init(VM *vm);
 void lib_bytevec_init(VM *vm);
 void lib_encoding_init(VM *vm);
+void lib_system_init(VM *vm);
+void lib_datetime_init(VM *vm);
+void lib_toml_init(VM *vm);
+void lib_typedarray_init(VM *vm);
+void lib_stream_init(VM *vm);
+void lib_context_init(VM *vm);
+void lib_term_init(VM *vm);
 
 void lib_register(VM *vm, const NativeDef *defs) {
   for (; defs->name; defs++) global_define(vm, defs->name, native_new(vm, defs->name, defs->fn, defs->min_args, defs->max_args));
@@ -60,4 +67,11 @@ void lib_register_all(VM *vm) {
   lib_csv_init(vm);
   lib_bytevec_init(vm);
   lib_encoding_init(vm);
+  lib_system_init(vm);
+  lib_datetime_init(vm);
+  lib_toml_init(vm);
+  lib_typedarray_init(vm);
+  lib_stream_init(vm);
+  lib_context_init(vm);
+  lib_term_init(vm);
 }
