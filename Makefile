@@ -8,7 +8,7 @@ CC ?= cc
 CSTD = -std=c11 -D_GNU_SOURCE
 WARN = -Wall -Wextra -Wno-unused-parameter
 INCS = -Isrc -Iinclude
-LIBS = -lutf8proc -lpcre2-8 -lm
+LIBS = -lutf8proc -lpcre2-8 -lnettle -lm
 CLI_LIBS = -ledit
 OPT ?= -O2 -g
 # hash tries count bits on every step: use the instruction where there is one
