@@ -325,10 +325,12 @@ void vm_write(VM *vm, const char *s, size_t n) {
 }
 
 void vm_write_err(VM *vm, const char *s, size_t n) {
-  if (vm->capture)
+  if (vm->capture) {
     capture_add(&vm->errcap, s, n);
-  else
+  } else {
+    fflush(vm->out); /* keep program order when both go to one place */
     fwrite(s, 1, n, vm->errout);
+  }
 }
 
 /* ---- calls ---- */

@@ -1,4 +1,922 @@
-/* io.c - (being written) */
+/* io.c - printing and formatting, console input, the reader as a function,
+ * files, streaming lines and paths (stdlib.md §11.7, §13, §20, §26 read).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "../compiler.h"
+#include "../reader.h"
 #include "lib.h"
 
-void lib_io_init(VM *vm) { (void)vm; }
+static void flush_out(VM *vm) {
+  if (!vm->capture) fflush(vm->out);
+}
+
+/* ---- format and printing (§11.7, §13) ---- */
+
+static Value n_format(VM *vm, int argc, Value *argv) {
+  if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
+  const char *f = str_data(argv[0]);
+  size_t n = str_len(argv[0]);
+  int next = 1;
+  StrBuf b;
+  sb_init(&b);
+  for (size_t i = 0; i < n; i++) {
+    if (f[i] != '~' || i + 1 == n) {
+      sb_addc(&b, f[i]);
+      continue;
+    }
+    char d = f[++i];
+    switch (d) {
+    case 'a': case 'A': case 's': case 'S':
+      if (next < argc) print_value(vm, &b, argv[next++], d == 's' || d == 'S');
+      break;
+    case '%': sb_addc(&b, '\n'); break;
+    case '~': sb_addc(&b, '~'); break;
+    default: sb_addc(&b, '~'); sb_addc(&b, d); break;
+    }
+  }
+  return sb_to_string(vm, &b);
+}
+
+static void write_joined(VM *vm, int argc, Value *argv, bool newline, bool to_err) {
+  StrBuf b;
+  sb_init(&b);
+  for (int i = 0; i < argc; i++) {
+    if (i) sb_addc(&b, ' ');
+    print_value(vm, &b, argv[i], false);
+  }
+  if (newline) sb_addc(&b, '\n');
+  if (to_err) vm_write_err(vm, b.data ? b.data : "", b.len);
+  else vm_write(vm, b.data ? b.data : "", b.len);
+  sb_free(&b);
+}
+
+static Value n_print_error(VM *vm, int argc, Value *argv) {
+  write_joined(vm, argc, argv, false, true);
+  return NIL_VAL;
+}
+
+static Value n_println_error(VM *vm, int argc, Value *argv) {
+  write_joined(vm, argc, argv, true, true);
+  return NIL_VAL;
+}
+
+static Value n_pprint(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  StrBuf b;
+  sb_init(&b);
+  pretty_print(vm, &b, argv[0], 80);
+  sb_addc(&b, '\n');
+  vm_write(vm, b.data, b.len);
+  sb_free(&b);
+  return NIL_VAL;
+}
+
+/* ---- console input ---- */
+
+static bool stdin_eof;
+
+static Value n_read_line(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  flush_out(vm);
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n = getline(&line, &cap, stdin);
+  if (n < 0) {
+    free(line);
+    stdin_eof = true;
+    return NIL_VAL;
+  }
+  if (n > 0 && line[n - 1] == '\n') n--;
+  if (n > 0 && line[n - 1] == '\r') n--;
+  if (!utf8_valid(line, (size_t)n, NULL)) {
+    free(line);
+    err_io(vm, "read-line: stream did not contain valid UTF-8");
+  }
+  Value s = str_new(vm, line, (size_t)n);
+  free(line);
+  return s;
+}
+
+static Value n_read_stdin(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  flush_out(vm);
+  StrBuf b;
+  sb_init(&b);
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) sb_add(&b, buf, n);
+  stdin_eof = true;
+  if (!utf8_valid(b.data ? b.data : "", b.len, NULL)) {
+    sb_free(&b);
+    err_io(vm, "read-stdin: stream did not contain valid UTF-8");
+  }
+  return sb_to_string(vm, &b);
+}
+
+static Value n_eofp(VM *vm, int argc, Value *argv) {
+  (void)vm, (void)argc, (void)argv;
+  return bool_val(stdin_eof);
+}
+
+static Value n_flush(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  flush_out(vm);
+  return NIL_VAL;
+}
+
+/* ---- the reader as a function (§26) ---- */
+
+static Value n_read(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value s = arg_string(vm, argv[0]);
+  Reader r;
+  reader_init(&r, vm, str_data(s), str_len(s));
+  Value v;
+  return reader_next(&r, &v) ? v : NIL_VAL;
+}
+
+static Value n_read_many(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value s = arg_string(vm, argv[0]);
+  return read_all(vm, str_data(s), str_len(s));
+}
+
+/* ---- whole files (§20.1) ---- */
+
+static const char *path_arg(VM *vm, Value v) {
+  if (!is_string(v)) err_type(vm, "string", v);
+  if (memchr(str_data(v), 0, str_len(v))) err_io(vm, "invalid path (contains NUL): %s", str_data(v));
+  return str_data(v);
+}
+
+static NORETURN void io_fail(VM *vm, const char *fname, const char *path, int err) {
+  err_io(vm, "%s %s: %s", fname, path, strerror(err));
+}
+
+/* Read a whole file into a new string, validating UTF-8. */
+static Value slurp_string(VM *vm, const char *fname, const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) io_fail(vm, fname, path, errno);
+  struct stat st;
+  StrBuf b;
+  sb_init(&b);
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    fclose(f);
+    io_fail(vm, fname, path, EISDIR);
+  }
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) sb_add(&b, buf, n);
+  int err = ferror(f) ? errno : 0;
+  fclose(f);
+  if (err) {
+    sb_free(&b);
+    io_fail(vm, fname, path, err);
+  }
+  if (!utf8_valid(b.data ? b.data : "", b.len, NULL)) {
+    sb_free(&b);
+    err_io(vm, "%s %s: stream did not contain valid UTF-8", fname, path);
+  }
+  return sb_to_string(vm, &b);
+}
+
+static Value n_file_read(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  return slurp_string(vm, "file/read", path_arg(vm, argv[0]));
+}
+
+static void write_file(VM *vm, const char *fname, const char *path, const char *mode, const void *data, size_t len) {
+  FILE *f = fopen(path, mode);
+  if (!f) io_fail(vm, fname, path, errno);
+  size_t w = len ? fwrite(data, 1, len, f) : 0;
+  int err = w < len ? errno : 0;
+  if (fclose(f) != 0 && !err) err = errno;
+  if (err) io_fail(vm, fname, path, err);
+}
+
+static Value n_file_write(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *p = path_arg(vm, argv[0]);
+  Value s = arg_string(vm, argv[1]);
+  write_file(vm, "file/write", p, "wb", str_data(s), str_len(s));
+  return NIL_VAL;
+}
+
+static Value n_file_append(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *p = path_arg(vm, argv[0]);
+  Value s = arg_string(vm, argv[1]);
+  write_file(vm, "file/append", p, "ab", str_data(s), str_len(s));
+  return NIL_VAL;
+}
+
+/* Lines of s: "\n" or "\r\n" terminated, no empty last line for a final newline. */
+static Value split_lines(VM *vm, const char *s, size_t n) {
+  ListBuilder lb;
+  lb_init(&lb);
+  size_t i = 0;
+  while (i < n) {
+    const char *nl = memchr(s + i, '\n', n - i);
+    size_t end = nl ? (size_t)(nl - s) : n, stop = end;
+    if (nl && stop > i && s[stop - 1] == '\r') stop--;
+    lb_add(vm, &lb, str_new(vm, s + i, stop - i));
+    i = end + 1;
+  }
+  return lb.head;
+}
+
+static Value n_file_read_lines(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value s = slurp_string(vm, "file/read-lines", path_arg(vm, argv[0]));
+  vm_push_root(vm, s);
+  Value r = split_lines(vm, str_data(s), str_len(s));
+  vm_pop_roots(vm, 1);
+  return r;
+}
+
+static Value n_file_write_lines(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *p = path_arg(vm, argv[0]);
+  arg_seq(vm, argv[1], "file/write-lines");
+  StrBuf b;
+  sb_init(&b);
+  SeqIter it;
+  seqiter_init(&it, argv[1]);
+  Value x;
+  bool first = true;
+  while (seqiter_next(&it, &x)) {
+    if (!first) sb_addc(&b, '\n');
+    first = false;
+    print_value(vm, &b, x, false);
+  }
+  FILE *f = fopen(p, "wb");
+  int err = f ? 0 : errno;
+  if (f) {
+    if (b.len && fwrite(b.data, 1, b.len, f) < b.len) err = errno;
+    if (fclose(f) != 0 && !err) err = errno;
+  }
+  sb_free(&b);
+  if (err) io_fail(vm, "file/write-lines", p, err);
+  return NIL_VAL;
+}
+
+static Value n_file_read_bytes(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *p = path_arg(vm, argv[0]);
+  size_t len;
+  int err = 0;
+  char *data = read_file(p, &len, &err);
+  if (!data) io_fail(vm, "file/read-bytes", p, err);
+  if (len > UINT32_MAX) {
+    free(data);
+    err_io(vm, "file/read-bytes %s: file too large for a bytevector", p);
+  }
+  Value bv = bytevec_new(vm, (const uint8_t *)data, len);
+  free(data);
+  return bv;
+}
+
+static Value n_file_write_bytes(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *p = path_arg(vm, argv[0]);
+  if (!is_objtype(argv[1], OBJ_BYTEVEC)) err_type(vm, "bytevector", argv[1]);
+  Bytevec *bv = (Bytevec *)as_obj(argv[1]);
+  write_file(vm, "file/write-bytes", p, "wb", bv->data, bv->len);
+  return NIL_VAL;
+}
+
+/* ---- streaming lines (§20.2): large blocks, one string per line ---- */
+
+typedef struct {
+  const char *fname, *path;
+  FILE *f;
+  char *buf;
+  size_t cap;
+  Value fn;
+  uint32_t acc_slot; /* rooted accumulator (fold) */
+  bool fold;
+  uint32_t token;
+} LineWalk;
+
+static void deliver(VM *vm, LineWalk *w, const char *s, size_t n) {
+  if (n && s[n - 1] == '\r') n--;
+  size_t bad;
+  if (!utf8_valid(s, n, &bad)) err_io(vm, "%s %s: stream did not contain valid UTF-8", w->fname, w->path);
+  Value line = str_new(vm, s, n);
+  if (w->fold) {
+    Value args[2] = {ROOT(vm, w->acc_slot), line};
+    ROOT(vm, w->acc_slot) = vm_call_owned(vm, w->fn, 2, args, w->token);
+  } else {
+    vm_call(vm, w->fn, 1, &line);
+  }
+}
+
+static void walk_lines(VM *vm, void *ud) {
+  LineWalk *w = ud;
+  size_t have = 0; /* bytes of an unfinished line at the start of buf */
+  for (;;) {
+    if (have == w->cap) { /* a line longer than the buffer */
+      char *nb = realloc(w->buf, w->cap * 2);
+      if (!nb) err_io(vm, "%s %s: out of memory", w->fname, w->path);
+      w->buf = nb;
+      w->cap *= 2;
+    }
+    size_t got = fread(w->buf + have, 1, w->cap - have, w->f);
+    if (got == 0) {
+      if (ferror(w->f)) io_fail(vm, w->fname, w->path, errno);
+      if (have) deliver(vm, w, w->buf, have);
+      return;
+    }
+    size_t end = have + got, start = 0;
+    const char *nl;
+    while ((nl = memchr(w->buf + start, '\n', end - start))) {
+      size_t stop = (size_t)(nl - w->buf);
+      deliver(vm, w, w->buf + start, stop - start);
+      start = stop + 1;
+    }
+    have = end - start;
+    if (start && have) memmove(w->buf, w->buf + start, have);
+  }
+}
+
+static Value run_lines(VM *vm, LineWalk *w, Value path, Value fn, Value init) {
+  w->path = path_arg(vm, path);
+  if (!is_procedure(fn)) err_type(vm, "function", fn);
+  w->fn = fn;
+  w->f = fopen(w->path, "rb");
+  if (!w->f) io_fail(vm, w->fname, w->path, errno);
+  w->cap = 256 * 1024;
+  w->buf = malloc(w->cap);
+  uint32_t roots = vm->nroots;
+  vm_push_root(vm, path);
+  vm_push_root(vm, fn);
+  w->acc_slot = vm_root_slot(vm, init);
+  w->token = w->fold ? vm_new_token(vm) : 0;
+  int failed = w->buf ? vm_protect(vm, walk_lines, w) : 1;
+  Value acc = ROOT(vm, w->acc_slot);
+  vm->nroots = roots;
+  fclose(w->f);
+  free(w->buf);
+  if (failed) {
+    if (!w->buf) err_io(vm, "%s: out of memory", w->fname);
+    vm_rethrow(vm);
+  }
+  return acc;
+}
+
+static Value n_file_fold_lines(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  LineWalk w = {.fname = "file/fold-lines", .fold = true};
+  return run_lines(vm, &w, argv[0], argv[1], argv[2]);
+}
+
+static Value n_file_for_each_line(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  LineWalk w = {.fname = "file/for-each-line", .fold = false};
+  run_lines(vm, &w, argv[0], argv[1], NIL_VAL);
+  return NIL_VAL;
+}
+
+/* ---- the file system (§20.3) ---- */
+
+static Value n_file_exists(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  struct stat st;
+  return bool_val(stat(path_arg(vm, argv[0]), &st) == 0);
+}
+
+static Value n_file_is_file(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  struct stat st;
+  return bool_val(stat(path_arg(vm, argv[0]), &st) == 0 && S_ISREG(st.st_mode));
+}
+
+static Value n_file_is_dir(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  struct stat st;
+  return bool_val(stat(path_arg(vm, argv[0]), &st) == 0 && S_ISDIR(st.st_mode));
+}
+
+static Value n_file_is_symlink(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  struct stat st;
+  return bool_val(lstat(path_arg(vm, argv[0]), &st) == 0 && S_ISLNK(st.st_mode));
+}
+
+static Value n_file_delete(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *p = path_arg(vm, argv[0]);
+  struct stat st;
+  if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) io_fail(vm, "file/delete", p, EISDIR);
+  if (unlink(p) != 0) io_fail(vm, "file/delete", p, errno);
+  return NIL_VAL;
+}
+
+static Value n_file_rename(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *from = path_arg(vm, argv[0]), *to = path_arg(vm, argv[1]);
+  if (rename(from, to) != 0) err_io(vm, "file/rename %s -> %s: %s", from, to, strerror(errno));
+  return NIL_VAL;
+}
+
+static Value n_file_copy(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *from = path_arg(vm, argv[0]), *to = path_arg(vm, argv[1]);
+  FILE *in = fopen(from, "rb");
+  if (!in) err_io(vm, "file/copy %s -> %s: %s", from, to, strerror(errno));
+  FILE *out = fopen(to, "wb");
+  if (!out) {
+    int e = errno;
+    fclose(in);
+    err_io(vm, "file/copy %s -> %s: %s", from, to, strerror(e));
+  }
+  char buf[65536];
+  size_t n;
+  int err = 0;
+  while (!err && (n = fread(buf, 1, sizeof buf, in)) > 0)
+    if (fwrite(buf, 1, n, out) < n) err = errno;
+  if (!err && ferror(in)) err = errno;
+  fclose(in);
+  if (fclose(out) != 0 && !err) err = errno;
+  if (err) err_io(vm, "file/copy %s -> %s: %s", from, to, strerror(err));
+  return NIL_VAL;
+}
+
+static Value n_file_mkdir(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *p = path_arg(vm, argv[0]);
+  size_t n = strlen(p);
+  char *tmp = malloc(n + 1);
+  memcpy(tmp, p, n + 1);
+  int err = 0;
+  for (size_t i = 1; i <= n && !err; i++) {
+    if (tmp[i] != '/' && tmp[i] != 0) continue;
+    char c = tmp[i];
+    tmp[i] = 0;
+    struct stat st;
+    if (mkdir(tmp, 0777) != 0 && errno != EEXIST) err = errno;
+    else if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode)) err = ENOTDIR;
+    tmp[i] = c;
+  }
+  free(tmp);
+  if (err) io_fail(vm, "file/mkdir", p, err);
+  return NIL_VAL;
+}
+
+static int cmp_cstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Sorted entry names of a directory (without . and ..); NULL with errno on failure. */
+static char **dir_names(const char *dir, size_t *count) {
+  DIR *d = opendir(*dir ? dir : ".");
+  if (!d) return NULL;
+  size_t n = 0, cap = 16;
+  char **names = malloc(cap * sizeof *names);
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    if (n == cap) names = realloc(names, (cap *= 2) * sizeof *names);
+    names[n++] = strdup(e->d_name);
+  }
+  closedir(d);
+  qsort(names, n, sizeof *names, cmp_cstr);
+  *count = n;
+  return names;
+}
+
+static void free_names(char **names, size_t n) {
+  for (size_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+}
+
+static Value n_file_list(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *p = path_arg(vm, argv[0]);
+  size_t n;
+  char **names = dir_names(p, &n);
+  if (!names) io_fail(vm, "file/list", p, errno);
+  ListBuilder lb;
+  lb_init(&lb);
+  for (size_t i = 0; i < n; i++) lb_add(vm, &lb, str_from_c(vm, names[i]));
+  free_names(names, n);
+  return lb.head;
+}
+
+static Value n_file_info(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *p = path_arg(vm, argv[0]);
+  struct stat st;
+  if (stat(p, &st) != 0) io_fail(vm, "file/info", p, errno);
+  int64_t ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+  Value kv[8] = {KW(vm, "is-dir"), bool_val(S_ISDIR(st.st_mode)), KW(vm, "is-file"), bool_val(S_ISREG(st.st_mode)),
+                 KW(vm, "modified"), num_int(vm, ms), KW(vm, "size"), num_int(vm, (int64_t)st.st_size)};
+  Value m = map_empty(vm);
+  for (int i = 0; i < 8; i += 2) m = map_assoc(vm, m, kv[i], kv[i + 1]);
+  return m;
+}
+
+/* ---- glob: `?`, `*`, `**`, character classes; sorted, directory by directory ---- */
+
+static bool glob_valid(const char *pat, const char **why) {
+  for (const char *p = pat; *p; p++) {
+    if (*p == '[') {
+      const char *q = p + 1;
+      if (*q == '!' || *q == '^') q++;
+      if (*q == ']') q++;
+      while (*q && *q != ']') q++;
+      if (!*q) {
+        *why = "unclosed character class";
+        return false;
+      }
+      p = q;
+    } else if (*p == '*' && p[1] == '*' && p[2] == '*') {
+      *why = "wildcards are either regular `*` or recursive `**`";
+      return false;
+    } else if (*p == '*' && p[1] == '*' && ((p > pat && p[-1] != '/') || (p[2] && p[2] != '/'))) {
+      *why = "recursive wildcards must form a single path component";
+      return false;
+    }
+  }
+  return true;
+}
+
+static bool has_magic(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == '*' || s[i] == '?' || s[i] == '[') return true;
+  return false;
+}
+
+typedef struct {
+  VM *vm;
+  ListBuilder lb;
+} GlobOut;
+
+static void glob_join(StrBuf *b, const char *base, const char *name) {
+  b->len = 0;
+  sb_adds(b, base);
+  if (b->len && b->data[b->len - 1] != '/') sb_addc(b, '/');
+  sb_adds(b, name);
+}
+
+/* Match the components pat[0..] below directory `base` ("" = current directory). */
+static void glob_walk(GlobOut *g, const char *base, char **comp, size_t ncomp) {
+  struct stat st;
+  if (ncomp == 0) {
+    if (*base && stat(base, &st) == 0) lb_add(g->vm, &g->lb, str_from_c(g->vm, base));
+    return;
+  }
+  StrBuf b;
+  sb_init(&b);
+  if (!strcmp(comp[0], "**")) {
+    glob_walk(g, base, comp + 1, ncomp - 1); /* zero directories */
+    size_t n;
+    char **names = dir_names(base, &n);
+    for (size_t i = 0; names && i < n; i++) {
+      glob_join(&b, base, names[i]);
+      if (lstat(b.data, &st) == 0 && S_ISDIR(st.st_mode)) {
+        char *sub = strdup(b.data);
+        glob_walk(g, sub, comp, ncomp);
+        free(sub);
+      }
+    }
+    if (names) free_names(names, n);
+  } else if (!has_magic(comp[0], strlen(comp[0]))) {
+    glob_join(&b, base, comp[0]);
+    if (ncomp == 1 || (stat(b.data, &st) == 0 && S_ISDIR(st.st_mode))) {
+      char *sub = strdup(b.data);
+      glob_walk(g, sub, comp + 1, ncomp - 1);
+      free(sub);
+    }
+  } else {
+    size_t n;
+    char **names = dir_names(base, &n);
+    for (size_t i = 0; names && i < n; i++) {
+      if (fnmatch(comp[0], names[i], 0) != 0) continue;
+      glob_join(&b, base, names[i]);
+      if (ncomp > 1 && !(stat(b.data, &st) == 0 && S_ISDIR(st.st_mode))) continue;
+      char *sub = strdup(b.data);
+      glob_walk(g, sub, comp + 1, ncomp - 1);
+      free(sub);
+    }
+    if (names) free_names(names, n);
+  }
+  sb_free(&b);
+}
+
+static Value n_file_glob(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *pat = path_arg(vm, argv[0]), *why;
+  if (!glob_valid(pat, &why)) err_eval(vm, "file/glob: invalid pattern: %s", why);
+  char *copy = strdup(pat);
+  size_t ncomp = 0;
+  char *comp[256];
+  for (char *s = strtok(copy, "/"); s && ncomp < 256; s = strtok(NULL, "/")) comp[ncomp++] = s;
+  GlobOut g = {vm, {NIL_VAL, NULL}};
+  lb_init(&g.lb);
+  glob_walk(&g, pat[0] == '/' ? "/" : "", comp, ncomp);
+  free(copy);
+  return g.lb.head;
+}
+
+/* ---- paths (§20.4): POSIX components, pure string operations ---- */
+
+typedef struct {
+  const char *s;
+  size_t n;
+} Slice;
+
+/* Split p into its components ("." dropped, ".." kept); returns the count. */
+static size_t path_components(const char *p, size_t len, Slice *out, size_t max) {
+  size_t n = 0, i = 0;
+  while (i < len) {
+    while (i < len && p[i] == '/') i++;
+    size_t s = i;
+    while (i < len && p[i] != '/') i++;
+    if (i == s || (i - s == 1 && p[s] == '.')) continue;
+    if (n < max) out[n] = (Slice){p + s, i - s};
+    n++;
+  }
+  return n;
+}
+
+static Value path_string_arg(VM *vm, Value v) { return arg_string(vm, v); }
+
+static Value n_path_join(VM *vm, int argc, Value *argv) {
+  StrBuf b;
+  sb_init(&b);
+  for (int i = 0; i < argc; i++) {
+    if (!is_string(argv[i])) {
+      sb_free(&b);
+      err_type(vm, "string", argv[i]);
+    }
+    const char *s = str_data(argv[i]);
+    size_t n = str_len(argv[i]);
+    if (n && s[0] == '/') b.len = 0;
+    else if (b.len && b.data[b.len - 1] != '/') sb_addc(&b, '/');
+    sb_add(&b, s, n);
+  }
+  return sb_to_string(vm, &b);
+}
+
+/* End of p without trailing "/" and "." components (a root "/" is kept). */
+static size_t trim_tail(const char *p, size_t end) {
+  for (;;) {
+    while (end > 1 && p[end - 1] == '/') end--;
+    if (end >= 1 && p[end - 1] == '.' && (end == 1 || p[end - 2] == '/')) {
+      end--;
+      continue;
+    }
+    return end;
+  }
+}
+
+/* The last component of p: sets *name and the length of the path before it. */
+static bool last_component(const char *p, size_t len, Slice *name, size_t *before) {
+  size_t end = trim_tail(p, len);
+  if (end == 0 || (end == 1 && p[0] == '/')) return false;
+  size_t s = end;
+  while (s > 0 && p[s - 1] != '/') s--;
+  *name = (Slice){p + s, end - s};
+  *before = s;
+  return true;
+}
+
+static Value n_path_dir(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value v = path_string_arg(vm, argv[0]);
+  const char *p = str_data(v);
+  Slice name;
+  size_t before;
+  if (!last_component(p, str_len(v), &name, &before)) return str_new(vm, "", 0);
+  return str_new(vm, p, trim_tail(p, before));
+}
+
+static Value n_path_filename(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value v = path_string_arg(vm, argv[0]);
+  Slice name;
+  size_t before;
+  if (!last_component(str_data(v), str_len(v), &name, &before) || (name.n == 2 && !memcmp(name.s, "..", 2)))
+    return str_new(vm, "", 0);
+  return str_new(vm, name.s, name.n);
+}
+
+/* Split a file name at its extension dot; false if it has no extension. */
+static bool split_ext(Slice name, size_t *dot) {
+  if (name.n == 2 && !memcmp(name.s, "..", 2)) return false;
+  for (size_t i = name.n; i-- > 0;)
+    if (name.s[i] == '.') {
+      if (i == 0) return false;
+      *dot = i;
+      return true;
+    }
+  return false;
+}
+
+static Value n_path_extension(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value v = path_string_arg(vm, argv[0]);
+  Slice name;
+  size_t before, dot;
+  if (!last_component(str_data(v), str_len(v), &name, &before) || !split_ext(name, &dot)) return str_new(vm, "", 0);
+  return str_new(vm, name.s + dot + 1, name.n - dot - 1);
+}
+
+static Value n_path_stem(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value v = path_string_arg(vm, argv[0]);
+  Slice name;
+  size_t before, dot;
+  if (!last_component(str_data(v), str_len(v), &name, &before)) return str_new(vm, "", 0);
+  if (name.n == 2 && !memcmp(name.s, "..", 2)) return str_new(vm, "", 0);
+  return str_new(vm, name.s, split_ext(name, &dot) ? dot : name.n);
+}
+
+static Value n_path_absolutep(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value v = path_string_arg(vm, argv[0]);
+  return bool_val(str_len(v) > 0 && str_data(v)[0] == '/');
+}
+
+static Value canonical(VM *vm, const char *fname, Value v) {
+  const char *p = path_arg(vm, v);
+  char *r = realpath(*p ? p : ".", NULL);
+  if (!r || !*p) {
+    int e = *p ? errno : ENOENT;
+    free(r);
+    io_fail(vm, fname, p, e);
+  }
+  Value s = str_from_c(vm, r);
+  free(r);
+  return s;
+}
+
+static Value n_path_absolute(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  return canonical(vm, "path/absolute", argv[0]);
+}
+
+static Value n_path_canonicalize(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  return canonical(vm, "path/canonicalize", argv[0]);
+}
+
+/* Absolute, lexically normalized components of p (against the current directory). */
+#define MAX_COMPS 512
+typedef struct {
+  char *store; /* owns the bytes the slices point into */
+  Slice c[MAX_COMPS];
+  size_t n;
+} CompList;
+
+static void lexical_abs(const char *p, CompList *out) {
+  StrBuf b;
+  sb_init(&b);
+  if (p[0] != '/') {
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd)) sb_adds(&b, cwd);
+    sb_addc(&b, '/');
+  }
+  sb_adds(&b, p);
+  out->store = b.data;
+  Slice raw[MAX_COMPS];
+  size_t n = path_components(b.data, b.len, raw, MAX_COMPS);
+  if (n > MAX_COMPS) n = MAX_COMPS;
+  out->n = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (raw[i].n == 2 && !memcmp(raw[i].s, "..", 2)) {
+      if (out->n) out->n--;
+    } else {
+      out->c[out->n++] = raw[i];
+    }
+  }
+}
+
+static bool slice_eq(Slice a, Slice b) { return a.n == b.n && !memcmp(a.s, b.s, a.n); }
+
+static Value n_path_relative_to(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *base = path_arg(vm, argv[0]), *p = path_arg(vm, argv[1]);
+  CompList *a = malloc(sizeof *a), *t = malloc(sizeof *t);
+  lexical_abs(base, a);
+  lexical_abs(p, t);
+  size_t k = 0;
+  while (k < a->n && k < t->n && slice_eq(a->c[k], t->c[k])) k++;
+  StrBuf b;
+  sb_init(&b);
+  for (size_t i = k; i < a->n; i++) sb_adds(&b, b.len ? "/.." : "..");
+  for (size_t i = k; i < t->n; i++) {
+    if (b.len) sb_addc(&b, '/');
+    sb_add(&b, t->c[i].s, t->c[i].n);
+  }
+  if (!b.len) sb_addc(&b, '.');
+  free(a->store), free(t->store), free(a), free(t);
+  return sb_to_string(vm, &b);
+}
+
+/* Resolve p: its longest existing prefix canonicalized, the rest appended lexically. */
+static void resolve_within(const char *p, CompList *out) {
+  CompList *lex = malloc(sizeof *lex);
+  lexical_abs(p, lex);
+  StrBuf b;
+  sb_init(&b);
+  size_t k = lex->n;
+  char *real = NULL;
+  for (;; k--) {
+    b.len = 0;
+    sb_addc(&b, '/');
+    for (size_t i = 0; i < k; i++) {
+      if (i) sb_addc(&b, '/');
+      sb_add(&b, lex->c[i].s, lex->c[i].n);
+    }
+    if ((real = realpath(b.data, NULL)) || k == 0) break;
+  }
+  b.len = 0;
+  sb_adds(&b, real ? real : "/");
+  free(real);
+  for (size_t i = k; i < lex->n; i++) {
+    sb_addc(&b, '/');
+    sb_add(&b, lex->c[i].s, lex->c[i].n);
+  }
+  free(lex->store);
+  free(lex);
+  lexical_abs(b.data, out);
+  sb_free(&b);
+}
+
+static Value n_path_within(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *base = path_arg(vm, argv[0]), *p = path_arg(vm, argv[1]);
+  CompList *a = malloc(sizeof *a), *t = malloc(sizeof *t);
+  resolve_within(base, a);
+  resolve_within(p, t);
+  bool in = a->n <= t->n;
+  for (size_t i = 0; in && i < a->n; i++) in = slice_eq(a->c[i], t->c[i]);
+  free(a->store), free(t->store), free(a), free(t);
+  return bool_val(in);
+}
+
+static const NativeDef io_defs[] = {
+    {"format", n_format, 1, VARIADIC},
+    {"print-error", n_print_error, 0, VARIADIC},
+    {"println-error", n_println_error, 0, VARIADIC},
+    {"pprint", n_pprint, 1, 1},
+    {"read-line", n_read_line, 0, 0},
+    {"read-stdin", n_read_stdin, 0, 0},
+    {"io/eof?", n_eofp, 0, 0},
+    {"io/flush", n_flush, 0, 0},
+    {"read", n_read, 1, 1},
+    {"read-many", n_read_many, 1, 1},
+    {"file/read", n_file_read, 1, 1},
+    {"file/write", n_file_write, 2, 2},
+    {"file/append", n_file_append, 2, 2},
+    {"file/read-lines", n_file_read_lines, 1, 1},
+    {"file/write-lines", n_file_write_lines, 2, 2},
+    {"file/read-bytes", n_file_read_bytes, 1, 1},
+    {"file/write-bytes", n_file_write_bytes, 2, 2},
+    {"file/fold-lines", n_file_fold_lines, 3, 3},
+    {"file/for-each-line", n_file_for_each_line, 2, 2},
+    {"file/exists?", n_file_exists, 1, 1},
+    {"file/is-file?", n_file_is_file, 1, 1},
+    {"file/is-directory?", n_file_is_dir, 1, 1},
+    {"file/is-symlink?", n_file_is_symlink, 1, 1},
+    {"file/delete", n_file_delete, 1, 1},
+    {"file/rename", n_file_rename, 2, 2},
+    {"file/copy", n_file_copy, 2, 2},
+    {"file/mkdir", n_file_mkdir, 1, 1},
+    {"file/list", n_file_list, 1, 1},
+    {"file/glob", n_file_glob, 1, 1},
+    {"file/info", n_file_info, 1, 1},
+    {"path/join", n_path_join, 1, VARIADIC},
+    {"path/dir", n_path_dir, 1, 1},
+    {"path/filename", n_path_filename, 1, 1},
+    {"path/extension", n_path_extension, 1, 1},
+    {"path/stem", n_path_stem, 1, 1},
+    {"path/absolute?", n_path_absolutep, 1, 1},
+    {"path/absolute", n_path_absolute, 1, 1},
+    {"path/canonicalize", n_path_canonicalize, 1, 1},
+    {"path/relative-to", n_path_relative_to, 2, 2},
+    {"path/within?", n_path_within, 2, 2},
+    {NULL, NULL, 0, 0},
+};
+
+void lib_io_init(VM *vm) {
+  lib_register(vm, io_defs);
+  lib_alias(vm, "io/print-error", "print-error");
+  lib_alias(vm, "io/println-error", "println-error");
+  lib_alias(vm, "io/read-line", "read-line");
+  lib_alias(vm, "io/read-stdin", "read-stdin");
+  lib_alias(vm, "io/read-many", "read-many");
+  lib_alias(vm, "read/string", "read");
+  lib_alias(vm, "read/all", "read-many");
+  lib_alias(vm, "path/dirname", "path/dir");
+  lib_alias(vm, "path/basename", "path/filename");
+  lib_alias(vm, "path/ext", "path/extension");
+}

@@ -19,9 +19,18 @@ if len(sys.argv) > 4:
         if line:
             known.add(line)
 marker = "· **%s**" % tier
-names = []
+# an entry is a "- " line plus its indented continuation lines
+entries = []
 for line in open(spec, encoding="utf-8"):
-    if not line.startswith("- ") or marker not in line:
+    if line.startswith("- "):
+        entries.append(line.rstrip("\n"))
+    elif line.startswith("  ") and entries and entries[-1] is not None:
+        entries[-1] += " " + line.strip()
+    else:
+        entries.append(None)
+names = []
+for line in entries:
+    if line is None or marker not in line:
         continue
     head = line.split(marker)[0]
     for n in re.findall(r"\*\*`([^`]+)`\*\*", head):
