@@ -231,6 +231,7 @@ static void finalize(Obj *o) {
     if (f->cls->finalize) f->cls->finalize(f);
     break;
   }
+  case OBJ_HASHMAP: hmap_finalize(o); break;
   default: break;
   }
 }

@@ -12,6 +12,8 @@
  * pulls a lone remaining entry up into its parent, so the trie stays as
  * shallow as the hashes allow.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "map.h"
 #include "runtime.h"
@@ -30,10 +32,22 @@
 
 typedef struct {
   Obj h;          /* aux: entry count */
-  uint32_t flat;  /* 1: entries inline in kv; 0: kv[0] is the root node */
-  uint32_t owner; /* reserved for transients (0 = persistent) */
+  uint32_t flat;  /* HM_FLAT: entries inline in kv; HM_TRIE: kv[0] is the root node; HM_TABLE: see below */
+  uint32_t owner; /* owner token of an owned trie or table (0 = none) */
   Value kv[];
 } HMap;
+
+#define HM_TRIE 0
+#define HM_FLAT 1
+/* An owned map that outgrew the flat form is a mutable open-addressing table
+ * (linear probing, malloc'd slots; kv[0] holds the slot pointer, kv[1] the
+ * capacity).  Only its owner updates it in place; any other update first
+ * freezes it, in place, into the equivalent trie.  Allocated with room for
+ * two values so that the trie root fits when it freezes. */
+#define HM_TABLE 2
+typedef struct {
+  Value k, v; /* k == UNBOUND_VAL: empty; hashes are recomputed when growing (strings cache theirs) */
+} HSlot;
 
 /* Sized exactly; transients (later) will allocate owned nodes with room to grow. */
 typedef struct {
@@ -48,6 +62,8 @@ bool hmap_iter_next(MapIter *it, Value *k, Value *v);
 void hmap_mark_children(VM *vm, Obj *o);
 
 static inline HMap *hmap(Value m) { return (HMap *)as_obj(m); }
+static inline HSlot *tbl_slots(const HMap *s) { return (HSlot *)(uintptr_t)s->kv[0]; }
+static inline uint32_t tbl_cap(const HMap *s) { return (uint32_t)s->kv[1]; }
 static inline HNode *hmap_root(const HMap *s) { return (HNode *)as_obj(s->kv[0]); }
 static inline uint32_t popc(uint32_t x) { return (uint32_t)__builtin_popcount(x); }
 static inline uint32_t frag(uint64_t hash, unsigned shift) { return (uint32_t)(hash >> shift) & 31u; }
@@ -59,7 +75,7 @@ static inline HNode *hn_at(const HNode *n, uint32_t i) { return (HNode *)as_obj(
 /* A node holding exactly one entry and no children: its parent absorbs it. */
 static inline bool hn_single(const HNode *n) { return hn_ndata(n) == 1 && (is_coll(n) || n->nodemap == 0); }
 
-static HMap *hmap_alloc(VM *vm, uint32_t count, bool flat, uint32_t nvals) {
+static HMap *hmap_alloc(VM *vm, uint32_t count, uint32_t flat, uint32_t nvals) {
   HMap *s = gc_alloc(vm, OBJ_HASHMAP, sizeof(HMap) + nvals * sizeof(Value));
   s->h.flags = 0;
   s->h.aux = count;
@@ -188,6 +204,110 @@ static HNode *hn_dissoc(VM *vm, HNode *nd, unsigned shift, uint64_t hash, Value 
 
 /* ---- public operations ---- */
 
+/* ---- the owned table ---- */
+
+/* Integer keys hash to themselves, so runs of nearby keys fill nearby slots
+ * (as in Lua); a probe run longer than TBL_MAX_PROBE switches the table to
+ * the mixed hash for good, so a regular stride cannot make it degrade. */
+#define TBL_MIXED 0x1u
+#define TBL_MAX_PROBE 40
+
+static inline uint64_t tbl_hash(const HMap *s, Value k) {
+  return (!(s->h.flags & TBL_MIXED) && is_small_int(k)) ? (uint64_t)small_int_of(k) : val_hash(k);
+}
+
+/* x is a stored key: immediates other than doubles are equal only when identical */
+static inline bool key_eq(Value x, Value k) { return x == k || ((is_obj(k) || is_double(k)) && val_equal(x, k)); }
+
+static const HSlot *tbl_find(const HMap *s, uint64_t hash, Value k) {
+  const HSlot *sl = tbl_slots(s);
+  uint32_t mask = tbl_cap(s) - 1;
+  for (uint32_t i = (uint32_t)hash & mask;; i = (i + 1) & mask) {
+    Value x = sl[i].k;
+    if (x == UNBOUND_VAL || key_eq(x, k)) return &sl[i];
+  }
+}
+
+static HSlot *tbl_new_slots(uint32_t cap) {
+  HSlot *sl = malloc((size_t)cap * sizeof(HSlot));
+  if (!sl) {
+    fputs("sema: out of memory\n", stderr);
+    abort();
+  }
+  for (uint32_t i = 0; i < cap; i++) sl[i].k = UNBOUND_VAL;
+  return sl;
+}
+
+static void tbl_rehash(HMap *s, uint32_t cap) {
+  HSlot *old = tbl_slots(s);
+  uint32_t ocap = tbl_cap(s), mask = cap - 1;
+  HSlot *sl = tbl_new_slots(cap);
+  for (uint32_t i = 0; i < ocap; i++) {
+    if (old[i].k == UNBOUND_VAL) continue;
+    uint32_t j = (uint32_t)tbl_hash(s, old[i].k) & mask;
+    while (sl[j].k != UNBOUND_VAL) j = (j + 1) & mask;
+    sl[j] = old[i];
+  }
+  free(old);
+  s->kv[0] = (Value)(uintptr_t)sl;
+  s->kv[1] = cap;
+}
+
+static void tbl_put(HMap *s, Value k, Value v) {
+  if ((s->h.aux + 1) * 4 > tbl_cap(s) * 3) tbl_rehash(s, tbl_cap(s) * 2);
+  for (;;) {
+    uint64_t hash = tbl_hash(s, k);
+    HSlot *sl = tbl_slots(s);
+    uint32_t mask = tbl_cap(s) - 1, probes = 0;
+    for (uint32_t i = (uint32_t)hash & mask;; i = (i + 1) & mask, probes++) {
+      Value x = sl[i].k;
+      if (x != UNBOUND_VAL && key_eq(x, k)) {
+        sl[i].v = v;
+        return;
+      }
+      if (x == UNBOUND_VAL) {
+        if (probes > TBL_MAX_PROBE && !(s->h.flags & TBL_MIXED)) break;
+        sl[i] = (HSlot){k, v};
+        s->h.aux++;
+        return;
+      }
+    }
+    s->h.flags |= TBL_MIXED;
+    tbl_rehash(s, tbl_cap(s));
+  }
+}
+
+/* A new owned table holding the n flat pairs of kv. */
+static HMap *tbl_from_flat(VM *vm, const Value *kv, uint32_t n, uint32_t token) {
+  HMap *t = hmap_alloc(vm, 0, HM_TABLE, 2);
+  t->owner = token;
+  t->kv[0] = (Value)(uintptr_t)tbl_new_slots(32);
+  t->kv[1] = 32;
+  for (uint32_t i = 0; i < n; i++) tbl_put(t, kv[2 * i], kv[2 * i + 1]);
+  return t;
+}
+
+/* Turn a table into the equal trie, in place (its owner has let go of it). */
+static void tbl_freeze(VM *vm, HMap *s) {
+  HSlot *sl = tbl_slots(s);
+  uint32_t cap = tbl_cap(s);
+  HNode *root = hn_empty(vm);
+  bool added;
+  for (uint32_t i = 0; i < cap; i++)
+    if (sl[i].k != UNBOUND_VAL) root = hn_assoc(vm, root, 0, val_hash(sl[i].k), sl[i].k, sl[i].v, &added);
+  free(sl);
+  s->flat = HM_TRIE;
+  s->owner = 0;
+  s->h.flags = 0;
+  s->kv[0] = obj_val(root);
+  s->kv[1] = NIL_VAL;
+}
+
+void hmap_finalize(Obj *o) {
+  HMap *s = (HMap *)o;
+  if (s->flat == HM_TABLE) free(tbl_slots(s));
+}
+
 Value hmap_empty(VM *vm) { return obj_val(hmap_alloc(vm, 0, true, 0)); }
 
 size_t hmap_count(Value m) { return hmap(m)->h.aux; }
@@ -203,6 +323,12 @@ bool hmap_get(Value m, Value k, Value *out) {
   HMap *s = hmap(m);
   const Value *kv = s->kv;
   uint32_t n = s->h.aux;
+  if (s->flat == HM_TABLE) {
+    const HSlot *e = tbl_find(s, tbl_hash(s, k), k);
+    if (e->k == UNBOUND_VAL) return false;
+    if (out) *out = e->v;
+    return true;
+  }
   if (!s->flat) {
     uint64_t hash = val_hash(k);
     const HNode *nd = hmap_root(s);
@@ -227,6 +353,7 @@ bool hmap_get(Value m, Value k, Value *out) {
 Value hmap_assoc(VM *vm, Value m, Value k, Value v) {
   HMap *s = hmap(m);
   uint32_t n = s->h.aux;
+  if (s->flat == HM_TABLE) tbl_freeze(vm, s);
   if (!s->flat) {
     bool added = false;
     HNode *root = hmap_root(s), *nr = hn_assoc(vm, root, 0, val_hash(k), k, v, &added);
@@ -290,6 +417,15 @@ static HNode *hn_assoc_owned(VM *vm, HNode *nd, unsigned shift, uint64_t hash, V
 Value hmap_assoc_owned(VM *vm, Value m, Value k, Value v, uint32_t token) {
   HMap *s = hmap(m);
   if (!token) return hmap_assoc(vm, m, k, v);
+  if (s->flat == HM_TABLE && s->owner == token) {
+    tbl_put(s, k, v);
+    return m;
+  }
+  if (s->flat == HM_FLAT && s->h.aux == HMAP_FLAT_MAX && flat_find(s->kv, s->h.aux, k) < 0) {
+    HMap *t = tbl_from_flat(vm, s->kv, s->h.aux, token); /* outgrown while owned: become a table */
+    tbl_put(t, k, v);
+    return obj_val(t);
+  }
   if (s->owner != token || s->flat) {
     Value r = hmap_assoc(vm, m, k, v);
     if (!hmap(r)->flat && r != m) {
@@ -317,6 +453,7 @@ static Value *hn_collect(const HNode *nd, Value *out) {
 Value hmap_dissoc(VM *vm, Value m, Value k) {
   HMap *s = hmap(m);
   uint32_t n = s->h.aux;
+  if (s->flat == HM_TABLE) tbl_freeze(vm, s);
   if (s->flat) {
     int i = flat_find(s->kv, n, k);
     if (i < 0) return m;
@@ -352,12 +489,31 @@ static void view(const Obj *o, const Value **vals, uint32_t *ndata, uint32_t *nc
 
 void hmap_iter_init(MapIter *it, Value m) {
   HMap *s = hmap(m);
+  if (s->flat == HM_TABLE) {
+    it->stack[0].node = &s->h;
+    it->stack[0].i = 0;
+    it->depth = 1;
+    return;
+  }
   it->stack[0].node = s->flat ? &s->h : &hmap_root(s)->h;
   it->stack[0].i = 0;
   it->depth = 1;
 }
 
 bool hmap_iter_next(MapIter *it, Value *k, Value *v) {
+  if (it->depth == 1 && it->stack[0].node->type == OBJ_HASHMAP && ((HMap *)it->stack[0].node)->flat == HM_TABLE) {
+    const HMap *s = (const HMap *)it->stack[0].node;
+    const HSlot *sl = tbl_slots(s);
+    for (uint32_t i = it->stack[0].i, cap = tbl_cap(s); i < cap; i++)
+      if (sl[i].k != UNBOUND_VAL) {
+        *k = sl[i].k;
+        *v = sl[i].v;
+        it->stack[0].i = i + 1;
+        return true;
+      }
+    it->depth = 0;
+    return false;
+  }
   while (it->depth > 0) {
     const Value *vals;
     uint32_t nd, nc, i = it->stack[it->depth - 1].i++;
@@ -384,6 +540,15 @@ void hmap_mark_children(VM *vm, Obj *o) {
   uint32_t n;
   if (o->type == OBJ_HASHMAP) {
     HMap *s = (HMap *)o;
+    if (s->flat == HM_TABLE) {
+      const HSlot *sl = tbl_slots(s);
+      for (uint32_t i = 0, cap = tbl_cap(s); i < cap; i++)
+        if (sl[i].k != UNBOUND_VAL) {
+          gc_mark_value(vm, sl[i].k);
+          gc_mark_value(vm, sl[i].v);
+        }
+      return;
+    }
     vals = s->kv;
     n = s->flat ? 2 * o->aux : 1;
   } else {

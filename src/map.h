@@ -27,6 +27,7 @@ size_t hmap_count(Value m);
 /* Owned update: the caller guarantees the old map is dead after the call
  * (compiler-proven linear use under a token that is never reused). */
 Value hmap_assoc_owned(VM *vm, Value m, Value k, Value v, uint32_t token);
+void hmap_finalize(Obj *o); /* frees an owned table's slots (gc.c) */
 
 /* ---- either kind ---- */
 static inline bool anymap_get(Value m, Value k, Value *out) {
