@@ -149,10 +149,18 @@ typedef struct {
 } Bytevec;
 
 typedef struct Foreign Foreign;
+struct StrBuf;
 typedef struct {
-  const char *name;                 /* printed as <NAME> */
+  const char *name;                 /* type name; printed as <NAME> */
   void (*finalize)(Foreign *f);     /* may be NULL */
   void (*mark)(struct VM *vm, Foreign *f); /* may be NULL */
+  /* Optional hooks for library value types (typed arrays, streams); NULL or 0
+   * gives the default: <NAME>, identity equality, order after every built-in type. */
+  void (*print)(struct VM *vm, struct StrBuf *b, Foreign *f);
+  int (*compare)(Foreign *a, Foreign *b); /* same class; 0 also means equal? */
+  uint64_t (*hash)(Foreign *f);           /* consistent with compare == 0 */
+  int64_t (*length)(Foreign *f);          /* accepted by length when set */
+  int order;                              /* rank in the total order (runtime.c type_rank), 0 = last */
 } ForeignClass;
 struct Foreign {
   Obj h;

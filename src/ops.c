@@ -135,6 +135,8 @@ Value op_length(VM *vm, Value x) {
   if (is_string(x)) return small_int_val(as_string(x)->nchars);
   if (is_anymap(x)) return small_int_val((int64_t)anymap_count(x));
   if (is_objtype(x, OBJ_BYTEVEC)) return small_int_val(((Bytevec *)as_obj(x))->len);
+  if (is_objtype(x, OBJ_FOREIGN) && ((Foreign *)as_obj(x))->cls->length)
+    return small_int_val(((Foreign *)as_obj(x))->cls->length((Foreign *)as_obj(x)));
   err_type(vm, "list, vector, string, map, bytevector, or typed array", x);
 }
 

@@ -112,7 +112,12 @@ static void print_obj(VM *vm, StrBuf *b, Value v) {
     sb_addc(b, ')');
     return;
   }
-  case OBJ_FOREIGN: sb_addf(b, "<%s>", ((Foreign *)o)->cls->name); return;
+  case OBJ_FOREIGN:
+    if (((Foreign *)o)->cls->print)
+      ((Foreign *)o)->cls->print(vm, b, (Foreign *)o);
+    else
+      sb_addf(b, "<%s>", ((Foreign *)o)->cls->name);
+    return;
   case OBJ_PROTO: sb_adds(b, "<prototype>"); return;
   case OBJ_BOX: sb_adds(b, "<box>"); return;
   default: sb_adds(b, "<object>"); return;

@@ -381,6 +381,10 @@ bool val_equal(Value a, Value b) {
       Bytevec *p = (Bytevec *)x, *q = (Bytevec *)y;
       return p->len == q->len && memcmp(p->data, q->data, p->len) == 0;
     }
+    case OBJ_FOREIGN: {
+      const ForeignClass *c = ((Foreign *)x)->cls;
+      return c == ((Foreign *)y)->cls && c->compare && c->compare((Foreign *)x, (Foreign *)y) == 0;
+    }
     default: return false;
     }
   }
@@ -416,6 +420,10 @@ static int type_rank(Value v) {
   case OBJ_HASHMAP: return 11;
   case OBJ_RECORD: return 12;
   case OBJ_BYTEVEC: return 13;
+  case OBJ_FOREIGN: { /* library types: f64 array 14, i64 array 15, stream 16 */
+    int r = ((Foreign *)as_obj(v))->cls->order;
+    return r ? r : 20;
+  }
   default: return 20;
   }
 }
@@ -493,7 +501,12 @@ int val_compare(Value a, Value b) {
     Bytevec *x = (Bytevec *)as_obj(a), *y = (Bytevec *)as_obj(b);
     return cmp_bytes(x->data, x->len, y->data, y->len);
   }
-  default: return cmp3((int64_t)(a & PAYLOAD_MASK), (int64_t)(b & PAYLOAD_MASK));
+  default:
+    if (is_objtype(a, OBJ_FOREIGN) && is_objtype(b, OBJ_FOREIGN)) {
+      Foreign *x = (Foreign *)as_obj(a), *y = (Foreign *)as_obj(b);
+      if (x->cls == y->cls && x->cls->compare) return x->cls->compare(x, y);
+    }
+    return cmp3((int64_t)(a & PAYLOAD_MASK), (int64_t)(b & PAYLOAD_MASK));
   }
 }
 
@@ -550,6 +563,9 @@ uint64_t val_hash(Value v) {
     return h;
   }
   case OBJ_BYTEVEC: return XXH3_64bits(((Bytevec *)o)->data, ((Bytevec *)o)->len);
+  case OBJ_FOREIGN:
+    if (((Foreign *)o)->cls->hash) return ((Foreign *)o)->cls->hash((Foreign *)o);
+    return mix(v);
   default: return mix(v);
   }
 }

@@ -27,7 +27,7 @@ size_t utf8_count(const char *s, size_t len);
 size_t str_byte_offset(Value v, size_t i);
 
 /* ---- growable byte buffer ---- */
-typedef struct {
+typedef struct StrBuf {
   char *data;
   size_t len, cap;
 } StrBuf;
