@@ -1,4 +1,507 @@
-/* system.c - (being written) */
+/* system.c - environment, processes and host information (stdlib.md §21).
+ *
+ * sys/args and exit live in core.c.  Tier C names (sys/on-signal,
+ * sys/check-signals, sys/interner-stats) are not provided.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include "lib.h"
 
-void lib_system_init(VM *vm) { (void)vm; }
+extern char **environ;
+
+static struct timespec start_time; /* for sys/elapsed */
+static bool start_set;
+
+/* ---- helpers ---- */
+
+/* A C string from a Sema string argument; NULL when it holds a NUL byte. */
+static const char *cstr_arg(VM *vm, Value v) {
+  arg_string(vm, v);
+  const char *s = str_data(v);
+  return strlen(s) == str_len(v) ? s : NULL;
+}
+
+/* A string value from bytes, or nil when they are not valid UTF-8. */
+static Value str_or_nil(VM *vm, const char *s) {
+  if (!s) return NIL_VAL;
+  size_t n = strlen(s), bad;
+  if (!utf8_valid(s, n, &bad)) return NIL_VAL;
+  return str_new(vm, s, n);
+}
+
+
+/* Append bytes decoded as UTF-8, each maximal invalid subpart replaced by U+FFFD. */
+static void sb_add_lossy(StrBuf *b, const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      size_t j = i + 1;
+      while (j < n && s[j] < 0x80) j++;
+      sb_add(b, (const char *)s + i, j - i);
+      i = j;
+      continue;
+    }
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+      need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+      need = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      need = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      sb_add_utf8(b, 0xFFFD);
+      i++;
+      continue;
+    }
+    size_t k = 1;
+    while (k <= need && i + k < n) {
+      unsigned char d = s[i + k];
+      unsigned char l = k == 1 ? lo : 0x80, h = k == 1 ? hi : 0xBF;
+      if (d < l || d > h) break;
+      k++;
+    }
+    if (k == need + 1) {
+      sb_add(b, (const char *)s + i, k);
+    } else {
+      sb_add_utf8(b, 0xFFFD);
+    }
+    i += k;
+  }
+}
+
+/* ---- environment ---- */
+
+static Value n_env(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *name = cstr_arg(vm, argv[0]);
+  if (!name || !*name) return NIL_VAL;
+  return str_or_nil(vm, getenv(name));
+}
+
+static Value n_env_all(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  Value m = map_empty(vm);
+  for (char **e = environ; e && *e; e++) {
+    const char *eq = strchr(*e, '=');
+    if (!eq || eq == *e) continue;
+    size_t klen = (size_t)(eq - *e), bad;
+    if (!utf8_valid(*e, klen, &bad)) continue;
+    Value val = str_or_nil(vm, eq + 1);
+    if (is_nil(val)) continue;
+    Value k = kw_val(sym_intern(vm, *e, klen));
+    m = map_assoc(vm, m, k, val);
+  }
+  return m;
+}
+
+static Value n_set_env(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *name = cstr_arg(vm, argv[0]);
+  const char *val = cstr_arg(vm, argv[1]);
+  if (!name || !*name || strchr(name, '='))
+    err_eval(vm, "sys/set-env: invalid variable name: %s", str_data(argv[0]));
+  if (!val) err_eval(vm, "sys/set-env: value contains a NUL byte");
+  if (setenv(name, val, 1) != 0) err_io(vm, "sys/set-env: %s", strerror(errno));
+  return NIL_VAL;
+}
+
+/* ---- time ---- */
+
+static Value n_time_ms(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return num_int(vm, (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000);
+}
+
+static Value n_sleep(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  int64_t ms = arg_int(vm, argv[0]);
+  if (ms <= 0) return NIL_VAL;
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  return NIL_VAL;
+}
+
+static Value n_elapsed(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  int64_t ns = (int64_t)(t.tv_sec - start_time.tv_sec) * 1000000000 + (t.tv_nsec - start_time.tv_nsec);
+  return num_int(vm, ns < 0 ? 0 : ns);
+}
+
+/* ---- shell ---- */
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+static Value n_shell(VM *vm, int argc, Value *argv) {
+  for (int i = 0; i < argc; i++) arg_string(vm, argv[i]);
+  for (int i = 0; i < argc; i++)
+    if (strlen(str_data(argv[i])) != str_len(argv[i])) err_io(vm, "shell: nul byte found in provided data");
+
+  char **cargv = malloc(sizeof(char *) * (size_t)(argc + 3));
+  if (!cargv) abort();
+  const char *prog;
+  if (argc == 1) {
+    prog = "/bin/sh";
+    cargv[0] = "sh";
+    cargv[1] = "-c";
+    cargv[2] = (char *)str_data(argv[0]);
+    cargv[3] = NULL;
+  } else {
+    prog = str_data(argv[0]);
+    for (int i = 0; i < argc; i++) cargv[i] = (char *)str_data(argv[i]);
+    cargv[argc] = NULL;
+  }
+
+  if (!vm->capture) {
+    fflush(vm->out);
+    fflush(vm->errout);
+  }
+
+  int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+  if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+    int e = errno;
+    close_fd(&outp[0]), close_fd(&outp[1]), close_fd(&errp[0]), close_fd(&errp[1]);
+    free(cargv);
+    err_io(vm, "shell: %s (os error %d)", strerror(e), e);
+  }
+
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+  posix_spawnattr_init(&attr);
+  sigset_t def, mask;
+  sigemptyset(&def);
+  sigaddset(&def, SIGPIPE);
+  sigaddset(&def, SIGINT);
+  sigaddset(&def, SIGQUIT);
+  sigemptyset(&mask);
+  posix_spawnattr_setsigdefault(&attr, &def);
+  posix_spawnattr_setsigmask(&attr, &mask);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+  pid_t pid;
+  int rc = argc == 1 ? posix_spawn(&pid, prog, &fa, &attr, cargv, environ)
+                     : posix_spawnp(&pid, prog, &fa, &attr, cargv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  free(cargv);
+  close_fd(&outp[1]);
+  close_fd(&errp[1]);
+  if (rc != 0) {
+    close_fd(&outp[0]);
+    close_fd(&errp[0]);
+    err_io(vm, "shell: %s (os error %d)", strerror(rc), rc);
+  }
+
+  /* Read both pipes until EOF without blocking on either. */
+  StrBuf bufs[2];
+  sb_init(&bufs[0]);
+  sb_init(&bufs[1]);
+  int fds[2] = {outp[0], errp[0]};
+  char chunk[65536];
+  while (fds[0] >= 0 || fds[1] >= 0) {
+    struct pollfd pf[2];
+    int np = 0, which[2];
+    for (int i = 0; i < 2; i++)
+      if (fds[i] >= 0) {
+        pf[np].fd = fds[i];
+        pf[np].events = POLLIN;
+        pf[np].revents = 0;
+        which[np++] = i;
+      }
+    int pr = poll(pf, (nfds_t)np, -1);
+    if (pr < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int j = 0; j < np; j++) {
+      if (!pf[j].revents) continue;
+      int i = which[j];
+      ssize_t r = read(fds[i], chunk, sizeof chunk);
+      if (r > 0)
+        sb_add(&bufs[i], chunk, (size_t)r);
+      else if (r == 0 || (errno != EINTR && errno != EAGAIN))
+        close_fd(&fds[i]);
+    }
+  }
+  close_fd(&fds[0]);
+  close_fd(&fds[1]);
+
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  int64_t code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+
+  Value strs[2];
+  for (int i = 0; i < 2; i++) {
+    StrBuf s;
+    sb_init(&s);
+    sb_add_lossy(&s, (const unsigned char *)bufs[i].data, bufs[i].len);
+    sb_free(&bufs[i]);
+    strs[i] = sb_to_string(vm, &s);
+  }
+  Value m = map_empty(vm);
+  m = map_assoc(vm, m, KW(vm, "exit-code"), num_int(vm, code));
+  m = map_assoc(vm, m, KW(vm, "stdout"), strs[0]);
+  m = map_assoc(vm, m, KW(vm, "stderr"), strs[1]);
+  return m;
+}
+
+/* ---- host information ---- */
+
+static Value n_cwd(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  char *d = getcwd(NULL, 0);
+  if (!d) err_io(vm, "sys/cwd: %s", strerror(errno));
+  StrBuf b;
+  sb_init(&b);
+  sb_add_lossy(&b, (const unsigned char *)d, strlen(d));
+  free(d);
+  return sb_to_string(vm, &b);
+}
+
+static Value n_platform(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+#if defined(__linux__)
+  return str_from_c(vm, "linux");
+#elif defined(__APPLE__)
+  return str_from_c(vm, "macos");
+#elif defined(_WIN32)
+  return str_from_c(vm, "windows");
+#else
+  return str_from_c(vm, "unknown");
+#endif
+}
+
+static Value n_os(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+#if defined(__linux__)
+  return str_from_c(vm, "linux");
+#elif defined(__APPLE__)
+  return str_from_c(vm, "macos");
+#elif defined(_WIN32)
+  return str_from_c(vm, "windows");
+#elif defined(__FreeBSD__)
+  return str_from_c(vm, "freebsd");
+#elif defined(__OpenBSD__)
+  return str_from_c(vm, "openbsd");
+#elif defined(__NetBSD__)
+  return str_from_c(vm, "netbsd");
+#else
+  return str_from_c(vm, "unknown");
+#endif
+}
+
+static Value n_arch(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+#if defined(__x86_64__)
+  return str_from_c(vm, "x86_64");
+#elif defined(__aarch64__)
+  return str_from_c(vm, "aarch64");
+#elif defined(__i386__)
+  return str_from_c(vm, "x86");
+#elif defined(__arm__)
+  return str_from_c(vm, "arm");
+#elif defined(__riscv) && __riscv_xlen == 64
+  return str_from_c(vm, "riscv64");
+#elif defined(__powerpc64__)
+  return str_from_c(vm, "powerpc64");
+#elif defined(__s390x__)
+  return str_from_c(vm, "s390x");
+#else
+  return str_from_c(vm, "unknown");
+#endif
+}
+
+static Value n_pid(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  return num_int(vm, (int64_t)getpid());
+}
+
+static Value n_hostname(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  char buf[256];
+  if (gethostname(buf, sizeof buf) != 0) return NIL_VAL;
+  buf[sizeof buf - 1] = 0;
+  return str_or_nil(vm, buf);
+}
+
+static const char *env_first(const char *a, const char *b) {
+  const char *v = getenv(a);
+  if (!v && b) v = getenv(b);
+  return v;
+}
+
+static Value n_user(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  const char *u = env_first("USER", "USERNAME");
+  if (!u) {
+    /* not in the environment (e.g. a container): the account name */
+    struct passwd *pw = getpwuid(getuid());
+    if (pw) u = pw->pw_name;
+  }
+  return str_or_nil(vm, u);
+}
+
+static Value n_home_dir(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  return str_or_nil(vm, env_first("HOME", "USERPROFILE"));
+}
+
+static Value n_temp_dir(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  const char *t = getenv("TMPDIR");
+  return t ? str_or_nil(vm, t) : str_from_c(vm, "/tmp");
+}
+
+static Value home_join(VM *vm, const char *suffix) {
+  const char *h = env_first("HOME", "USERPROFILE");
+  if (!h) return NIL_VAL;
+  StrBuf b;
+  sb_init(&b);
+  sb_adds(&b, h);
+  if (b.len == 0 || b.data[b.len - 1] != '/') sb_addc(&b, '/');
+  sb_adds(&b, suffix);
+  size_t bad;
+  if (!utf8_valid(b.data, b.len, &bad)) {
+    sb_free(&b);
+    return NIL_VAL;
+  }
+  return sb_to_string(vm, &b);
+}
+
+static Value n_config_dir(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  const char *x = getenv("XDG_CONFIG_HOME");
+  if (x && *x) return str_or_nil(vm, x);
+#if defined(__APPLE__)
+  return home_join(vm, "Library/Application Support");
+#else
+  return home_join(vm, ".config");
+#endif
+}
+
+static Value n_sema_home(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  const char *s = getenv("SEMA_HOME");
+  if (s) return str_or_nil(vm, s);
+  Value h = home_join(vm, ".sema");
+  return is_nil(h) ? str_from_c(vm, ".sema") : h;
+}
+
+static Value n_interactive(VM *vm, int argc, Value *argv) {
+  (void)vm, (void)argc, (void)argv;
+  return bool_val(isatty(0));
+}
+
+static Value n_tty(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  if (!isatty(0)) return NIL_VAL;
+  return str_or_nil(vm, ttyname(0));
+}
+
+static Value n_which(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  const char *name = cstr_arg(vm, argv[0]);
+  const char *path = getenv("PATH");
+  if (!name || !*name || !path) return NIL_VAL;
+  StrBuf b;
+  sb_init(&b);
+  const char *p = path;
+  for (;;) {
+    const char *end = strchr(p, ':');
+    size_t dl = end ? (size_t)(end - p) : strlen(p);
+    b.len = 0;
+    if (dl) {
+      sb_add(&b, p, dl);
+      if (b.data[b.len - 1] != '/') sb_addc(&b, '/');
+    }
+    sb_adds(&b, name);
+    struct stat st;
+    if (stat(b.data, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
+      size_t bad;
+      if (utf8_valid(b.data, b.len, &bad)) return sb_to_string(vm, &b);
+    }
+    if (!end) break;
+    p = end + 1;
+  }
+  sb_free(&b);
+  return NIL_VAL;
+}
+
+static Value n_term_size(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  static const int fds[3] = {1, 2, 0};
+  for (int i = 0; i < 3; i++) {
+    struct winsize ws;
+    if (!isatty(fds[i])) continue;
+    if (ioctl(fds[i], TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0 || ws.ws_row == 0) continue;
+    Value m = map_empty(vm);
+    m = map_assoc(vm, m, KW(vm, "cols"), num_int(vm, ws.ws_col));
+    m = map_assoc(vm, m, KW(vm, "rows"), num_int(vm, ws.ws_row));
+    return m;
+  }
+  return NIL_VAL;
+}
+
+static const NativeDef defs[] = {
+    {"env", n_env, 1, 1},
+    {"sys/env-all", n_env_all, 0, 0},
+    {"sys/set-env", n_set_env, 2, 2},
+    {"time-ms", n_time_ms, 0, 0},
+    {"sleep", n_sleep, 1, 1},
+    {"shell", n_shell, 1, VARIADIC},
+    {"sys/cwd", n_cwd, 0, 0},
+    {"sys/platform", n_platform, 0, 0},
+    {"sys/os", n_os, 0, 0},
+    {"sys/arch", n_arch, 0, 0},
+    {"sys/pid", n_pid, 0, 0},
+    {"sys/hostname", n_hostname, 0, 0},
+    {"sys/user", n_user, 0, 0},
+    {"sys/home-dir", n_home_dir, 0, 0},
+    {"sys/temp-dir", n_temp_dir, 0, 0},
+    {"sys/config-dir", n_config_dir, 0, 0},
+    {"sys/sema-home", n_sema_home, 0, 0},
+    {"sys/interactive?", n_interactive, 0, 0},
+    {"sys/tty", n_tty, 0, 0},
+    {"sys/which", n_which, 1, 1},
+    {"sys/elapsed", n_elapsed, 0, 0},
+    {"sys/term-size", n_term_size, 0, 0},
+    {NULL, NULL, 0, 0},
+};
+
+void lib_system_init(VM *vm) {
+  if (!start_set) {
+    clock_gettime(CLOCK_MONOTONIC, &start_time);
+    start_set = true;
+  }
+  lib_register(vm, defs);
+  lib_alias(vm, "time/now-ms", "time-ms");
+}
