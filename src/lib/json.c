@@ -1,4 +1,649 @@
-/* json.c - (being written) */
+/* json.c - JSON (stdlib.md §16): json/encode, json/encode-pretty, json/decode.
+ *
+ * Hand-written, single pass over the bytes.  The decoder follows the
+ * reference (serde_json) closely, including where its errors point: a parse
+ * failure reports "line L column C" computed the way serde_json does (C is
+ * the count of bytes on the line up to the error; 0 at the start of a line).
+ * Strings without escapes are copied once, straight from the input into the
+ * result; object keys without escapes are interned straight from the input.
+ * Nesting is limited like serde_json's (128 levels), so the recursive
+ * descent never threatens the C stack.  Allocation never collects inside a
+ * native, so partially built values need no rooting; errors unwind through
+ * a local jmp_buf so the scratch buffer is freed before the Sema error is
+ * raised.
+ *
+ * The encoder writes into one StrBuf; floats use the shortest round-trip
+ * digits of numfmt laid out like Ryu's (serde_json's) format.  Errors are
+ * reported by return value so the buffer can be freed before raising. */
+#include <math.h>
+#include <stdlib.h>
 #include "lib.h"
+#include "../numfmt.h"
 
-void lib_json_init(VM *vm) { (void)vm; }
+/* ================================================================ decoder */
+
+#define JSON_MAX_DEPTH 128 /* serde_json's recursion limit: 127 levels parse, 128 fail */
+
+typedef struct {
+  VM *vm;
+  const char *s, *p, *end;
+  StrBuf scratch;
+  int depth;
+  const char *msg;
+  size_t err_index; /* byte index for the position (serde_json's position_of_index) */
+  jmp_buf jb;
+} JP;
+
+/* error(): position after the consumed bytes; peek_error(): includes the peeked byte */
+static _Noreturn void jp_fail_at(JP *jp, const char *msg, size_t index) {
+  jp->msg = msg;
+  jp->err_index = index;
+  longjmp(jp->jb, 1);
+}
+static _Noreturn void jp_error(JP *jp, const char *msg) { jp_fail_at(jp, msg, (size_t)(jp->p - jp->s)); }
+static _Noreturn void jp_peek_error(JP *jp, const char *msg) {
+  size_t i = (size_t)(jp->p - jp->s) + 1, n = (size_t)(jp->end - jp->s);
+  jp_fail_at(jp, msg, i < n ? i : n);
+}
+
+static inline int jp_skip_ws(JP *jp) { /* returns the next byte or -1 at the end */
+  const char *p = jp->p, *e = jp->end;
+  while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+  jp->p = p;
+  return p < e ? (unsigned char)*p : -1;
+}
+
+static Value jp_value(JP *jp);
+
+static void jp_ident(JP *jp, const char *rest) {
+  for (; *rest; rest++) {
+    if (jp->p >= jp->end) jp_error(jp, "EOF while parsing a value");
+    char c = *jp->p++;
+    if (c != *rest) jp_error(jp, "expected ident");
+  }
+}
+
+static inline bool is_dig(int c) { return c >= '0' && c <= '9'; }
+static inline int jp_peek_or_null(JP *jp) { return jp->p < jp->end ? (unsigned char)*jp->p : 0; }
+
+/* A number; jp->p is at '-' or a digit. */
+static Value jp_number(JP *jp) {
+  const char *start = jp->p;
+  bool neg = false;
+  if (*jp->p == '-') {
+    neg = true;
+    jp->p++;
+  }
+  if (jp->p >= jp->end) jp_error(jp, "EOF while parsing a value");
+  char c = *jp->p++;
+  uint64_t sig = 0;
+  bool overflow = false;
+  if (c == '0') {
+    if (is_dig(jp_peek_or_null(jp))) jp_peek_error(jp, "invalid number");
+  } else if (c >= '1' && c <= '9') {
+    sig = (uint64_t)(c - '0');
+    while (is_dig(jp_peek_or_null(jp))) {
+      unsigned d = (unsigned)(*jp->p - '0');
+      if (!overflow && (sig > (UINT64_MAX - d) / 10)) overflow = true;
+      if (!overflow) sig = sig * 10 + d;
+      jp->p++;
+    }
+  } else {
+    jp_error(jp, "invalid number");
+  }
+  bool is_float = false;
+  int pk = jp_peek_or_null(jp);
+  if (pk == '.') {
+    is_float = true;
+    jp->p++;
+    if (!is_dig(jp_peek_or_null(jp))) {
+      if (jp->p < jp->end) jp_peek_error(jp, "invalid number");
+      jp_peek_error(jp, "EOF while parsing a value");
+    }
+    while (is_dig(jp_peek_or_null(jp))) jp->p++;
+    pk = jp_peek_or_null(jp);
+  }
+  if (pk == 'e' || pk == 'E') {
+    is_float = true;
+    jp->p++;
+    pk = jp_peek_or_null(jp);
+    if (pk == '+' || pk == '-') jp->p++;
+    if (jp->p >= jp->end) jp_error(jp, "EOF while parsing a value");
+    if (!is_dig((unsigned char)*jp->p++)) jp_error(jp, "invalid number");
+    while (is_dig(jp_peek_or_null(jp))) jp->p++;
+  }
+  if (!is_float && !overflow) {
+    if (!neg) {
+      if (sig <= (uint64_t)INT64_MAX) return num_int(jp->vm, (int64_t)sig);
+      return double_val((double)sig);
+    }
+    if (sig == 0) return double_val(-0.0);
+    if (sig <= (uint64_t)INT64_MAX + 1) return num_int(jp->vm, (int64_t)(0 - sig));
+    return double_val(-(double)sig);
+  }
+  size_t len = (size_t)(jp->p - start);
+  int64_t iv;
+  double dv = 0;
+  NumKind k;
+  if (is_float) {
+    k = numfmt_parse(start, len, &iv, &dv);
+  } else { /* an integer beyond 64 bits: read it as a float */
+    char *tmp = malloc(len + 3);
+    memcpy(tmp, start, len);
+    memcpy(tmp + len, "e0", 2);
+    k = numfmt_parse(tmp, len + 2, &iv, &dv);
+    free(tmp);
+  }
+  if (k != NUMFMT_FLOAT) jp_error(jp, "invalid number"); /* not reached: the grammar matched */
+  if (isinf(dv)) jp_error(jp, "number out of range");
+  return double_val(dv);
+}
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+static unsigned jp_hex4(JP *jp) {
+  if (jp->end - jp->p < 4) {
+    jp->p = jp->end;
+    jp_error(jp, "EOF while parsing a string");
+  }
+  const unsigned char *q = (const unsigned char *)jp->p;
+  int a = hexval(q[0]), b = hexval(q[1]), c = hexval(q[2]), d = hexval(q[3]);
+  jp->p += 4;
+  if ((a | b | c | d) < 0) jp_error(jp, "invalid escape");
+  return (unsigned)(a << 12 | b << 8 | c << 4 | d);
+}
+
+static void jp_escape(JP *jp, StrBuf *b) {
+  if (jp->p >= jp->end) jp_error(jp, "EOF while parsing a string");
+  char c = *jp->p++;
+  switch (c) {
+  case '"': sb_addc(b, '"'); return;
+  case '\\': sb_addc(b, '\\'); return;
+  case '/': sb_addc(b, '/'); return;
+  case 'b': sb_addc(b, '\b'); return;
+  case 'f': sb_addc(b, '\f'); return;
+  case 'n': sb_addc(b, '\n'); return;
+  case 'r': sb_addc(b, '\r'); return;
+  case 't': sb_addc(b, '\t'); return;
+  case 'u': break;
+  default: jp_error(jp, "invalid escape");
+  }
+  unsigned n = jp_hex4(jp);
+  if (n >= 0xDC00 && n <= 0xDFFF) jp_error(jp, "lone leading surrogate in hex escape");
+  if (n < 0xD800 || n > 0xDBFF) {
+    sb_add_utf8(b, n);
+    return;
+  }
+  if (jp->p >= jp->end) jp_error(jp, "EOF while parsing a string");
+  if (*jp->p++ != '\\') jp_error(jp, "unexpected end of hex escape");
+  if (jp->p >= jp->end) jp_error(jp, "EOF while parsing a string");
+  if (*jp->p++ != 'u') jp_error(jp, "unexpected end of hex escape");
+  unsigned n2 = jp_hex4(jp);
+  if (n2 < 0xDC00 || n2 > 0xDFFF) jp_error(jp, "lone leading surrogate in hex escape");
+  sb_add_utf8(b, (((n - 0xD800) << 10) | (n2 - 0xDC00)) + 0x10000);
+}
+
+/* A string body; jp->p is just after the opening quote.  Returns the bytes in
+ * *out / *len: a slice of the input when there were no escapes, else the
+ * scratch buffer (valid until the next string). */
+static void jp_string(JP *jp, const char **out, size_t *len) {
+  const char *p = jp->p, *e = jp->end, *run = p;
+  bool esc = false;
+  for (;;) {
+    while (p < e && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\') p++;
+    if (p == e) {
+      jp->p = p;
+      jp_error(jp, "EOF while parsing a string");
+    }
+    if (*p == '"') {
+      jp->p = p + 1;
+      if (!esc) {
+        *out = run;
+        *len = (size_t)(p - run);
+      } else {
+        sb_add(&jp->scratch, run, (size_t)(p - run));
+        *out = jp->scratch.data;
+        *len = jp->scratch.len;
+      }
+      return;
+    }
+    if (*p == '\\') {
+      if (!esc) {
+        esc = true;
+        jp->scratch.len = 0;
+      }
+      sb_add(&jp->scratch, run, (size_t)(p - run));
+      jp->p = p + 1;
+      jp_escape(jp, &jp->scratch);
+      p = run = jp->p;
+      continue;
+    }
+    jp->p = p + 1; /* a raw control character */
+    jp_error(jp, "control character (\\u0000-\\u001F) found while parsing a string");
+  }
+}
+
+static void jp_enter(JP *jp) {
+  if (++jp->depth >= JSON_MAX_DEPTH) jp_peek_error(jp, "recursion limit exceeded");
+  jp->p++;
+}
+
+static Value jp_array(JP *jp) {
+  jp_enter(jp);
+  ListBuilder lb;
+  lb_init(&lb);
+  bool first = true;
+  for (;;) {
+    int c = jp_skip_ws(jp);
+    if (c == ']') break;
+    if (c < 0) jp_peek_error(jp, "EOF while parsing a list");
+    if (!first) {
+      if (c != ',') jp_peek_error(jp, "expected `,` or `]`");
+      jp->p++;
+      c = jp_skip_ws(jp);
+      if (c == ']') jp_peek_error(jp, "trailing comma");
+      if (c < 0) jp_peek_error(jp, "EOF while parsing a value");
+    }
+    first = false;
+    lb_add(jp->vm, &lb, jp_value(jp));
+  }
+  jp->p++;
+  jp->depth--;
+  return lb.head;
+}
+
+static Value jp_object(JP *jp) {
+  jp_enter(jp);
+  VM *vm = jp->vm;
+  Value m = map_empty(vm);
+  bool first = true;
+  for (;;) {
+    int c = jp_skip_ws(jp);
+    if (c == '}') break;
+    if (c < 0) jp_peek_error(jp, "EOF while parsing an object");
+    if (!first) {
+      if (c != ',') jp_peek_error(jp, "expected `,` or `}`");
+      jp->p++;
+      c = jp_skip_ws(jp);
+    }
+    first = false;
+    if (c != '"') {
+      if (c == '}') jp_peek_error(jp, "trailing comma");
+      if (c < 0) jp_peek_error(jp, "EOF while parsing a value");
+      jp_peek_error(jp, "key must be a string");
+    }
+    jp->p++;
+    const char *kp;
+    size_t klen;
+    jp_string(jp, &kp, &klen);
+    Value key = kw_val(sym_intern(vm, kp, klen));
+    c = jp_skip_ws(jp);
+    if (c != ':') {
+      if (c < 0) jp_peek_error(jp, "EOF while parsing an object");
+      jp_peek_error(jp, "expected `:`");
+    }
+    jp->p++;
+    Value v = jp_value(jp);
+    m = map_assoc(vm, m, key, v);
+  }
+  jp->p++;
+  jp->depth--;
+  return m;
+}
+
+static Value jp_value(JP *jp) {
+  int c = jp_skip_ws(jp);
+  switch (c) {
+  case -1: jp_peek_error(jp, "EOF while parsing a value");
+  case 'n': jp->p++; jp_ident(jp, "ull"); return NIL_VAL;
+  case 't': jp->p++; jp_ident(jp, "rue"); return TRUE_VAL;
+  case 'f': jp->p++; jp_ident(jp, "alse"); return FALSE_VAL;
+  case '"': {
+    jp->p++;
+    const char *sp;
+    size_t slen;
+    jp_string(jp, &sp, &slen);
+    return str_new(jp->vm, sp, slen);
+  }
+  case '[': return jp_array(jp);
+  case '{': return jp_object(jp);
+  default:
+    if (c == '-' || is_dig(c)) return jp_number(jp);
+    jp_peek_error(jp, "expected value");
+  }
+}
+
+static Value n_json_decode(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
+  /* volatile: read after longjmp */
+  JP *volatile jpv = malloc(sizeof(JP));
+  JP *jp = jpv;
+  jp->vm = vm;
+  jp->s = jp->p = str_data(argv[0]);
+  jp->end = jp->s + str_len(argv[0]);
+  jp->depth = 0;
+  sb_init(&jp->scratch);
+  if (setjmp(jp->jb)) {
+    jp = jpv;
+    size_t line = 1, col = 0;
+    for (size_t i = 0; i < jp->err_index; i++) {
+      if (jp->s[i] == '\n') {
+        line++;
+        col = 0;
+      } else {
+        col++;
+      }
+    }
+    const char *msg = jp->msg;
+    sb_free(&jp->scratch);
+    free(jp);
+    err_eval(vm, "json/decode: parse error at line %zu column %zu: %s", line, col, msg);
+  }
+  Value v = jp_value(jp);
+  if (jp_skip_ws(jp) >= 0) jp_peek_error(jp, "trailing characters");
+  sb_free(&jp->scratch);
+  free(jp);
+  return v;
+}
+
+/* ================================================================ encoder */
+
+#define JSON_MAX_ENC_DEPTH 1024
+
+typedef struct {
+  VM *vm;
+  StrBuf b;
+  bool pretty;
+  int depth;
+  const char *fname;
+  char err[160];
+} JE;
+
+static bool je_fail(JE *e, const char *what) {
+  snprintf(e->err, sizeof e->err, "%s: %s", e->fname, what);
+  return false;
+}
+
+static void je_string(StrBuf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  sb_addc(b, '"');
+  const char *run = s, *e = s + n;
+  for (const char *p = s; p < e; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    sb_add(b, run, (size_t)(p - run));
+    run = p + 1;
+    switch (c) {
+    case '"': sb_add(b, "\\\"", 2); break;
+    case '\\': sb_add(b, "\\\\", 2); break;
+    case '\b': sb_add(b, "\\b", 2); break;
+    case '\f': sb_add(b, "\\f", 2); break;
+    case '\n': sb_add(b, "\\n", 2); break;
+    case '\r': sb_add(b, "\\r", 2); break;
+    case '\t': sb_add(b, "\\t", 2); break;
+    default: {
+      char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      sb_add(b, u, 6);
+    }
+    }
+  }
+  sb_add(b, run, (size_t)(e - run));
+  sb_addc(b, '"');
+}
+
+/* Ryu's format (serde_json): shortest digits d1..dn, value 0.d1..dn x 10^kk. */
+static void je_double(StrBuf *b, double d) {
+  char buf[NUMFMT_BUFSIZE];
+  if (d == 0) {
+    sb_adds(b, signbit(d) ? "-0.0" : "0.0");
+    return;
+  }
+  numfmt_double(buf, sizeof buf, d, false); /* shortest digits, positional */
+  const char *p = buf;
+  bool neg = *p == '-';
+  if (neg) p++;
+  char dig[32];
+  int n = 0, kk = 0;
+  bool seen_point = false, leading = true;
+  for (; *p; p++) {
+    if (*p == '.') {
+      seen_point = true;
+      continue;
+    }
+    if (leading && *p == '0') {
+      if (seen_point) kk--;
+      continue;
+    }
+    leading = false;
+    if (n < (int)sizeof dig) dig[n++] = *p;
+    if (!seen_point) kk++;
+  }
+  while (n > 1 && dig[n - 1] == '0') n--;
+  if (neg) sb_addc(b, '-');
+  if (kk > 0 && kk <= 16) {
+    if (n <= kk) { /* integral: digits, zeros, ".0" */
+      sb_add(b, dig, (size_t)n);
+      for (int i = n; i < kk; i++) sb_addc(b, '0');
+      sb_add(b, ".0", 2);
+    } else {
+      sb_add(b, dig, (size_t)kk);
+      sb_addc(b, '.');
+      sb_add(b, dig + kk, (size_t)(n - kk));
+    }
+  } else if (kk > -5 && kk <= 0) {
+    sb_add(b, "0.", 2);
+    for (int i = kk; i < 0; i++) sb_addc(b, '0');
+    sb_add(b, dig, (size_t)n);
+  } else {
+    sb_addc(b, dig[0]);
+    if (n > 1) {
+      sb_addc(b, '.');
+      sb_add(b, dig + 1, (size_t)(n - 1));
+    }
+    sb_addf(b, "e%d", kk - 1);
+  }
+}
+
+static void je_int(StrBuf *b, int64_t i) {
+  char tmp[24], *p = tmp + sizeof tmp;
+  uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
+  do {
+    *--p = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (i < 0) *--p = '-';
+  sb_add(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+static void je_newline(JE *e, int level) {
+  sb_addc(&e->b, '\n');
+  for (int i = 0; i < level; i++) sb_add(&e->b, "  ", 2);
+}
+
+typedef struct {
+  const char *p; /* NULL: text at keybuf offset off */
+  size_t len, off;
+  uint32_t idx;
+} JKey;
+
+static int jkey_cmp(const void *a, const void *b) {
+  const JKey *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->p, y->p, n);
+  if (c) return c;
+  if (x->len != y->len) return x->len < y->len ? -1 : 1;
+  return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static bool je_value(JE *e, Value v, int level);
+
+static bool je_map(JE *e, Value m, int level) {
+  VM *vm = e->vm;
+  size_t n;
+  Value *ents = anymap_sorted_entries(m, &n);
+  if (n == 0) {
+    free(ents);
+    sb_add(&e->b, "{}", 2);
+    return true;
+  }
+  JKey *keys = malloc(n * sizeof(JKey));
+  StrBuf kb; /* printed forms of non-string, non-name keys */
+  sb_init(&kb);
+  bool sorted = true;
+  for (size_t i = 0; i < n; i++) {
+    Value k = ents[2 * i];
+    JKey *jk = &keys[i];
+    jk->idx = (uint32_t)i;
+    if (is_string(k)) {
+      jk->p = str_data(k);
+      jk->len = str_len(k);
+    } else if (is_kw(k) || is_sym(k)) {
+      String *s = sym_name(vm, sym_id(k));
+      jk->p = s->data;
+      jk->len = s->len;
+    } else {
+      jk->p = NULL;
+      jk->off = kb.len;
+      print_value(vm, &kb, k, true);
+      jk->len = kb.len - jk->off;
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!keys[i].p) keys[i].p = kb.data + keys[i].off;
+  for (size_t i = 1; i < n && sorted; i++)
+    if (jkey_cmp(&keys[i - 1], &keys[i]) > 0) sorted = false;
+  if (!sorted) qsort(keys, n, sizeof(JKey), jkey_cmp);
+  bool ok = true;
+  sb_addc(&e->b, '{');
+  bool first = true;
+  for (size_t i = 0; i < n && ok; i++) {
+    JKey *jk = &keys[i];
+    Value val = ents[2 * jk->idx + 1];
+    if (i + 1 < n && keys[i + 1].len == jk->len && !memcmp(keys[i + 1].p, jk->p, jk->len)) {
+      /* shadowed by a later key with the same text: still converted (errors show), not emitted */
+      size_t mark = e->b.len;
+      ok = je_value(e, val, level + 1);
+      e->b.len = mark;
+      continue;
+    }
+    if (!first) sb_addc(&e->b, ',');
+    first = false;
+    if (e->pretty) je_newline(e, level + 1);
+    je_string(&e->b, jk->p, jk->len);
+    if (e->pretty)
+      sb_add(&e->b, ": ", 2);
+    else
+      sb_addc(&e->b, ':');
+    ok = je_value(e, val, level + 1);
+  }
+  if (ok) {
+    if (e->pretty) je_newline(e, level);
+    sb_addc(&e->b, '}');
+  }
+  sb_free(&kb);
+  free(keys);
+  free(ents);
+  return ok;
+}
+
+static bool je_value(JE *e, Value v, int level) {
+  StrBuf *b = &e->b;
+  if (is_double(v)) {
+    double d = as_double(v);
+    if (isnan(d) || isinf(d)) return je_fail(e, "cannot encode NaN/Infinity as JSON");
+    je_double(b, d);
+    return true;
+  }
+  if (is_int(v)) {
+    je_int(b, int_of(v));
+    return true;
+  }
+  if (v == NIL_VAL) {
+    sb_add(b, "null", 4);
+    return true;
+  }
+  if (v == TRUE_VAL) {
+    sb_add(b, "true", 4);
+    return true;
+  }
+  if (v == FALSE_VAL) {
+    sb_add(b, "false", 5);
+    return true;
+  }
+  if (is_string(v)) {
+    je_string(b, str_data(v), str_len(v));
+    return true;
+  }
+  if (is_kw(v) || is_sym(v)) {
+    String *s = sym_name(e->vm, sym_id(v));
+    je_string(b, s->data, s->len);
+    return true;
+  }
+  if (is_list(v) || is_vector(v) || is_anymap(v)) {
+    if (++e->depth > JSON_MAX_ENC_DEPTH) return je_fail(e, "nesting too deep");
+    bool ok = true;
+    if (is_anymap(v)) {
+      ok = je_map(e, v, level);
+    } else {
+      SeqIter it;
+      seqiter_init(&it, v);
+      Value x;
+      bool first = true;
+      sb_addc(b, '[');
+      while (ok && seqiter_next(&it, &x)) {
+        if (!first) sb_addc(b, ',');
+        first = false;
+        if (e->pretty) je_newline(e, level + 1);
+        ok = je_value(e, x, level + 1);
+      }
+      if (ok) {
+        if (e->pretty && !first) je_newline(e, level);
+        sb_addc(b, ']');
+      }
+    }
+    e->depth--;
+    return ok;
+  }
+  char what[96];
+  snprintf(what, sizeof what, "cannot encode %s as JSON", type_name(v));
+  return je_fail(e, what);
+}
+
+static Value json_encode(VM *vm, Value v, bool pretty, const char *fname) {
+  JE e;
+  e.vm = vm;
+  e.pretty = pretty;
+  e.depth = 0;
+  e.fname = fname;
+  sb_init(&e.b);
+  if (!je_value(&e, v, 0)) {
+    sb_free(&e.b);
+    err_eval(vm, "%s", e.err);
+  }
+  return sb_to_string(vm, &e.b);
+}
+
+static Value n_json_encode(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  return json_encode(vm, argv[0], false, "json/encode");
+}
+
+static Value n_json_encode_pretty(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  return json_encode(vm, argv[0], true, "json/encode-pretty");
+}
+
+static const NativeDef defs[] = {
+    {"json/encode", n_json_encode, 1, 1},
+    {"json/encode-pretty", n_json_encode_pretty, 1, 1},
+    {"json/decode", n_json_decode, 1, 1},
+    {NULL, NULL, 0, 0},
+};
+
+void lib_json_init(VM *vm) { lib_register(vm, defs); }
