@@ -7,6 +7,7 @@
  * cleared to nil, so a register can never keep a pointer to a freed object.
  */
 #include <stdlib.h>
+#include <unistd.h>
 #include "gc.h"
 #include "map.h"
 #include "runtime.h"
@@ -27,23 +28,67 @@ struct LargeObj {
   _Alignas(16) unsigned char obj[];
 };
 
+size_t gc_parse_size(const char *s) {
+  char *end;
+  unsigned long long n = strtoull(s, &end, 10);
+  if (end == s) return 0;
+  unsigned shift = 0;
+  switch (*end) {
+  case 'k': case 'K': shift = 10, end++; break;
+  case 'm': case 'M': shift = 20, end++; break;
+  case 'g': case 'G': shift = 30, end++; break;
+  default: break;
+  }
+  if (*end == 'B' || *end == 'b') end++;
+  if (*end || n == 0 || n > (SIZE_MAX >> shift)) return 0;
+  return (size_t)n << shift;
+}
+
+/* The default heap limit: SEMA_MAX_HEAP, else half of the physical memory,
+ * so a runaway program gets an error instead of the out-of-memory killer. */
+static size_t default_max_heap(void) {
+  const char *e = getenv("SEMA_MAX_HEAP");
+  size_t n = e ? gc_parse_size(e) : 0;
+  if (n) return n;
+  long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && psize > 0 ? (size_t)pages * (size_t)psize / 2 : SIZE_MAX;
+}
+
 void gc_init(VM *vm) {
   memset(&vm->heap, 0, sizeof vm->heap);
   vm->heap.threshold = 8u << 20;
+  vm->heap.max_heap = default_max_heap();
 }
 
-static void *xmalloc(size_t n) {
+/* Over the limit (or malloc failed): raise a catchable error.  The error
+ * itself and the handler need a little memory before the next collection
+ * reclaims the aborted computation's garbage: that is the grace. */
+static NORETURN void heap_exhausted(VM *vm, size_t size) {
+  Heap *h = &vm->heap;
+  h->grace = 1;
+  h->pending = 1;
+  vm_set_hint(vm, "raise the limit with --max-heap SIZE or SEMA_MAX_HEAP");
+  err_eval(vm, "out of memory: allocating %zu bytes would exceed the heap limit of %zu MB", size, h->max_heap >> 20);
+}
+
+bool gc_has_room(VM *vm, size_t size) {
+  Heap *h = &vm->heap;
+  return size <= h->max_heap && h->live + h->allocated <= h->max_heap - size;
+}
+
+void gc_check_room(VM *vm, size_t size) {
+  if (!gc_has_room(vm, size) && !vm->heap.grace) heap_exhausted(vm, size);
+}
+
+static void *xmalloc(VM *vm, size_t n) {
   void *p = malloc(n);
-  if (!p) {
-    fprintf(stderr, "sema: out of memory\n");
-    abort();
-  }
+  if (!p) heap_exhausted(vm, n);
   return p;
 }
 
-static FreeSlot *refill(Heap *h, size_t cls) {
+static FreeSlot *refill(VM *vm, Heap *h, size_t cls) {
   size_t sz = cls * GC_GRAIN;
-  Page *p = xmalloc(PAGE_BYTES);
+  Page *p = xmalloc(vm, PAGE_BYTES);
   p->slot_size = (uint32_t)sz;
   p->nslots = (uint32_t)((PAGE_BYTES - offsetof(Page, slots)) / sz);
   p->next = h->pages[cls];
@@ -64,15 +109,19 @@ void *gc_alloc(VM *vm, ObjType type, size_t size) {
   size = (size + GC_GRAIN - 1) & ~(size_t)(GC_GRAIN - 1);
   if (size < sizeof(FreeSlot)) size = sizeof(FreeSlot);
   Obj *o;
+  if (UNLIKELY(h->live + h->allocated + size > h->max_heap)) {
+    if (!h->grace || h->live + h->allocated + size > h->max_heap + (h->max_heap >> 2) + (1u << 20))
+      heap_exhausted(vm, size);
+  }
   if (LIKELY(size <= GC_MAX_SMALL)) {
     size_t cls = size / GC_GRAIN;
     FreeSlot *s = h->free[cls];
-    if (UNLIKELY(!s)) s = refill(h, cls);
+    if (UNLIKELY(!s)) s = refill(vm, h, cls);
     h->free[cls] = s->next;
     o = &s->h;
   } else {
-    LargeObj *l = malloc(sizeof(LargeObj) + size);
-    if (!l) err_eval(vm, "out of memory allocating %zu bytes", size);
+    LargeObj *l = size < SIZE_MAX - sizeof(LargeObj) ? malloc(sizeof(LargeObj) + size) : NULL;
+    if (!l) heap_exhausted(vm, size);
     l->size = size;
     l->next = h->large;
     h->large = l;
@@ -297,6 +346,10 @@ void gc_collect(VM *vm) {
   h->live = sweep(h);
   h->allocated = 0;
   h->threshold = h->live < (8u << 20) ? (8u << 20) : h->live;
+  /* near the limit, collect before reaching it rather than fail with garbage still around */
+  size_t room = h->live < h->max_heap ? (h->max_heap - h->live) / 2 : 0;
+  if (h->threshold > room) h->threshold = room > (64u << 10) ? room : (64u << 10);
+  h->grace = 0;
   h->pending = 0;
   h->collections++;
 }

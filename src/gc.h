@@ -33,7 +33,8 @@ typedef struct Heap {
   size_t threshold;   /* collect when allocated exceeds this */
   size_t live;        /* bytes live after the last collection */
   size_t total;       /* bytes currently in use (approximate) */
-  size_t max_heap;    /* 0 = unlimited */
+  size_t max_heap;    /* limit on live + newly allocated bytes (SIZE_MAX: none) */
+  int grace;          /* over the limit, error raised: allow a little more until the next collection */
   uint64_t collections;
   Obj **gray;
   size_t ngray, capgray;
@@ -42,10 +43,16 @@ typedef struct Heap {
 
 struct VM;
 void *gc_alloc(struct VM *vm, ObjType type, size_t size);
+/* Would allocating size bytes stay within the heap limit?  gc_check_room raises the
+ * out-of-memory error if not (for callers that must free C memory first). */
+bool gc_has_room(struct VM *vm, size_t size);
+void gc_check_room(struct VM *vm, size_t size);
 void gc_collect(struct VM *vm);
 void gc_mark_value(struct VM *vm, Value v);
 void gc_heap_free(struct VM *vm);
 void gc_init(struct VM *vm);
+/* Parse a size such as "512M", "2G", "65536"; 0 if malformed. */
+size_t gc_parse_size(const char *s);
 /* Call fn on every live object of a type (used to patch code when a builtin is redefined). */
 void gc_each_object(struct VM *vm, ObjType type, void (*fn)(struct VM *, Obj *, void *), void *ud);
 

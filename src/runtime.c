@@ -209,6 +209,11 @@ void sb_add_utf8(StrBuf *b, uint32_t cp) {
   sb_add(b, tmp, utf8_encode(cp, tmp));
 }
 Value sb_to_string(VM *vm, StrBuf *b) {
+  if (!gc_has_room(vm, b->len + sizeof(String)) && !vm->heap.grace) { /* free the buffer before the error unwinds */
+    size_t n = b->len;
+    sb_free(b);
+    gc_check_room(vm, n + sizeof(String));
+  }
   Value v = str_new(vm, b->data ? b->data : "", b->len);
   sb_free(b);
   return v;

@@ -1301,6 +1301,8 @@ static void vm_run(VM *vm) {
     restore_handler(vm, idx);
     vm->run_jb = &jb;
     h.ci->base[h.reg] = vm->error;
+    /* the try body's registers are dead: drop what they hold (a precise GC would keep it) */
+    for (Value *r = h.ci->base + h.reg + 1; r < h.top; r++) *r = NIL_VAL;
     h.ci->pc = h.catch_pc;
     vm->top = h.top;
   }

@@ -18,6 +18,8 @@ static void usage(FILE *f) {
           "  -l, --load FILE     load FILE first (repeatable)\n"
           "  -i, --interactive   start the REPL after FILE/-e/-p\n"
           "  -q, --quiet         no REPL banner\n"
+          "  --max-heap SIZE     heap limit (e.g. 512M, 2G; default: SEMA_MAX_HEAP or half the RAM);\n"
+          "                      exceeding it raises a catchable out-of-memory error\n"
           "  -V, --version       print the version\n"
           "  -h, --help          this help\n");
 }
@@ -208,6 +210,12 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
       quiet = true;
     } else if (strcmp(a, "--no-llm") == 0) {
+    } else if (strcmp(a, "--max-heap") == 0) {
+      if (i + 1 >= argc || !gc_parse_size(argv[i + 1])) {
+        fprintf(stderr, "sema: --max-heap needs a size such as 512M or 2G\n");
+        return 2;
+      }
+      setenv("SEMA_MAX_HEAP", argv[++i], 1); /* read by the heap of every VM, REPL and eval included */
     } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
       printf("sema %s\n", SEMA_VERSION);
       return 0;
