@@ -20,6 +20,8 @@ void lib_typedarray_init(VM *vm);
 void lib_stream_init(VM *vm);
 void lib_context_init(VM *vm);
 void lib_term_init(VM *vm);
+void lib_async_init(VM *vm);
+void lib_compat_init(VM *vm);
 
 void lib_register(VM *vm, const NativeDef *defs) {
   for (; defs->name; defs++) global_define(vm, defs->name, native_new(vm, defs->name, defs->fn, defs->min_args, defs->max_args));
@@ -74,4 +76,6 @@ void lib_register_all(VM *vm) {
   lib_stream_init(vm);
   lib_context_init(vm);
   lib_term_init(vm);
+  lib_async_init(vm);
+  lib_compat_init(vm);
 }
