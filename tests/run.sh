@@ -57,10 +57,11 @@ if make -s embed-example >/tmp/sema-embed.log 2>&1; then ok; else bad "embed exa
 # ---- instruction-count regression guard ----
 if tests/perf/guard.sh; then ok; else bad "perf guard"; fi
 
-# ---- conformance corpus and the spec's tier-A names (outside the project; skipped when absent) ----
+# ---- conformance corpus and the spec's tier-A and tier-B names (outside the project; skipped when absent) ----
 CONF=../shared/tools/conformance
 if [ -f ../shared/spec/stdlib.md ]; then
   if python3 tests/spec/names.py "$REL" ../shared/spec/stdlib.md A tests/spec/tier-a-missing.txt; then ok; else bad "tier-A names"; fi
+  if python3 tests/spec/names.py "$REL" ../shared/spec/stdlib.md B; then ok; else bad "tier-B names"; fi
 fi
 if [ -x "$CONF" ] && [ -d ../shared/conformance ]; then
   out=$(python3 "$CONF" --bin "$REL" --expect-failures tests/conformance-xfail.txt ../shared/conformance 2>&1)
