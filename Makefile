@@ -10,6 +10,10 @@ WARN = -Wall -Wextra -Wno-unused-parameter
 INCS = -Isrc -Iinclude
 LIBS = -lutf8proc -lpcre2-8 -lnettle -lm
 CLI_LIBS = -ledit
+# The release binary links the permissive-licence libraries statically (their
+# Debian -dev packages ship the .a files): resolving ~900 dynamic symbols was a
+# third of `sema -e 1` (docs/design.md, "Startup").  nettle (LGPL) stays shared.
+RELEASE_LIBS = -Wl,-Bstatic -lutf8proc -lpcre2-8 -ledit -ltinfo -lbsd -lmd -Wl,-Bdynamic -lnettle -lm
 OPT ?= -O2 -g
 # hash tries count bits on every step: use the instruction where there is one
 ifeq ($(shell uname -m),x86_64)
@@ -44,7 +48,7 @@ build/libsema.a: $(CORE_OBJ)
 	ar rcs $@ $^
 
 build/sema: $(CLI_OBJ) build/libsema.a
-	$(CC) $(OPT) -o $@ $(CLI_OBJ) build/libsema.a $(LIBS) $(CLI_LIBS)
+	$(CC) $(OPT) -o $@ $(CLI_OBJ) build/libsema.a $(RELEASE_LIBS)
 
 build/debug/libsema.a: $(DBG_CORE_OBJ)
 	ar rcs $@ $^

@@ -7,6 +7,7 @@
  * form has been seen (a named-let body may still be inlined into its parent).
  */
 #include <stdlib.h>
+#include <threads.h>
 #include "ast.h"
 #include "compiler.h"
 #include "forms.h"
@@ -1219,14 +1220,37 @@ static const Intrinsic intrinsics[] = {
     {"max", 2, OP_MAX2},      {"vector", -1, OP_VECTOR}, {"list", -1, OP_LIST},  {"assoc", 3, OP_ASSOC},
 };
 
+/* Intrinsic names in a small open-addressing set: global_define asks for
+ * every builtin at startup, so a linear strcmp scan showed up in the
+ * startup profile (25% of `sema -e 1`). */
+#define INTRINSIC_SET 256
+static uint8_t intrinsic_set[INTRINSIC_SET]; /* index + 1 into intrinsics[], 0 = empty */
+static once_flag intrinsic_once = ONCE_FLAG_INIT;
+
+static uint32_t name_hash(const char *s) {
+  uint32_t h = 2166136261u;
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+  return h;
+}
+
+static void build_intrinsic_set(void) {
+  for (size_t i = 0; i < sizeof intrinsics / sizeof intrinsics[0]; i++) {
+    uint32_t j = name_hash(intrinsics[i].name) % INTRINSIC_SET;
+    while (intrinsic_set[j]) j = (j + 1) % INTRINSIC_SET;
+    intrinsic_set[j] = (uint8_t)(i + 1);
+  }
+}
+
 int intrinsic_id(const char *name) {
-  for (size_t i = 0; i < sizeof intrinsics / sizeof intrinsics[0]; i++)
-    if (strcmp(intrinsics[i].name, name) == 0) return 1;
+  call_once(&intrinsic_once, build_intrinsic_set);
+  for (uint32_t j = name_hash(name) % INTRINSIC_SET; intrinsic_set[j]; j = (j + 1) % INTRINSIC_SET)
+    if (strcmp(intrinsics[intrinsic_set[j] - 1].name, name) == 0) return 1;
   return 0;
 }
 
 static bool find_intrinsic(VM *vm, Value sym, int argc, OpCode *op) {
   const char *name = sym_cstr(vm, sym);
+  if (!intrinsic_id(name)) return false;
   for (size_t i = 0; i < sizeof intrinsics / sizeof intrinsics[0]; i++)
     if (strcmp(intrinsics[i].name, name) == 0 && (intrinsics[i].argc == argc || (intrinsics[i].argc < 0 && argc < 200))) {
       *op = intrinsics[i].op;
