@@ -254,7 +254,7 @@ static void tbl_rehash(HMap *s, uint32_t cap) {
 }
 
 static void tbl_put(HMap *s, Value k, Value v) {
-  if ((s->h.aux + 1) * 4 > tbl_cap(s) * 3) tbl_rehash(s, tbl_cap(s) * 2);
+  if ((s->h.aux + 1) * 4 > tbl_cap(s) * 3) tbl_rehash(s, tbl_cap(s) * 4); /* x4: half the rehash work of doubling */
   for (;;) {
     uint64_t hash = tbl_hash(s, k);
     HSlot *sl = tbl_slots(s);
