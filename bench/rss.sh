@@ -11,8 +11,11 @@ row() { # name cmd...
   local name=$1
   shift
   command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || return 0
-  local out
-  out=$( { /usr/bin/time -f '%M %e' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+  local out tmp
+  tmp=$(mktemp)
+  /usr/bin/time -o "$tmp" -f '%M %e' "$@" >/dev/null 2>&1
+  out=$(tail -1 "$tmp")
+  rm -f "$tmp"
   awk -v n="$name" -v o="$out" 'BEGIN{split(o,a," "); printf "| %s | %.1f | %.2f |\n", n, a[1]/1024, a[2]}'
 }
 row sema build/sema $W/1brc.sema -- "$DATA"
