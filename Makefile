@@ -1,5 +1,5 @@
 # Sema: plain make, like Lua and Janet.
-#   make            release build: build/sema (-O2)
+#   make            release build: build/sema (-O3)
 #   make debug      AddressSanitizer + UBSan build: build/debug/sema
 #   make test       everything the CI runs (see tests/run.sh)
 #   make deps       install the Debian packages the build and tests need
@@ -14,7 +14,7 @@ CLI_LIBS = -ledit
 # Debian -dev packages ship the .a files): resolving ~900 dynamic symbols was a
 # third of `sema -e 1` (docs/design.md, "Startup").  nettle (LGPL) stays shared.
 RELEASE_LIBS = -Wl,-Bstatic -lutf8proc -lpcre2-8 -ledit -ltinfo -lbsd -lmd -Wl,-Bdynamic -lnettle -lm
-OPT ?= -O2 -g
+OPT ?= -O3 -g
 # hash tries count bits on every step: use the instruction where there is one
 ifeq ($(shell uname -m),x86_64)
 ARCH_FLAGS ?= -mpopcnt
@@ -30,7 +30,7 @@ CLI_OBJ = $(CLI_SRC:src/%.c=build/obj/%.o)
 DBG_CORE_OBJ = $(CORE_SRC:src/%.c=build/debug/obj/%.o)
 DBG_CLI_OBJ = $(CLI_SRC:src/%.c=build/debug/obj/%.o)
 
-.PHONY: all debug test deps clean unit bench profile-ops
+.PHONY: all debug test deps clean unit bench profile-ops pgo
 .PHONY: install embed-example build/sema.pc
 
 all: build/sema build/libsema.so
@@ -130,6 +130,18 @@ build/prof/sema: $(CORE_SRC) $(CLI_SRC) $(HDRS)
 	$(CC) $(CSTD) $(WARN) -O2 -DSEMA_PROFILE_OPS $(INCS) $(CORE_SRC) $(CLI_SRC) -o $@ $(LIBS) $(CLI_LIBS)
 
 profile-ops: build/prof/sema
+
+# build variants whose effect is measured in docs/design.md ("Build")
+build/o3/sema: $(CORE_SRC) $(CLI_SRC) $(HDRS)
+	@mkdir -p build/o3
+	$(CC) $(CSTD) $(WARN) -O3 -g $(ARCH_FLAGS) $(INCS) $(CORE_SRC) $(CLI_SRC) -o $@ $(RELEASE_LIBS)
+
+build/lto/sema: $(CORE_SRC) $(CLI_SRC) $(HDRS)
+	@mkdir -p build/lto
+	$(CC) $(CSTD) $(WARN) -O2 -g -flto=auto $(ARCH_FLAGS) $(INCS) $(CORE_SRC) $(CLI_SRC) -o $@ $(RELEASE_LIBS)
+
+pgo:
+	CC="$(CC)" ARCH_FLAGS="$(ARCH_FLAGS)" RELEASE_LIBS="$(RELEASE_LIBS)" bash tools/pgo.sh
 
 # not part of the tests: the side-by-side benchmark suite (writes bench/RESULTS.md)
 bench: build/sema

@@ -278,7 +278,7 @@ static Node *sf_case(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   /* build the if chain back to front */
   Value clauses = cdr(cdr(form));
   int64_t nc = form_len(clauses);
-  Value *cls = malloc((size_t)nc * sizeof(Value));
+  Value *cls = malloc((size_t)(nc > 0 ? nc : 1) * sizeof(Value)); /* nc < 0: improper, rejected earlier */
   for (int64_t i = 0; i < nc; i++, clauses = cdr(clauses)) cls[i] = car(clauses);
   Node *chain = const_node(u, NIL_VAL, pos);
   for (int64_t i = nc; i-- > 0;) {

@@ -66,6 +66,7 @@ void reader_init(Reader *r, VM *vm, const char *src, size_t len) {
   r->col = 1;
   r->depth = 0;
   r->at_eof_error = false;
+  r->arena = NULL;
 }
 
 static Pos here(Reader *r) { return (Pos){r->line, r->col}; }
