@@ -35,7 +35,7 @@ DBG_CLI_OBJ = $(CLI_SRC:src/%.c=build/debug/obj/%.o)
 
 all: build/sema build/libsema.so
 
-build/obj/%.o: src/%.c $(HDRS)
+build/obj/%.o: src/%.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(OPT) $(ARCH_FLAGS) $(INCS) -c $< -o $@
 
