@@ -243,6 +243,15 @@ static int cg_test(FS *fs, Node *n, bool when) {
     return -1;
   }
   if (n->kind == N_PRIM && n->op == OP_NOT && n->cell < 0) return cg_test(fs, n->kids[0], !when);
+  if (n->kind == N_PRIM && (n->op == OP_NOT || n->op == OP_NULLP || n->op == OP_PAIRP)) {
+    /* predicate and branch in one instruction; its deopt record calls the global */
+    OpCode op = n->op == OP_NOT ? OP_BNOT : n->op == OP_NULLP ? OP_BNULLP : OP_BPAIRP;
+    int r = cg_any(fs, n->kids[0]);
+    int pc = emit(fs, MK_ABC(op, r, 0, when));
+    add_deopt(fs, pc, n->cell, (int32_t)op);
+    fs->freereg = save;
+    return emit_jmp(fs);
+  }
   if (n->kind == N_PRIM && is_cmp(n->op)) {
     int imm;
     OpCode op = n->op;

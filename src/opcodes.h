@@ -33,6 +33,7 @@
 #define L_ARGS 7  /* f(R[B], ..., R[B+C-1]) -> R[A] */
 #define L_BsC_R 8 /* f(sC, R[B]) -> R[A] (reversed immediate) */
 #define L_B3 9    /* f(R[B], R[B+1], R[B+2]) -> R[A] */
+#define L_A_J 10  /* f(R[A]) then branch on truth (C = expected) */
 #define DEOPT_SWAPPED 0x100 /* deopt record flag: the two arguments were emitted reversed */
 
 #define SEMA_OPCODES(X)                                                      \
@@ -99,6 +100,9 @@
   X(BLEI, ABC, L_AsB_J, "(<= R[A] sB)")                                      \
   X(BGTI, ABC, L_AsB_J, "(> R[A] sB)")                                       \
   X(BGEI, ABC, L_AsB_J, "(>= R[A] sB)")                                      \
+  X(BNOT, ABC, L_A_J, "(not R[A])")                                          \
+  X(BNULLP, ABC, L_A_J, "(null? R[A])")                                      \
+  X(BPAIRP, ABC, L_A_J, "(pair? R[A])")                                      \
   /* ---- lists, predicates, collections (intrinsic) ---- */                 \
   X(CAR, ABC, L_B, "R[A] = (car R[B])")                                      \
   X(CDR, ABC, L_B, "R[A] = (cdr R[B])")                                      \

@@ -588,6 +588,7 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
     args[n++] = base[GET_A(i)];
     args[n++] = small_int_val(GET_sB(i));
     break;
+  case L_A_J: args[n++] = base[GET_A(i)]; break;
   case L_ARGS:
     for (uint32_t j = 0; j < GET_C(i); j++) args[n++] = base[GET_B(i) + j];
     break;
@@ -805,6 +806,20 @@ dispatch:
     COND_JUMP(is_truthy(RA));
     DISPATCH();
   }
+  /* a one-argument predicate fused with the branch on its result */
+  CASE(BNOT) {
+    COND_JUMP(!is_truthy(RA));
+    DISPATCH();
+  }
+  CASE(BNULLP) {
+    Value x = RA;
+    COND_JUMP(x == EMPTY_VAL || x == NIL_VAL);
+    DISPATCH();
+  }
+  CASE(BPAIRP) {
+    COND_JUMP(is_cons(RA));
+    DISPATCH();
+  }
   CASE(CALL) {
     Value *fslot = &RA;
     Value f = *fslot;
@@ -911,7 +926,7 @@ dispatch:
     const int32_t *rec = deopt_find(cl->proto, at);
     int layout = rec ? op_layouts[rec[1] & 0xFF] : L_NONE;
     Value r = deopt_call(vm, cl->proto, base, k, at, i);
-    if (layout == L_AB_J || layout == L_AsB_J)
+    if (layout == L_AB_J || layout == L_AsB_J || layout == L_A_J)
       COND_JUMP(is_truthy(r));
     else
       RA = r;
