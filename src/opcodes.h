@@ -38,6 +38,10 @@
 
 #define SEMA_OPCODES(X)                                                      \
   X(MOVE, ABC, L_NONE, "R[A] = R[B]")                                        \
+  /* superinstructions (codegen peephole; the words they cover stay valid jump targets) */ \
+  X(MOVE2, ABC, L_NONE, "R[A] = R[B]; R[A+1] = R[B+1]; skip the next word")  \
+  X(MOVEJ, ABC, L_NONE, "R[A] = R[B]; take the next JMP")                    \
+  X(MOVE2J, ABC, L_NONE, "R[A] = R[B]; R[A+1] = R[B+1]; take the JMP after next") \
   X(LOADK, ABx, L_NONE, "R[A] = K[Bx]")                                      \
   X(LOADI, AsBx, L_NONE, "R[A] = integer sBx")                               \
   X(LOADNIL, ABC, L_NONE, "R[A] = nil")                                      \

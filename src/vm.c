@@ -719,6 +719,24 @@ dispatch:
     RA = RB;
     DISPATCH();
   }
+  CASE(MOVE2) {
+    RA = RB;
+    base[GET_A(i) + 1] = base[GET_B(i) + 1];
+    pc++;
+    DISPATCH();
+  }
+  CASE(MOVEJ) {
+    RA = RB;
+    TAKE_JUMP();
+    DISPATCH();
+  }
+  CASE(MOVE2J) {
+    RA = RB;
+    base[GET_A(i) + 1] = base[GET_B(i) + 1];
+    pc++;
+    TAKE_JUMP();
+    DISPATCH();
+  }
   CASE(LOADK) {
     RA = k[GET_Bx(i)];
     DISPATCH();
