@@ -1216,6 +1216,8 @@ static const Intrinsic intrinsics[] = {
     {"string?", 1, OP_STRINGP}, {"symbol?", 1, OP_SYMBOLP}, {"zero?", 1, OP_ZEROP}, {"length", 1, OP_LENGTH},
     {"equal?", 2, OP_EQUALP}, {"eq?", 2, OP_EQUALP},    {"get", 2, OP_GET},      {"contains?", 2, OP_CONTAINS},
     {"nth", 2, OP_NTH},       {"append", 2, OP_APPEND2}, {"string-length", 1, OP_STRLEN},
+    {"string/split", 2, OP_STRSPLIT}, {"string-split", 2, OP_STRSPLIT},
+    {"string->number", 1, OP_STR2NUM}, {"string/to-number", 1, OP_STR2NUM},
     {"string-ref", 2, OP_STRREF}, {"string-append", 2, OP_STRAPPEND}, {"min", 2, OP_MIN2},
     {"max", 2, OP_MAX2},      {"vector", -1, OP_VECTOR}, {"list", -1, OP_LIST},  {"assoc", 3, OP_ASSOC},
 };

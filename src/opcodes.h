@@ -127,6 +127,8 @@
   X(NTH, ABC, L_BC, "R[A] = (nth R[B] R[C])")                                \
   X(APPEND2, ABC, L_BC, "R[A] = (append R[B] R[C])")                         \
   X(STRLEN, ABC, L_B, "R[A] = (string-length R[B])")                         \
+  X(STRSPLIT, ABC, L_BC, "R[A] = (string/split R[B] R[C])")                  \
+  X(STR2NUM, ABC, L_B, "R[A] = (string->number R[B])")                       \
   X(STRREF, ABC, L_BC, "R[A] = (string-ref R[B] R[C])")                      \
   X(STRAPPEND, ABC, L_BC, "R[A] = (string-append R[B] R[C])")                \
   X(MIN2, ABC, L_BC, "R[A] = (min R[B] R[C])")                               \

@@ -62,10 +62,24 @@ uint32_t utf8_decode(const char *s, size_t *adv) {
          (u[3] & 0x3F);
 }
 
+/* Length of the ASCII prefix of s, eight bytes at a time (most text is ASCII). */
+static inline size_t ascii_prefix(const char *s, size_t len) {
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    if (w & 0x8080808080808080ull) break;
+  }
+  while (i < len && (unsigned char)s[i] < 0x80) i++;
+  return i;
+}
+
 bool utf8_valid(const char *s, size_t len, size_t *bad_at) {
   const unsigned char *u = (const unsigned char *)s;
   size_t i = 0;
   while (i < len) {
+    i += ascii_prefix(s + i, len - i);
+    if (i >= len) break;
     unsigned char c = u[i];
     size_t n;
     uint32_t cp, min;
@@ -113,15 +127,15 @@ Value str_new_uninit(VM *vm, size_t len) {
 
 void str_finish(Value v) {
   String *s = as_string(v);
-  size_t n = 0;
-  bool ascii = true;
-  for (uint32_t i = 0; i < s->len; i++) {
-    unsigned char c = (unsigned char)s->data[i];
-    if (c >= 0x80) ascii = false;
-    n += (c & 0xC0) != 0x80;
+  size_t n = ascii_prefix(s->data, s->len);
+  if (n == s->len) {
+    s->nchars = (uint32_t)n;
+    s->h.flags = STR_ASCII;
+    return;
   }
+  for (uint32_t i = (uint32_t)n; i < s->len; i++) n += ((unsigned char)s->data[i] & 0xC0) != 0x80;
   s->nchars = (uint32_t)n;
-  s->h.flags = ascii ? STR_ASCII : 0;
+  s->h.flags = 0;
 }
 
 Value str_new(VM *vm, const char *p, size_t len) {

@@ -1242,6 +1242,18 @@ dispatch:
     GC_CHECK();
     DISPATCH();
   }
+  CASE(STRSPLIT) {
+    SAVE_PC();
+    RA = op_string_split(vm, RB, RC);
+    GC_CHECK();
+    DISPATCH();
+  }
+  CASE(STR2NUM) {
+    SAVE_PC();
+    RA = op_string_to_number(vm, RB);
+    GC_CHECK();
+    DISPATCH();
+  }
   CASE(STRLEN) {
     Value s = RB;
     if (is_string(s))

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/random.h>
 #include <time.h>
+#include "../ops.h"
 #include "lib.h"
 #include "numfmt.h"
 #include "../symbol.h"
@@ -403,7 +404,11 @@ static NORETURN void parse_fail(VM *vm, const char *fmt, Value s) {
 
 static Value n_string_to_number(VM *vm, int argc, Value *argv) {
   (void)argc;
-  Value s = arg_string(vm, argv[0]);
+  return op_string_to_number(vm, argv[0]);
+}
+
+Value op_string_to_number(VM *vm, Value s) {
+  arg_string(vm, s);
   int64_t iv;
   double dv;
   switch (parse_number(s, &iv, &dv)) {

@@ -9,6 +9,7 @@
  * generated from the Unicode 14 data. */
 #include <stdlib.h>
 #include <utf8proc.h>
+#include "../ops.h"
 #include "lib.h"
 
 /* ---- Unicode tables ---- */
@@ -662,10 +663,15 @@ static Value split_on(VM *vm, Value s, const char *sep, size_t sl) {
   return lb.head;
 }
 
+Value op_string_split(VM *vm, Value s, Value sep) {
+  s = S(vm, s);
+  sep = S(vm, sep);
+  return split_on(vm, s, str_data(sep), str_len(sep));
+}
+
 static Value n_split(VM *vm, int argc, Value *argv) {
   (void)argc;
-  Value s = S(vm, argv[0]), sep = S(vm, argv[1]);
-  return split_on(vm, s, str_data(sep), str_len(sep));
+  return op_string_split(vm, argv[0], argv[1]);
 }
 
 static Value n_lines(VM *vm, int argc, Value *argv) {
