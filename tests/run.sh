@@ -54,6 +54,9 @@ if bash tests/cli/eval_json_test.sh "$REL"; then ok; else bad "eval --json"; fi
 # ---- the embedding API example (built against libsema.a) ----
 if make -s embed-example >/tmp/sema-embed.log 2>&1; then ok; else bad "embed example"; tail -20 /tmp/sema-embed.log; fi
 
+# ---- soak: memory stays flat while a loop allocates and drops (make soak runs it for 3 minutes) ----
+if tests/soak/run.sh "$REL" "${SOAK_SECONDS:-20}"; then ok; else bad "soak"; fi
+
 # ---- instruction-count regression guard ----
 if tests/perf/guard.sh; then ok; else bad "perf guard"; fi
 
