@@ -304,6 +304,13 @@ static Value global_slow(VM *vm, uint32_t cell) {
   err_unbound(vm, g->name);
 }
 
+volatile sig_atomic_t vm_interrupt_requested;
+
+static NORETURN void interrupted(VM *vm) {
+  vm_interrupt_requested = 0;
+  err_eval(vm, "interrupted");
+}
+
 /* ---- output ---- */
 
 static void capture_add(StrBufC *b, const char *s, size_t n) {
@@ -635,6 +642,14 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
 #define BOTH_SMALL(a, b) (VAL_TAG(a) == TAG_INT && VAL_TAG(b) == TAG_INT)
 #define BOTH_DOUBLE(a, b) (is_double(a) && is_double(b))
 #define TAKE_JUMP() (pc += GET_sJ(*pc) + 1)
+/* every loop goes through a backward jump or a call: check for an interrupt there */
+#define CHECK_INTERRUPT()                      \
+  do {                                         \
+    if (UNLIKELY(vm_interrupt_requested)) {    \
+      SAVE_PC();                               \
+      interrupted(vm);                         \
+    }                                          \
+  } while (0)
 #define COND_JUMP(cond)             \
   do {                              \
     if ((cond) == (bool)GET_C(i))   \
@@ -728,6 +743,7 @@ dispatch:
   CASE(MOVEJ) {
     RA = RB;
     TAKE_JUMP();
+    CHECK_INTERRUPT();
     DISPATCH();
   }
   CASE(MOVE2J) {
@@ -735,6 +751,7 @@ dispatch:
     base[GET_A(i) + 1] = base[GET_B(i) + 1];
     pc++;
     TAKE_JUMP();
+    CHECK_INTERRUPT();
     DISPATCH();
   }
   CASE(LOADK) {
@@ -818,6 +835,7 @@ dispatch:
   }
   CASE(JMP) {
     pc += GET_sJ(i);
+    if (GET_sJ(i) < 0) CHECK_INTERRUPT();
     DISPATCH();
   }
   CASE(TEST) {
@@ -839,6 +857,7 @@ dispatch:
     DISPATCH();
   }
   CASE(CALL) {
+    CHECK_INTERRUPT();
     Value *fslot = &RA;
     Value f = *fslot;
     int argc = (int)GET_B(i);
@@ -862,6 +881,7 @@ dispatch:
     DISPATCH();
   }
   CASE(TAILCALL) {
+    CHECK_INTERRUPT();
     Value *fslot = &RA;
     Value f = *fslot;
     int argc = (int)GET_B(i);

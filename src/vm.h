@@ -132,6 +132,13 @@ static inline uint32_t vm_root_slot(VM *vm, Value v) {
 /* Run a safe point: collect if the allocator asked for it. */
 void vm_safepoint(VM *vm);
 
+/* ---- interruption ----
+ * A signal handler (or another thread) sets this flag; running code checks it
+ * at backward jumps and calls and raises the catchable error "interrupted".
+ * The REPL's Ctrl-C and the fuzzers' time budget use it. */
+#include <signal.h>
+extern volatile sig_atomic_t vm_interrupt_requested;
+
 /* ---- calling ---- */
 /* Call any callable value with argc arguments; returns its value.  Errors propagate (longjmp). */
 Value vm_call(VM *vm, Value fn, int argc, const Value *argv);

@@ -24,6 +24,7 @@ static volatile sig_atomic_t reading;
 static void on_sigint(int sig) {
   (void)sig;
   if (reading) siglongjmp(repl_interrupt, 1);
+  vm_interrupt_requested = 1; /* running code stops with the error "interrupted" */
 }
 
 /* ---- completion: global names ---- */

@@ -66,6 +66,9 @@ session(env, [
     ("(string-len\t", "string-length", "tab completion"),
     (' "abc")\r', "3", "completed call"),
     (",type 1.5\r", ":float", "meta-command"),
+    ("(let loop ((i 0)) (loop (+ i 1)))\r", "", "start an endless loop"),
+    ("\x03", "interrupted", "Ctrl-C interrupts running code"),
+    ("(sq 4)\r", "16", "session survives the interrupt"),
 ])
 # history persisted: a new session can recall the previous entries
 saved = open(hist).read().replace("\\040", " ")  # libedit escapes spaces
