@@ -30,7 +30,7 @@ CLI_OBJ = $(CLI_SRC:src/%.c=build/obj/%.o)
 DBG_CORE_OBJ = $(CORE_SRC:src/%.c=build/debug/obj/%.o)
 DBG_CLI_OBJ = $(CLI_SRC:src/%.c=build/debug/obj/%.o)
 
-.PHONY: all debug test deps clean unit bench profile-ops pgo soak
+.PHONY: all debug test deps clean unit bench profile-ops pgo soak fuzz fuzz-build fuzz-smoke
 .PHONY: install embed-example build/sema.pc
 
 all: build/sema build/libsema.so
@@ -142,6 +142,14 @@ build/lto/sema: $(CORE_SRC) $(CLI_SRC) $(HDRS)
 
 pgo:
 	CC="$(CC)" ARCH_FLAGS="$(ARCH_FLAGS)" RELEASE_LIBS="$(RELEASE_LIBS)" bash tools/pgo.sh
+
+# libFuzzer targets (tests/fuzz): build, long runs (FUZZ_SECONDS per target), CI smoke run
+fuzz-build:
+	bash tools/fuzz.sh build
+fuzz:
+	bash tools/fuzz.sh run $(or $(FUZZ_SECONDS),600)
+fuzz-smoke:
+	bash tools/fuzz.sh smoke
 
 # the soak test for as long as the reliability issue asks (the test command runs it for 20 s)
 soak: build/sema

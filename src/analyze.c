@@ -278,17 +278,16 @@ static Node *sf_case(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   /* build the if chain back to front */
   Value clauses = cdr(cdr(form));
   int64_t nc = form_len(clauses);
-  Value *cls = malloc((size_t)(nc > 0 ? nc : 1) * sizeof(Value)); /* nc < 0: improper, rejected earlier */
+  /* in the unit's arena: an error in a clause unwinds without leaking it */
+  Value *cls = arena_alloc(u->arena, (size_t)(nc > 0 ? nc : 1) * sizeof(Value));
   for (int64_t i = 0; i < nc; i++, clauses = cdr(clauses)) cls[i] = car(clauses);
   Node *chain = const_node(u, NIL_VAL, pos);
   for (int64_t i = nc; i-- > 0;) {
     Value cl = cls[i];
     if (cl == EMPTY_VAL) {
-      free(cls);
       cerr(u, pos, "case: clause must not be empty");
     }
     if (!is_cons(cl)) {
-      free(cls);
       cerr(u, pos, "case: expected a list");
     }
     uint32_t cpos = form_pos(u, cl);
@@ -299,7 +298,6 @@ static Node *sf_case(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
     }
     Value data = car(cl);
     if (!is_list(data)) {
-      free(cls);
       cerr(u, cpos, "case: expected a list");
     }
     Node *test = node(u, N_OR, cpos);
@@ -318,7 +316,6 @@ static Node *sf_case(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
     ifn->c = chain;
     chain = ifn;
   }
-  free(cls);
   let->a = chain;
   return let;
 }
@@ -1022,8 +1019,9 @@ static Node *make_list_node(Unit *u, NodeKind k, Node **items, uint32_t n, uint3
 /* elements of a list or vector template: returns a node producing a list */
 static Node *qq_seq(Unit *u, QQ *q, Value *items, uint32_t n, uint32_t pos) {
   VM *vm = u->vm;
-  Node **segs = malloc((n + 1) * sizeof(Node *));
-  Node **run = malloc((n + 1) * sizeof(Node *));
+  /* arena memory: an error inside the template unwinds without leaking */
+  Node **segs = arena_alloc(u->arena, (n + 1) * sizeof(Node *));
+  Node **run = arena_alloc(u->arena, (n + 1) * sizeof(Node *));
   uint32_t nseg = 0, nrun = 0;
   for (uint32_t i = 0; i < n; i++) {
     Value e = items[i];
@@ -1039,8 +1037,6 @@ static Node *qq_seq(Unit *u, QQ *q, Value *items, uint32_t n, uint32_t pos) {
   }
   if (nrun || nseg == 0) segs[nseg++] = make_list_node(u, N_MKLIST, run, nrun, pos);
   Node *r = nseg == 1 ? segs[0] : call_helper(u, "%qq-concat", segs, nseg, pos);
-  free(segs);
-  free(run);
   return r;
 }
 
@@ -1064,11 +1060,10 @@ static Node *qq(Unit *u, QQ *q, Value t, uint32_t pos) {
       return an(u, q->scope, nth_form(t, 1), false);
     }
     int64_t n = form_len(t);
-    Value *items = malloc((size_t)n * sizeof(Value));
+    Value *items = arena_alloc(u->arena, ((size_t)n + 1) * sizeof(Value));
     int64_t i = 0;
     for (Value l = t; is_cons(l); l = cdr(l)) items[i++] = car(l);
     Node *r = qq_seq(u, q, items, (uint32_t)n, p);
-    free(items);
     return r;
   }
   if (is_vector(t)) {
@@ -1077,21 +1072,19 @@ static Node *qq(Unit *u, QQ *q, Value t, uint32_t pos) {
   }
   if (is_map(t)) {
     size_t n = map_count(t);
-    Node **kv = malloc((2 * n + 1) * sizeof(Node *));
+    Node **kv = arena_alloc(u->arena, (2 * n + 1) * sizeof(Node *));
     MapIter it;
     mapiter_init(&it, t);
     Value k, v;
     size_t i = 0;
     while (mapiter_next(&it, &k, &v)) {
       if ((is_cons(k) && sym_is(vm, car(k), "unquote-splicing")) || (is_cons(v) && sym_is(vm, car(v), "unquote-splicing"))) {
-        free(kv);
         cerr(u, pos, "unquote-splicing is not allowed in a quasiquoted map key or value");
       }
       kv[i++] = qq(u, q, k, pos);
       kv[i++] = qq(u, q, v, pos);
     }
     Node *r = make_list_node(u, N_MKMAP, kv, (uint32_t)i, pos);
-    free(kv);
     return r;
   }
   return const_node(u, t, pos);

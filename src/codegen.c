@@ -293,7 +293,7 @@ static void cg_if(FS *fs, Node *n, int dest, bool tail) {
 
 static void cg_andor(FS *fs, Node *n, int dest, bool tail) {
   bool is_or = n->kind == N_OR;
-  int *jumps = malloc(n->nkids * sizeof(int));
+  int *jumps = arena_alloc(fs->u->arena, (n->nkids + 1) * sizeof(int)); /* freed with the unit, also on errors */
   for (uint32_t i = 0; i + 1 < n->nkids; i++) {
     cg(fs, n->kids[i], dest, false);
     emit(fs, MK_ABC(OP_TEST, dest, 0, is_or));
@@ -302,7 +302,6 @@ static void cg_andor(FS *fs, Node *n, int dest, bool tail) {
   cg(fs, n->kids[n->nkids - 1], dest, tail);
   for (uint32_t i = 0; i + 1 < n->nkids; i++) patch_here(fs, jumps[i]);
   if (tail) emit(fs, MK_ABC(OP_RETURN, dest, 0, 0));
-  free(jumps);
 }
 
 static void cg_prim(FS *fs, Node *n, int dest) {
@@ -487,7 +486,7 @@ static void cg_recur(FS *fs, Node *n) {
   Node *loop = n->loop;
   FnInfo *lf = loop->fn;
   int save = fs->freereg;
-  int *tmps = malloc((n->nkids + 1) * sizeof(int));
+  int *tmps = arena_alloc(fs->u->arena, (n->nkids + 1) * sizeof(int));
   for (uint32_t i = 0; i < n->nkids; i++) tmps[i] = cg_parallel(fs, n->kids[i], lf->params, lf->nparams);
   for (uint32_t i = 0; i < n->nkids; i++) {
     Var *p = lf->params[i];
@@ -496,7 +495,6 @@ static void cg_recur(FS *fs, Node *n) {
     else if (p->reg != tmps[i])
       emit(fs, MK_ABC(OP_MOVE, p->reg, tmps[i], 0));
   }
-  free(tmps);
   fs->freereg = save;
   int j = emit_jmp(fs);
   patch_to(fs, j, loop->loop_pc);
@@ -653,7 +651,7 @@ static void cg_do(FS *fs, Node *n, int dest, bool tail) {
     int scratch = alloc_reg(fs);
     cg(fs, n->c, scratch, false);
     /* steps: all computed with the old values, then assigned (fresh boxes) */
-    int *tmps = malloc((n->nvars + 1) * sizeof(int));
+    int *tmps = arena_alloc(fs->u->arena, (n->nvars + 1) * sizeof(int));
     for (uint32_t i = 0; i < n->nvars; i++) tmps[i] = n->steps[i] ? cg_parallel(fs, n->steps[i], n->vars, n->nvars) : -1;
     for (uint32_t i = 0; i < n->nvars; i++) {
       if (tmps[i] < 0) continue;
@@ -663,7 +661,6 @@ static void cg_do(FS *fs, Node *n, int dest, bool tail) {
       else if (v->reg != tmps[i])
         emit(fs, MK_ABC(OP_MOVE, v->reg, tmps[i], 0));
     }
-    free(tmps);
     fs->freereg = s2;
   }
   int jback = emit_jmp(fs);

@@ -54,6 +54,19 @@ Value compile_and_run_forms(VM *vm, Value forms, Value file, bool form_by_form) 
   return result;
 }
 
+void compile_forms_only(VM *vm, Value forms, Value file) {
+  uint32_t base = vm->nroots;
+  vm_push_root(vm, forms);
+  Unit u;
+  unit_begin(&u, vm, file);
+  for (Value l = forms; is_cons(l); l = cdr(l)) {
+    Node *n = analyze_toplevel(&u, car(l));
+    codegen_toplevel(&u, n);
+  }
+  unit_free_arena(&u);
+  vm->nroots = base;
+}
+
 Value vm_eval_string(VM *vm, const char *src, size_t len, const char *file) {
   Value forms = read_all(vm, src, len);
   Value f = file ? str_from_c(vm, file) : NIL_VAL;

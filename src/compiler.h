@@ -23,6 +23,8 @@ char *read_file(const char *path, size_t *len, int *err);
 
 /* Evaluate a list of forms as one unit (or form by form for load/import). */
 Value compile_and_run_forms(VM *vm, Value forms, Value file, bool form_by_form);
+/* Analyze and compile forms without running them (macro transformers do run). */
+void compile_forms_only(VM *vm, Value forms, Value file);
 /* Register the internal helpers (%eval, %defmacro, ...). */
 void compiler_register_helpers(VM *vm);
 

@@ -1,0 +1,60 @@
+/* fuzz_common.h - shared set-up of the libFuzzer targets: a VM whose output
+ * is captured, whose heap is capped, with the builtins that touch the outside
+ * world (files, processes, the environment, stdin, exit) disabled, and a
+ * time budget per input enforced through the VM's interrupt flag. */
+#ifndef SEMA_FUZZ_COMMON_H
+#define SEMA_FUZZ_COMMON_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/time.h>
+#include "../../src/compiler.h"
+#include "../../src/reader.h"
+#include "../../src/runtime.h"
+
+static Value fuzz_disabled(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  err_eval(vm, "disabled in the fuzzer");
+}
+
+static const char *const fuzz_blocked[] = {
+    "exit", "shell", "sleep", "load", "read-line", "read-stdin", "io/read-line", "io/read-stdin",
+    "file/write", "file/append", "file/delete", "file/rename", "file/copy", "file/mkdir",
+    "file/write-lines", "file/write-bytes", "file/read", "file/read-lines", "file/read-bytes",
+    "file/fold-lines", "file/for-each-line", "file/list", "file/glob", "file/info",
+    "sys/set-env", "stream/open-input", "stream/open-output", "async/sleep", "time/sleep",
+    "term/flush", "io/flush", NULL};
+
+static VM *fuzz_vm_new(void) {
+  VM *vm = vm_new();
+  vm->capture = 1;
+  vm->heap.max_heap = 64u << 20;
+  for (const char *const *n = fuzz_blocked; *n; n++)
+    if (global_get(vm, *n) != UNBOUND_VAL) global_define(vm, *n, native_new(vm, *n, fuzz_disabled, 0, -1));
+  return vm;
+}
+
+static void fuzz_drop_output(VM *vm) {
+  vm->outcap.len = 0;
+  vm->errcap.len = 0;
+}
+
+static void fuzz_on_alarm(int sig) {
+  (void)sig;
+  vm_interrupt_requested = 1;
+}
+
+/* Interrupt the running program after ms milliseconds of CPU time (0: cancel). */
+static void fuzz_budget(int ms) {
+  static int installed;
+  if (!installed) {
+    signal(SIGVTALRM, fuzz_on_alarm);
+    installed = 1;
+  }
+  struct itimerval t = {{0, 0}, {ms / 1000, (ms % 1000) * 1000}};
+  setitimer(ITIMER_VIRTUAL, &t, NULL);
+  if (!ms) vm_interrupt_requested = 0;
+}
+
+#endif

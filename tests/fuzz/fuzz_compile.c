@@ -1,0 +1,31 @@
+/* fuzz_compile.c - read, expand macros and compile without running the
+ * program (macro transformers do run, under the time budget). */
+#include "fuzz_common.h"
+
+static VM *vm;
+
+typedef struct {
+  const uint8_t *data;
+  size_t size;
+} Input;
+
+static void compile_input(VM *v, void *ud) {
+  Input *in = ud;
+  Value forms = read_all(v, (const char *)in->data, in->size);
+  vm_push_root(v, forms);
+  compile_forms_only(v, forms, NIL_VAL);
+  vm_pop_roots(v, 1);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (!vm) vm = fuzz_vm_new();
+  Input in = {data, size};
+  uint32_t roots = vm->nroots;
+  fuzz_budget(200);
+  vm_protect(vm, compile_input, &in);
+  fuzz_budget(0);
+  vm->nroots = roots;
+  fuzz_drop_output(vm);
+  vm_safepoint(vm);
+  return 0;
+}
