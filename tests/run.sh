@@ -54,6 +54,13 @@ if bash tests/cli/eval_json_test.sh "$REL"; then ok; else bad "eval --json"; fi
 # ---- the embedding API example (built against libsema.a) ----
 if make -s embed-example >/tmp/sema-embed.log 2>&1; then ok; else bad "embed example"; tail -20 /tmp/sema-embed.log; fi
 
+# ---- fuzzing: replay the regression inputs, then a short run of each libFuzzer target ----
+if command -v clang >/dev/null; then
+  if FUZZ_SMOKE_SECONDS=${FUZZ_SMOKE_SECONDS:-30} bash tools/fuzz.sh smoke; then ok; else bad "fuzz smoke"; fi
+else
+  echo "fuzz: clang not installed, skipped"
+fi
+
 # ---- soak: memory stays flat while a loop allocates and drops (make soak runs it for 3 minutes) ----
 if tests/soak/run.sh "$REL" "${SOAK_SECONDS:-20}"; then ok; else bad "soak"; fi
 
