@@ -919,11 +919,6 @@ static Node *destructure_define(Unit *u, Scope *s, Value pattern, Value expr, ui
   return let;
 }
 
-static Node *not_yet(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)s, (void)tail;
-  cerr(u, pos, "%s is not supported yet", sym_cstr(u->vm, car(form)));
-}
-
 static Node *sf_quasiquote(Unit *u, Scope *s, Value form, bool tail, uint32_t pos);
 
 #define sf_progn sf_begin
@@ -960,8 +955,23 @@ static Node *sf_define_record_type(Unit *u, Scope *s, Value form, bool tail, uin
   top->toplevel = true;
   return an(u, top, out, tail);
 }
-#define sf_async not_yet
-#define sf_await not_yet
+/* language.md §7.25: (async body ...) is (async/spawn (fn () body ...)),
+ * (await p) is (async/await p); the scheduler is src/lib/async.c */
+static Node *sf_async(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)tail;
+  int64_t n = form_len(form) - 1;
+  if (n < 1) carity(u, pos, "async", "1+", (int)n);
+  Node *thunk = an_lambda(u, s, EMPTY_VAL, cdr(form), NIL_VAL, pos, "async", NULL);
+  return call_helper(u, "async/spawn", &thunk, 1, pos);
+}
+
+static Node *sf_await(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+  (void)tail;
+  int64_t n = form_len(form) - 1;
+  if (n != 1) carity(u, pos, "await", "1", (int)n);
+  Node *arg = an(u, s, nth_form(form, 1), false);
+  return call_helper(u, "async/await", &arg, 1, pos);
+}
 
 static const SpecialFn special_fns[] = {
 #define X(name) sf_##name,

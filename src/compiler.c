@@ -75,6 +75,11 @@ Value vm_eval_string(VM *vm, const char *src, size_t len, const char *file) {
   Value saved = vm->cur_file;
   vm->cur_file = f;
   Value r = compile_and_run_forms(vm, forms, f, false);
+  if (vm->ci == vm->ci_base) { /* language.md §7.25: pending tasks run after the unit */
+    vm_push_root(vm, r);
+    async_drain(vm);
+    vm_pop_roots(vm, 1);
+  }
   vm->cur_file = saved;
   vm_pop_roots(vm, 2);
   return r;

@@ -192,8 +192,10 @@ void vm_set_global(VM *vm, int32_t cell, Value v); /* handles intrinsic invalida
 int32_t env_lookup(VM *vm, Env *env, Value sym, bool create);
 
 /* ---- evaluation entry points ---- */
-/* Read, expand, compile and run a unit of source.  file may be NULL. */
+/* Read, expand, compile and run a unit of source.  file may be NULL.  At the
+ * top level (no frame running) the async tasks still pending are run after it. */
 Value vm_eval_string(VM *vm, const char *src, size_t len, const char *file);
+void async_drain(VM *vm); /* src/lib/async.c */
 Value vm_eval_datum(VM *vm, Value form);
 Value vm_load_file(VM *vm, const char *path, bool form_by_form);
 

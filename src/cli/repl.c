@@ -237,7 +237,7 @@ static char *next_line(bool tty, bool continuation) {
 }
 
 int cli_repl(VM *vm, bool quiet) {
-  bool tty = isatty(0) && isatty(1);
+  const volatile bool tty = isatty(0) && isatty(1); /* read after sigsetjmp returns */
   repl_vm = vm;
   if (tty) {
     history_setup();
