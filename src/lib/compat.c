@@ -1,4 +1,271 @@
-/* compat.c - (being written) */
+/* compat.c - Tier C names that are cheap to provide (stdlib.md §31): the
+ * RP2040 PIO assembler.  Instructions are sorted maps ({:op :set :dest :pins
+ * :value 1}); pio/assemble resolves labels and encodes 16-bit words
+ * (RP2040 datasheet §3.4), little-endian in a bytevector.
+ */
+#include <stdarg.h>
+#include <string.h>
 #include "lib.h"
 
-void lib_compat_init(VM *vm) { (void)vm; }
+typedef struct {
+  const char *name;
+  int code;
+} Code;
+
+static const Code jmp_conds[] = {{"always", 0}, {"!x", 1}, {"x--", 2}, {"!y", 3}, {"y--", 4},
+                                 {"x!=y", 5},   {"pin", 6}, {"!osre", 7}, {NULL, 0}};
+static const Code set_dests[] = {{"pins", 0}, {"x", 1}, {"y", 2}, {"pindirs", 4}, {NULL, 0}};
+static const Code in_srcs[] = {{"pins", 0}, {"x", 1}, {"y", 2}, {"null", 3}, {"isr", 6}, {"osr", 7}, {NULL, 0}};
+static const Code out_dests[] = {{"pins", 0}, {"x", 1},  {"y", 2},   {"null", 3},
+                                 {"pindirs", 4}, {"pc", 5}, {"isr", 6}, {"exec", 7}, {NULL, 0}};
+static const Code mov_dests[] = {{"pins", 0}, {"x", 1}, {"y", 2}, {"exec", 4}, {"pc", 5}, {"isr", 6}, {"osr", 7}, {NULL, 0}};
+static const Code mov_srcs[] = {{"pins", 0}, {"x", 1}, {"y", 2}, {"null", 3}, {"status", 5}, {"isr", 6}, {"osr", 7}, {NULL, 0}};
+static const Code mov_ops[] = {{"none", 0}, {"invert", 1}, {"reverse", 2}, {NULL, 0}};
+static const Code wait_srcs[] = {{"gpio", 0}, {"pin", 1}, {"irq", 2}, {NULL, 0}};
+static const Code irq_modes[] = {{"set", 0}, {"wait", 1}, {"clear", 2}, {NULL, 0}};
+
+/* The code of keyword v in table t, or -1. */
+static int code_of(VM *vm, Value v, const Code *t) {
+  if (!is_kw(v)) return -1;
+  const char *s = sym_cstr(vm, v);
+  for (; t->name; t++)
+    if (!strcmp(t->name, s)) return t->code;
+  return -1;
+}
+
+static int kw_code(VM *vm, const char *fn, Value v, const Code *t, const char *what) {
+  int c = code_of(vm, v, t);
+  if (c < 0) {
+    Value s = value_to_string(vm, v, true);
+    err_eval(vm, "%s: unknown %s %s", fn, what, str_data(s));
+  }
+  return c;
+}
+
+static int64_t int_in(VM *vm, const char *fn, Value v, int64_t lo, int64_t hi, const char *what) {
+  if (!is_int(v)) err_type(vm, "int", v);
+  int64_t n = int_of(v);
+  if (n < lo || n > hi) err_eval(vm, "%s: %s %lld out of range %lld..%lld", fn, what, (long long)n, (long long)lo, (long long)hi);
+  return n;
+}
+
+/* An instruction map from key/value pairs (keys given as C strings). */
+static Value instr(VM *vm, int n, ...) {
+  va_list ap;
+  va_start(ap, n);
+  Value m = map_empty(vm);
+  for (int i = 0; i < n; i++) {
+    const char *k = va_arg(ap, const char *);
+    Value v = va_arg(ap, Value);
+    m = map_assoc(vm, m, KW(vm, k), v);
+  }
+  va_end(ap);
+  return m;
+}
+
+static Value n_nop(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  return instr(vm, 3, "op", KW(vm, "mov"), "dest", KW(vm, "y"), "source", KW(vm, "y"));
+}
+
+static Value n_jmp(VM *vm, int argc, Value *argv) {
+  Value cond = argc == 2 ? argv[0] : KW(vm, "always"), target = argv[argc - 1];
+  kw_code(vm, "pio/jmp", cond, jmp_conds, "condition");
+  if (!is_sym(target)) err_type(vm, "symbol", target);
+  return instr(vm, 3, "op", KW(vm, "jmp"), "cond", cond, "target", target);
+}
+
+static Value n_wait(VM *vm, int argc, Value *argv) {
+  if (!is_int(argv[0]) || (int_of(argv[0]) != 0 && int_of(argv[0]) != 1)) err_eval(vm, "pio/wait: polarity must be 0 or 1");
+  kw_code(vm, "pio/wait", argv[1], wait_srcs, "source");
+  int64_t idx = int_in(vm, "pio/wait", argv[2], 0, 31, "index");
+  bool rel = argc == 4 && argv[3] == KW(vm, "rel");
+  if (argc == 4 && !rel) err_eval(vm, "pio/wait: unexpected option");
+  return instr(vm, 5, "op", KW(vm, "wait"), "polarity", argv[0], "source", argv[1], "index", small_int_val(idx),
+               "rel", bool_val(rel));
+}
+
+static Value in_out(VM *vm, int argc, Value *argv, const char *fn, const char *op, const Code *t, const char *key) {
+  (void)argc;
+  kw_code(vm, fn, argv[0], t, !strcmp(key, "source") ? "source" : "destination");
+  if (!is_int(argv[1])) err_type(vm, "int", argv[1]);
+  if (int_of(argv[1]) < 1 || int_of(argv[1]) > 32) err_eval(vm, "%s: bit count %lld must be 1..32", fn, (long long)int_of(argv[1]));
+  return instr(vm, 3, "op", KW(vm, op), key, argv[0], "bits", argv[1]);
+}
+
+static Value n_in(VM *vm, int argc, Value *argv) { return in_out(vm, argc, argv, "pio/in", "in", in_srcs, "source"); }
+static Value n_out(VM *vm, int argc, Value *argv) { return in_out(vm, argc, argv, "pio/out", "out", out_dests, "dest"); }
+
+static Value push_pull(VM *vm, int argc, Value *argv, const char *fn, const char *op, const char *ifkey) {
+  bool block = true, cond = false;
+  for (int i = 0; i < argc; i++) {
+    if (argv[i] == KW(vm, ifkey)) cond = true;
+    else if (argv[i] == KW(vm, "block")) block = true;
+    else if (argv[i] == KW(vm, "no-block")) block = false;
+    else err_eval(vm, "%s: unexpected option %s", fn, str_data(value_to_string(vm, argv[i], true)));
+  }
+  return instr(vm, 3, "op", KW(vm, op), "block", bool_val(block), ifkey, bool_val(cond));
+}
+
+static Value n_push(VM *vm, int argc, Value *argv) { return push_pull(vm, argc, argv, "pio/push", "push", "iffull"); }
+static Value n_pull(VM *vm, int argc, Value *argv) { return push_pull(vm, argc, argv, "pio/pull", "pull", "ifempty"); }
+
+/* a source written :!y means y inverted */
+static int mov_source(VM *vm, Value src, bool *inverted) {
+  const char *s = is_kw(src) ? sym_cstr(vm, src) : "";
+  *inverted = s[0] == '!';
+  Value plain = *inverted ? KW(vm, s + 1) : src;
+  return kw_code(vm, "pio/mov", plain, mov_srcs, "source");
+}
+
+static Value n_mov(VM *vm, int argc, Value *argv) {
+  kw_code(vm, "pio/mov", argv[0], mov_dests, "destination");
+  bool inv;
+  mov_source(vm, argv[1], &inv);
+  Value op = argc == 3 ? argv[2] : KW(vm, inv ? "invert" : "none");
+  if (code_of(vm, op, mov_ops) < 0) err_eval(vm, "pio/mov: unknown operation %s", str_data(value_to_string(vm, op, true)));
+  return instr(vm, 4, "op", KW(vm, "mov"), "dest", argv[0], "source", argv[1], "mov-op", op);
+}
+
+static Value n_irq(VM *vm, int argc, Value *argv) {
+  kw_code(vm, "pio/irq", argv[0], irq_modes, "mode");
+  int64_t idx = int_in(vm, "pio/irq", argv[1], 0, 7, "index");
+  bool rel = argc == 3 && argv[2] == KW(vm, "rel");
+  if (argc == 3 && !rel) err_eval(vm, "pio/irq: unexpected option");
+  return instr(vm, 4, "op", KW(vm, "irq"), "mode", argv[0], "index", small_int_val(idx), "rel", bool_val(rel));
+}
+
+static Value n_set(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  kw_code(vm, "pio/set", argv[0], set_dests, "destination");
+  int64_t v = int_in(vm, "pio/set", argv[1], 0, 31, "value");
+  return instr(vm, 3, "op", KW(vm, "set"), "dest", argv[0], "value", small_int_val(v));
+}
+
+static Value with_field(VM *vm, const char *fn, Value n, Value ins, const char *key, int64_t hi) {
+  int64_t v = int_in(vm, fn, n, 0, hi, key);
+  if (!is_map(ins)) err_type(vm, "map", ins);
+  return map_assoc(vm, ins, KW(vm, key), small_int_val(v));
+}
+
+static Value n_side(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  return with_field(vm, "pio/side", argv[0], argv[1], "side-set", 31);
+}
+
+static Value n_delay(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  return with_field(vm, "pio/delay", argv[0], argv[1], "delay", 31);
+}
+
+/* ---- the assembler ---- */
+
+static Value field(VM *vm, Value m, const char *k) {
+  Value v = NIL_VAL;
+  map_get(m, KW(vm, k), &v);
+  return v;
+}
+
+static int label_addr(VM *vm, Value labels, Value sym) {
+  Value a;
+  if (!map_get(labels, sym, &a)) err_eval(vm, "pio/assemble: undefined label %s", sym_cstr(vm, sym));
+  return (int)int_of(a);
+}
+
+static unsigned encode(VM *vm, Value ins, Value labels, int sidebits) {
+  Value op = field(vm, ins, "op");
+  const char *o = is_kw(op) ? sym_cstr(vm, op) : "";
+  unsigned w;
+  if (!strcmp(o, "jmp"))
+    w = 0u << 13 | (unsigned)code_of(vm, field(vm, ins, "cond"), jmp_conds) << 5 | (unsigned)label_addr(vm, labels, field(vm, ins, "target"));
+  else if (!strcmp(o, "wait"))
+    w = 1u << 13 | (unsigned)int_of(field(vm, ins, "polarity")) << 7 | (unsigned)code_of(vm, field(vm, ins, "source"), wait_srcs) << 5 |
+        (field(vm, ins, "rel") == TRUE_VAL ? 0x10u : 0) | (unsigned)int_of(field(vm, ins, "index"));
+  else if (!strcmp(o, "in"))
+    w = 2u << 13 | (unsigned)code_of(vm, field(vm, ins, "source"), in_srcs) << 5 | ((unsigned)int_of(field(vm, ins, "bits")) & 31);
+  else if (!strcmp(o, "out"))
+    w = 3u << 13 | (unsigned)code_of(vm, field(vm, ins, "dest"), out_dests) << 5 | ((unsigned)int_of(field(vm, ins, "bits")) & 31);
+  else if (!strcmp(o, "push") || !strcmp(o, "pull")) {
+    bool pull = o[1] == 'u' && o[2] == 'l';
+    w = 4u << 13 | (pull ? 0x80u : 0) | (field(vm, ins, pull ? "ifempty" : "iffull") == TRUE_VAL ? 0x40u : 0) |
+        (field(vm, ins, "block") == TRUE_VAL ? 0x20u : 0);
+  } else if (!strcmp(o, "mov")) {
+    bool inv;
+    int src = mov_source(vm, field(vm, ins, "source"), &inv);
+    Value mop = field(vm, ins, "mov-op");
+    int opc = mop == NIL_VAL ? (inv ? 1 : 0) : code_of(vm, mop, mov_ops);
+    w = 5u << 13 | (unsigned)code_of(vm, field(vm, ins, "dest"), mov_dests) << 5 | (unsigned)opc << 3 | (unsigned)src;
+  } else if (!strcmp(o, "irq")) {
+    int mode = code_of(vm, field(vm, ins, "mode"), irq_modes);
+    w = 6u << 13 | (mode == 2 ? 0x40u : 0) | (mode == 1 ? 0x20u : 0) | (field(vm, ins, "rel") == TRUE_VAL ? 0x10u : 0) |
+        (unsigned)int_of(field(vm, ins, "index"));
+  } else if (!strcmp(o, "set"))
+    w = 7u << 13 | (unsigned)code_of(vm, field(vm, ins, "dest"), set_dests) << 5 | (unsigned)int_of(field(vm, ins, "value"));
+  else
+    err_eval(vm, "pio/assemble: not an instruction: %s", str_data(value_to_string(vm, ins, true)));
+  Value d = field(vm, ins, "delay"), s = field(vm, ins, "side-set");
+  int delaybits = 5 - sidebits;
+  if (is_int(d) && int_of(d) >= (1 << delaybits)) err_eval(vm, "pio/assemble: delay %lld out of range", (long long)int_of(d));
+  if (is_int(s) && (sidebits == 0 || int_of(s) >= (1 << sidebits)))
+    err_eval(vm, "pio/assemble: side-set value %lld out of range for %d side-set bits", (long long)int_of(s), sidebits);
+  unsigned ds = (is_int(d) ? (unsigned)int_of(d) : 0) | (is_int(s) ? (unsigned)int_of(s) << delaybits : 0);
+  return w | ds << 8;
+}
+
+static Value n_assemble(VM *vm, int argc, Value *argv) {
+  arg_seq(vm, argv[0], "pio/assemble");
+  int sidebits = 0;
+  if (argc > 1) {
+    if (!is_map(argv[1])) err_type(vm, "map", argv[1]);
+    Value sb = field(vm, argv[1], "side-set-bits");
+    if (sb != NIL_VAL) sidebits = (int)int_in(vm, "pio/assemble", sb, 0, 5, "side-set-bits");
+  }
+  /* pass 1: labels, wrap points, instruction count */
+  Value labels = map_empty(vm);
+  vm_push_root(vm, labels);
+  int n = 0, wrap_target = 0, wrap = -1;
+  SeqIter it;
+  seqiter_init(&it, argv[0]);
+  Value x;
+  while (seqiter_next(&it, &x)) {
+    if (is_sym(x)) {
+      if (map_get(labels, x, NULL)) err_eval(vm, "pio/assemble: duplicate label %s", sym_cstr(vm, x));
+      labels = map_assoc(vm, labels, x, small_int_val(n));
+    } else if (x == KW(vm, "wrap-target")) {
+      wrap_target = n;
+    } else if (x == KW(vm, "wrap")) {
+      wrap = n - 1;
+    } else if (is_map(x)) {
+      n++;
+    } else {
+      err_eval(vm, "pio/assemble: expected an instruction, a label or :wrap/:wrap-target, got %s", str_data(value_to_string(vm, x, true)));
+    }
+  }
+  if (n > 32) err_eval(vm, "pio/assemble: program of %d instructions does not fit in 32", n);
+  if (wrap < 0) wrap = n - 1;
+  /* pass 2: encode */
+  Value bv = bytevec_new(vm, NULL, (size_t)n * 2);
+  Bytevec *b = (Bytevec *)as_obj(bv);
+  int i = 0;
+  seqiter_init(&it, argv[0]);
+  while (seqiter_next(&it, &x)) {
+    if (!is_map(x)) continue;
+    unsigned w = encode(vm, x, labels, sidebits);
+    b->data[2 * i] = (uint8_t)(w & 0xFF);
+    b->data[2 * i + 1] = (uint8_t)(w >> 8);
+    i++;
+  }
+  vm_pop_roots(vm, 1);
+  return instr(vm, 5, "instructions", bv, "length", small_int_val(n), "wrap-target", small_int_val(wrap_target), "wrap",
+               small_int_val(wrap < 0 ? 0 : wrap), "side-set-bits", small_int_val(sidebits));
+}
+
+static const NativeDef compat_defs[] = {
+    {"pio/nop", n_nop, 0, 0},          {"pio/jmp", n_jmp, 1, 2},   {"pio/wait", n_wait, 3, 4},
+    {"pio/in", n_in, 2, 2},            {"pio/out", n_out, 2, 2},   {"pio/push", n_push, 0, 2},
+    {"pio/pull", n_pull, 0, 2},        {"pio/mov", n_mov, 2, 3},   {"pio/irq", n_irq, 2, 3},
+    {"pio/set", n_set, 2, 2},          {"pio/side", n_side, 2, 2}, {"pio/delay", n_delay, 2, 2},
+    {"pio/assemble", n_assemble, 1, 2}, {NULL, NULL, 0, 0},
+};
+
+void lib_compat_init(VM *vm) { lib_register(vm, compat_defs); }
