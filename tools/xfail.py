@@ -72,6 +72,8 @@ def main():
             reason = "tier C (out of scope): %s" % m.group(1)
         elif m:
             reason = "not implemented yet: %s" % m.group(1)
+        elif any(t in src for t in TIER_C_PREFIXES) or any(("(%s " % n) in src or ("(%s)" % n) in src for n in tierc):
+            reason = "tier C (out of scope): uses a Tier C form"
         elif "needs" in c:
             reason = "environment-dependent (%s); differs here" % c["needs"]
         else:
