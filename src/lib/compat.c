@@ -1,10 +1,17 @@
-/* compat.c - Tier C names that are cheap to provide (stdlib.md §31): the
- * RP2040 PIO assembler.  Instructions are sorted maps ({:op :set :dest :pins
- * :value 1}); pio/assemble resolves labels and encodes 16-bit words
- * (RP2040 datasheet §3.4), little-endian in a bytevector.
+/* compat.c - Tier C names that are cheap to provide (stdlib.md §21, §26, §28,
+ * §31): the RP2040 PIO assembler, signal callbacks, raw terminal mode and key
+ * reading, source checking and tidying, OpenTelemetry in its disabled state.
+ * PIO instructions are sorted maps ({:op :set :dest :pins :value 1});
+ * pio/assemble resolves labels and encodes 16-bit words (RP2040 datasheet
+ * §3.4), little-endian in a bytevector.
  */
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
+#include "../reader.h"
 #include "lib.h"
 
 typedef struct {
@@ -260,7 +267,161 @@ static Value n_assemble(VM *vm, int argc, Value *argv) {
                small_int_val(wrap < 0 ? 0 : wrap), "side-set-bits", small_int_val(sidebits));
 }
 
+/* ---- signals (§21): handlers only set flags; callbacks run in sys/check-signals ---- */
+
+static volatile sig_atomic_t pending_signals[3];
+static const int signal_numbers[3] = {SIGWINCH, SIGINT, SIGTERM};
+static const char *const signal_names[3] = {"winch", "int", "term"};
+#define SIGNAL_CELL " signal callbacks"
+
+static void on_signal(int sig) {
+  for (int i = 0; i < 3; i++)
+    if (signal_numbers[i] == sig) pending_signals[i] = 1;
+}
+
+static Value n_on_signal(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  int which = -1;
+  for (int i = 0; i < 3; i++)
+    if (is_kw(argv[0]) && !strcmp(sym_cstr(vm, argv[0]), signal_names[i])) which = i;
+  if (which < 0) err_eval(vm, "sys/on-signal: unknown signal %s (expected :winch, :int or :term)", str_data(value_to_string(vm, argv[0], true)));
+  if (!is_procedure(argv[1])) err_type(vm, "function", argv[1]);
+  Value m = global_get(vm, SIGNAL_CELL);
+  if (m == UNBOUND_VAL) m = map_empty(vm);
+  global_define(vm, SIGNAL_CELL, map_assoc(vm, m, argv[0], argv[1]));
+  signal(signal_numbers[which], on_signal);
+  return NIL_VAL;
+}
+
+static Value n_check_signals(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  for (int i = 0; i < 3; i++) {
+    if (!pending_signals[i]) continue;
+    pending_signals[i] = 0;
+    Value m = global_get(vm, SIGNAL_CELL), f;
+    if (m != UNBOUND_VAL && map_get(m, KW(vm, signal_names[i]), &f)) vm_call(vm, f, 0, NULL);
+  }
+  return NIL_VAL;
+}
+
+/* ---- raw terminal mode and keys (§28): nil when stdin is not a terminal ---- */
+
+static struct termios saved_termios;
+static bool raw_active;
+
+static Value n_tty_raw(VM *vm, int argc, Value *argv) {
+  (void)vm, (void)argc, (void)argv;
+  if (!isatty(0) || tcgetattr(0, &saved_termios) != 0) return NIL_VAL;
+  struct termios raw = saved_termios;
+  cfmakeraw(&raw);
+  if (tcsetattr(0, TCSANOW, &raw) != 0) return NIL_VAL;
+  raw_active = true;
+  return small_int_val(1);
+}
+
+static Value n_tty_restore(VM *vm, int argc, Value *argv) {
+  (void)vm, (void)argc, (void)argv;
+  if (raw_active) tcsetattr(0, TCSANOW, &saved_termios);
+  raw_active = false;
+  return NIL_VAL;
+}
+
+static Value key_map(VM *vm, int c) {
+  Value m = map_empty(vm);
+  if (c >= 32 && c < 127) {
+    char ch[2] = {(char)c, 0};
+    m = map_assoc(vm, m, KW(vm, "kind"), KW(vm, "char"));
+    return map_assoc(vm, m, KW(vm, "char"), str_from_c(vm, ch));
+  }
+  const char *name = c == '\r' || c == '\n' ? "enter" : c == 27 ? "escape" : c == 127 ? "backspace" : c == '\t' ? "tab" : "unknown";
+  m = map_assoc(vm, m, KW(vm, "kind"), KW(vm, "key"));
+  return map_assoc(vm, m, KW(vm, "name"), KW(vm, name));
+}
+
+static Value read_key(VM *vm, int timeout_ms) {
+  if (!isatty(0)) return NIL_VAL;
+  struct pollfd p = {0, POLLIN, 0};
+  if (poll(&p, 1, timeout_ms) <= 0) return NIL_VAL;
+  unsigned char c;
+  if (read(0, &c, 1) != 1) return NIL_VAL;
+  return key_map(vm, c);
+}
+
+static Value n_read_key(VM *vm, int argc, Value *argv) {
+  (void)argc, (void)argv;
+  return read_key(vm, -1);
+}
+
+static Value n_read_key_timeout(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  int64_t ms = arg_int(vm, argv[0]);
+  return read_key(vm, ms < 0 ? 0 : ms > 86400000 ? 86400000 : (int)ms);
+}
+
+/* ---- source tools (§26) ---- */
+
+static Value n_format_form(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  StrBuf b;
+  sb_init(&b);
+  pretty_print(vm, &b, argv[0], 80);
+  return sb_to_string(vm, &b);
+}
+
+typedef struct {
+  Value src;
+} CheckJob;
+
+static void check_read(VM *vm, void *ud) {
+  CheckJob *j = ud;
+  read_all(vm, str_data(j->src), str_len(j->src));
+}
+
+static Value n_check_string(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  CheckJob j = {arg_string(vm, argv[0])};
+  uint32_t roots = vm->nroots;
+  int failed = vm_protect(vm, check_read, &j);
+  vm->nroots = roots;
+  Value r = map_assoc(vm, map_empty(vm), KW(vm, "ok"), bool_val(!failed));
+  if (!failed) return map_assoc(vm, r, KW(vm, "diagnostics"), EMPTY_VAL);
+  vm_push_root(vm, r);
+  Value line = small_int_val(1), col = small_int_val(1), msg = NIL_VAL;
+  anymap_get(vm->error, KW(vm, "line"), &line);
+  anymap_get(vm->error, KW(vm, "col"), &col);
+  anymap_get(vm->error, KW(vm, "message"), &msg);
+  Value span = map_assoc(vm, map_assoc(vm, map_empty(vm), KW(vm, "line"), line), KW(vm, "col"), col);
+  Value d = map_assoc(vm, map_empty(vm), KW(vm, "code"), str_from_c(vm, "syntax"));
+  d = map_assoc(vm, d, KW(vm, "message"), msg);
+  d = map_assoc(vm, d, KW(vm, "span"), span);
+  r = map_assoc(vm, r, KW(vm, "diagnostics"), list1(vm, d));
+  vm_pop_roots(vm, 1);
+  return r;
+}
+
+/* ---- OpenTelemetry, disabled: spans just run their thunk ---- */
+
+static Value n_otel_span(VM *vm, int argc, Value *argv) {
+  return vm_call(vm, argv[argc - 1], 0, NULL);
+}
+
+static Value n_otel_noop(VM *vm, int argc, Value *argv) {
+  (void)vm, (void)argc, (void)argv;
+  return NIL_VAL;
+}
+
 static const NativeDef compat_defs[] = {
+    {"sys/on-signal", n_on_signal, 2, 2},
+    {"sys/check-signals", n_check_signals, 0, 0},
+    {"io/tty-raw!", n_tty_raw, 0, 0},
+    {"io/tty-restore!", n_tty_restore, 0, 1},
+    {"io/read-key", n_read_key, 0, 0},
+    {"io/read-key-timeout", n_read_key_timeout, 1, 1},
+    {"format/form", n_format_form, 1, 1},
+    {"sema/check-string", n_check_string, 1, 1},
+    {"otel/span", n_otel_span, 2, 3},
+    {"otel/event", n_otel_noop, 1, 2},
+    {"otel/enabled?", n_otel_noop, 0, 0},
     {"pio/nop", n_nop, 0, 0},          {"pio/jmp", n_jmp, 1, 2},   {"pio/wait", n_wait, 3, 4},
     {"pio/in", n_in, 2, 2},            {"pio/out", n_out, 2, 2},   {"pio/push", n_push, 0, 2},
     {"pio/pull", n_pull, 0, 2},        {"pio/mov", n_mov, 2, 3},   {"pio/irq", n_irq, 2, 3},

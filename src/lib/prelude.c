@@ -5,6 +5,18 @@
 #include "lib.h"
 
 static const char prelude_src[] =
+    /* the Tier C terminal guard macros (stdlib.md §28): teardown also on error */
+    "(defmacro term/with-alt-screen (. body)\n"
+    "  `(begin (term/enter-alt-screen) (term/hide-cursor)\n"
+    "     (let ((r# (try (begin ,@body) (catch e# (term/show-cursor) (term/leave-alt-screen) (throw e#)))))\n"
+    "       (term/show-cursor) (term/leave-alt-screen) r#)))\n"
+    "(defmacro term/with-mouse (. body)\n"
+    "  `(begin (display \"\\x1b;[?1000h\\x1b;[?1002h\\x1b;[?1006h\")\n"
+    "     (let ((r# (try (begin ,@body) (catch e# (display \"\\x1b;[?1000l\\x1b;[?1002l\\x1b;[?1006l\") (throw e#)))))\n"
+    "       (display \"\\x1b;[?1000l\\x1b;[?1002l\\x1b;[?1006l\") r#)))\n"
+    "(defmacro io/with-raw-mode (. body)\n"
+    "  `(let* ((t# (io/tty-raw!)) (r# (try (begin ,@body) (catch e# (io/tty-restore! t#) (throw e#)))))\n"
+    "     (io/tty-restore! t#) r#))\n"
     "(defmacro -> (x . forms)\n"
     "  (if (null? forms) x\n"
     "      (let ((f (car forms)))\n"
