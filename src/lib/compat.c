@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -399,6 +400,94 @@ static Value n_check_string(VM *vm, int argc, Value *argv) {
   return r;
 }
 
+/* ---- markup and redaction (§31) ---- */
+
+/* The text of an HTML fragment: tags dropped, the common entities decoded,
+ * runs of whitespace collapsed to one space, trimmed. */
+static Value n_html_text(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value h = arg_string(vm, argv[0]);
+  const char *p = str_data(h), *end = p + str_len(h);
+  static const char *const ents[][2] = {{"&amp;", "&"}, {"&lt;", "<"},  {"&gt;", ">"},
+                                        {"&quot;", "\""}, {"&#39;", "'"}, {"&nbsp;", " "}};
+  StrBuf b;
+  sb_init(&b);
+  bool space = false;
+  while (p < end) {
+    if (*p == '<') {
+      const char *q = memchr(p, '>', (size_t)(end - p));
+      p = q ? q + 1 : end;
+      continue;
+    }
+    const char *add = NULL;
+    size_t adv = 1;
+    if (*p == '&')
+      for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++) {
+        size_t n = strlen(ents[i][0]);
+        if ((size_t)(end - p) >= n && !memcmp(p, ents[i][0], n)) add = ents[i][1], adv = n;
+      }
+    char c = add ? add[0] : *p;
+    if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+      space = b.len > 0;
+    } else {
+      if (space) sb_addc(&b, ' ');
+      space = false;
+      if (add) sb_adds(&b, add);
+      else sb_addc(&b, *p);
+    }
+    p += adv;
+  }
+  return sb_to_string(vm, &b);
+}
+
+static int cmp_span(const void *a, const void *b) {
+  const int64_t *x = a, *y = b;
+  return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* Replace the (character) spans {:start :end} by «redacted»; in start order, a
+ * span that overlaps one already replaced is skipped. */
+static Value n_redact_spans(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  Value s = arg_string(vm, argv[0]);
+  arg_seq(vm, argv[1], "redact/spans");
+  int64_t nch = (int64_t)as_string(s)->nchars, n = 0, cap = 8;
+  int64_t *sp = malloc((size_t)cap * 2 * sizeof(int64_t));
+  SeqIter it;
+  seqiter_init(&it, argv[1]);
+  Value m;
+  while (seqiter_next(&it, &m)) {
+    Value a = NIL_VAL, e = NIL_VAL;
+    if (is_anymap(m)) anymap_get(m, KW(vm, "start"), &a), anymap_get(m, KW(vm, "end"), &e);
+    if (!is_int(a) || !is_int(e)) {
+      free(sp);
+      err_eval(vm, "redact/spans: expected maps with integer :start and :end");
+    }
+    if (n == cap) sp = realloc(sp, (size_t)(cap *= 2) * 2 * sizeof(int64_t));
+    int64_t lo = int_of(a) < 0 ? 0 : int_of(a) > nch ? nch : int_of(a);
+    int64_t hi = int_of(e) < lo ? lo : int_of(e) > nch ? nch : int_of(e);
+    sp[2 * n] = lo, sp[2 * n + 1] = hi, n++;
+  }
+  qsort(sp, (size_t)n, 2 * sizeof(int64_t), cmp_span);
+  StrBuf b;
+  sb_init(&b);
+  int64_t at = 0;
+  for (int64_t i = 0; i < n;) {
+    int64_t lo = sp[2 * i], hi = sp[2 * i + 1];
+    for (i++; i < n && sp[2 * i] < hi; i++) { /* a span overlapping a kept one is dropped (as the reference does) */
+    }
+    if (hi <= lo) continue;
+    size_t from = str_byte_offset(s, (size_t)at), to = str_byte_offset(s, (size_t)lo);
+    sb_add(&b, str_data(s) + from, to - from);
+    sb_adds(&b, "\xc2\xabredacted\xc2\xbb");
+    at = hi;
+  }
+  size_t from = str_byte_offset(s, (size_t)at);
+  sb_add(&b, str_data(s) + from, str_len(s) - from);
+  free(sp);
+  return sb_to_string(vm, &b);
+}
+
 /* ---- OpenTelemetry, disabled: spans just run their thunk ---- */
 
 static Value n_otel_span(VM *vm, int argc, Value *argv) {
@@ -419,6 +508,8 @@ static const NativeDef compat_defs[] = {
     {"io/read-key-timeout", n_read_key_timeout, 1, 1},
     {"format/form", n_format_form, 1, 1},
     {"sema/check-string", n_check_string, 1, 1},
+    {"html/text", n_html_text, 1, 1},
+    {"redact/spans", n_redact_spans, 2, 2},
     {"otel/span", n_otel_span, 2, 3},
     {"otel/event", n_otel_noop, 1, 2},
     {"otel/enabled?", n_otel_noop, 0, 0},
