@@ -55,7 +55,7 @@ if bash tests/cli/eval_json_test.sh "$REL"; then ok; else bad "eval --json"; fi
 if make -s embed-example >/tmp/sema-embed.log 2>&1; then ok; else bad "embed example"; tail -20 /tmp/sema-embed.log; fi
 
 # ---- fuzzing: replay the regression inputs, then a short run of each libFuzzer target ----
-if command -v clang >/dev/null; then
+if [ -z "${SEMA_SKIP_FUZZ:-}" ] && command -v clang >/dev/null; then
   if FUZZ_SMOKE_SECONDS=${FUZZ_SMOKE_SECONDS:-30} bash tools/fuzz.sh smoke; then ok; else bad "fuzz smoke"; fi
 else
   echo "fuzz: clang not installed, skipped"
