@@ -356,6 +356,7 @@ static Node *an_lambda(Unit *u, Scope *s, Value params, Value body, Value name, 
   fn->parent = s->fn;
   fn->name = name;
   fn->pos = pos;
+  fn->file = u->file;
   Scope *fs = scope_new(u, s, fn);
   int64_t np = form_len(params);
   fn->params = arena_alloc(u->arena, ((size_t)np + 1) * sizeof(Var *));
@@ -1384,6 +1385,7 @@ Node *analyze_toplevel(Unit *u, Value form) {
   top->toplevel = true;
   FnInfo *fn = arena_alloc(u->arena, sizeof(FnInfo));
   fn->name = NIL_VAL;
+  fn->file = u->file;
   top->fn = fn;
   u->last_pos = form_pos(u, form);
   Node *body = an(u, top, form, true);

@@ -24,6 +24,7 @@ typedef struct Var {
   Node *self_fn;    /* letrec var bound to this lambda: references inside it may use SELF */
   Node *loop;       /* named-let loop variable: its N_NAMEDLET */
   struct Var *next_in_unit;
+  Value itag;       /* --interp: tag of the environment frame holding the variable (reg = its slot) */
 } Var;
 
 typedef enum {
@@ -85,6 +86,7 @@ struct FnInfo {
   Node *body;
   uint32_t pos;
   Node *self_node; /* the N_LAMBDA */
+  Value file;      /* the unit's file (string or nil), for --interp stack traces */
 };
 
 static inline FnInfo *fn_eff(FnInfo *f) {

@@ -39,18 +39,29 @@ static NORETURN void gerr(FS *fs, const char *msg) {
   err_eval(fs->u->vm, "%s", msg);
 }
 
-static void *grow(void *p, uint32_t *cap, size_t elem) {
-  *cap = *cap ? *cap * 2 : 16;
-  p = realloc(p, *cap * elem);
-  if (!p) abort();
-  return p;
+/* Work arrays live in the unit's arena, so an error that abandons the
+ * compilation (a longjmp) leaks nothing; finish_proto copies them out. */
+static void *grow(FS *fs, void *p, uint32_t *cap, size_t elem) {
+  uint32_t old = *cap;
+  *cap = old ? old * 2 : 16;
+  void *q = arena_alloc(fs->u->arena, (size_t)*cap * elem);
+  if (old) memcpy(q, p, (size_t)old * elem);
+  return q;
+}
+
+static void *copy_out(const void *p, size_t n) {
+  if (!n) return NULL;
+  void *q = malloc(n);
+  if (!q) abort();
+  memcpy(q, p, n);
+  return q;
 }
 
 static int emit(FS *fs, Instr i) {
   if (fs->ncode == fs->capcode) {
     uint32_t cap = fs->capcode;
-    fs->code = grow(fs->code, &fs->capcode, sizeof(Instr));
-    fs->pos = grow(fs->pos, &cap, sizeof(uint32_t));
+    fs->code = grow(fs, fs->code, &fs->capcode, sizeof(Instr));
+    fs->pos = grow(fs, fs->pos, &cap, sizeof(uint32_t));
   }
   fs->code[fs->ncode] = i;
   fs->pos[fs->ncode] = fs->curpos;
@@ -73,7 +84,7 @@ static uint32_t kidx(FS *fs, Value v) {
   if (is_double(v))
     for (uint32_t i = 0; i < fs->nconsts; i++)
       if (fs->consts[i] == v) return i;
-  if (fs->nconsts == fs->capconsts) fs->consts = grow(fs->consts, &fs->capconsts, sizeof(Value));
+  if (fs->nconsts == fs->capconsts) fs->consts = grow(fs, fs->consts, &fs->capconsts, sizeof(Value));
   if (fs->nconsts >= 65535) gerr(fs, "function too large (too many constants)");
   fs->consts[fs->nconsts] = v;
   return fs->nconsts++;
@@ -112,9 +123,9 @@ static uint32_t upval(FS *fs, Var *v) {
   }
   if (fs->nup == fs->capup) {
     uint32_t c1 = fs->capup, c2 = fs->capup;
-    fs->upvars = grow(fs->upvars, &fs->capup, sizeof(Var *));
-    fs->upsrc = grow(fs->upsrc, &c1, sizeof(uint8_t));
-    fs->upidx = grow(fs->upidx, &c2, sizeof(uint16_t));
+    fs->upvars = grow(fs, fs->upvars, &fs->capup, sizeof(Var *));
+    fs->upsrc = grow(fs, fs->upsrc, &c1, sizeof(uint8_t));
+    fs->upidx = grow(fs, fs->upidx, &c2, sizeof(uint16_t));
   }
   if (fs->nup >= 65535) gerr(fs, "function too large (too many upvalues)");
   fs->upvars[fs->nup] = v;
@@ -196,7 +207,7 @@ static void bind_var(FS *fs, Var *v, int reg) {
  * opcode (| DEOPT_SWAPPED when the two arguments were emitted in reverse). */
 static void add_deopt(FS *fs, int pc, int32_t cell, int32_t op) {
   if (cell < 0) return;
-  while (fs->ndeopt + 3 > fs->capdeopt) fs->deopt = grow(fs->deopt, &fs->capdeopt, sizeof(int32_t));
+  while (fs->ndeopt + 3 > fs->capdeopt) fs->deopt = grow(fs, fs->deopt, &fs->capdeopt, sizeof(int32_t));
   fs->deopt[fs->ndeopt++] = pc;
   fs->deopt[fs->ndeopt++] = cell;
   fs->deopt[fs->ndeopt++] = op;
@@ -798,15 +809,14 @@ static Proto *finish_proto(FS *fs) {
   fuse_moves(fs);
   VM *vm = fs->u->vm;
   Proto *p = gc_alloc(vm, OBJ_PROTO, sizeof(Proto));
-  p->code = fs->code;
-  p->pos = fs->pos;
+  p->code = copy_out(fs->code, fs->ncode * sizeof(Instr));
+  p->pos = copy_out(fs->pos, fs->ncode * sizeof(uint32_t));
   p->ncode = fs->ncode;
-  p->consts = fs->consts;
+  p->consts = copy_out(fs->consts, fs->nconsts * sizeof(Value));
   p->nconsts = fs->nconsts;
-  p->upval_src = fs->upsrc;
-  p->upval_idx = fs->upidx;
+  p->upval_src = copy_out(fs->upsrc, fs->nup * sizeof(uint8_t));
+  p->upval_idx = copy_out(fs->upidx, fs->nup * sizeof(uint16_t));
   p->nupvals = (uint16_t)fs->nup;
-  free(fs->upvars);
   FnInfo *fn = fs->fn;
   p->nparams = (uint8_t)(fn->nparams - (fn->has_rest ? 1 : 0));
   p->has_rest = fn->has_rest;
@@ -819,7 +829,6 @@ static Proto *finish_proto(FS *fs) {
     for (uint32_t i = 0; i < fs->ndeopt; i++) vec_items(v)[i] = small_int_val(fs->deopt[i]);
     p->deopt = v;
   }
-  free(fs->deopt);
   return p;
 }
 

@@ -7,6 +7,7 @@
 #include "ast.h"
 #include "compiler.h"
 #include "forms.h"
+#include "interp.h"
 #include "map.h"
 #include "ops.h"
 #include "reader.h"
@@ -21,6 +22,7 @@ static Value run_proto(VM *vm, Proto *p) {
 }
 
 Value compile_and_run_forms(VM *vm, Value forms, Value file, bool form_by_form) {
+  if (vm->interp) return interp_run_forms(vm, forms, file, form_by_form);
   uint32_t base = vm->nroots;
   vm_push_root(vm, forms);
   Value result = NIL_VAL;
@@ -329,6 +331,7 @@ static Value h_macroexpand(VM *vm, int argc, Value *argv) {
 static Value h_defmacro(VM *vm, int argc, Value *argv) {
   (void)argc;
   if (is_closure(argv[1])) as_closure(argv[1])->proto->name = argv[0];
+  if (is_native(argv[1]) && (as_obj(argv[1])->flags & NATIVE_INTERP)) as_native(argv[1])->name = argv[0];
   define_macro(vm, argv[0], argv[1]);
   return NIL_VAL;
 }

@@ -4,6 +4,7 @@
  * as is.  The stack trace is captured when the error is raised.
  */
 #include <stdlib.h>
+#include "interp.h"
 #include "map.h"
 #include "runtime.h"
 
@@ -28,6 +29,13 @@ static Value stack_trace(VM *vm) {
     lb_add(vm, &lb, frame_map(vm, "<lambda>", vm->compile_pos, vm->cur_file));
     vm->compile_pos = 0;
     n++;
+  }
+  for (uint32_t i = vm->interp_depth; i-- > 0 && n < MAX_TRACE; n++) {
+    const char *name;
+    uint32_t pos;
+    Value file;
+    interp_frame(vm, i, &name, &pos, &file);
+    lb_add(vm, &lb, frame_map(vm, name, pos, file));
   }
   for (CallInfo *ci = vm->ci; ci > vm->ci_base && n < MAX_TRACE; ci--, n++) {
     if (!ci->cl) continue;

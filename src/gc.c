@@ -192,7 +192,10 @@ static void mark_children(VM *vm, Obj *o) {
     for (uint32_t i = 0; i < o->aux; i++) mark(vm, c->upvals[i]);
     break;
   }
-  case OBJ_NATIVE: mark(vm, ((Native *)o)->name); break;
+  case OBJ_NATIVE:
+    mark(vm, ((Native *)o)->name);
+    mark(vm, ((Native *)o)->data);
+    break;
   case OBJ_PROTO: {
     Proto *p = (Proto *)o;
     for (uint32_t i = 0; i < p->nconsts; i++) mark(vm, p->consts[i]);
@@ -256,6 +259,7 @@ static void mark_roots(VM *vm) {
   mark(vm, vm->loading);
   mark(vm, vm->cur_file);
   mark(vm, vm->intern_strs);
+  mark(vm, vm->interp_keep);
   for (Env *e = vm->env; e; e = e->parent) mark(vm, e->exports);
   for (uint32_t i = 0; i < vm->nhandlers; i++) mark(vm, vm->handlers[i].cur_file);
   mark(vm, vm->pending_hint);

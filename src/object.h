@@ -107,7 +107,9 @@ typedef struct {
   int16_t min_args, max_args; /* max_args < 0: variadic */
   int32_t opcode_id;  /* > 0 when calls may be compiled to an intrinsic opcode */
   void *ud;           /* user data of natives registered through the embedding API */
+  Value data;         /* marked by the GC: the environment of an --interp closure */
 } Native;
+#define NATIVE_INTERP 1u /* h.flags: a closure of the reference evaluator (ud = its FnInfo) */
 /* Every call path places the callee just below its arguments, so a native
  * can find its own object at argv[-1] (the embedding API's trampoline does). */
 

@@ -338,6 +338,7 @@ Value native_new(VM *vm, const char *name, NativeFn fn, int min_args, int max_ar
   n->max_args = (int16_t)max_args;
   n->opcode_id = 0;
   n->ud = NULL;
+  n->data = NIL_VAL;
   return obj_val(n);
 }
 
@@ -624,7 +625,7 @@ const char *type_name(Value v) {
 }
 
 Value type_keyword(VM *vm, Value v) {
-  if (is_closure(v)) return KW(vm, "lambda");
+  if (is_closure(v) || (is_native(v) && (as_obj(v)->flags & NATIVE_INTERP))) return KW(vm, "lambda");
   if (is_objtype(v, OBJ_RECORD)) return kw_val(sym_id(((Record *)as_obj(v))->tag));
   return KW(vm, type_name(v));
 }

@@ -12,6 +12,7 @@
 #include "arena.h"
 #include "compiler.h"
 #include "forms.h"
+#include "interp.h"
 #include "map.h"
 #include "opcodes.h"
 #include "ops.h"
@@ -49,16 +50,22 @@ static void *reserve(size_t bytes) {
 
 /* ---- C stack guard ---- */
 
-static char *stack_limit_from_rlimit(void) {
+static char *stack_limit_for(size_t size) {
   uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+  /* leave a generous margin for the deepest C frames (printing, sorting) */
+  return (char *)(here - (size - (size / 4 > (1u << 20) ? (1u << 20) : size / 4)));
+}
+
+static char *stack_limit_from_rlimit(void) {
   struct rlimit rl;
   size_t size = 8u << 20;
   if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > (1u << 20))
     size = rl.rlim_cur;
   if (size > (256u << 20)) size = 256u << 20;
-  /* leave a generous margin for the deepest C frames (printing, sorting) */
-  return (char *)(here - (size - (size / 4 > (1u << 20) ? (1u << 20) : size / 4)));
+  return stack_limit_for(size);
 }
+
+void vm_set_c_stack_size(VM *vm, size_t size) { vm->c_stack_limit = stack_limit_for(size); }
 
 void vm_check_c_stack(VM *vm) {
   char here;
@@ -94,6 +101,7 @@ VM *vm_new(void) {
   vm->loading = EMPTY_VAL;
   vm->cur_file = NIL_VAL;
   vm->intern_strs = NIL_VAL;
+  vm->interp_keep = NIL_VAL;
   vm->out = stdout;
   vm->errout = stderr;
   env_init(&vm->genv, NULL);
@@ -121,6 +129,7 @@ static void env_free(Env *e) {
 }
 
 void vm_free(VM *vm) {
+  if (vm->interp_state) interp_free(vm);
   gc_heap_free(vm);
   symtab_free(&vm->syms);
   env_free(&vm->genv);
@@ -304,6 +313,11 @@ static Value global_slow(VM *vm, uint32_t cell) {
   err_unbound(vm, g->name);
 }
 
+Value vm_global_value(VM *vm, uint32_t cell) {
+  Value v = vm->globals[cell].value;
+  return v != UNBOUND_VAL ? v : global_slow(vm, cell);
+}
+
 volatile sig_atomic_t vm_interrupt_requested;
 
 static NORETURN void interrupted(VM *vm) {
@@ -476,6 +490,7 @@ static Handler *push_handler(VM *vm) {
   h->cur_file = vm->cur_file;
   h->env = vm->env;
   h->narenas = vm->narenas;
+  h->interp_depth = vm->interp_depth;
   return h;
 }
 
@@ -487,6 +502,7 @@ static void restore_handler(VM *vm, uint32_t idx) {
   vm->c_depth = h->c_depth;
   vm->cur_file = h->cur_file;
   vm->env = h->env;
+  vm->interp_depth = h->interp_depth;
   vm_arena_release(vm, h->narenas);
   vm->nhandlers = idx;
 }

@@ -37,6 +37,7 @@ typedef struct Handler {
   Value cur_file;    /* restored on unwind, with env */
   unsigned narenas;  /* arenas above this are freed on unwind */
   struct Env *env;
+  uint32_t interp_depth;
 } Handler;
 
 /* A global variable cell.  Code refers to cells by index. */
@@ -102,6 +103,10 @@ typedef struct VM {
   StrBufC outcap, errcap; /* captured output (sema eval --json) */
   int capture;
   void *user;
+  bool interp;       /* sema --interp: units run on the reference evaluator (interp.c) */
+  Value interp_keep; /* constants of interpreted units, alive as long as their closures may be */
+  void *interp_state;
+  uint32_t interp_depth; /* calls active in the reference evaluator (its stack trace) */
   void *api;                          /* embedding API state (api.c) */
   void (*mark_extra)(struct VM *vm);  /* marks roots held by the embedding API */
 } VM;
@@ -179,6 +184,8 @@ Value error_display(VM *vm, Value err);
 
 /* Is the C stack close to exhaustion?  Raises "stack overflow" if so. */
 void vm_check_c_stack(VM *vm);
+/* The running thread's C stack is size bytes (a thread made with a big stack). */
+void vm_set_c_stack_size(VM *vm, size_t size);
 
 /* ---- output (stdout may be captured by `sema eval --json`) ---- */
 void vm_write(VM *vm, const char *s, size_t n);
@@ -188,6 +195,7 @@ void vm_write_err(VM *vm, const char *s, size_t n);
 int32_t global_cell(VM *vm, Value sym);            /* find or create in the global env */
 void global_define(VM *vm, const char *name, Value v);
 Value global_get(VM *vm, const char *name);        /* UNBOUND_VAL if undefined */
+Value vm_global_value(VM *vm, uint32_t cell);      /* raises "Unbound variable" like compiled code */
 void vm_set_global(VM *vm, int32_t cell, Value v); /* handles intrinsic invalidation */
 int32_t env_lookup(VM *vm, Env *env, Value sym, bool create);
 

@@ -47,6 +47,10 @@ while IFS= read -r exp; do
   if [ "$("$REL" "$src" 2>&1)" == "$(cat "$exp")" ]; then ok; else bad "example $src"; fi
 done < <(find examples -name '*.expect' | sort)
 
+# ---- differential: the VM against the reference evaluator (sema --interp) ----
+if bash tests/diff/run.sh "$REL" 10000 >/tmp/sema-diff.log 2>&1; then ok; else bad "differential"; tail -30 /tmp/sema-diff.log; fi
+grep "^diff:" /tmp/sema-diff.log
+
 # ---- the command line: REPL through a pseudo-terminal, sema eval --json ----
 if python3 tests/cli/repl_test.py "$REL"; then ok; else bad "repl"; fi
 if bash tests/cli/eval_json_test.sh "$REL"; then ok; else bad "eval --json"; fi

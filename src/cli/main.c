@@ -1,5 +1,6 @@
 /* main.c - the `sema` command (language.md §11). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include "../map.h"
 #include "../reader.h"
 #include "../runtime.h"
+#include "../lib/lib.h"
 #include "cli.h"
 
 
@@ -20,6 +22,7 @@ static void usage(FILE *f) {
           "  -q, --quiet         no REPL banner\n"
           "  --max-heap SIZE     heap limit (e.g. 512M, 2G; default: SEMA_MAX_HEAP or half the RAM);\n"
           "                      exceeding it raises a catchable out-of-memory error\n"
+          "  --interp            run on the reference tree-walking evaluator instead of the VM\n"
           "  -V, --version       print the version\n"
           "  -h, --help          this help\n");
 }
@@ -183,7 +186,10 @@ static int run_expr(VM *vm, const char *src, bool always_print) {
   return 0;
 }
 
-int main(int argc, char **argv) {
+/* --interp nests C calls for every Sema call: it runs on a thread with a big stack */
+#define INTERP_STACK ((size_t)1 << 30)
+
+static int cli_main(int argc, char **argv, bool interp) {
   if (argc > 1 && strcmp(argv[1], "eval") == 0) return cli_eval_command(argc, argv);
   const char *expr = NULL, *file = NULL;
   bool print_mode = false, interactive = false, quiet = false;
@@ -209,7 +215,7 @@ int main(int argc, char **argv) {
       interactive = true;
     } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
       quiet = true;
-    } else if (strcmp(a, "--no-llm") == 0) {
+    } else if (strcmp(a, "--no-llm") == 0 || strcmp(a, "--interp") == 0) {
     } else if (strcmp(a, "--max-heap") == 0) {
       if (i + 1 >= argc || !gc_parse_size(argv[i + 1])) {
         fprintf(stderr, "sema: --max-heap needs a size such as 512M or 2G\n");
@@ -235,6 +241,10 @@ int main(int argc, char **argv) {
     }
   }
   VM *vm = vm_new();
+  if (interp) {
+    vm->interp = true;
+    vm_set_c_stack_size(vm, INTERP_STACK);
+  }
   vm->args = EMPTY_VAL;
   for (int i = argc; i-- > 0;) vm->args = cons(vm, str_from_c(vm, argv[i]), vm->args);
   int rc = 0;
@@ -253,4 +263,34 @@ int main(int argc, char **argv) {
   fflush(stdout);
   vm_free(vm);
   return rc;
+}
+
+typedef struct {
+  int argc;
+  char **argv;
+  int rc;
+} MainJob;
+
+static void *interp_thread(void *ud) {
+  MainJob *j = ud;
+  j->rc = cli_main(j->argc, j->argv, true);
+  regex_thread_cleanup();
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  bool interp = false;
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "--interp") == 0) interp = true;
+  if (!interp) return cli_main(argc, argv, false);
+  MainJob j = {argc, argv, 0};
+  pthread_attr_t attr;
+  pthread_t t;
+  pthread_attr_init(&attr);
+  if (pthread_attr_setstacksize(&attr, INTERP_STACK) != 0 || pthread_create(&t, &attr, interp_thread, &j) != 0) {
+    fprintf(stderr, "sema: cannot start the --interp thread\n");
+    return 70;
+  }
+  pthread_join(t, NULL);
+  return j.rc;
 }

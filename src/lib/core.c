@@ -29,7 +29,8 @@ static Value n_sub(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_mul(VM *vm, int argc, Value *argv) {
-  if (argc != 2) check_numbers(vm, argc, argv);
+  if (argc == 2) return arith_mul(vm, argv[0], argv[1]); /* errors name both operands in order */
+  check_numbers(vm, argc, argv);
   Value r = small_int_val(1);
   for (int i = 0; i < argc; i++) r = arith_mul(vm, r, argv[i]);
   return r;

@@ -23,6 +23,7 @@ typedef struct {
 
 #define VARIADIC (-1)
 void lib_register(VM *vm, const NativeDef *defs);
+void regex_thread_cleanup(void); /* a thread that ran Sema code, before it exits */
 /* alias: bind NEW to the same native object as OLD */
 void lib_alias(VM *vm, const char *new_name, const char *old_name);
 

@@ -53,6 +53,18 @@ static void rx_entry_free(RxEntry *e) {
   memset(e, 0, sizeof *e);
 }
 
+/* The cache is per thread: a thread that ran Sema code frees it before exiting. */
+void regex_thread_cleanup(void) {
+  for (int i = 0; i < RX_SLOTS; i++)
+    if (rx_cache[i].code) rx_entry_free(&rx_cache[i]);
+  pcre2_compile_context_free(rx_cctx);
+  pcre2_match_context_free(rx_mctx);
+  pcre2_jit_stack_free(rx_jit_stack);
+  rx_cctx = NULL;
+  rx_mctx = NULL;
+  rx_jit_stack = NULL;
+}
+
 /* ---- Rust syntax -> PCRE syntax ---- */
 
 static bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
