@@ -48,7 +48,7 @@ while IFS= read -r exp; do
 done < <(find examples -name '*.expect' | sort)
 
 # ---- differential: the VM against the reference evaluator (sema --interp) ----
-if bash tests/diff/run.sh "$REL" 10000 >/tmp/sema-diff.log 2>&1; then ok; else bad "differential"; tail -30 /tmp/sema-diff.log; fi
+if bash tests/diff/run.sh "$REL" 10000 "$DBG" 500 >/tmp/sema-diff.log 2>&1; then ok; else bad "differential"; tail -30 /tmp/sema-diff.log; fi
 grep "^diff:" /tmp/sema-diff.log
 
 # ---- the command line: REPL through a pseudo-terminal, sema eval --json ----
