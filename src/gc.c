@@ -289,6 +289,8 @@ static void finalize(Obj *o) {
   }
 }
 
+#define PAGE_SLACK ((size_t)16 << 20)
+
 static size_t sweep(Heap *h) {
   size_t live = 0;
   for (size_t cls = 1; cls < GC_NCLASSES; cls++) {
@@ -312,8 +314,9 @@ static size_t sweep(Heap *h) {
         ((FreeSlot *)o)->next = list;
         list = (FreeSlot *)o;
       }
-      if (used == 0 && h->total > (h->live + PAGE_BYTES) * 2) {
-        /* release an empty page when the heap is mostly garbage */
+      if (used == 0 && h->total > (h->live + PAGE_BYTES) * 2 + PAGE_SLACK) {
+        /* release an empty page when the heap is mostly garbage, but keep
+         * enough for the next cycle: refilling fresh pages costs more */
         list = page_list;
         *pp = p->next;
         h->total -= PAGE_BYTES;
