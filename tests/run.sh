@@ -82,6 +82,13 @@ if [ -x "$CONF" ] && [ -d ../shared/conformance ]; then
   rc=$?
   echo "$out" | tail -15
   if [ $rc -eq 0 ]; then ok; else bad "conformance"; fi
+  # the same corpus under ASan + UBSan, and on the reference evaluator
+  out=$(python3 "$CONF" --bin "$DBG" --expect-failures tests/conformance-xfail.txt ../shared/conformance 2>&1)
+  if [ $? -eq 0 ]; then ok; else bad "conformance (asan)"; echo "$out" | tail -15; fi
+  echo "conformance (asan): $(echo "$out" | tail -1)"
+  out=$(SEMA_INTERP_BIN="$PWD/$REL" python3 "$CONF" --bin tests/diff/interp.sh --expect-failures tests/conformance-xfail.txt ../shared/conformance 2>&1)
+  if [ $? -eq 0 ]; then ok; else bad "conformance (--interp)"; echo "$out" | tail -15; fi
+  echo "conformance (--interp): $(echo "$out" | tail -1)"
 else
   echo "conformance: ../shared not present, skipped"
 fi

@@ -306,10 +306,10 @@ typedef struct {
   uint32_t token;
 } LineWalk;
 
-static void deliver(VM *vm, LineWalk *w, const char *s, size_t n) {
+static void deliver(VM *vm, LineWalk *w, const char *s, size_t n, bool checked) {
   if (n && s[n - 1] == '\r') n--;
   size_t bad;
-  if (!utf8_valid(s, n, &bad)) err_io(vm, "%s %s: stream did not contain valid UTF-8", w->fname, w->path);
+  if (!checked && !utf8_valid(s, n, &bad)) err_io(vm, "%s %s: stream did not contain valid UTF-8", w->fname, w->path);
   Value line = str_new(vm, s, n);
   if (w->fold) {
     Value args[2] = {ROOT(vm, w->acc_slot), line};
@@ -332,14 +332,20 @@ static void walk_lines(VM *vm, void *ud) {
     size_t got = fread(w->buf + have, 1, w->cap - have, w->f);
     if (got == 0) {
       if (ferror(w->f)) io_fail(vm, w->fname, w->path, errno);
-      if (have) deliver(vm, w, w->buf, have);
+      if (have) deliver(vm, w, w->buf, have, false);
       return;
     }
     size_t end = have + got, start = 0;
+    /* validate the block's complete lines at once ('\n' never occurs inside a
+     * UTF-8 sequence); if it is bad, lines are checked one by one so those
+     * before the bad one are still delivered first */
+    const char *last = memrchr(w->buf, '\n', end);
+    size_t bad;
+    bool checked = last && utf8_valid(w->buf, (size_t)(last - w->buf), &bad);
     const char *nl;
     while ((nl = memchr(w->buf + start, '\n', end - start))) {
       size_t stop = (size_t)(nl - w->buf);
-      deliver(vm, w, w->buf + start, stop - start);
+      deliver(vm, w, w->buf + start, stop - start, checked);
       start = stop + 1;
     }
     have = end - start;
