@@ -226,7 +226,8 @@ static Value n_apply(VM *vm, int argc, Value *argv) {
   if (!is_list(last) && !is_vector(last)) err_type_in(vm, "list or vector", last, "apply");
   int64_t n = is_vector(last) ? vec_len(last) : list_length(last);
   int64_t total = argc - 2 + n;
-  if (total > 100000) err_eval(vm, "apply: too many arguments (%lld)", (long long)total);
+  /* the arguments go on the VM stack (16M slots): a bound well inside it */
+  if (total > 4000000) err_eval(vm, "apply: too many arguments (%lld)", (long long)total);
   Value *args = malloc(((size_t)total + 1) * sizeof(Value));
   int64_t k = 0;
   for (int i = 1; i < argc - 1; i++) args[k++] = argv[i];
