@@ -1211,7 +1211,7 @@ typedef struct {
 } Intrinsic;
 
 static const Intrinsic intrinsics[] = {
-    {"+", 2, OP_ADD},         {"-", 2, OP_SUB},         {"-", 1, OP_NEG},        {"*", 2, OP_MUL},
+    {"+", 2, OP_ADD},         {"+", 3, OP_ADD3},        {"-", 2, OP_SUB},         {"-", 1, OP_NEG},        {"*", 2, OP_MUL},
     {"/", 2, OP_DIV},         {"mod", 2, OP_MOD},       {"modulo", 2, OP_MOD},   {"=", 2, OP_EQV},
     {"<", 2, OP_LTV},         {">", 2, OP_GTV},         {"<=", 2, OP_LEV},       {">=", 2, OP_GEV},
     {"not", 1, OP_NOT},       {"car", 1, OP_CAR},       {"first", 1, OP_CAR},    {"cdr", 1, OP_CDR},

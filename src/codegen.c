@@ -323,6 +323,7 @@ static void cg_prim(FS *fs, Node *n, int dest) {
   switch (op) {
   case OP_VECTOR:
   case OP_LIST:
+  case OP_ADD3:
   case OP_ASSOC: {
     int base = fs->freereg;
     for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);

@@ -135,6 +135,7 @@
   X(MAX2, ABC, L_BC, "R[A] = (max R[B] R[C])")                               \
   X(VECTOR, ABC, L_ARGS, "R[A] = (vector R[B] ... R[B+C-1])")                \
   X(LIST, ABC, L_ARGS, "R[A] = (list R[B] ... R[B+C-1])")                    \
+  X(ADD3, ABC, L_ARGS, "R[A] = (+ R[B] R[B+1] R[B+2]): small ints inline, else the builtin") \
   X(ASSOC, ABC, L_B3, "R[A] = (assoc R[B] R[B+1] R[B+2])")                  \
   X(ASSOC_OWNED, ABC, L_B3, "R[A] = assoc, in place when R[B] carries token R[C] (C=255: the frame's)") \
   X(NEWTOKEN, ABC, L_NONE, "R[A] = a fresh owner token")

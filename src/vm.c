@@ -1336,6 +1336,20 @@ dispatch:
     GC_CHECK();
     DISPATCH();
   }
+  CASE(ADD3) {
+    /* three small ints inline; anything else is the builtin's business
+     * (float contagion from 0, strings rejected), through the deopt record */
+    Value *a = &RB;
+    if (LIKELY(VAL_TAG(a[0]) == TAG_INT && VAL_TAG(a[1]) == TAG_INT && VAL_TAG(a[2]) == TAG_INT)) {
+      RA = int_result(vm, small_int_of(a[0]) + small_int_of(a[1]) + small_int_of(a[2]));
+    } else {
+      SAVE_PC();
+      vm->top = base + cl->proto->maxregs;
+      RA = deopt_call(vm, cl->proto, base, k, (uint32_t)(pc - 1 - cl->proto->code), i);
+    }
+    GC_CHECK();
+    DISPATCH();
+  }
   CASE(LIST) {
     RA = list_from(vm, &RB, GET_C(i));
     GC_CHECK();
