@@ -21,8 +21,26 @@ static Value run_proto(VM *vm, Proto *p) {
   return vm_call(vm, obj_val(c), 0, NULL);
 }
 
+/* After analysis the VM compiles the unit's nodes (and the AST is freed);
+ * under --interp the nodes are kept for the reference evaluator.  Returns
+ * the prototypes, or nil under --interp.  keep_from: the roots the AST needs. */
+static Value prepare_unit(VM *vm, Unit *u, Node **nodes, int64_t n, uint32_t keep_from) {
+  if (vm->interp) {
+    interp_keep_unit(vm, u, keep_from);
+    return NIL_VAL;
+  }
+  Value protos = vec_new(vm, (size_t)n);
+  vm_push_root(vm, protos);
+  for (int64_t i = 0; i < n; i++) vec_items(protos)[i] = obj_val(codegen_toplevel(u, nodes[i]));
+  unit_free_arena(u);
+  return protos;
+}
+
+static Value run_form(VM *vm, Value protos, Node **nodes, int64_t i) {
+  return vm->interp ? interp_run_toplevel(vm, nodes[i]) : run_proto(vm, as_proto(vec_items(protos)[i]));
+}
+
 Value compile_and_run_forms(VM *vm, Value forms, Value file, bool form_by_form) {
-  if (vm->interp) return interp_run_forms(vm, forms, file, form_by_form);
   uint32_t base = vm->nroots;
   vm_push_root(vm, forms);
   Value result = NIL_VAL;
@@ -31,9 +49,8 @@ Value compile_and_run_forms(VM *vm, Value forms, Value file, bool form_by_form) 
       Unit u;
       unit_begin(&u, vm, file);
       Node *n = analyze_toplevel(&u, car(l));
-      Proto *p = codegen_toplevel(&u, n);
-      unit_free_arena(&u);
-      result = run_proto(vm, p);
+      Value protos = prepare_unit(vm, &u, &n, 1, base);
+      result = run_form(vm, protos, &n, 0);
       vm->nroots = u.roots_base;
     }
   } else {
@@ -41,15 +58,12 @@ Value compile_and_run_forms(VM *vm, Value forms, Value file, bool form_by_form) 
     unit_begin(&u, vm, file);
     int64_t n = list_length(forms);
     Node **nodes = arena_alloc(u.arena, ((size_t)n + 1) * sizeof(Node *));
-    Value protos = vec_new(vm, (size_t)n);
-    vm_push_root(vm, protos);
     int64_t i = 0;
     for (Value l = forms; is_cons(l); l = cdr(l)) nodes[i++] = analyze_toplevel(&u, car(l));
-    for (i = 0; i < n; i++) vec_items(protos)[i] = obj_val(codegen_toplevel(&u, nodes[i]));
-    unit_free_arena(&u);
+    Value protos = prepare_unit(vm, &u, nodes, n, base);
     for (i = 0; i < n; i++) {
       vm_push_root(vm, result);
-      result = run_proto(vm, as_proto(vec_items(protos)[i]));
+      result = run_form(vm, protos, nodes, i);
     }
   }
   vm->nroots = base;

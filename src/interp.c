@@ -48,10 +48,7 @@ typedef struct {
 static Value eval(VM *vm, Node *n, Value env, bool tail);
 
 static inline void push(VM *vm, Value v) {
-  if (UNLIKELY(vm->top >= vm->stack_end)) {
-    vm_set_hint(vm, "make the call tail-recursive or use do");
-    err_eval(vm, "stack overflow: maximum call depth exceeded");
-  }
+  if (UNLIKELY(vm->top >= vm->stack_end)) vm_stack_overflow(vm);
   *vm->top++ = v;
   if (vm->top > vm->stack_hw) vm->stack_hw = vm->top;
 }
@@ -79,10 +76,7 @@ void interp_frame(VM *vm, uint32_t i, const char **name, uint32_t *pos, Value *f
 /* Like vm_check_c_stack with a margin, so deep recursion is caught at a call. */
 static void check_depth(VM *vm) {
   char here;
-  if (UNLIKELY(&here < vm->c_stack_limit + (64u << 10))) {
-    vm_set_hint(vm, "make the call tail-recursive or use do");
-    err_eval(vm, "stack overflow: maximum call depth exceeded");
-  }
+  if (UNLIKELY(&here < vm->c_stack_limit + (64u << 10))) vm_stack_overflow(vm);
 }
 
 static inline Value tag_of(const void *scope) { return small_int_val((int64_t)(uintptr_t)scope); }
@@ -97,6 +91,15 @@ static Value frame_new(VM *vm, Value parent, const void *scope, Var **vars, uint
     vars[i]->itag = it[1];
     vars[i]->reg = (int)i + 2;
   }
+  return f;
+}
+
+/* A frame holding the n values at base (the top of the stack), which it replaces there. */
+static Value frame_from_stack(VM *vm, Value parent, const void *scope, Var **vars, uint32_t n, Value *base) {
+  Value f = frame_new(vm, parent, scope, vars, n);
+  memcpy(vec_items(f) + 2, base, n * sizeof(Value));
+  vm->top = base;
+  push(vm, f);
   return f;
 }
 
@@ -139,10 +142,7 @@ static Value apply(VM *vm, FnInfo *fn, Value env, int argc, Value *argv) {
   uint32_t depth = vm->interp_depth;
   for (;;) {
     vm->interp_depth = depth; /* a tail call replaces the caller's entry */
-    if (UNLIKELY(vm_interrupt_requested)) {
-      vm_interrupt_requested = 0;
-      err_eval(vm, "interrupted");
-    }
+    if (UNLIKELY(vm_interrupt_requested)) vm_interrupted(vm);
     uint32_t fixed = fn->nparams - (fn->has_rest ? 1u : 0u);
     if ((uint32_t)argc != fixed && (!fn->has_rest || (uint32_t)argc < fixed)) arity_error(vm, fn, fixed, argc);
     push_call(vm, fn);
@@ -227,10 +227,7 @@ static void try_body(VM *vm, void *ud) {
 /* The do loop; returns the frame its result clause runs in. */
 static Value eval_do(VM *vm, Node *n, Value env) {
   Value *base = eval_onto_stack(vm, n->kids, n->nkids, env);
-  Value frame = frame_new(vm, env, n, n->vars, n->nvars);
-  memcpy(vec_items(frame) + 2, base, n->nvars * sizeof(Value));
-  vm->top = base;
-  push(vm, frame);
+  Value frame = frame_from_stack(vm, env, n, n->vars, n->nvars, base);
   bool steps = false;
   for (uint32_t i = 0; i < n->nvars; i++) steps |= n->steps[i] != NULL;
   while (!is_truthy(eval(vm, n->a, frame, false))) {
@@ -244,10 +241,7 @@ static Value eval_do(VM *vm, Node *n, Value env) {
       base[0] = frame = nf;
       vm->top = base + 1;
     }
-    if (UNLIKELY(vm_interrupt_requested)) {
-      vm_interrupt_requested = 0;
-      err_eval(vm, "interrupted");
-    }
+    if (UNLIKELY(vm_interrupt_requested)) vm_interrupted(vm);
     vm_safepoint(vm);
   }
   return frame;
@@ -300,11 +294,7 @@ static Value eval(VM *vm, Node *n, Value env, bool tail) {
     case N_LAMBDA: r = closure_new(vm, n->fn, env); goto done;
     case N_LET: {
       Value *base = eval_onto_stack(vm, n->kids, n->nkids, env);
-      Value frame = frame_new(vm, env, n, n->vars, n->nvars);
-      memcpy(vec_items(frame) + 2, base, n->nvars * sizeof(Value));
-      vm->top = base;
-      push(vm, frame);
-      env = frame;
+      env = frame_from_stack(vm, env, n, n->vars, n->nvars, base);
       n = n->a;
       continue;
     }
@@ -404,8 +394,11 @@ done:
 
 /* ---- units ---- */
 
-/* The unit's AST and constants must outlive it: closures point into them. */
-static void keep_unit(VM *vm, Unit *u, uint32_t roots_from) {
+void interp_keep_unit(VM *vm, Unit *u, uint32_t roots_from) {
+  if (!vm->interp_state) {
+    vm->interp_state = calloc(1, sizeof(Interp));
+    if (!vm->interp_state) abort();
+  }
   Interp *I = STATE(vm);
   vm_arena_release(vm, u->arena_slot + 1);
   if (I->narenas == I->caparenas) {
@@ -421,42 +414,7 @@ static void keep_unit(VM *vm, Unit *u, uint32_t roots_from) {
   vm->interp_keep = cons(vm, consts, vm->interp_keep);
 }
 
-static Value run_toplevel(VM *vm, Node *lam) { return apply(vm, lam->fn, NIL_VAL, 0, vm->top); }
-
-Value interp_run_forms(VM *vm, Value forms, Value file, bool form_by_form) {
-  if (!vm->interp_state) {
-    vm->interp_state = calloc(1, sizeof(Interp));
-    if (!vm->interp_state) abort();
-  }
-  uint32_t base = vm->nroots;
-  vm_push_root(vm, forms);
-  Value result = NIL_VAL;
-  if (form_by_form) {
-    for (Value l = forms; is_cons(l); l = cdr(l)) {
-      Unit u;
-      unit_begin(&u, vm, file);
-      Node *n = analyze_toplevel(&u, car(l));
-      keep_unit(vm, &u, base);
-      result = run_toplevel(vm, n);
-      vm->nroots = u.roots_base;
-    }
-  } else {
-    Unit u;
-    unit_begin(&u, vm, file);
-    int64_t n = list_length(forms);
-    Node **nodes = arena_alloc(u.arena, ((size_t)n + 1) * sizeof(Node *));
-    int64_t i = 0;
-    for (Value l = forms; is_cons(l); l = cdr(l)) nodes[i++] = analyze_toplevel(&u, car(l));
-    keep_unit(vm, &u, base);
-    for (i = 0; i < n; i++) {
-      vm_push_root(vm, result);
-      result = run_toplevel(vm, nodes[i]);
-    }
-  }
-  vm->nroots = base;
-  vm->compile_pos = 0;
-  return result;
-}
+Value interp_run_toplevel(VM *vm, Node *lam) { return apply(vm, lam->fn, NIL_VAL, 0, vm->top); }
 
 void interp_free(VM *vm) {
   Interp *I = STATE(vm);

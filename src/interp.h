@@ -5,10 +5,13 @@
 #ifndef SEMA_INTERP_H
 #define SEMA_INTERP_H
 
-#include "vm.h"
+#include "ast.h"
 
-/* Analyze and evaluate a unit (the VM's compile_and_run_forms when vm->interp). */
-Value interp_run_forms(VM *vm, Value forms, Value file, bool form_by_form);
+/* An analyzed unit's AST and constants must outlive it (closures point into
+ * them): take its arena off the VM's stack and keep its roots from roots_from. */
+void interp_keep_unit(VM *vm, Unit *u, uint32_t roots_from);
+/* Evaluate a top-level node made by analyze_toplevel. */
+Value interp_run_toplevel(VM *vm, Node *lam);
 /* Free the ASTs kept for interpreted closures (called by vm_free). */
 void interp_free(VM *vm);
 /* Frame i (0 = outermost) of the evaluator's call stack, for error traces. */

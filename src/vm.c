@@ -320,7 +320,7 @@ Value vm_global_value(VM *vm, uint32_t cell) {
 
 volatile sig_atomic_t vm_interrupt_requested;
 
-static NORETURN void interrupted(VM *vm) {
+void vm_interrupted(VM *vm) {
   vm_interrupt_requested = 0;
   err_eval(vm, "interrupted");
 }
@@ -356,7 +356,7 @@ void vm_write_err(VM *vm, const char *s, size_t n) {
 
 /* ---- calls ---- */
 
-static NORETURN void stack_overflow(VM *vm) {
+void vm_stack_overflow(VM *vm) {
   vm_set_hint(vm, "make the call tail-recursive or use do");
   err_eval(vm, "stack overflow: maximum call depth exceeded");
 }
@@ -398,7 +398,7 @@ static inline CallInfo *push_frame(VM *vm, Closure *cl, Value *base, int argc) {
     base[p->nparams] = rest;
   }
   Value *top = base + p->maxregs;
-  if (UNLIKELY(top > vm->stack_end || vm->ci + 1 >= vm->ci_end)) stack_overflow(vm);
+  if (UNLIKELY(top > vm->stack_end || vm->ci + 1 >= vm->ci_end)) vm_stack_overflow(vm);
   if (top > vm->stack_hw) vm->stack_hw = top;
   CallInfo *ci = ++vm->ci;
   ci->cl = cl;
@@ -455,7 +455,7 @@ uint32_t vm_new_token(VM *vm) {
 static Value call_with(VM *vm, Value fn, int argc, const Value *argv, uint32_t owner) {
   vm_check_c_stack(vm);
   Value *slot = vm->top;
-  if (slot + argc + 1 + 256 > vm->stack_end) stack_overflow(vm);
+  if (slot + argc + 1 + 256 > vm->stack_end) vm_stack_overflow(vm);
   if (argc) memmove(slot + 1, argv, (size_t)argc * sizeof(Value));
   slot[0] = fn;
   vm->top = slot + argc + 1;
@@ -663,7 +663,7 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
   do {                                         \
     if (UNLIKELY(vm_interrupt_requested)) {    \
       SAVE_PC();                               \
-      interrupted(vm);                         \
+      vm_interrupted(vm);                      \
     }                                          \
   } while (0)
 #define COND_JUMP(cond)             \

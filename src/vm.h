@@ -184,6 +184,8 @@ Value error_display(VM *vm, Value err);
 
 /* Is the C stack close to exhaustion?  Raises "stack overflow" if so. */
 void vm_check_c_stack(VM *vm);
+NORETURN void vm_stack_overflow(VM *vm); /* "stack overflow: maximum call depth exceeded", with a hint */
+NORETURN void vm_interrupted(VM *vm);    /* clears the flag, raises "interrupted" */
 /* The running thread's C stack is size bytes (a thread made with a big stack). */
 void vm_set_c_stack_size(VM *vm, size_t size);
 
