@@ -6,7 +6,7 @@
 
 CC ?= cc
 CSTD = -std=c11 -D_GNU_SOURCE
-WARN = -Wall -Wextra -Wno-unused-parameter
+WARN = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 INCS = -Isrc -Iinclude
 LIBS = -lutf8proc -lpcre2-8 -lnettle -lm
 CLI_LIBS = -ledit

@@ -108,6 +108,7 @@ typedef struct {
   int32_t opcode_id;  /* > 0 when calls may be compiled to an intrinsic opcode */
   void *ud;           /* user data of natives registered through the embedding API */
   Value data;         /* marked by the GC: the environment of an --interp closure */
+  const char *doc;    /* docstring: "(name args...)\ndescription", or NULL */
 } Native;
 #define NATIVE_INTERP 1u /* h.flags: a closure of the reference evaluator (ud = its FnInfo) */
 /* Every call path places the callee just below its arguments, so a native

@@ -339,6 +339,7 @@ Value native_new(VM *vm, const char *name, NativeFn fn, int min_args, int max_ar
   n->opcode_id = 0;
   n->ud = NULL;
   n->data = NIL_VAL;
+  n->doc = NULL;
   return obj_val(n);
 }
 

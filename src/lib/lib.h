@@ -15,10 +15,14 @@
 uint64_t math_random_u64(void);
 uint64_t math_random_below(uint64_t n);
 
+/* doc: the docstring shown by `,doc` and `sema doc`: the call signature on
+ * the first line, then a one-paragraph description, e.g.
+ * "(string/trim s)\nReturns s without leading and trailing whitespace." */
 typedef struct {
   const char *name;
   NativeFn fn;
   int16_t min_args, max_args;
+  const char *doc;
 } NativeDef;
 
 #define VARIADIC (-1)

@@ -24,7 +24,11 @@ void lib_async_init(VM *vm);
 void lib_compat_init(VM *vm);
 
 void lib_register(VM *vm, const NativeDef *defs) {
-  for (; defs->name; defs++) global_define(vm, defs->name, native_new(vm, defs->name, defs->fn, defs->min_args, defs->max_args));
+  for (; defs->name; defs++) {
+    Value n = native_new(vm, defs->name, defs->fn, defs->min_args, defs->max_args);
+    as_native(n)->doc = defs->doc;
+    global_define(vm, defs->name, n);
+  }
 }
 
 void lib_alias(VM *vm, const char *new_name, const char *old_name) {
