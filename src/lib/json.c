@@ -14,10 +14,12 @@
  *
  * The encoder writes into one StrBuf; floats use the shortest round-trip
  * digits of numfmt laid out like Ryu's (serde_json's) format.  Errors are
- * reported by return value so the buffer can be freed before raising. */
+ * reported by return value so the buffer can be freed before raising.
+ * json.h exports both directions to other modules, with the lossy encoding
+ * of net.md §1.3 (JSON_LOSSY) that the kv store and the HTTP helpers use. */
 #include <math.h>
 #include <stdlib.h>
-#include "lib.h"
+#include "json.h"
 #include "../numfmt.h"
 
 /* ================================================================ decoder */
@@ -318,19 +320,9 @@ static Value jp_value(JP *jp) {
   }
 }
 
-static Value n_json_decode(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
-  /* volatile: read after longjmp */
-  JP *volatile jpv = malloc(sizeof(JP));
-  JP *jp = jpv;
-  jp->vm = vm;
-  jp->s = jp->p = str_data(argv[0]);
-  jp->end = jp->s + str_len(argv[0]);
-  jp->depth = 0;
-  sb_init(&jp->scratch);
+/* The parse proper: jp is not assigned after setjmp, so it survives the longjmp. */
+static bool jp_run(JP *jp, Value *out, JsonError *err) {
   if (setjmp(jp->jb)) {
-    jp = jpv;
     size_t line = 1, col = 0;
     for (size_t i = 0; i < jp->err_index; i++) {
       if (jp->s[i] == '\n') {
@@ -340,15 +332,39 @@ static Value n_json_decode(VM *vm, int argc, Value *argv) {
         col++;
       }
     }
-    const char *msg = jp->msg;
-    sb_free(&jp->scratch);
-    free(jp);
-    err_eval(vm, "json/decode: parse error at line %zu column %zu: %s", line, col, msg);
+    *err = (JsonError){jp->msg, line, col};
+    return false;
   }
   Value v = jp_value(jp);
   if (jp_skip_ws(jp) >= 0) jp_peek_error(jp, "trailing characters");
+  *out = v;
+  return true;
+}
+
+bool json_parse(VM *vm, const char *s, size_t len, Value *out, JsonError *err) {
+  JP *jp = malloc(sizeof(JP));
+  if (!jp) {
+    *err = (JsonError){"out of memory", 1, 0};
+    return false;
+  }
+  jp->vm = vm;
+  jp->s = jp->p = s;
+  jp->end = s + len;
+  jp->depth = 0;
+  sb_init(&jp->scratch);
+  bool ok = jp_run(jp, out, err);
   sb_free(&jp->scratch);
   free(jp);
+  return ok;
+}
+
+static Value n_json_decode(VM *vm, int argc, Value *argv) {
+  (void)argc;
+  if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
+  Value v;
+  JsonError e;
+  if (!json_parse(vm, str_data(argv[0]), str_len(argv[0]), &v, &e))
+    err_eval(vm, "json/decode: parse error at line %zu column %zu: %s", e.line, e.col, e.msg);
   return v;
 }
 
@@ -358,15 +374,16 @@ static Value n_json_decode(VM *vm, int argc, Value *argv) {
 
 typedef struct {
   VM *vm;
-  StrBuf b;
-  bool pretty;
+  StrBuf *out;
+  bool pretty, lossy;
   int depth;
   const char *fname;
-  char err[160];
+  char *err;
+  size_t errsz;
 } JE;
 
 static bool je_fail(JE *e, const char *what) {
-  snprintf(e->err, sizeof e->err, "%s: %s", e->fname, what);
+  snprintf(e->err, e->errsz, "%s: %s", e->fname, what);
   return false;
 }
 
@@ -462,8 +479,8 @@ static void je_int(StrBuf *b, int64_t i) {
 }
 
 static void je_newline(JE *e, int level) {
-  sb_addc(&e->b, '\n');
-  for (int i = 0; i < level; i++) sb_add(&e->b, "  ", 2);
+  sb_addc(e->out, '\n');
+  for (int i = 0; i < level; i++) sb_add(e->out, "  ", 2);
 }
 
 typedef struct {
@@ -489,7 +506,7 @@ static bool je_map(JE *e, Value m, int level) {
   Value *ents = anymap_sorted_entries(m, &n);
   if (n == 0) {
     free(ents);
-    sb_add(&e->b, "{}", 2);
+    sb_add(e->out, "{}", 2);
     return true;
   }
   JKey *keys = malloc(n * sizeof(JKey));
@@ -520,31 +537,31 @@ static bool je_map(JE *e, Value m, int level) {
     if (jkey_cmp(&keys[i - 1], &keys[i]) > 0) sorted = false;
   if (!sorted) qsort(keys, n, sizeof(JKey), jkey_cmp);
   bool ok = true;
-  sb_addc(&e->b, '{');
+  sb_addc(e->out, '{');
   bool first = true;
   for (size_t i = 0; i < n && ok; i++) {
     JKey *jk = &keys[i];
     Value val = ents[2 * jk->idx + 1];
     if (i + 1 < n && keys[i + 1].len == jk->len && !memcmp(keys[i + 1].p, jk->p, jk->len)) {
       /* shadowed by a later key with the same text: still converted (errors show), not emitted */
-      size_t mark = e->b.len;
+      size_t mark = e->out->len;
       ok = je_value(e, val, level + 1);
-      e->b.len = mark;
+      e->out->len = mark;
       continue;
     }
-    if (!first) sb_addc(&e->b, ',');
+    if (!first) sb_addc(e->out, ',');
     first = false;
     if (e->pretty) je_newline(e, level + 1);
-    je_string(&e->b, jk->p, jk->len);
+    je_string(e->out, jk->p, jk->len);
     if (e->pretty)
-      sb_add(&e->b, ": ", 2);
+      sb_add(e->out, ": ", 2);
     else
-      sb_addc(&e->b, ':');
+      sb_addc(e->out, ':');
     ok = je_value(e, val, level + 1);
   }
   if (ok) {
     if (e->pretty) je_newline(e, level);
-    sb_addc(&e->b, '}');
+    sb_addc(e->out, '}');
   }
   sb_free(&kb);
   free(keys);
@@ -553,10 +570,14 @@ static bool je_map(JE *e, Value m, int level) {
 }
 
 static bool je_value(JE *e, Value v, int level) {
-  StrBuf *b = &e->b;
+  StrBuf *b = e->out;
   if (is_double(v)) {
     double d = as_double(v);
-    if (isnan(d) || isinf(d)) return je_fail(e, "cannot encode NaN/Infinity as JSON");
+    if (isnan(d) || isinf(d)) {
+      if (!e->lossy) return je_fail(e, "cannot encode NaN/Infinity as JSON");
+      sb_add(b, "null", 4);
+      return true;
+    }
     je_double(b, d);
     return true;
   }
@@ -610,23 +631,34 @@ static bool je_value(JE *e, Value v, int level) {
     e->depth--;
     return ok;
   }
+  if (e->lossy) {
+    StrBuf pb;
+    sb_init(&pb);
+    print_value(e->vm, &pb, v, true);
+    je_string(b, pb.data, pb.len);
+    sb_free(&pb);
+    return true;
+  }
   char what[96];
   snprintf(what, sizeof what, "cannot encode %s as JSON", type_name(v));
   return je_fail(e, what);
 }
 
+bool json_write(VM *vm, StrBuf *out, Value v, unsigned flags, const char *fname, char *err, size_t errsz) {
+  JE e = {.vm = vm, .out = out, .pretty = (flags & JSON_PRETTY) != 0, .lossy = (flags & JSON_LOSSY) != 0,
+          .fname = fname, .err = err, .errsz = errsz};
+  return je_value(&e, v, 0);
+}
+
 static Value json_encode(VM *vm, Value v, bool pretty, const char *fname) {
-  JE e;
-  e.vm = vm;
-  e.pretty = pretty;
-  e.depth = 0;
-  e.fname = fname;
-  sb_init(&e.b);
-  if (!je_value(&e, v, 0)) {
-    sb_free(&e.b);
-    err_eval(vm, "%s", e.err);
+  StrBuf b;
+  char err[160];
+  sb_init(&b);
+  if (!json_write(vm, &b, v, pretty ? JSON_PRETTY : 0, fname, err, sizeof err)) {
+    sb_free(&b);
+    err_eval(vm, "%s", err);
   }
-  return sb_to_string(vm, &e.b);
+  return sb_to_string(vm, &b);
 }
 
 static Value n_json_encode(VM *vm, int argc, Value *argv) {
