@@ -22,6 +22,8 @@ void lib_context_init(VM *vm);
 void lib_term_init(VM *vm);
 void lib_async_init(VM *vm);
 void lib_compat_init(VM *vm);
+void lib_kv_init(VM *vm);
+void lib_db_init(VM *vm);
 
 void lib_register(VM *vm, const NativeDef *defs) {
   for (; defs->name; defs++) {
@@ -82,4 +84,6 @@ void lib_register_all(VM *vm) {
   lib_term_init(vm);
   lib_async_init(vm);
   lib_compat_init(vm);
+  lib_kv_init(vm);
+  lib_db_init(vm);
 }
