@@ -31,7 +31,7 @@ DBG_CORE_OBJ = $(CORE_SRC:src/%.c=build/debug/obj/%.o)
 DBG_CLI_OBJ = $(CLI_SRC:src/%.c=build/debug/obj/%.o)
 
 .PHONY: all debug test deps clean unit bench profile-ops pgo soak fuzz fuzz-build fuzz-smoke
-.PHONY: install embed-example build/sema.pc
+.PHONY: install embed-example build/sema.pc check-all
 
 all: build/sema build/libsema.so
 
@@ -154,6 +154,10 @@ fuzz-smoke:
 # the soak test for as long as the reliability issue asks (the test command runs it for 20 s)
 soak: build/sema
 	tests/soak/run.sh build/sema 180
+
+# the long variants of tests that `make test` runs short
+check-all: build/sema
+	python3 tests/store/crash.py build/sema --count 10000 --kills 20
 
 # not part of the tests: the side-by-side benchmark suite (writes bench/RESULTS.md)
 bench: build/sema

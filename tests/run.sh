@@ -93,6 +93,17 @@ else
   echo "conformance: ../shared not present, skipped"
 fi
 
+# ---- kv and db: their conformance areas (left out by default) under release and ASan, the crash test ----
+if [ -x "$CONF" ] && [ -d ../shared/conformance ]; then
+  for bin in "$REL" "$DBG"; do
+    out=$(python3 "$CONF" --bin "$bin" --exclude-area '' --area kv,db --expect-failures tests/conformance-xfail.txt ../shared/conformance 2>&1)
+    if [ $? -eq 0 ]; then ok; else bad "conformance kv,db ($bin)"; echo "$out" | tail -15; fi
+    echo "conformance kv,db ($bin): $(echo "$out" | tail -1)"
+  done
+fi
+# a child writing kv keys / db rows is SIGKILLed 5 times (make check-all: 10,000 and 20)
+if python3 tests/store/crash.py "$REL" --count 1000 --kills 5; then ok; else bad "store crash test"; fi
+
 echo
 if [ $fail -gt 0 ]; then
   printf 'failed: %s\n' "${failed_names[@]}"

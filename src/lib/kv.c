@@ -18,9 +18,12 @@
  * at every instant the path holds the complete text of some flush (or the
  * file as it was before the first one), and once kv/set returns its flush is
  * durable.  A process killed mid-flush leaves at most one stray
- * "PATH.tmp-PID-N" file beside the store.
+ * "PATH.tmp-PID-N" file beside the store; kv/open removes those whose
+ * process is gone.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
@@ -188,6 +191,42 @@ static void kv_flush(VM *vm, Foreign *f) {
   if (!kv_flush_to(vm, f, err, sizeof err)) err_io(vm, "kv/flush: %s", err);
 }
 
+/* Remove the temporary files that killed processes left beside target:
+ * "BASE.tmp-PID-N" whose PID no longer runs (a live PID, even a reused one,
+ * keeps its file: it may be another process flushing the same store). */
+static void kv_remove_strays(const char *target) {
+  char *copy = strdup(target);
+  if (!copy) return;
+  char *slash = strrchr(copy, '/');
+  const char *dir = ".", *base = copy;
+  if (slash) {
+    *slash = 0;
+    dir = slash == copy ? "/" : copy;
+    base = slash + 1;
+  }
+  size_t blen = strlen(base);
+  DIR *d = blen ? opendir(dir) : NULL;
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    const char *n = e->d_name;
+    if (strncmp(n, base, blen) != 0 || strncmp(n + blen, ".tmp-", 5) != 0) continue;
+    char *end;
+    long pid = strtol(n + blen + 5, &end, 10);
+    if (pid <= 0 || *end != '-' || !end[1] || strspn(end + 1, "0123456789") != strlen(end + 1)) continue;
+    if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+    size_t dl = strlen(dir), nl = strlen(n);
+    char *full = malloc(dl + nl + 2);
+    if (!full) break;
+    memcpy(full, dir, dl);
+    full[dl] = '/';
+    memcpy(full + dl + 1, n, nl + 1);
+    unlink(full);
+    free(full);
+  }
+  if (d) closedir(d);
+  free(copy);
+}
+
 /* ---- reading a store file ---- */
 
 /* The file's bytes (malloc'd, *len) or NULL: *missing when there is no file,
@@ -285,6 +324,10 @@ static Value n_kv_open(VM *vm, int argc, Value *argv) {
       contents = map_assoc(vm, contents, str_new(vm, ks->data, ks->len), v);
     }
   }
+  /* the file is in order (or absent): clear what killed writers left */
+  char *real = realpath(path, NULL);
+  kv_remove_strays(real ? real : path);
+  free(real);
   KvStore *s = malloc(sizeof *s);
   char *pcopy = strdup(path);
   if (!s || !pcopy) {
