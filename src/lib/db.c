@@ -229,12 +229,17 @@ static Value n_db_close(VM *vm, int argc, Value *argv) {
  * failure (nothing is left to finalize then). */
 static sqlite3_stmt *db_prepare(VM *vm, sqlite3 *db, Value sqlv, const Value *params, int nparams, const char *fname) {
   const char *sql = db_cstr(vm, sqlv, fname, "SQL"), *tail = NULL;
+  if (str_len(sqlv) > INT32_MAX) err_eval(vm, "%s: SQL text too long", fname);
   sqlite3_stmt *st = NULL;
   int rc = sq.prepare_v2(db, sql, (int)str_len(sqlv), &st, &tail);
   if (rc != SQLITE_OK) {
     int off = sq.error_offset ? sq.error_offset(db) : -1;
     if (rc == SQLITE_INTERRUPT && vm_interrupt_requested) vm_interrupted(vm);
-    if (off >= 0) err_eval(vm, "%s: %s in %s at offset %d", fname, sq.errmsg(db), sql, off);
+    if (off >= 0) { /* the reference's "MSG in SQL at offset N", a long SQL text cut short */
+      int n = (int)str_len(sqlv), shown = n <= 200 ? n : 200;
+      while (shown < n && ((unsigned char)sql[shown] & 0xC0) == 0x80) shown--;
+      err_eval(vm, "%s: %s in %.*s%s at offset %d", fname, sq.errmsg(db), shown, sql, shown < n ? "..." : "", off);
+    }
     db_fail(vm, db, rc, fname);
   }
   if (!st) err_eval(vm, "%s: no SQL statement to run", fname);
@@ -347,19 +352,33 @@ static Value n_db_exec(VM *vm, int argc, Value *argv) {
   return num_int(vm, (sq.changes64 ? sq.changes64(db) : sq.changes(db)));
 }
 
-/* Up to max rows (max < 0: all) as a list. */
-static Value db_rows(VM *vm, sqlite3 *db, sqlite3_stmt *st, long max, const char *fname) {
+typedef struct {
+  sqlite3_stmt *st;
+  long max;
+  int rc;
   ListBuilder lb;
-  lb_init(&lb);
-  int rc = SQLITE_DONE;
-  for (long n = 0; max < 0 || n < max; n++) {
-    rc = sq.step(st);
-    if (rc != SQLITE_ROW) break;
-    lb_add(vm, &lb, db_row(vm, st));
+} RowsRun;
+
+static void db_rows_run(VM *vm, void *ud) {
+  RowsRun *r = ud;
+  for (long n = 0; r->max < 0 || n < r->max; n++) {
+    r->rc = sq.step(r->st);
+    if (r->rc != SQLITE_ROW) break;
+    lb_add(vm, &r->lb, db_row(vm, r->st));
   }
+}
+
+/* Up to max rows (max < 0: all) as a list; finalizes st.  The rows are built
+ * under a C handler: an allocation over the heap limit raises, and the
+ * statement must be finalized before that error goes on. */
+static Value db_rows(VM *vm, sqlite3 *db, sqlite3_stmt *st, long max, const char *fname) {
+  RowsRun r = {.st = st, .max = max, .rc = SQLITE_DONE};
+  lb_init(&r.lb);
+  int raised = vm_protect(vm, db_rows_run, &r);
   sq.finalize(st);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) db_fail(vm, db, rc, fname);
-  return lb.head;
+  if (raised) vm_rethrow(vm);
+  if (r.rc != SQLITE_ROW && r.rc != SQLITE_DONE) db_fail(vm, db, r.rc, fname);
+  return r.lb.head;
 }
 
 static Value n_db_query(VM *vm, int argc, Value *argv) {
@@ -410,10 +429,11 @@ static Value n_db_tables(VM *vm, int argc, Value *argv) {
   if (rc != SQLITE_OK) db_fail(vm, db, rc, "db/tables");
   ListBuilder lb;
   lb_init(&lb);
-  while ((rc = sq.step(st)) == SQLITE_ROW)
-    lb_add(vm, &lb, db_text(vm, (const char *)sq.column_text(st, 0), (size_t)sq.column_bytes(st, 0)));
-  sq.finalize(st);
-  if (rc != SQLITE_DONE) db_fail(vm, db, rc, "db/tables");
+  for (Value rows = db_rows(vm, db, st, -1, "db/tables"); is_cons(rows); rows = cdr(rows)) {
+    Value name = NIL_VAL;
+    map_get(car(rows), KW(vm, "name"), &name);
+    lb_add(vm, &lb, name);
+  }
   return lb.head;
 }
 

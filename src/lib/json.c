@@ -341,6 +341,19 @@ static bool jp_run(JP *jp, Value *out, JsonError *err) {
   return true;
 }
 
+typedef struct {
+  JP *jp;
+  Value *out;
+  JsonError *err;
+  bool ok;
+} JPRun;
+
+static void jp_run_protected(VM *vm, void *ud) {
+  (void)vm;
+  JPRun *r = ud;
+  r->ok = jp_run(r->jp, r->out, r->err);
+}
+
 bool json_parse(VM *vm, const char *s, size_t len, Value *out, JsonError *err) {
   JP *jp = malloc(sizeof(JP));
   if (!jp) {
@@ -352,10 +365,13 @@ bool json_parse(VM *vm, const char *s, size_t len, Value *out, JsonError *err) {
   jp->end = s + len;
   jp->depth = 0;
   sb_init(&jp->scratch);
-  bool ok = jp_run(jp, out, err);
+  /* an allocation over the heap limit raises: free the parser's buffers first */
+  JPRun r = {jp, out, err, false};
+  int raised = vm_protect(vm, jp_run_protected, &r);
   sb_free(&jp->scratch);
   free(jp);
-  return ok;
+  if (raised) vm_rethrow(vm);
+  return r.ok;
 }
 
 static Value n_json_decode(VM *vm, int argc, Value *argv) {

@@ -311,8 +311,11 @@ static Value n_kv_open(VM *vm, int argc, Value *argv) {
       free(text);
       err_io(vm, "kv/open: malformed JSON in %s: invalid UTF-8 at byte %zu", path, bad);
     }
-    bool ok = json_parse(vm, text, len, &doc, &je);
-    free(text);
+    /* parse from a heap copy: an allocation over the heap limit may raise
+     * anywhere below, and nothing malloc'd may be held then */
+    StrBuf tb = {text, len, len};
+    Value textv = sb_to_string(vm, &tb); /* frees text, also when it raises */
+    bool ok = json_parse(vm, str_data(textv), str_len(textv), &doc, &je);
     if (!ok) err_io(vm, "kv/open: malformed JSON in %s: %s at line %zu column %zu", path, je.msg, je.line, je.col);
     if (!is_map(doc)) err_io(vm, "kv/open: malformed JSON in %s: expected an object, found %s", path, json_type_word(doc));
     /* json_parse gives keyword keys; the store's keys are strings */
@@ -357,10 +360,9 @@ static Value kv_convert(VM *vm, Value v) {
     sb_free(&b);
     err_eval(vm, "%s", err);
   }
-  Value out;
+  Value text = sb_to_string(vm, &b), out; /* (a heap string: parsing may raise) */
   JsonError je;
-  bool ok = json_parse(vm, b.data ? b.data : "", b.len, &out, &je);
-  sb_free(&b);
+  bool ok = json_parse(vm, str_data(text), str_len(text), &out, &je);
   /* the decoder's nesting limit is the only way back to fail: refuse what a
    * reopen could not read rather than write it */
   if (!ok) err_eval(vm, "kv/set: value nested too deep to store (%s)", je.msg);
