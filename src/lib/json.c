@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include "lib.h"
 #include "../numfmt.h"
+#include "json.h"
 
 /* ================================================================ decoder */
 
@@ -362,6 +363,7 @@ typedef struct {
   bool pretty;
   int depth;
   const char *fname;
+  bool lossy; /* net.md §1.3 J(v): never fails (NaN/inf -> null, the unencodable -> printed string) */
   char err[160];
 } JE;
 
@@ -556,7 +558,11 @@ static bool je_value(JE *e, Value v, int level) {
   StrBuf *b = &e->b;
   if (is_double(v)) {
     double d = as_double(v);
-    if (isnan(d) || isinf(d)) return je_fail(e, "cannot encode NaN/Infinity as JSON");
+    if (isnan(d) || isinf(d)) {
+      if (!e->lossy) return je_fail(e, "cannot encode NaN/Infinity as JSON");
+      sb_add(b, "null", 4);
+      return true;
+    }
     je_double(b, d);
     return true;
   }
@@ -610,6 +616,14 @@ static bool je_value(JE *e, Value v, int level) {
     e->depth--;
     return ok;
   }
+  if (e->lossy) {
+    StrBuf pb;
+    sb_init(&pb);
+    print_value(e->vm, &pb, v, true);
+    je_string(b, pb.data ? pb.data : "", pb.len);
+    sb_free(&pb);
+    return true;
+  }
   char what[96];
   snprintf(what, sizeof what, "cannot encode %s as JSON", type_name(v));
   return je_fail(e, what);
@@ -621,12 +635,34 @@ static Value json_encode(VM *vm, Value v, bool pretty, const char *fname) {
   e.pretty = pretty;
   e.depth = 0;
   e.fname = fname;
+  e.lossy = false;
   sb_init(&e.b);
   if (!je_value(&e, v, 0)) {
     sb_free(&e.b);
     err_eval(vm, "%s", e.err);
   }
   return sb_to_string(vm, &e.b);
+}
+
+void json_encode_lossy(VM *vm, StrBuf *out, Value v, bool pretty) {
+  JE e;
+  e.vm = vm;
+  e.pretty = pretty;
+  e.depth = 0;
+  e.fname = "json";
+  e.lossy = true;
+  sb_init(&e.b);
+  if (!je_value(&e, v, 0)) { /* only nesting beyond JSON_MAX_ENC_DEPTH: the printed form instead */
+    sb_free(&e.b);
+    sb_init(&e.b);
+    StrBuf pb;
+    sb_init(&pb);
+    print_value(vm, &pb, v, true);
+    je_string(&e.b, pb.data ? pb.data : "", pb.len);
+    sb_free(&pb);
+  }
+  sb_add(out, e.b.data ? e.b.data : "", e.b.len);
+  sb_free(&e.b);
 }
 
 static Value n_json_encode(VM *vm, int argc, Value *argv) {

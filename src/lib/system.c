@@ -42,7 +42,7 @@ static Value str_or_nil(VM *vm, const char *s) {
 
 
 /* Append bytes decoded as UTF-8, each maximal invalid subpart replaced by U+FFFD. */
-static void sb_add_lossy(StrBuf *b, const unsigned char *s, size_t n) {
+void sb_add_lossy(StrBuf *b, const unsigned char *s, size_t n) { /* also used by http (http.h) */
   size_t i = 0;
   while (i < n) {
     unsigned char c = s[i];
