@@ -160,6 +160,7 @@ struct HttpdPriv {
   struct MHD_Connection *conn;
   int state;
   bool too_large, orphaned;
+  uint64_t discarded; /* body bytes dropped after the limit was passed */
   char *body;
   size_t cap;
   struct MHD_Response *resp;
@@ -334,9 +335,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (*upload_size) {
       size_t n = *upload_size;
       *upload_size = 0;
-      if (p->pub.body_len + n > HTTPD_MAX_BODY) {
-        p->state = ST_DONE;
-        return answer_static(conn, 413, TOO_LARGE);
+      /* MHD can only answer once the body is in: an oversized body is read
+       * and dropped up to 4 times the limit, then the connection is cut */
+      if (p->too_large || p->pub.body_len + n > HTTPD_MAX_BODY) {
+        p->too_large = true;
+        p->discarded += n;
+        return p->discarded > 4 * (uint64_t)HTTPD_MAX_BODY ? MHD_NO : MHD_YES;
       }
       if (p->pub.body_len + n + 1 > p->cap) {
         size_t cap = p->cap ? p->cap : 1024;
@@ -349,6 +353,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
       memcpy(p->body + p->pub.body_len, upload, n);
       p->pub.body_len += n;
       return MHD_YES;
+    }
+    if (p->too_large) {
+      p->state = ST_DONE;
+      return answer_static(conn, 413, TOO_LARGE);
     }
     if (!p->body && !(p->body = calloc(1, 1))) return MHD_NO;
     p->body[p->pub.body_len] = 0;
@@ -834,7 +842,9 @@ static void *ws_thread(void *arg) {
         free(m);
       }
       bool room = ws->out.count < HTTPD_QUEUE_MAX;
-      bool want_close = ws->close_req && !ws->out.head && !close_queued;
+      /* wslay sends control frames before queued data: close only once
+       * every data frame is out */
+      bool want_close = ws->close_req && !ws->out.head && !close_queued && W.queued_count(ws->ctx) == 0;
       bool in_full = ws->in.count >= WS_IN_MAX;
       pthread_mutex_unlock(&ws->mu);
       if (room) srv_signal(ws->srv);
