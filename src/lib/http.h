@@ -27,6 +27,11 @@ void http_add_printed(VM *vm, StrBuf *b, Value v);
  * name (if BY_NAME), else P(v) */
 void http_add_header_text(VM *vm, StrBuf *b, Value v, bool by_name);
 
+struct HttpdRequest;
+/* The request map of net.md §3.1 for R (http_serve.c); *want_json: a
+ * content-type mentions json and there is a body, so :json should be tried. */
+Value http_request_value(VM *vm, const struct HttpdRequest *r, bool *want_json);
+
 void lib_http_serve_init(VM *vm);
 
 #endif

@@ -155,7 +155,7 @@ static Value lossy_string(VM *vm, const char *s, size_t n) {
   return sb_to_string(vm, &b);
 }
 
-static Value request_map(VM *vm, Serve *sv, HttpdRequest *r, bool *want_json) {
+Value http_request_value(VM *vm, const HttpdRequest *r, bool *want_json) {
   Value m = map_empty(vm);
   StrBuf b;
   sb_init(&b);
@@ -175,7 +175,8 @@ static Value request_map(VM *vm, Serve *sv, HttpdRequest *r, bool *want_json) {
       if (n) {
         const char *eq = memchr(p, '=', n);
         size_t kl = eq ? (size_t)(eq - p) : n;
-        Value k = kw_val(sym_intern(vm, p, kl)); /* the target is ASCII: MHD refuses other bytes */
+        Value ks = lossy_string(vm, p, kl);
+        Value k = kw_val(sym_intern(vm, str_data(ks), str_len(ks)));
         Value v = eq ? lossy_string(vm, eq + 1, n - kl - 1) : str_from_c(vm, "");
         query = map_assoc(vm, query, k, v);
       }
@@ -196,7 +197,6 @@ static Value request_map(VM *vm, Serve *sv, HttpdRequest *r, bool *want_json) {
   m = map_assoc(vm, m, KW(vm, "params"), map_empty(vm));
   m = map_assoc(vm, m, KW(vm, "body"), lossy_string(vm, r->body, r->body_len));
   if (!r->body_len) *want_json = false;
-  (void)sv;
   return m;
 }
 
@@ -351,7 +351,7 @@ static void answer_protected(VM *vm, void *ud) {
 static void serve_request(VM *vm, Serve *sv, HttpdRequest *r) {
   uint32_t base = vm->nroots;
   bool want_json;
-  Value req = request_map(vm, sv, r, &want_json);
+  Value req = http_request_value(vm, r, &want_json);
   if (want_json) {
     Value body, decoded;
     map_get(req, KW(vm, "body"), &body);

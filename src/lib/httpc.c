@@ -521,7 +521,7 @@ HttpcError httpc_perform(const HttpcRequest *req, HttpcResponse *resp) {
     if (rc != CURLE_OK) {
       resp->in_body = x.headers_done;
       HttpcError k = classify(rc);
-      char msg[sizeof resp->message];
+      char msg[CURL_ERROR_SIZE + 128];
       snprintf(msg, sizeof msg, "%s%s%s", C.easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
       size_t ml = strlen(msg);
       if (ml && msg[ml - 1] == '\n') msg[ml - 1] = 0;

@@ -290,6 +290,13 @@ static bool has_token(const char *v, const char *token) {
   return false;
 }
 
+bool httpd_is_ws_upgrade(const HttpdRequest *r) {
+  const char *key = req_header(r, "sec-websocket-key");
+  const char *ver = req_header(r, "sec-websocket-version");
+  return r->method && !strcmp(r->method, "GET") && has_token(req_header(r, "connection"), "upgrade") &&
+         has_token(req_header(r, "upgrade"), "websocket") && ver && !strcmp(ver, "13") && key && *key;
+}
+
 static struct MHD_Response *text_response(const char *body) {
   struct MHD_Response *r = M.create_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
   if (r) M.add_response_header(r, "content-type", "text/plain");
@@ -323,11 +330,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
       p->state = ST_DONE;
       return answer_static(conn, 413, TOO_LARGE);
     }
-    const char *key = req_header(&p->pub, "sec-websocket-key");
-    const char *ver = req_header(&p->pub, "sec-websocket-version");
-    p->pub.ws_upgrade = !strcmp(method, "GET") && has_token(req_header(&p->pub, "connection"), "upgrade") &&
-                        has_token(req_header(&p->pub, "upgrade"), "websocket") && ver && !strcmp(ver, "13") &&
-                        key && *key;
+    p->pub.ws_upgrade = httpd_is_ws_upgrade(&p->pub);
     p->state = ST_BODY;
     return MHD_YES;
   }

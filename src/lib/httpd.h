@@ -55,6 +55,9 @@ typedef struct HttpdRequest {
   struct HttpdPriv *priv;
 } HttpdRequest;
 
+/* Is R a valid WebSocket upgrade (net.md §3.9)?  R's header names lower case. */
+bool httpd_is_ws_upgrade(const HttpdRequest *r);
+
 enum { HTTPD_OK = 0, HTTPD_AGAIN = 1, HTTPD_CLOSED = -1 };
 
 typedef struct {

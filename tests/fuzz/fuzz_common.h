@@ -24,7 +24,8 @@ static const char *const fuzz_blocked[] = {
     "file/write-lines", "file/write-bytes", "file/read", "file/read-lines", "file/read-bytes",
     "file/fold-lines", "file/for-each-line", "file/list", "file/glob", "file/info",
     "sys/set-env", "stream/open-input", "stream/open-output", "async/sleep", "time/sleep",
-    "term/flush", "io/flush", NULL};
+    "term/flush", "io/flush", "http/serve", "http/get", "http/post", "http/put", "http/delete", "http/request",
+    NULL};
 
 static VM *fuzz_vm_new(void) {
   VM *vm = vm_new();
