@@ -30,7 +30,7 @@ CLI_OBJ = $(CLI_SRC:src/%.c=build/obj/%.o)
 DBG_CORE_OBJ = $(CORE_SRC:src/%.c=build/debug/obj/%.o)
 DBG_CLI_OBJ = $(CLI_SRC:src/%.c=build/debug/obj/%.o)
 
-.PHONY: all debug test deps clean unit bench profile-ops pgo soak fuzz fuzz-build fuzz-smoke
+.PHONY: all debug test check-all deps clean unit bench profile-ops pgo soak fuzz fuzz-build fuzz-smoke
 .PHONY: install embed-example build/sema.pc
 
 all: build/sema build/libsema.so
@@ -154,6 +154,10 @@ fuzz-smoke:
 # the soak test for as long as the reliability issue asks (the test command runs it for 20 s)
 soak: build/sema
 	tests/soak/run.sh build/sema 180
+
+# the long variants of the tests: the HTTP load test for 10 s per run, against Python and Node too
+check-all: test
+	cd tests/http && python3 load_test.py ../../build/sema 10 --compare
 
 # not part of the tests: the side-by-side benchmark suite (writes bench/RESULTS.md)
 bench: build/sema

@@ -50,12 +50,12 @@ def free_port():
 class Server:
     """A Sema script serving on a free port; PORT in the source is replaced."""
 
-    def __init__(self, binary, src, env=None, port=None, wait=True):
+    def __init__(self, binary, src, env=None, port=None, wait=True, subst=True):
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="sema-http-")
         self.path = os.path.join(self.dir, "server.sema")
         with open(self.path, "w") as f:
-            f.write(src.replace("PORT", str(self.port)))
+            f.write(src.replace("PORT", str(self.port)) if subst else src)
         self.err_path = os.path.join(self.dir, "err.log")
         self.err = open(self.err_path, "w")
         e = dict(os.environ)
