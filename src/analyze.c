@@ -1204,65 +1204,10 @@ static Value expand_head(Unit *u, Value form) {
 
 /* ---- calls ---- */
 
-typedef struct {
-  const char *name;
-  int argc; /* -1: 0..255 args (vector, list) */
-  OpCode op;
-} Intrinsic;
-
-static const Intrinsic intrinsics[] = {
-    {"+", 2, OP_ADD},         {"+", 3, OP_ADD3},        {"-", 2, OP_SUB},         {"-", 1, OP_NEG},        {"*", 2, OP_MUL},
-    {"/", 2, OP_DIV},         {"mod", 2, OP_MOD},       {"modulo", 2, OP_MOD},   {"=", 2, OP_EQV},
-    {"<", 2, OP_LTV},         {">", 2, OP_GTV},         {"<=", 2, OP_LEV},       {">=", 2, OP_GEV},
-    {"not", 1, OP_NOT},       {"car", 1, OP_CAR},       {"first", 1, OP_CAR},    {"cdr", 1, OP_CDR},
-    {"rest", 1, OP_CDR},      {"cons", 2, OP_CONS},     {"cadr", 1, OP_CADR},    {"null?", 1, OP_NULLP},
-    {"nil?", 1, OP_NILP},     {"pair?", 1, OP_PAIRP},   {"list?", 1, OP_LISTP},  {"number?", 1, OP_NUMBERP},
-    {"string?", 1, OP_STRINGP}, {"symbol?", 1, OP_SYMBOLP}, {"zero?", 1, OP_ZEROP}, {"length", 1, OP_LENGTH},
-    {"equal?", 2, OP_EQUALP}, {"eq?", 2, OP_EQUALP},    {"get", 2, OP_GET},      {"contains?", 2, OP_CONTAINS},
-    {"nth", 2, OP_NTH},       {"append", 2, OP_APPEND2}, {"string-length", 1, OP_STRLEN},
-    {"string/split", 2, OP_STRSPLIT}, {"string-split", 2, OP_STRSPLIT},
-    {"string->number", 1, OP_STR2NUM}, {"string/to-number", 1, OP_STR2NUM},
-    {"string-ref", 2, OP_STRREF}, {"string-append", 2, OP_STRAPPEND}, {"min", 2, OP_MIN2},
-    {"max", 2, OP_MAX2},      {"vector", -1, OP_VECTOR}, {"list", -1, OP_LIST},  {"assoc", 3, OP_ASSOC},
-};
-
-/* Intrinsic names in a small open-addressing set: global_define asks for
- * every builtin at startup, so a linear strcmp scan showed up in the
- * startup profile (25% of `sema -e 1`). */
-#define INTRINSIC_SET 256
-static uint8_t intrinsic_set[INTRINSIC_SET]; /* index + 1 into intrinsics[], 0 = empty */
-static once_flag intrinsic_once = ONCE_FLAG_INIT;
-
-static uint32_t name_hash(const char *s) {
-  uint32_t h = 2166136261u;
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-  return h;
-}
-
-static void build_intrinsic_set(void) {
-  for (size_t i = 0; i < sizeof intrinsics / sizeof intrinsics[0]; i++) {
-    uint32_t j = name_hash(intrinsics[i].name) % INTRINSIC_SET;
-    while (intrinsic_set[j]) j = (j + 1) % INTRINSIC_SET;
-    intrinsic_set[j] = (uint8_t)(i + 1);
-  }
-}
-
-int intrinsic_id(const char *name) {
-  call_once(&intrinsic_once, build_intrinsic_set);
-  for (uint32_t j = name_hash(name) % INTRINSIC_SET; intrinsic_set[j]; j = (j + 1) % INTRINSIC_SET)
-    if (strcmp(intrinsics[intrinsic_set[j] - 1].name, name) == 0) return 1;
-  return 0;
-}
-
+/* The instruction a call of the global builtin SYM with argc arguments
+ * compiles to, if any (intrinsics.h). */
 static bool find_intrinsic(VM *vm, Value sym, int argc, OpCode *op) {
-  const char *name = sym_cstr(vm, sym);
-  if (!intrinsic_id(name)) return false;
-  for (size_t i = 0; i < sizeof intrinsics / sizeof intrinsics[0]; i++)
-    if (strcmp(intrinsics[i].name, name) == 0 && (intrinsics[i].argc == argc || (intrinsics[i].argc < 0 && argc < 200))) {
-      *op = intrinsics[i].op;
-      return true;
-    }
-  return false;
+  return opcode_intrinsic(sym_cstr(vm, sym), argc, op);
 }
 
 static Node *an_call(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {

@@ -7,6 +7,7 @@
  */
 #include <stdarg.h>
 #include <stdlib.h>
+#include "boot.h"
 #include "sema.h"
 #include "map.h"
 #include "runtime.h"
@@ -162,7 +163,7 @@ sema_State *sema_open(void) {
   VM *saved = rt_current_vm;
   Api *a = calloc(1, sizeof(Api));
   if (!a) return NULL;
-  VM *vm = vm_new();
+  VM *vm = boot_vm_new();
   rt_current_vm = saved; /* vm_new claims it; a caller inside another state keeps its own */
   a->err = NIL_VAL;
   vm->api = a;

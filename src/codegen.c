@@ -320,11 +320,10 @@ static void cg_prim(FS *fs, Node *n, int dest) {
   OpCode op = n->op;
   int pc;
   int imm;
-  switch (op) {
-  case OP_VECTOR:
-  case OP_LIST:
-  case OP_ADD3:
-  case OP_ASSOC: {
+  /* the operand shape comes from the row's layout (intrinsics.h): one or
+   * two registers, or consecutive registers from B (C = their count) */
+  int layout = opcode_layouts[op];
+  if (layout == L_ARGS || layout == L_B3) {
     int base = fs->freereg;
     for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
     if (op == OP_ASSOC && n->owner) {
@@ -333,8 +332,7 @@ static void cg_prim(FS *fs, Node *n, int dest) {
     } else {
       pc = emit(fs, MK_ABC(op, dest, base, n->nkids));
     }
-    break;
-  }
+  } else switch (op) {
   case OP_ADD:
   case OP_SUB:
   case OP_MUL:
@@ -361,7 +359,7 @@ static void cg_prim(FS *fs, Node *n, int dest) {
     break;
   }
   default:
-    if (n->nkids == 1) {
+    if (layout == L_B) {
       int ra = cg_any(fs, n->kids[0]);
       pc = emit(fs, MK_ABC(op, dest, ra, 0));
     } else {

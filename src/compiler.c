@@ -91,9 +91,9 @@ Value vm_eval_string(VM *vm, const char *src, size_t len, const char *file) {
   Value saved = vm->cur_file;
   vm->cur_file = f;
   Value r = compile_and_run_forms(vm, forms, f, false);
-  if (vm->ci == vm->ci_base) { /* language.md §7.25: pending tasks run after the unit */
+  if (vm->ci == vm->ci_base && vm->hooks.unit_done) { /* language.md §7.25: pending tasks run after the unit */
     vm_push_root(vm, r);
-    async_drain(vm);
+    vm->hooks.unit_done(vm);
     vm_pop_roots(vm, 1);
   }
   vm->cur_file = saved;

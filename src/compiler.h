@@ -7,8 +7,6 @@
 /* Intern the special-form names; must run first on a new VM. */
 void compiler_intern_specials(VM *vm);
 bool is_special_form(Value sym);
-/* Nonzero if NAME has an intrinsic opcode for some argument count. */
-int intrinsic_id(const char *name);
 
 /* Compile (lambda params body...) and run it to get the transformer closure. */
 Value compile_transformer(VM *vm, Value lambda_form, Value name, Value file);

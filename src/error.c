@@ -4,11 +4,30 @@
  * as is.  The stack trace is captured when the error is raised.
  */
 #include <stdlib.h>
-#include "interp.h"
 #include "map.h"
 #include "runtime.h"
 
 #define MAX_TRACE 64
+
+/* Raising: a longjmp to the innermost handler (vm.c pushes them: a `try`, a
+ * run level, a protected call), which restores the state it saved. */
+void vm_throw(VM *vm, Value err) {
+  vm->error = err;
+  if (vm->nhandlers == 0) {
+    fprintf(stderr, "sema: uncaught error outside any protected call\n");
+    exit(70);
+  }
+  longjmp(*vm->handlers[vm->nhandlers - 1].jb, 1);
+}
+
+void vm_rethrow(VM *vm) { vm_throw(vm, vm->error); }
+
+/* Natives that recurse in C (printing, equality, macro expansion, callbacks)
+ * check the C stack against the limit vm_new derived from RLIMIT_STACK. */
+void vm_check_c_stack(VM *vm) {
+  char here;
+  if (UNLIKELY(&here < vm->c_stack_limit)) err_eval(vm, "stack overflow: maximum call depth exceeded");
+}
 
 static Value frame_map(VM *vm, const char *name, uint32_t pos, Value file) {
   Value m = map_empty(vm);
@@ -30,11 +49,11 @@ static Value stack_trace(VM *vm) {
     vm->compile_pos = 0;
     n++;
   }
-  for (uint32_t i = vm->interp_depth; i-- > 0 && n < MAX_TRACE; n++) {
+  for (uint32_t i = vm->hooks.ext_frame ? vm->interp_depth : 0; i-- > 0 && n < MAX_TRACE; n++) {
     const char *name;
     uint32_t pos;
     Value file;
-    interp_frame(vm, i, &name, &pos, &file);
+    vm->hooks.ext_frame(vm, i, &name, &pos, &file);
     lb_add(vm, &lb, frame_map(vm, name, pos, file));
   }
   for (CallInfo *ci = vm->ci; ci > vm->ci_base && n < MAX_TRACE; ci--, n++) {

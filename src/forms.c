@@ -271,23 +271,6 @@ static Value h_add_method(VM *vm, int argc, Value *argv) {
   return NIL_VAL;
 }
 
-Value multi_call(VM *vm, Value mv, int argc, Value *argv) {
-  vm_push_root(vm, mv);
-  Multi *m = (Multi *)as_obj(mv);
-  Value d = vm_call(vm, m->dispatch, argc, argv);
-  Value method;
-  if (!map_get(m->methods, d, &method)) {
-    if (m->deflt == UNBOUND_VAL) {
-      Value s = value_to_string(vm, d, true);
-      err_eval(vm, "no method in multimethod '%s' for dispatch value: %s", sym_cstr(vm, m->name), str_data(s));
-    }
-    method = m->deflt;
-  }
-  Value r = vm_call(vm, method, argc, argv);
-  vm_pop_roots(vm, 1);
-  return r;
-}
-
 Value lower_defmulti(VM *vm, Value form, uint32_t pos) {
   (void)pos;
   int64_t n = list_length(form) - 1;

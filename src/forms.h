@@ -12,6 +12,5 @@ Value lower_defmethod(VM *vm, Value form, uint32_t pos);
 Value lower_module(VM *vm, Value form, uint32_t pos);
 Value lower_import(VM *vm, Value form, uint32_t pos);
 void forms_register_helpers(VM *vm);
-Value multi_call(VM *vm, Value m, int argc, Value *argv);
 
 #endif

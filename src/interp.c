@@ -201,15 +201,27 @@ static Value *eval_onto_stack(VM *vm, Node **kids, uint32_t n, Value env) {
   return base;
 }
 
-/* Intrinsics the analyzer makes without a global behind them. */
-static Value eval_internal_prim(VM *vm, Node *n, Value env) {
-  Value *base = eval_onto_stack(vm, n->kids, n->nkids, env);
+/* An intrinsic call (N_PRIM): the IMPL of its row in intrinsics.h, the
+ * function the compiled instruction's slow path calls; once the program has
+ * stored another value into the builtin's global, that value is called
+ * instead, as compiled code's DEOPT does. */
+static Value eval_prim(VM *vm, Node *n, Value env) {
+  Value *a = vm->top;
+  bool redefined = n->cell >= 0 && (vm->globals[n->cell].flags & GC_INTRINSIC_OFF);
+  if (redefined) push(vm, vm_global_value(vm, (uint32_t)n->cell));
+  Value *args = eval_onto_stack(vm, n->kids, n->nkids, env);
   set_pos(vm, n->pos);
+  if (redefined) return call_value(vm, a, (int)n->nkids);
+#define ARGS_L_B(impl) impl(vm, args[0])
+#define ARGS_L_BC(impl) impl(vm, args[0], args[1])
+#define ARGS_L_B3(impl) impl(vm, args[0], args[1], args[2])
+#define ARGS_L_ARGS(impl) impl(vm, args, (int)n->nkids)
   switch (n->op) {
-  case OP_NOT: return bool_val(is_falsy(base[0]));
-  case OP_EQV: return bool_val(val_num_eq(base[0], base[1]));
-  case OP_NTH: return op_nth(vm, base[0], base[1]);
-  default: err_eval(vm, "internal error: intrinsic %d has no builtin", (int)n->op);
+#define I(op, name, argc, layout, kind, impl, doc) \
+  case OP_##op: return ARGS_##layout(impl);
+    SEMA_INTRINSICS(I)
+#undef I
+  default: err_eval(vm, "internal error: instruction %s is not an intrinsic", opcode_names[n->op]);
   }
 }
 
@@ -342,17 +354,7 @@ static Value eval(VM *vm, Node *n, Value env, bool tail) {
       goto done;
     }
     case N_PRIM:
-      if (n->cell < 0) {
-        r = eval_internal_prim(vm, n, env);
-        goto done;
-      }
-      {
-        Value *cb = vm->top;
-        push(vm, vm_global_value(vm, (uint32_t)n->cell));
-        eval_onto_stack(vm, n->kids, n->nkids, env);
-        set_pos(vm, n->pos);
-        r = call_value(vm, cb, (int)n->nkids);
-      }
+      r = eval_prim(vm, n, env);
       goto done;
     case N_TRY: {
       TryJob j = {n->a, env, NIL_VAL};

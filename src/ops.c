@@ -1,6 +1,7 @@
 /* ops.c - semantics shared by intrinsic opcodes and library natives. */
 #include <math.h>
 #include "map.h"
+#include "numfmt.h"
 #include "ops.h"
 #include "runtime.h"
 
@@ -26,6 +27,16 @@ Value arith_add(VM *vm, Value a, Value b) {
     return s;
   }
   arith_type_error(vm, a, b, true);
+}
+
+/* (+ a b c) exactly as the variadic builtin: every operand a number, then
+ * folded from the integer 0 (so (+ -0.0 -0.0 -0.0) is 0.0). */
+Value arith_add3(VM *vm, Value a, Value b, Value c) {
+  if (is_double(a) && is_double(b) && is_double(c)) return double_val(0.0 + as_double(a) + as_double(b) + as_double(c));
+  if (!is_number(a)) err_type(vm, "number", a);
+  if (!is_number(b)) err_type(vm, "number", b);
+  if (!is_number(c)) err_type(vm, "number", c);
+  return arith_add(vm, arith_add(vm, arith_add(vm, small_int_val(0), a), b), c);
 }
 
 Value arith_sub(VM *vm, Value a, Value b) {
@@ -104,6 +115,31 @@ Value op_max2(VM *vm, Value a, Value b) {
   return gt ? a : b;
 }
 
+Value op_num_eq(VM *vm, Value a, Value b) { return bool_val(val_num_eq(a, b)); }
+Value op_lt(VM *vm, Value a, Value b) { return bool_val(cmp_lt(vm, a, b)); }
+Value op_le(VM *vm, Value a, Value b) { return bool_val(cmp_le(vm, a, b)); }
+Value op_gt(VM *vm, Value a, Value b) { return bool_val(cmp_lt(vm, b, a)); }
+Value op_ge(VM *vm, Value a, Value b) { return bool_val(cmp_le(vm, b, a)); }
+
+/* ---- predicates ---- */
+
+Value op_not(VM *vm, Value x) { return bool_val(is_falsy(x)); }
+Value op_nullp(VM *vm, Value x) { return bool_val(x == EMPTY_VAL || x == NIL_VAL); }
+Value op_nilp(VM *vm, Value x) { return bool_val(x == NIL_VAL); }
+Value op_pairp(VM *vm, Value x) { return bool_val(is_cons(x)); }
+Value op_listp(VM *vm, Value x) { return bool_val(is_list(x)); }
+Value op_numberp(VM *vm, Value x) { return bool_val(is_number(x)); }
+Value op_stringp(VM *vm, Value x) { return bool_val(is_string(x)); }
+Value op_symbolp(VM *vm, Value x) { return bool_val(is_sym(x)); }
+Value op_equalp(VM *vm, Value a, Value b) { return bool_val(val_equal(a, b)); }
+
+Value op_zerop(VM *vm, Value x) {
+  if (is_small_int(x)) return bool_val(x == small_int_val(0));
+  if (is_double(x)) return bool_val(as_double(x) == 0.0);
+  if (is_bigint(x)) return FALSE_VAL; /* boxed integers are never 0 */
+  err_type(vm, "number", x);
+}
+
 /* ---- lists and sequences ---- */
 
 Value op_car(VM *vm, Value x) {
@@ -129,6 +165,11 @@ Value op_cons(VM *vm, Value a, Value b) {
   return cons(vm, a, cons(vm, b, EMPTY_VAL));
 }
 
+Value op_cadr(VM *vm, Value x) { return op_car(vm, op_cdr(vm, x)); }
+
+Value op_list(VM *vm, const Value *items, int n) { return list_from(vm, items, (size_t)n); }
+Value op_vector(VM *vm, const Value *items, int n) { return vec_from(vm, items, (size_t)n); }
+
 Value op_length(VM *vm, Value x) {
   if (is_list(x)) return small_int_val(list_length(x));
   if (is_vector(x)) return small_int_val(vec_len(x));
@@ -140,7 +181,7 @@ Value op_length(VM *vm, Value x) {
   err_type(vm, "list, vector, string, map, bytevector, or typed array", x);
 }
 
-Value op_get(VM *vm, Value m, Value k, Value dflt) {
+Value op_get_or(VM *vm, Value m, Value k, Value dflt) {
   if (!is_anymap(m)) {
     if (is_vector(m) || is_list(m)) vm_set_hint(vm, "to index a list or vector, use (nth coll i)");
     err_type(vm, "map or hashmap", m);
@@ -229,4 +270,49 @@ Value op_keyword_call(VM *vm, Value kw, Value m) {
   if (!is_anymap(m)) err_type(vm, "map or hashmap", m);
   Value v;
   return anymap_get(m, kw, &v) ? v : NIL_VAL;
+}
+
+/* ---- string/split and string->number: the 1BRC row parse (stdlib.md §3, §7) ---- */
+
+static Value split_on(VM *vm, Value s, const char *sep, size_t sl) {
+  const char *p = str_data(s), *end = p + str_len(s);
+  bool ascii = (as_string(s)->h.flags & STR_ASCII) != 0;
+  ListBuilder lb;
+  lb_init(&lb);
+  if (sl == 0) { /* "" + every character + "" */
+    Value empty = str_new(vm, "", 0);
+    lb_add(vm, &lb, empty);
+    size_t adv;
+    for (const char *q = p; q < end; q += adv) {
+      utf8_decode(q, &adv);
+      lb_add(vm, &lb, str_new_flagged(vm, q, adv, adv == 1));
+    }
+    lb_add(vm, &lb, empty);
+    return lb.head;
+  }
+  for (;;) {
+    const char *hit = sl == 1 ? memchr(p, sep[0], (size_t)(end - p)) : memmem(p, (size_t)(end - p), sep, sl);
+    const char *stop = hit ? hit : end;
+    lb_add(vm, &lb, str_new_flagged(vm, p, (size_t)(stop - p), ascii));
+    if (!hit) break;
+    p = hit + sl;
+  }
+  return lb.head;
+}
+
+Value op_string_split(VM *vm, Value s, Value sep) {
+  if (!is_string(s)) err_type(vm, "string", s);
+  if (!is_string(sep)) err_type(vm, "string", sep);
+  return split_on(vm, s, str_data(sep), str_len(sep));
+}
+
+Value op_string_to_number(VM *vm, Value s) {
+  if (!is_string(s)) err_type(vm, "string", s);
+  int64_t iv;
+  double dv;
+  switch (numfmt_parse_lenient(str_data(s), str_len(s), &iv, &dv)) {
+  case NUMFMT_INT: return num_int(vm, iv);
+  case NUMFMT_FLOAT: return val_canon_double(dv);
+  default: err_eval(vm, "cannot parse '%.*s' as number", (int)str_len(s), str_data(s));
+  }
 }

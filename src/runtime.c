@@ -147,6 +147,16 @@ Value str_new(VM *vm, const char *p, size_t len) {
 
 Value str_from_c(VM *vm, const char *s) { return str_new(vm, s, strlen(s)); }
 
+Value str_new_flagged(VM *vm, const char *p, size_t len, bool ascii) {
+  Value r = str_new_uninit(vm, len);
+  memcpy(as_string(r)->data, p, len);
+  if (ascii)
+    as_string(r)->h.flags = STR_ASCII;
+  else
+    str_finish(r);
+  return r;
+}
+
 uint32_t str_hash(Value v) {
   String *s = as_string(v);
   if (s->h.flags & STR_HASHED) return s->h.aux;

@@ -14,6 +14,9 @@ static inline double num_to_double(Value v) { return is_double(v) ? as_double(v)
 /* ---- strings ---- */
 Value str_new(VM *vm, const char *s, size_t len); /* s must be valid UTF-8 */
 Value str_from_c(VM *vm, const char *s);
+/* ascii: the caller knows every byte is below 0x80 (skips the scan; the
+ * string/split hot path) */
+Value str_new_flagged(VM *vm, const char *s, size_t len, bool ascii);
 Value str_new_uninit(VM *vm, size_t len);          /* fill data, then str_finish */
 void str_finish(Value s);                          /* computes nchars and the ASCII flag */
 uint32_t str_hash(Value s);

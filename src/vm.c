@@ -10,9 +10,6 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include "arena.h"
-#include "compiler.h"
-#include "forms.h"
-#include "interp.h"
 #include "map.h"
 #include "opcodes.h"
 #include "ops.h"
@@ -22,22 +19,10 @@
 #define MAX_FRAMES 400000u
 #define MAX_ARENAS 256
 
-const char *const op_names[] = {
-#define X(name, fmt, layout, doc) #name,
-    SEMA_OPCODES(X)
-#undef X
-};
-const unsigned char op_layouts[] = {
-#define X(name, fmt, layout, doc) layout,
-    SEMA_OPCODES(X)
-#undef X
-};
 
 #ifdef SEMA_PROFILE_OPS
 static void print_op_profile(void);
 #endif
-void lib_register_all(VM *vm);
-void lib_prelude_init(VM *vm);
 
 static void *reserve(size_t bytes) {
   void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -67,10 +52,6 @@ static char *stack_limit_from_rlimit(void) {
 
 void vm_set_c_stack_size(VM *vm, size_t size) { vm->c_stack_limit = stack_limit_for(size); }
 
-void vm_check_c_stack(VM *vm) {
-  char here;
-  if (UNLIKELY(&here < vm->c_stack_limit)) err_eval(vm, "stack overflow: maximum call depth exceeded");
-}
 
 /* ---- lifecycle ---- */
 
@@ -106,20 +87,11 @@ VM *vm_new(void) {
   vm->errout = stderr;
   env_init(&vm->genv, NULL);
   vm->env = &vm->genv;
-  const char *stress = getenv("SEMA_GC_STRESS");
-  vm->stress_gc = stress && *stress && *stress != '0';
-  compiler_intern_specials(vm);
   vm->modules = map_empty(vm);
-  lib_register_all(vm);
-  compiler_register_helpers(vm);
-  lib_prelude_init(vm);
-  vm->first_user_global = vm->nglobals;
 #ifdef SEMA_PROFILE_OPS
   static int registered;
   if (!registered++) atexit(print_op_profile);
 #endif
-  const char *dis = getenv("SEMA_DISASM");
-  vm->disasm = dis && *dis && *dis != '0';
   return vm;
 }
 
@@ -129,7 +101,7 @@ static void env_free(Env *e) {
 }
 
 void vm_free(VM *vm) {
-  if (vm->interp_state) interp_free(vm);
+  if (vm->hooks.on_free) vm->hooks.on_free(vm);
   gc_heap_free(vm);
   symtab_free(&vm->syms);
   env_free(&vm->genv);
@@ -276,7 +248,7 @@ int32_t global_cell(VM *vm, Value sym) { return env_lookup(vm, &vm->genv, sym, t
 void global_define(VM *vm, const char *name, Value v) {
   int32_t c = global_cell(vm, SYM(vm, name));
   vm->globals[c].value = v;
-  if (is_native(v) && intrinsic_id(name)) vm->globals[c].opcode_id = 1;
+  if (is_native(v) && opcode_is_intrinsic_name(name)) vm->globals[c].opcode_id = 1;
 }
 
 Value global_get(VM *vm, const char *name) {
@@ -417,6 +389,25 @@ static Value call_native(VM *vm, Native *n, int argc, Value *argv) {
 
 static void vm_run(VM *vm);
 
+/* A multimethod (language.md §7.22): call the dispatch function, then the
+ * method registered for its result, or the default. */
+static Value call_multi(VM *vm, Value mv, int argc, Value *argv) {
+  vm_push_root(vm, mv);
+  Multi *m = (Multi *)as_obj(mv);
+  Value d = vm_call(vm, m->dispatch, argc, argv);
+  Value method;
+  if (!map_get(m->methods, d, &method)) {
+    if (m->deflt == UNBOUND_VAL) {
+      Value s = value_to_string(vm, d, true);
+      err_eval(vm, "no method in multimethod '%s' for dispatch value: %s", sym_cstr(vm, m->name), str_data(s));
+    }
+    method = m->deflt;
+  }
+  Value r = vm_call(vm, method, argc, argv);
+  vm_pop_roots(vm, 1);
+  return r;
+}
+
 /* Call slot[0] with argc arguments at slot[1..]; the result replaces slot[0]. */
 static void call_at(VM *vm, Value *slot, int argc, uint32_t owner) {
   Value f = slot[0];
@@ -441,7 +432,7 @@ static void call_at(VM *vm, Value *slot, int argc, uint32_t owner) {
     return;
   }
   if (is_objtype(f, OBJ_MULTI)) {
-    slot[0] = multi_call(vm, f, argc, slot + 1);
+    slot[0] = call_multi(vm, f, argc, slot + 1);
     return;
   }
   not_callable(vm, f);
@@ -507,16 +498,6 @@ static void restore_handler(VM *vm, uint32_t idx) {
   vm->nhandlers = idx;
 }
 
-void vm_throw(VM *vm, Value err) {
-  vm->error = err;
-  if (vm->nhandlers == 0) {
-    fprintf(stderr, "sema: uncaught error outside any protected call\n");
-    exit(70);
-  }
-  longjmp(*vm->handlers[vm->nhandlers - 1].jb, 1);
-}
-
-void vm_rethrow(VM *vm) { vm_throw(vm, vm->error); }
 
 int vm_pcall(VM *vm, Value fn, int argc, const Value *argv, Value *out) {
   rt_current_vm = vm;
@@ -585,7 +566,7 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
   if (f == UNBOUND_VAL) err_unbound(vm, vm->globals[cell].name);
   Value args[256];
   int n = 0;
-  switch (op_layouts[op]) {
+  switch (opcode_layouts[op]) {
   case L_B: args[n++] = base[GET_B(i)]; break;
   case L_BC:
     args[n++] = base[GET_B(i)];
@@ -698,10 +679,10 @@ static void print_op_profile(void) {
     }
   fprintf(stderr, "-- opcode pairs (%llu instructions)\n", (unsigned long long)total);
   for (int k = 0; k < 40 && top[k].n; k++)
-    fprintf(stderr, "%6.2f%%  %-10s %-10s\n", 100.0 * top[k].n / total, op_names[top[k].a], op_names[top[k].b]);
+    fprintf(stderr, "%6.2f%%  %-10s %-10s\n", 100.0 * top[k].n / total, opcode_names[top[k].a], opcode_names[top[k].b]);
   fprintf(stderr, "-- opcodes\n");
   for (unsigned b = 0; b < OP__COUNT; b++)
-    if (singles[b] * 200 > total) fprintf(stderr, "%6.2f%%  %s\n", 100.0 * singles[b] / total, op_names[b]);
+    if (singles[b] * 200 > total) fprintf(stderr, "%6.2f%%  %s\n", 100.0 * singles[b] / total, opcode_names[b]);
 }
 #else
 #define PROFILE(op) ((void)0)
@@ -725,8 +706,8 @@ static inline Value int_result(VM *vm, int64_t r) { return fits_small_int(r) ? s
 static void execute(VM *vm) {
 #ifdef USE_COMPUTED_GOTO
   static const void *const jump[] = {
-#define X(name, fmt, layout, doc) &&L_##name,
-      SEMA_OPCODES(X)
+#define X(name, ...) &&L_##name,
+      SEMA_ALL_OPCODES(X)
 #undef X
   };
 #endif
@@ -978,7 +959,7 @@ dispatch:
     vm->top = base + cl->proto->maxregs;
     uint32_t at = (uint32_t)(pc - 1 - cl->proto->code);
     const int32_t *rec = deopt_find(cl->proto, at);
-    int layout = rec ? op_layouts[rec[1] & 0xFF] : L_NONE;
+    int layout = rec ? opcode_layouts[rec[1] & 0xFF] : L_NONE;
     Value r = deopt_call(vm, cl->proto, base, k, at, i);
     if (layout == L_AB_J || layout == L_AsB_J || layout == L_A_J)
       COND_JUMP(is_truthy(r));
@@ -1243,23 +1224,8 @@ dispatch:
     }
     DISPATCH();
   }
-  CASE(LENGTH) {
-    SAVE_PC();
-    RA = op_length(vm, RB);
-    DISPATCH();
-  }
   CASE(EQUALP) {
     RA = bool_val(val_equal(RB, RC));
-    DISPATCH();
-  }
-  CASE(GET) {
-    SAVE_PC();
-    RA = op_get(vm, RB, RC, NIL_VAL);
-    DISPATCH();
-  }
-  CASE(CONTAINS) {
-    SAVE_PC();
-    RA = op_contains(vm, RB, RC);
     DISPATCH();
   }
   CASE(NTH) {
@@ -1272,24 +1238,6 @@ dispatch:
     }
     DISPATCH();
   }
-  CASE(APPEND2) {
-    SAVE_PC();
-    RA = op_append2(vm, RB, RC);
-    GC_CHECK();
-    DISPATCH();
-  }
-  CASE(STRSPLIT) {
-    SAVE_PC();
-    RA = op_string_split(vm, RB, RC);
-    GC_CHECK();
-    DISPATCH();
-  }
-  CASE(STR2NUM) {
-    SAVE_PC();
-    RA = op_string_to_number(vm, RB);
-    GC_CHECK();
-    DISPATCH();
-  }
   CASE(STRLEN) {
     Value s = RB;
     if (is_string(s))
@@ -1298,17 +1246,6 @@ dispatch:
       SAVE_PC();
       RA = op_strlen(vm, s);
     }
-    DISPATCH();
-  }
-  CASE(STRREF) {
-    SAVE_PC();
-    RA = op_strref(vm, RB, RC);
-    DISPATCH();
-  }
-  CASE(STRAPPEND) {
-    SAVE_PC();
-    RA = op_strappend(vm, RB, RC);
-    GC_CHECK();
     DISPATCH();
   }
   CASE(MIN2) {
@@ -1331,34 +1268,16 @@ dispatch:
     }
     DISPATCH();
   }
-  CASE(VECTOR) {
-    RA = vec_from(vm, &RB, GET_C(i));
-    GC_CHECK();
-    DISPATCH();
-  }
   CASE(ADD3) {
-    /* three small ints inline; anything else is the builtin's business
-     * (float contagion from 0, strings rejected), through the deopt record */
+    /* three small ints inline; anything else goes to arith_add3, which
+     * folds from 0 like the builtin (float contagion, strings rejected) */
     Value *a = &RB;
     if (LIKELY(VAL_TAG(a[0]) == TAG_INT && VAL_TAG(a[1]) == TAG_INT && VAL_TAG(a[2]) == TAG_INT)) {
       RA = int_result(vm, small_int_of(a[0]) + small_int_of(a[1]) + small_int_of(a[2]));
     } else {
       SAVE_PC();
-      vm->top = base + cl->proto->maxregs;
-      RA = deopt_call(vm, cl->proto, base, k, (uint32_t)(pc - 1 - cl->proto->code), i);
+      RA = arith_add3(vm, a[0], a[1], a[2]);
     }
-    GC_CHECK();
-    DISPATCH();
-  }
-  CASE(LIST) {
-    RA = list_from(vm, &RB, GET_C(i));
-    GC_CHECK();
-    DISPATCH();
-  }
-  CASE(ASSOC) {
-    SAVE_PC();
-    Value *a = &RB;
-    RA = op_assoc(vm, a[0], a[1], a[2]);
     GC_CHECK();
     DISPATCH();
   }
@@ -1377,6 +1296,16 @@ dispatch:
     RA = small_int_val(vm_new_token(vm));
     DISPATCH();
   }
+  /* ---- intrinsics without a hand-written fast path (intrinsics.h kind CALLn):
+   * the instruction is a direct call of the row's IMPL on its operands ---- */
+#define GEN_FAST(op, impl)
+#define GEN_CALL1(op, impl) CASE(op) { SAVE_PC(); RA = impl(vm, RB); GC_CHECK(); DISPATCH(); }
+#define GEN_CALL2(op, impl) CASE(op) { SAVE_PC(); RA = impl(vm, RB, RC); GC_CHECK(); DISPATCH(); }
+#define GEN_CALL3(op, impl) CASE(op) { SAVE_PC(); Value *a3 = &RB; RA = impl(vm, a3[0], a3[1], a3[2]); GC_CHECK(); DISPATCH(); }
+#define GEN_CALLN(op, impl) CASE(op) { SAVE_PC(); RA = impl(vm, &RB, (int)GET_C(i)); GC_CHECK(); DISPATCH(); }
+#define I(op, name, argc, layout, kind, impl, doc) GEN_##kind(op, impl)
+  SEMA_INTRINSICS(I)
+#undef I
 #ifndef USE_COMPUTED_GOTO
   default: abort();
   }

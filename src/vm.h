@@ -65,6 +65,21 @@ typedef struct {
   size_t len, cap;
 } StrBufC;
 
+/* Calls from the VM and the value core up into the front end and the
+ * library.  Lower layers never link against higher ones: where they need one
+ * at run time they call through these, which the bootstrap (boot.c) installs.
+ * Every hook may be NULL. */
+struct VM;
+typedef struct VmHooks {
+  /* Frame i (0 = outermost) of the frames that are not the VM's own (the
+   * reference evaluator's, vm->ext_depth of them), for error traces. */
+  void (*ext_frame)(struct VM *vm, uint32_t i, const char **name, uint32_t *pos, Value *file);
+  /* A top-level unit finished (language.md §7.25: pending tasks run then). */
+  void (*unit_done)(struct VM *vm);
+  /* vm_free is about to release the heap: subsystems free their own state. */
+  void (*on_free)(struct VM *vm);
+} VmHooks;
+
 typedef struct VM {
   /* value stack: one contiguous reservation, never moves */
   Value *stack, *stack_end, *top, *stack_hw;
@@ -107,6 +122,7 @@ typedef struct VM {
   Value interp_keep; /* constants of interpreted units, alive as long as their closures may be */
   void *interp_state;
   uint32_t interp_depth; /* calls active in the reference evaluator (its stack trace) */
+  VmHooks hooks;
   void *api;                          /* embedding API state (api.c) */
   void (*mark_extra)(struct VM *vm);  /* marks roots held by the embedding API */
 } VM;
@@ -205,7 +221,6 @@ int32_t env_lookup(VM *vm, Env *env, Value sym, bool create);
 /* Read, expand, compile and run a unit of source.  file may be NULL.  At the
  * top level (no frame running) the async tasks still pending are run after it. */
 Value vm_eval_string(VM *vm, const char *src, size_t len, const char *file);
-void async_drain(VM *vm); /* src/lib/async.c */
 Value vm_eval_datum(VM *vm, Value form);
 Value vm_load_file(VM *vm, const char *path, bool form_by_form);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "../boot.h"
 #include "../map.h"
 #include "../runtime.h"
 #include "cli.h"
@@ -129,7 +130,7 @@ int cli_eval_command(int argc, char **argv) {
       return 2;
     }
   }
-  VM *vm = vm_new();
+  VM *vm = boot_vm_new();
   if (json) vm->capture = 1;
   int rc = 0;
   if (!expr && !use_stdin) {

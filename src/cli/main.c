@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "../boot.h"
 #include "../compiler.h"
 #include "../map.h"
 #include "../reader.h"
@@ -240,7 +241,7 @@ static int cli_main(int argc, char **argv, bool interp) {
       file = a;
     }
   }
-  VM *vm = vm_new();
+  VM *vm = boot_vm_new();
   if (interp) {
     vm->interp = true;
     vm_set_c_stack_size(vm, INTERP_STACK);

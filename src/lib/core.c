@@ -14,6 +14,7 @@ static void check_numbers(VM *vm, int argc, Value *argv) {
 
 static Value n_add(VM *vm, int argc, Value *argv) {
   if (argc == 2) return arith_add(vm, argv[0], argv[1]);
+  if (argc == 3) return arith_add3(vm, argv[0], argv[1], argv[2]);
   check_numbers(vm, argc, argv);
   Value r = small_int_val(0);
   for (int i = 0; i < argc; i++) r = arith_add(vm, r, argv[i]);
@@ -134,7 +135,7 @@ static Value n_append(VM *vm, int argc, Value *argv) {
   return r;
 }
 
-static Value n_get(VM *vm, int argc, Value *argv) { return op_get(vm, argv[0], argv[1], argc > 2 ? argv[2] : NIL_VAL); }
+static Value n_get(VM *vm, int argc, Value *argv) { return op_get_or(vm, argv[0], argv[1], argc > 2 ? argv[2] : NIL_VAL); }
 
 /* (assoc key alist) or (assoc m k v ...) */
 static Value n_assoc(VM *vm, int argc, Value *argv) {

@@ -216,17 +216,7 @@ static uint32_t downcase1(uint32_t c) {
 static inline bool s_ascii(Value s) { return (as_string(s)->h.flags & STR_ASCII) != 0; }
 static inline size_t s_nchars(Value s) { return as_string(s)->nchars; }
 
-/* A fresh string from bytes; ascii=true when the caller knows it is ASCII
- * (skips the scan, which matters on the string/split hot path). */
-static Value mkstr(VM *vm, const char *p, size_t n, bool ascii) {
-  Value r = str_new_uninit(vm, n);
-  memcpy(as_string(r)->data, p, n);
-  if (ascii)
-    as_string(r)->h.flags = STR_ASCII;
-  else
-    str_finish(r);
-  return r;
-}
+static Value mkstr(VM *vm, const char *p, size_t n, bool ascii) { return str_new_flagged(vm, p, n, ascii); }
 
 static Value sub_bytes(VM *vm, Value s, size_t b0, size_t b1) {
   if (b0 == 0 && b1 == str_len(s)) return s;
@@ -637,42 +627,7 @@ static Value n_ci_eq(VM *vm, int argc, Value *argv) {
 
 /* ---- §11.4 splitting and joining ---- */
 
-static Value split_on(VM *vm, Value s, const char *sep, size_t sl) {
-  const char *p = str_data(s), *end = p + str_len(s);
-  bool ascii = s_ascii(s);
-  ListBuilder lb;
-  lb_init(&lb);
-  if (sl == 0) { /* "" + every character + "" */
-    Value empty = str_new(vm, "", 0);
-    lb_add(vm, &lb, empty);
-    size_t adv;
-    for (const char *q = p; q < end; q += adv) {
-      decode_at(q, 0, &adv);
-      lb_add(vm, &lb, mkstr(vm, q, adv, adv == 1));
-    }
-    lb_add(vm, &lb, empty);
-    return lb.head;
-  }
-  for (;;) {
-    const char *hit = sl == 1 ? memchr(p, sep[0], (size_t)(end - p)) : memmem(p, (size_t)(end - p), sep, sl);
-    const char *stop = hit ? hit : end;
-    lb_add(vm, &lb, mkstr(vm, p, (size_t)(stop - p), ascii));
-    if (!hit) break;
-    p = hit + sl;
-  }
-  return lb.head;
-}
-
-Value op_string_split(VM *vm, Value s, Value sep) {
-  s = S(vm, s);
-  sep = S(vm, sep);
-  return split_on(vm, s, str_data(sep), str_len(sep));
-}
-
-static Value n_split(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  return op_string_split(vm, argv[0], argv[1]);
-}
+static Value n_split(VM *vm, int argc, Value *argv) { return op_string_split(vm, argv[0], argv[1]); }
 
 static Value n_lines(VM *vm, int argc, Value *argv) {
   (void)argc;
@@ -1465,7 +1420,7 @@ static Value n_chunk_by_sep(VM *vm, int argc, Value *argv) {
   Value s = S(vm, argv[0]), sep = S(vm, argv[1]);
   ListBuilder lb;
   lb_init(&lb);
-  for (Value l = split_on(vm, s, str_data(sep), str_len(sep)); is_cons(l); l = cdr(l))
+  for (Value l = op_string_split(vm, s, sep); is_cons(l); l = cdr(l))
     if (str_len(car(l)) > 0) lb_add(vm, &lb, car(l));
   return lb.head;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/time.h>
+#include "../../src/boot.h"
 #include "../../src/compiler.h"
 #include "../../src/reader.h"
 #include "../../src/runtime.h"
@@ -27,7 +28,7 @@ static const char *const fuzz_blocked[] = {
     "term/flush", "io/flush", NULL};
 
 static VM *fuzz_vm_new(void) {
-  VM *vm = vm_new();
+  VM *vm = boot_vm_new();
   vm->capture = 1;
   vm->heap.max_heap = 64u << 20;
   for (const char *const *n = fuzz_blocked; *n; n++)

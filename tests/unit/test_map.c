@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
+#include "boot.h"
 #include "map.h"
 #include "runtime.h"
 
@@ -139,7 +140,7 @@ static size_t collect(const Value *roots, size_t n) {
   vm_pop_roots(vm, (uint32_t)n);
   return 0;
 }
-static void setup_vm(void) { vm = vm_new(); }
+static void setup_vm(void) { vm = boot_vm_new(); }
 static void teardown_vm(void) { vm_free(vm); }
 #endif
 

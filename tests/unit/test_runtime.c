@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <math.h>
 #include <stdlib.h>
+#include "boot.h"
 #include "map.h"
 #include "reader.h"
 #include "runtime.h"
@@ -15,7 +16,7 @@ static VM *vm;
 
 static int setup(void **state) {
   (void)state;
-  vm = vm_new();
+  vm = boot_vm_new();
   return vm ? 0 : -1;
 }
 static int teardown(void **state) {
