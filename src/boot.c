@@ -70,16 +70,16 @@ static bool env_flag(const char *name) {
 }
 
 static void free_front_end(VM *vm) {
-  if (vm->interp_state) interp_free(vm);
+  if (vm->interp) interp_free(vm);
 }
 
 VM *boot_vm_new(void) {
   VM *vm = vm_new();
   vm->stress_gc = env_flag("SEMA_GC_STRESS");
   vm->disasm = env_flag("SEMA_DISASM");
-  compiler_intern_specials(vm);
+  analyze_intern_specials(vm);
   for (size_t i = 0; i < sizeof lib_modules / sizeof lib_modules[0]; i++) lib_modules[i](vm);
-  compiler_register_helpers(vm);
+  compile_register_helpers(vm);
   vm->hooks.ext_frame = interp_frame;
   vm->hooks.unit_done = async_drain;
   vm->hooks.on_free = free_front_end;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include "ast.h"
 #include "disasm.h"
+#include "env.h"
 #include "runtime.h"
 
 #define MAX_REGS 250
@@ -710,7 +711,7 @@ static void cg_build(FS *fs, Node *n, int dest, OpCode op) {
 static void cg(FS *fs, Node *n, int dest, bool tail) {
   uint32_t saved_pos = fs->curpos;
   set_pos(fs, n);
-  vm_check_c_stack(fs->u->vm);
+  err_check_c_stack(fs->u->vm);
   switch (n->kind) {
   case N_CONST: cg_const(fs, n->value, dest); ret(fs, dest, tail); break;
   case N_LOCAL:

@@ -2,6 +2,7 @@
  * compiled prototype to stderr). */
 #include "disasm.h"
 #include "opcodes.h"
+#include "env.h"
 #include "runtime.h"
 
 static void print_const(VM *vm, FILE *f, Value v) {

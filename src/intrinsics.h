@@ -38,13 +38,13 @@
 #define INTRINSIC_MAX_ARGS 200
 
 #define SEMA_INTRINSICS(I)                                                                   \
-  I(ADD, "+", 2, L_BC, FAST, arith_add, "R[A] = R[B] + R[C]")                                \
-  I(ADD3, "+", 3, L_B3, FAST, arith_add3, "R[A] = (+ R[B] R[B+1] R[B+2])")                   \
-  I(SUB, "-", 2, L_BC, FAST, arith_sub, "R[A] = R[B] - R[C]")                                \
-  I(NEG, "-", 1, L_B, FAST, arith_neg, "R[A] = -R[B]")                                       \
-  I(MUL, "*", 2, L_BC, FAST, arith_mul, "R[A] = R[B] * R[C]")                                \
-  I(DIV, "/", 2, L_BC, FAST, arith_div, "R[A] = R[B] / R[C]")                                \
-  I(MOD, "mod", 2, L_BC, FAST, arith_mod, "R[A] = (mod R[B] R[C])")                          \
+  I(ADD, "+", 2, L_BC, FAST, op_add, "R[A] = R[B] + R[C]")                                \
+  I(ADD3, "+", 3, L_B3, FAST, op_add3, "R[A] = (+ R[B] R[B+1] R[B+2])")                   \
+  I(SUB, "-", 2, L_BC, FAST, op_sub, "R[A] = R[B] - R[C]")                                \
+  I(NEG, "-", 1, L_B, FAST, op_neg, "R[A] = -R[B]")                                       \
+  I(MUL, "*", 2, L_BC, FAST, op_mul, "R[A] = R[B] * R[C]")                                \
+  I(DIV, "/", 2, L_BC, FAST, op_div, "R[A] = R[B] / R[C]")                                \
+  I(MOD, "mod", 2, L_BC, FAST, op_mod, "R[A] = (mod R[B] R[C])")                          \
   I(NOT, "not", 1, L_B, FAST, op_not, "R[A] = (not R[B])")                                   \
   I(EQV, "=", 2, L_BC, FAST, op_num_eq, "R[A] = (= R[B] R[C])")                             \
   I(LTV, "<", 2, L_BC, FAST, op_lt, "R[A] = (< R[B] R[C])")                                 \

@@ -11,16 +11,16 @@
 
 #include "vm.h"
 
-Value arith_add(VM *vm, Value a, Value b);
-Value arith_add3(VM *vm, Value a, Value b, Value c);
-Value arith_sub(VM *vm, Value a, Value b);
-Value arith_mul(VM *vm, Value a, Value b);
-Value arith_div(VM *vm, Value a, Value b);
-Value arith_mod(VM *vm, Value a, Value b);
-Value arith_neg(VM *vm, Value a);
+Value op_add(VM *vm, Value a, Value b);
+Value op_add3(VM *vm, Value a, Value b, Value c);
+Value op_sub(VM *vm, Value a, Value b);
+Value op_mul(VM *vm, Value a, Value b);
+Value op_div(VM *vm, Value a, Value b);
+Value op_mod(VM *vm, Value a, Value b);
+Value op_neg(VM *vm, Value a);
 /* comparisons: numbers numerically, two strings lexicographically */
-bool cmp_lt(VM *vm, Value a, Value b);
-bool cmp_le(VM *vm, Value a, Value b);
+bool op_cmp_lt(VM *vm, Value a, Value b);
+bool op_cmp_le(VM *vm, Value a, Value b);
 Value op_num_eq(VM *vm, Value a, Value b); /* = */
 Value op_lt(VM *vm, Value a, Value b);
 Value op_le(VM *vm, Value a, Value b);

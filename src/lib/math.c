@@ -530,7 +530,7 @@ static const NativeDef math_defs[] = {
 };
 
 void lib_math_init(VM *vm) {
-  lib_register(vm, math_defs);
+  env_register(vm, math_defs);
   static const char *const aliases[][2] = {
       {"ceiling", "ceil"},
       {"expt", "pow"},
@@ -547,9 +547,9 @@ void lib_math_init(VM *vm) {
       {"string/to-keyword", "string->keyword"},
       {"keyword/to-string", "keyword->string"},
   };
-  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) lib_alias(vm, aliases[i][0], aliases[i][1]);
-  global_define(vm, "pi", double_val(M_PI));
-  global_define(vm, "e", double_val(M_E));
-  global_define(vm, "math/infinity", double_val(INFINITY));
-  global_define(vm, "math/nan", val_canon_double(NAN));
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) env_alias(vm, aliases[i][0], aliases[i][1]);
+  env_define(vm, "pi", double_val(M_PI));
+  env_define(vm, "e", double_val(M_E));
+  env_define(vm, "math/infinity", double_val(INFINITY));
+  env_define(vm, "math/nan", val_canon_double(NAN));
 }

@@ -471,8 +471,8 @@ static Value n_to_list(VM *vm, int argc, Value *argv) {
   const char *p = str_data(s);
   size_t len = str_len(s), adv;
   ListBuilder lb;
-  lb_init(&lb);
-  for (size_t i = 0; i < len; i += adv) lb_add(vm, &lb, char_val(decode_at(p, i, &adv)));
+  list_start(&lb);
+  for (size_t i = 0; i < len; i += adv) list_add(vm, &lb, char_val(decode_at(p, i, &adv)));
   return lb.head;
 }
 
@@ -498,8 +498,8 @@ static Value n_codepoints(VM *vm, int argc, Value *argv) {
   const char *p = str_data(s);
   size_t len = str_len(s), adv;
   ListBuilder lb;
-  lb_init(&lb);
-  for (size_t i = 0; i < len; i += adv) lb_add(vm, &lb, small_int_val(decode_at(p, i, &adv)));
+  list_start(&lb);
+  for (size_t i = 0; i < len; i += adv) list_add(vm, &lb, small_int_val(decode_at(p, i, &adv)));
   return lb.head;
 }
 
@@ -635,12 +635,12 @@ static Value n_lines(VM *vm, int argc, Value *argv) {
   const char *p = str_data(s);
   size_t len = str_len(s), i = 0;
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   while (i < len) {
     const char *nl = memchr(p + i, '\n', len - i);
     size_t e = nl ? (size_t)(nl - p) : len, ce = e;
     if (nl && ce > i && p[ce - 1] == '\r') ce--;
-    lb_add(vm, &lb, mkstr(vm, p + i, ce - i, s_ascii(s)));
+    list_add(vm, &lb, mkstr(vm, p + i, ce - i, s_ascii(s)));
     i = e + 1;
   }
   return lb.head;
@@ -736,8 +736,8 @@ static Value n_words(VM *vm, int argc, Value *argv) {
   Words w = {0};
   split_words(str_data(s), str_len(s), &w);
   ListBuilder lb;
-  lb_init(&lb);
-  for (size_t k = 0; k < w.n; k++) lb_add(vm, &lb, sub_bytes(vm, s, w.v[2 * k], w.v[2 * k + 1]));
+  list_start(&lb);
+  for (size_t k = 0; k < w.n; k++) list_add(vm, &lb, sub_bytes(vm, s, w.v[2 * k], w.v[2 * k + 1]));
   free(w.v);
   return lb.head;
 }
@@ -941,7 +941,7 @@ static Value n_map(VM *vm, int argc, Value *argv) {
     if (vm_pcall(vm, ROOT(vm, rs + 1), 1, &c, &out)) {
       sb_free(&b);
       vm_pop_roots(vm, 2);
-      vm_rethrow(vm);
+      err_rethrow(vm);
     }
     if (is_char(out))
       sb_add_utf8(&b, char_of(out));
@@ -1095,7 +1095,7 @@ typedef struct {
 } Wrap;
 
 static void wrap_flush(Wrap *w) {
-  lb_add(w->vm, &w->lb, str_new(w->vm, w->line.data ? w->line.data : "", w->line.len));
+  list_add(w->vm, &w->lb, str_new(w->vm, w->line.data ? w->line.data : "", w->line.len));
   w->line.len = 0, w->lw = 0;
 }
 
@@ -1159,7 +1159,7 @@ static Value n_word_wrap(VM *vm, int argc, Value *argv) {
   if (width < 0) err_nonneg(vm, "string/word-wrap", argv[1]);
   if (width == 0) width = 1;
   Wrap w = {.vm = vm, .lw = 0};
-  lb_init(&w.lb);
+  list_start(&w.lb);
   sb_init(&w.line);
   const char *p = str_data(s);
   size_t len = str_len(s), i = 0;
@@ -1393,7 +1393,7 @@ static Value n_split_sentences(VM *vm, int argc, Value *argv) {
   const char *p = str_data(s);
   size_t len = str_len(s), start = 0, adv;
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (size_t i = 0; i <= len; i += adv) {
     bool end = i == len;
     adv = 1;
@@ -1408,7 +1408,7 @@ static Value n_split_sentences(VM *vm, int argc, Value *argv) {
     }
     size_t e = end ? len : i + 1;
     size_t b0 = start + trim_start(p + start, e - start), b1 = trim_end(p, e, b0);
-    if (b1 > b0) lb_add(vm, &lb, sub_bytes(vm, s, b0, b1));
+    if (b1 > b0) list_add(vm, &lb, sub_bytes(vm, s, b0, b1));
     start = e;
     if (end) break;
   }
@@ -1419,9 +1419,9 @@ static Value n_chunk_by_sep(VM *vm, int argc, Value *argv) {
   (void)argc;
   Value s = S(vm, argv[0]), sep = S(vm, argv[1]);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (Value l = op_string_split(vm, s, sep); is_cons(l); l = cdr(l))
-    if (str_len(car(l)) > 0) lb_add(vm, &lb, car(l));
+    if (str_len(car(l)) > 0) list_add(vm, &lb, car(l));
   return lb.head;
 }
 
@@ -1534,9 +1534,9 @@ static Value n_chunk(VM *vm, int argc, Value *argv) {
   Chunks c = {0};
   chunk_text(&c, str_data(s), str_len(s), (size_t)size, (size_t)overlap);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (size_t k = 0; k < c.count; k++) {
-    lb_add(vm, &lb, str_new(vm, c.s[k], c.n[k]));
+    list_add(vm, &lb, str_new(vm, c.s[k], c.n[k]));
     free(c.s[k]);
   }
   free(c.s), free(c.n);
@@ -1676,7 +1676,7 @@ static const NativeDef string_defs[] = {
 };
 
 void lib_string_init(VM *vm) {
-  lib_register(vm, string_defs);
+  env_register(vm, string_defs);
   static const char *const aliases[][2] = {
       {"make-string", "string/repeat"},      {"string/slice", "substring"},
       {"string/to-list", "string->list"},    {"string-split", "string/split"},
@@ -1689,7 +1689,7 @@ void lib_string_init(VM *vm) {
       {"char/lower-case?", "char-lower-case?"}, {"char/upcase", "char-upcase"},
       {"char/downcase", "char-downcase"},
   };
-  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) lib_alias(vm, aliases[i][0], aliases[i][1]);
-  Value f = global_get(vm, "string->number");
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) env_alias(vm, aliases[i][0], aliases[i][1]);
+  Value f = env_get(vm, "string->number");
   if (is_native(f)) string_to_number_fn = as_native(f)->fn;
 }

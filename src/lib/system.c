@@ -176,10 +176,7 @@ static Value n_shell(VM *vm, int argc, Value *argv) {
     cargv[argc] = NULL;
   }
 
-  if (!vm->capture) {
-    fflush(vm->out);
-    fflush(vm->errout);
-  }
+  vm_flush(vm);
 
   int outp[2] = {-1, -1}, errp[2] = {-1, -1};
   if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
@@ -502,6 +499,6 @@ void lib_system_init(VM *vm) {
     clock_gettime(CLOCK_MONOTONIC, &start_time);
     start_set = true;
   }
-  lib_register(vm, defs);
-  lib_alias(vm, "time/now-ms", "time-ms");
+  env_register(vm, defs);
+  env_alias(vm, "time/now-ms", "time-ms");
 }
