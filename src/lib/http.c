@@ -90,10 +90,10 @@ const char *http_guess_type(const char *path) {
 static NORETURN void type_error_word(VM *vm, const char *expected, const char *got) {
   char buf[160];
   snprintf(buf, sizeof buf, "expected %s, got %s", expected, got);
-  Value m = make_error(vm, "type-error", str_from_c(vm, buf));
+  Value m = err_make(vm, "type-error", str_from_c(vm, buf));
   m = map_assoc(vm, m, KW(vm, "expected"), str_from_c(vm, expected));
   m = map_assoc(vm, m, KW(vm, "got"), str_from_c(vm, got));
-  vm_throw(vm, m);
+  err_throw(vm, m);
 }
 
 /* ================================================================ client */
@@ -203,7 +203,7 @@ static Value job_finish(VM *vm, OffloadJob *j) {
   HttpJob *h = (HttpJob *)j;
   HttpcResponse *r = &h->resp;
   if (r->error != HTTPC_OK) {
-    if (r->message[0]) vm_set_hint(vm, "%s", r->message);
+    if (r->message[0]) err_hint(vm, "%s", r->message);
     char *norm = r->final_url;
     switch (r->error) {
     case HTTPC_ERR_BAD_URL:
@@ -271,9 +271,9 @@ static Value client_call(VM *vm, const char *method, Value url, Value opts, Valu
     }
     if (map_get(opts, KW(vm, "headers"), &v) && is_map(v)) {
       MapIter it;
-      mapiter_init(&it, v);
+      map_iter_init(&it, v);
       Value k, val;
-      while (mapiter_next(&it, &k, &val)) {
+      while (map_iter_next(&it, &k, &val)) {
         http_add_header_text(vm, &ht, k, true);
         sb_addc(&ht, 0);
         http_add_header_text(vm, &ht, val, false);
@@ -627,9 +627,9 @@ static Value n_dispatch(VM *vm, int argc, Value *argv) {
 static Value n_router(VM *vm, int argc, Value *argv) {
   Value routes = argv[0];
   if (!is_list(routes) && !is_vector(routes)) err_type(vm, "list or vector", routes);
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   uint32_t slot = vm_root_slot(vm, EMPTY_VAL);
   SeqIter it;
   seqiter_init(&it, routes);
@@ -678,16 +678,16 @@ static Value n_router(VM *vm, int argc, Value *argv) {
         ci[R_PATTERN] = sb_to_string(vm, &b);
       }
     }
-    lb_add(vm, &lb, c);
+    list_add(vm, &lb, c);
     ROOT(vm, slot) = lb.head;
     count++;
   }
   Value vec = vec_new(vm, count);
   Value l = lb.head;
   for (size_t i = 0; i < count; i++, l = cdr(l)) vec_items(vec)[i] = car(l);
-  Value fn = native_new(vm, "http/router/dispatch", n_dispatch, 1, 1);
+  Value fn = obj_native(vm, "http/router/dispatch", n_dispatch, 1, 1);
   as_native(fn)->data = vec;
-  vm_pop_roots(vm, vm->nroots - base);
+  vm_roots_reset(vm, base);
   return fn;
 }
 
@@ -698,7 +698,7 @@ static Value n_route_prefix(VM *vm, int argc, Value *argv) {
   size_t pl = str_len(argv[0]);
   while (pl && str_data(argv[0])[pl - 1] == '/') pl--;
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   SeqIter it;
   seqiter_init(&it, routes);
   Value r;
@@ -714,7 +714,7 @@ static Value n_route_prefix(VM *vm, int argc, Value *argv) {
     Value np = sb_to_string(vm, &b);
     Value nr = vec_from(vm, vec_items(r), vec_len(r));
     vec_items(nr)[1] = np;
-    lb_add(vm, &lb, nr);
+    list_add(vm, &lb, nr);
   }
   return lb.head;
 }
@@ -761,6 +761,6 @@ static const NativeDef defs[] = {
 };
 
 void lib_http_init(VM *vm) {
-  lib_register(vm, defs);
+  env_register(vm, defs);
   lib_http_serve_init(vm);
 }

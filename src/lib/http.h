@@ -6,7 +6,6 @@
 #include "lib.h"
 
 /* bytes as UTF-8, each maximal invalid subpart replaced by U+FFFD (system.c) */
-void sb_add_lossy(StrBuf *b, const unsigned char *s, size_t n);
 
 /* the content type guessed from PATH's extension (net.md §3.7) */
 const char *http_guess_type(const char *path);
@@ -30,7 +29,7 @@ void http_add_header_text(VM *vm, StrBuf *b, Value v, bool by_name);
 struct HttpdRequest;
 /* The request map of net.md §3.1 for R (http_serve.c); *want_json: a
  * content-type mentions json and there is a body, so :json should be tried. */
-Value http_request_value(VM *vm, const struct HttpdRequest *r, bool *want_json);
+Value http_serve_request_value(VM *vm, const struct HttpdRequest *r, bool *want_json);
 
 void lib_http_serve_init(VM *vm);
 

@@ -61,7 +61,7 @@ static const ForeignClass ws_class = {.name = "websocket", .finalize = ws_finali
 static Handle *self_handle(Value *argv) { return ((Foreign *)as_obj(as_native(argv[-1])->data))->ptr; }
 
 static Value bound_native(VM *vm, const char *name, NativeFn fn, int min, int max, Value data) {
-  Value n = native_new(vm, name, fn, min, max);
+  Value n = obj_native(vm, name, fn, min, max);
   as_native(n)->data = data;
   return n;
 }
@@ -155,7 +155,7 @@ static Value lossy_string(VM *vm, const char *s, size_t n) {
   return sb_to_string(vm, &b);
 }
 
-Value http_request_value(VM *vm, const HttpdRequest *r, bool *want_json) {
+Value http_serve_request_value(VM *vm, const HttpdRequest *r, bool *want_json) {
   Value m = map_empty(vm);
   StrBuf b;
   sb_init(&b);
@@ -203,7 +203,7 @@ Value http_request_value(VM *vm, const HttpdRequest *r, bool *want_json) {
 /* ---- answering ---- */
 
 static void print_handler_error(VM *vm, const char *what, Value err) {
-  Value msg = error_display(vm, err);
+  Value msg = err_display(vm, err);
   StrBuf b;
   sb_init(&b);
   sb_adds(&b, what);
@@ -233,11 +233,11 @@ static void serve_stream(VM *vm, Serve *sv, HttpdRequest *r, Value f) {
   }
   h->srv = sv->srv;
   h->h = st;
-  Value fo = foreign_new(vm, &stream_class, h, NIL_VAL);
+  Value fo = obj_foreign(vm, &stream_class, h, NIL_VAL);
   vm_push_root(vm, fo);
   Value send = bound_native(vm, "http/stream/send", n_sse_send, 1, 1, fo);
   Value out;
-  if (vm_pcall(vm, f, 1, &send, &out)) print_handler_error(vm, "http/stream handler error: ", vm->error);
+  if (vm_pcall(vm, f, 1, &send, &out)) print_handler_error(vm, "http/stream handler error: ", vm_error(vm));
   h->h = NULL;
   httpd_stream_end(st);
   vm_pop_roots(vm, 1);
@@ -253,14 +253,14 @@ static void serve_ws(VM *vm, Serve *sv, HttpdRequest *r, Value f) {
   }
   h->srv = sv->srv;
   h->h = ws;
-  Value fo = foreign_new(vm, &ws_class, h, NIL_VAL);
+  Value fo = obj_foreign(vm, &ws_class, h, NIL_VAL);
   vm_push_root(vm, fo);
   Value conn = map_empty(vm);
   conn = map_assoc(vm, conn, KW(vm, "close"), bound_native(vm, "ws/close", n_ws_close, 0, 0, fo));
   conn = map_assoc(vm, conn, KW(vm, "recv"), bound_native(vm, "ws/recv", n_ws_recv, 0, 0, fo));
   conn = map_assoc(vm, conn, KW(vm, "send"), bound_native(vm, "ws/send", n_ws_send, 1, 1, fo));
   Value out;
-  if (vm_pcall(vm, f, 1, &conn, &out)) print_handler_error(vm, "ws handler error: ", vm->error);
+  if (vm_pcall(vm, f, 1, &conn, &out)) print_handler_error(vm, "ws handler error: ", vm_error(vm));
   h->h = NULL;
   httpd_ws_release(ws);
   vm_pop_roots(vm, 1);
@@ -312,9 +312,9 @@ static void respond_value(VM *vm, Serve *sv, HttpdRequest *r, Value res) {
     if (cnt > 32 && !(hv = malloc(cnt * sizeof *hv))) hv = hs, cnt = 32;
     size_t *offs = malloc((cnt ? cnt : 1) * 2 * sizeof(size_t));
     MapIter it;
-    mapiter_init(&it, v);
+    map_iter_init(&it, v);
     Value k, val;
-    while (offs && nh < cnt && mapiter_next(&it, &k, &val)) {
+    while (offs && nh < cnt && map_iter_next(&it, &k, &val)) {
       offs[2 * nh] = text.len;
       http_add_header_text(vm, &text, k, false);
       sb_addc(&text, 0);
@@ -349,9 +349,9 @@ static void answer_protected(VM *vm, void *ud) {
  * goes wrong becomes a 500, so the loop goes on.  With the async runtime
  * this is the body of the task spawned for the request. */
 static void serve_request(VM *vm, Serve *sv, HttpdRequest *r) {
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   bool want_json;
-  Value req = http_request_value(vm, r, &want_json);
+  Value req = http_serve_request_value(vm, r, &want_json);
   if (want_json) {
     Value body, decoded;
     map_get(req, KW(vm, "body"), &body);
@@ -361,24 +361,24 @@ static void serve_request(VM *vm, Serve *sv, HttpdRequest *r) {
   }
   Value res;
   if (vm_pcall(vm, sv->handler, 1, &req, &res)) {
-    Value err = vm->error;
+    Value err = vm_error(vm);
     vm_push_root(vm, err);
     print_handler_error(vm, "http/serve handler error: ", err);
     StrBuf b;
     sb_init(&b);
     sb_adds(&b, "{\"error\":");
-    json_encode_lossy(vm, &b, error_display(vm, err), false);
+    json_encode_lossy(vm, &b, err_display(vm, err), false);
     sb_addc(&b, '}');
     respond_text(r, 500, "application/json", b.data, b.len);
     sb_free(&b);
-    vm_pop_roots(vm, vm->nroots - base);
+    vm_roots_reset(vm, base);
     return;
   }
   Answer a = {sv, r, res};
   vm_push_root(vm, res);
   if (vm_protect(vm, answer_protected, &a)) /* only a failure inside the conversion (out of memory) */
     respond_text(r, 500, "text/plain", "Internal Server Error", 21);
-  vm_pop_roots(vm, vm->nroots - base);
+  vm_roots_reset(vm, base);
 }
 
 static Value n_serve(VM *vm, int argc, Value *argv) {
@@ -401,8 +401,8 @@ static Value n_serve(VM *vm, int argc, Value *argv) {
   char line[300];
   int n = snprintf(line, sizeof line, "Listening on %s:%lld\n", host, (long long)port);
   vm_write_err(vm, line, (size_t)n);
-  fflush(vm->errout);
-  Serve sv = {srv, argv[0], global_get(vm, "json/decode")};
+  vm_flush(vm);
+  Serve sv = {srv, argv[0], env_get(vm, "json/decode")};
   vm_push_root(vm, sv.handler);
   vm_push_root(vm, sv.json_decode);
   /* Serve forever.  With the async runtime: the wait below becomes the
@@ -429,4 +429,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
-void lib_http_serve_init(VM *vm) { lib_register(vm, defs); }
+void lib_http_serve_init(VM *vm) { env_register(vm, defs); }

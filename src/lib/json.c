@@ -17,6 +17,7 @@
  * reported by return value so the buffer can be freed before raising. */
 #include <math.h>
 #include <stdlib.h>
+#include <setjmp.h>
 #include "lib.h"
 #include "../numfmt.h"
 #include "json.h"
@@ -237,7 +238,7 @@ static void jp_enter(JP *jp) {
 static Value jp_array(JP *jp) {
   jp_enter(jp);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   bool first = true;
   for (;;) {
     int c = jp_skip_ws(jp);
@@ -251,7 +252,7 @@ static Value jp_array(JP *jp) {
       if (c < 0) jp_peek_error(jp, "EOF while parsing a value");
     }
     first = false;
-    lb_add(jp->vm, &lb, jp_value(jp));
+    list_add(jp->vm, &lb, jp_value(jp));
   }
   jp->p++;
   jp->depth--;
@@ -488,7 +489,7 @@ static bool je_value(JE *e, Value v, int level);
 static bool je_map(JE *e, Value m, int level) {
   VM *vm = e->vm;
   size_t n;
-  Value *ents = anymap_sorted_entries(m, &n);
+  Value *ents = map_sorted_entries(m, &n);
   if (n == 0) {
     free(ents);
     sb_add(&e->b, "{}", 2);
@@ -625,7 +626,7 @@ static bool je_value(JE *e, Value v, int level) {
     return true;
   }
   char what[96];
-  snprintf(what, sizeof what, "cannot encode %s as JSON", type_name(v));
+  snprintf(what, sizeof what, "cannot encode %s as JSON", val_type_name(v));
   return je_fail(e, what);
 }
 
@@ -682,4 +683,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_json_init(VM *vm) { lib_register(vm, defs); }
+void lib_json_init(VM *vm) { env_register(vm, defs); }

@@ -48,7 +48,7 @@ typedef struct {
 
 static void run(VM *vm, void *ud) {
   Input *in = ud;
-  vm_eval_string(vm, ROUTES, sizeof ROUTES - 1, NULL);
+  compile_eval_string(vm, ROUTES, sizeof ROUTES - 1, NULL);
   /* split the input */
   char *buf = malloc(in->size + 1);
   memcpy(buf, in->data, in->size);
@@ -91,16 +91,16 @@ static void run(VM *vm, void *ud) {
   r.body_len = p < end ? (size_t)(end - p) : 0;
   r.ws_upgrade = httpd_is_ws_upgrade(&r);
   bool want_json;
-  Value req = http_request_value(vm, &r, &want_json);
+  Value req = http_serve_request_value(vm, &r, &want_json);
   free(buf);
   vm_push_root(vm, req);
   if (want_json) {
     Value body, out;
     map_get(req, KW(vm, "body"), &body);
-    if (!vm_pcall(vm, global_get(vm, "json/decode"), 1, &body, &out)) ROOT(vm, vm->nroots - 1) = map_assoc(vm, req, KW(vm, "json"), out);
+    if (!vm_pcall(vm, env_get(vm, "json/decode"), 1, &body, &out)) ROOT(vm, vm->nroots - 1) = map_assoc(vm, req, KW(vm, "json"), out);
   }
   Value res;
-  if (vm_pcall(vm, global_get(vm, "app"), 1, &ROOT(vm, vm->nroots - 1), &res) == 0 && is_map(res)) {
+  if (vm_pcall(vm, env_get(vm, "app"), 1, &ROOT(vm, vm->nroots - 1), &res) == 0 && is_map(res)) {
     Value fp;
     if (map_get(res, KW(vm, "__file_path"), &fp) && is_string(fp)) {
       char c[PATH_MAX];
