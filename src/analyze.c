@@ -12,6 +12,7 @@
 #include "compiler.h"
 #include "forms.h"
 #include "map.h"
+#include "env.h"
 #include "runtime.h"
 
 /* ---- scopes ---- */
@@ -164,14 +165,14 @@ static const char *const special_names[] = {
     "import", "load", "async", "await"};
 #define N_SPECIAL (sizeof special_names / sizeof special_names[0])
 
-void compiler_intern_specials(VM *vm) {
+void analyze_intern_specials(VM *vm) {
   for (size_t i = 0; i < N_SPECIAL; i++) {
     uint32_t id = sym_intern_c(vm, special_names[i]);
     if (id != i) abort(); /* specials must be the first symbols interned */
   }
 }
 
-bool is_special_form(Value sym) { return is_sym(sym) && sym_id(sym) < N_SPECIAL; }
+bool analyze_is_special(Value sym) { return is_sym(sym) && sym_id(sym) < N_SPECIAL; }
 
 static Node *sf_quote(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   (void)s, (void)tail;
@@ -338,13 +339,13 @@ static Value destructure_body(VM *vm, Value pairs, Value body) {
   Value inner = destructure_body(vm, cdr(pairs), body);
   Value d = SYM(vm, " destructured");
   ListBuilder binds;
-  lb_init(&binds);
+  list_start(&binds);
   int64_t i = 0;
-  for (Value l = pattern_names(vm, pattern); is_cons(l); l = cdr(l), i++)
-    lb_add(vm, &binds, list2(vm, car(l), list3(vm, global_get(vm, "%vec-ref"), d, small_int_val(i))));
-  Value names_let = cons(vm, SYM(vm, "let"), cons(vm, binds.head, inner));
-  Value call = list3(vm, global_get(vm, "%destructure"), list2(vm, SYM(vm, "quote"), pattern), hidden);
-  return list1(vm, list3(vm, SYM(vm, "let"), list1(vm, list2(vm, d, call)), names_let));
+  for (Value l = compile_pattern_names(vm, pattern); is_cons(l); l = cdr(l), i++)
+    list_add(vm, &binds, list_2(vm, car(l), list_3(vm, env_get(vm, "%vec-ref"), d, small_int_val(i))));
+  Value names_let = list_cons(vm, SYM(vm, "let"), list_cons(vm, binds.head, inner));
+  Value call = list_3(vm, env_get(vm, "%destructure"), list_2(vm, SYM(vm, "quote"), pattern), hidden);
+  return list_1(vm, list_3(vm, SYM(vm, "let"), list_1(vm, list_2(vm, d, call)), names_let));
 }
 
 /* Analyze (params body...) into a lambda node.  name: symbol or nil. */
@@ -379,7 +380,7 @@ static Node *an_lambda(Unit *u, Scope *s, Value params, Value body, Value name, 
       snprintf(tmp, sizeof tmp, " arg%d", npat++);
       Var *hv = declare(u, fs, keep(u, SYM(vm, tmp)));
       fn->params[fn->nparams++] = hv;
-      pat_list = keep(u, cons(vm, list2(vm, p, hv->name), pat_list));
+      pat_list = keep(u, list_cons(vm, list_2(vm, p, hv->name), pat_list));
       continue;
     }
     if (!is_sym(p)) cerr(u, pos, "%s: expected a symbol", who);
@@ -406,7 +407,7 @@ static Node *sf_lambda(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   Value params = nth_form(form, 1);
   if (is_sym(params)) {
     /* (lambda args body...): accepted as the whole-argument-list form */
-    params = keep(u, list2(u->vm, SYM(u->vm, "."), params));
+    params = keep(u, list_2(u->vm, SYM(u->vm, "."), params));
   }
   return an_lambda(u, s, params, cdr(cdr(form)), NIL_VAL, pos, who, NULL);
 }
@@ -446,7 +447,7 @@ static Node *sf_define(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
     if (is_cons(e) && (sym_is(vm, car(e), "lambda") || sym_is(vm, car(e), "fn")) && !lookup(s, car(e)) &&
         form_len(e) >= 3) {
       Value params = nth_form(e, 1);
-      if (is_sym(params)) params = keep(u, list2(vm, SYM(vm, "."), params));
+      if (is_sym(params)) params = keep(u, list_2(vm, SYM(vm, "."), params));
       val = an_lambda(u, s, params, cdr(cdr(e)), target, form_pos(u, e), sym_cstr(vm, car(e)), s->toplevel ? NULL : scope_find_here(s, target));
     } else {
       Var *pre = s->toplevel ? NULL : scope_find_here(s, target);
@@ -518,11 +519,11 @@ static Node *an_body(Unit *u, Scope *s, Value forms, bool tail, uint32_t pos) {
   if (!is_list(forms)) cerr(u, pos, "expected a body");
   /* expand macro heads first so that macro-generated defines are hoisted */
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   uint32_t slot = vm_root_slot(u->vm, EMPTY_VAL);
   for (Value l = forms; is_cons(l); l = cdr(l)) {
     Value f = expand_head(u, car(l));
-    lb_add(u->vm, &lb, f);
+    list_add(u->vm, &lb, f);
     ROOT(u->vm, slot) = lb.head;
   }
   forms = lb.head;
@@ -559,7 +560,7 @@ static Node *named_let(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   r->kids = arena_alloc(u->arena, ((size_t)nb + 1) * sizeof(Node *));
   r->nkids = (uint32_t)nb;
   ListBuilder params;
-  lb_init(&params);
+  list_start(&params);
   uint32_t slot = vm_root_slot(vm, EMPTY_VAL);
   int64_t i = 0;
   for (Value l = bindings; is_cons(l); l = cdr(l), i++) {
@@ -567,7 +568,7 @@ static Node *named_let(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
     check_binding(u, b, pos, "let");
     if (!is_sym(car(b))) cerr(u, pos, "let: expected a symbol");
     r->kids[i] = an(u, s, nth_form(b, 1), false);
-    lb_add(vm, &params, car(b));
+    list_add(vm, &params, car(b));
     ROOT(vm, slot) = params.head;
   }
   /* the loop variable lives in a scope of its own around the lambda */
@@ -606,7 +607,7 @@ static Node *an_let_bindings(Unit *u, Scope *s, Value bindings, Value body, bool
       char tmp[32];
       snprintf(tmp, sizeof tmp, " let%d", npat++);
       vname = keep(u, SYM(vm, tmp));
-      pats = keep(u, cons(vm, list2(vm, p, vname), pats));
+      pats = keep(u, list_cons(vm, list_2(vm, p, vname), pats));
     } else if (!is_sym(p)) {
       cerr(u, pos, "%s: expected a symbol", who);
     }
@@ -648,9 +649,9 @@ static Node *sf_let_star(Unit *u, Scope *s, Value form, bool tail, uint32_t pos)
   if (bindings == EMPTY_VAL || cdr(bindings) == EMPTY_VAL)
     return an_let_bindings(u, s, bindings, body, tail, pos, "let*");
   /* (let* (b1 b2 ...) body) = (let (b1) (let* (b2 ...) body)) */
-  Value inner = keep(u, cons_pos(vm, car(form), cons(vm, cdr(bindings), body), pos));
-  Value outer_body = keep(u, list1(vm, inner));
-  return an_let_bindings(u, s, keep(u, list1(vm, car(bindings))), outer_body, tail, pos, "let*");
+  Value inner = keep(u, list_cons_at(vm, car(form), list_cons(vm, cdr(bindings), body), pos));
+  Value outer_body = keep(u, list_1(vm, inner));
+  return an_let_bindings(u, s, keep(u, list_1(vm, car(bindings))), outer_body, tail, pos, "let*");
 }
 
 static Node *sf_letrec(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
@@ -794,11 +795,11 @@ static Node *sf_try(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   if (form_len(last) < 3 || !is_sym(nth_form(last, 1))) cerr(u, pos, "try: catch needs (catch var handler...)");
   /* body: every operand but the last */
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   uint32_t slot = vm_root_slot(vm, EMPTY_VAL);
   Value l = cdr(form);
   for (int64_t i = 0; i < n - 1; i++, l = cdr(l)) {
-    lb_add(vm, &lb, car(l));
+    list_add(vm, &lb, car(l));
     ROOT(vm, slot) = lb.head;
   }
   Node *r = node(u, N_TRY, pos);
@@ -814,7 +815,7 @@ static Node *sf_try(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
 
 static Node *call_helper(Unit *u, const char *name, Node **args, uint32_t nargs, uint32_t pos) {
   Node *r = node(u, N_CALL, pos);
-  Value fn = global_get(u->vm, name);
+  Value fn = env_get(u->vm, name);
   if (fn == UNBOUND_VAL) cerr(u, pos, "internal helper %s missing", name);
   r->a = const_node(u, fn, pos);
   r->kids = arena_alloc(u->arena, (nargs + 1) * sizeof(Node *));
@@ -876,9 +877,9 @@ static Node *sf_defmacro(Unit *u, Scope *s, Value form, bool tail, uint32_t pos)
   for (Value l = params; is_cons(l); l = cdr(l))
     if (!is_sym(car(l)) || (car(l) == dot && false)) cerr(u, pos, "defmacro: parameter must be a symbol");
   if (s->toplevel) {
-    Value lam = keep(u, cons_pos(vm, SYM(vm, "lambda"), cdr(cdr(form)), pos));
+    Value lam = keep(u, list_cons_at(vm, SYM(vm, "lambda"), cdr(cdr(form)), pos));
     Value closure = compile_transformer(vm, lam, name, u->file);
-    define_macro(vm, name, closure);
+    compile_define_macro(vm, name, closure);
     return const_node(u, NIL_VAL, pos);
   }
   Node *args[2];
@@ -892,7 +893,7 @@ static Node *sf_defmacro(Unit *u, Scope *s, Value form, bool tail, uint32_t pos)
 static Node *destructure_define(Unit *u, Scope *s, Value pattern, Value expr, uint32_t pos) {
   /* (define PATTERN expr): evaluate, destructure strictly, define each name */
   VM *vm = u->vm;
-  Value names = keep(u, pattern_names(vm, pattern));
+  Value names = keep(u, compile_pattern_names(vm, pattern));
   Node *args[2] = {const_node(u, pattern, pos), an(u, s, expr, false)};
   Node *vals = call_helper(u, "%destructure", args, 2, pos);
   /* bind the result vector to a hidden local, then define each name from it */
@@ -940,17 +941,17 @@ static Node *lowered(Unit *u, Scope *s, Value form, bool tail, uint32_t pos, Val
   static Node *name(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {            \
     return lowered(u, s, form, tail, pos, fn);                                           \
   }
-LOWERED(sf_match, lower_match)
-LOWERED(sf_match_star, lower_match)
-LOWERED(sf_defmulti, lower_defmulti)
-LOWERED(sf_defmethod, lower_defmethod)
-LOWERED(sf_module, lower_module)
-LOWERED(sf_import, lower_import)
+LOWERED(sf_match, forms_lower_match)
+LOWERED(sf_match_star, forms_lower_match)
+LOWERED(sf_defmulti, forms_lower_defmulti)
+LOWERED(sf_defmethod, forms_lower_defmethod)
+LOWERED(sf_module, forms_lower_module)
+LOWERED(sf_import, forms_lower_import)
 
 /* records always define globals, even inside a function */
 static Node *sf_define_record_type(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   u->vm->compile_pos = pos;
-  Value out = keep(u, lower_define_record_type(u->vm, form, pos));
+  Value out = keep(u, forms_lower_define_record_type(u->vm, form, pos));
   u->vm->compile_pos = 0;
   Scope *top = scope_new(u, NULL, s->fn);
   top->toplevel = true;
@@ -1008,9 +1009,9 @@ static bool qq_constant(VM *vm, Value t) {
   }
   if (is_map(t)) {
     MapIter it;
-    mapiter_init(&it, t);
+    map_iter_init(&it, t);
     Value k, v;
-    while (mapiter_next(&it, &k, &v))
+    while (map_iter_next(&it, &k, &v))
       if (!qq_constant(vm, k) || !qq_constant(vm, v)) return false;
     return true;
   }
@@ -1085,10 +1086,10 @@ static Node *qq(Unit *u, QQ *q, Value t, uint32_t pos) {
     size_t n = map_count(t);
     Node **kv = arena_alloc(u->arena, (2 * n + 1) * sizeof(Node *));
     MapIter it;
-    mapiter_init(&it, t);
+    map_iter_init(&it, t);
     Value k, v;
     size_t i = 0;
-    while (mapiter_next(&it, &k, &v)) {
+    while (map_iter_next(&it, &k, &v)) {
       if ((is_cons(k) && sym_is(vm, car(k), "unquote-splicing")) || (is_cons(v) && sym_is(vm, car(v), "unquote-splicing"))) {
         cerr(u, pos, "unquote-splicing is not allowed in a quasiquoted map key or value");
       }
@@ -1115,9 +1116,9 @@ static void collect_gensyms(VM *vm, Value t, Value *acc, Unit *u) {
     for (uint32_t i = 0; i < vec_len(t); i++) collect_gensyms(vm, vec_items(t)[i], acc, u);
   } else if (is_map(t)) {
     MapIter it;
-    mapiter_init(&it, t);
+    map_iter_init(&it, t);
     Value k, v;
-    while (mapiter_next(&it, &k, &v)) {
+    while (map_iter_next(&it, &k, &v)) {
       collect_gensyms(vm, k, acc, u);
       collect_gensyms(vm, v, acc, u);
     }
@@ -1141,9 +1142,9 @@ static Node *sf_quasiquote(Unit *u, Scope *s, Value form, bool tail, uint32_t po
   let->vars = arena_alloc(u->arena, (ng + 1) * sizeof(Var *));
   let->kids = arena_alloc(u->arena, (ng + 1) * sizeof(Node *));
   MapIter it;
-  mapiter_init(&it, q.gensyms);
+  map_iter_init(&it, q.gensyms);
   Value k, v;
-  while (mapiter_next(&it, &k, &v)) {
+  while (map_iter_next(&it, &k, &v)) {
     String *nm = sym_name(vm, sym_id(k));
     Node *prefix = const_node(u, keep(u, str_new(vm, nm->data, nm->len - 1)), pos);
     let->kids[let->nkids++] = call_helper(u, "%gensym", &prefix, 1, pos);
@@ -1157,7 +1158,7 @@ static Node *sf_quasiquote(Unit *u, Scope *s, Value form, bool tail, uint32_t po
 /* ---- macros ---- */
 
 static Value macro_of(VM *vm, Value head) {
-  if (!is_sym(head) || is_special_form(head)) return UNDEF_VAL;
+  if (!is_sym(head) || analyze_is_special(head)) return UNDEF_VAL;
   int32_t cell = env_lookup(vm, vm->env, head, false);
   if (cell < 0) return UNDEF_VAL;
   Value v = vm->globals[cell].value;
@@ -1165,7 +1166,7 @@ static Value macro_of(VM *vm, Value head) {
   return is_objtype(v, OBJ_MACRO) ? v : UNDEF_VAL;
 }
 
-Value macroexpand_1(VM *vm, Value form, bool *expanded) {
+Value analyze_macroexpand_1(VM *vm, Value form, bool *expanded) {
   *expanded = false;
   if (!is_cons(form)) return form;
   Value m = macro_of(vm, car(form));
@@ -1183,7 +1184,7 @@ Value macroexpand_1(VM *vm, Value form, bool *expanded) {
   int rc = vm_pcall(vm, mac->fn, (int)n, args, &out);
   free(args);
   vm->nroots = base;
-  if (rc) vm_rethrow(vm);
+  if (rc) err_rethrow(vm);
   *expanded = true;
   return out;
 }
@@ -1193,7 +1194,7 @@ static Value expand_head(Unit *u, Value form) {
     bool ex;
     if (!is_cons(form)) return form;
     u->last_pos = form_pos(u, form);
-    Value out = macroexpand_1(u->vm, form, &ex);
+    Value out = analyze_macroexpand_1(u->vm, form, &ex);
     if (!ex) return form;
     /* expansions without positions inherit the call site's */
     if (is_cons(out) && as_obj(out)->aux == 0) as_obj(out)->aux = form_pos(u, form);
@@ -1204,65 +1205,10 @@ static Value expand_head(Unit *u, Value form) {
 
 /* ---- calls ---- */
 
-typedef struct {
-  const char *name;
-  int argc; /* -1: 0..255 args (vector, list) */
-  OpCode op;
-} Intrinsic;
-
-static const Intrinsic intrinsics[] = {
-    {"+", 2, OP_ADD},         {"+", 3, OP_ADD3},        {"-", 2, OP_SUB},         {"-", 1, OP_NEG},        {"*", 2, OP_MUL},
-    {"/", 2, OP_DIV},         {"mod", 2, OP_MOD},       {"modulo", 2, OP_MOD},   {"=", 2, OP_EQV},
-    {"<", 2, OP_LTV},         {">", 2, OP_GTV},         {"<=", 2, OP_LEV},       {">=", 2, OP_GEV},
-    {"not", 1, OP_NOT},       {"car", 1, OP_CAR},       {"first", 1, OP_CAR},    {"cdr", 1, OP_CDR},
-    {"rest", 1, OP_CDR},      {"cons", 2, OP_CONS},     {"cadr", 1, OP_CADR},    {"null?", 1, OP_NULLP},
-    {"nil?", 1, OP_NILP},     {"pair?", 1, OP_PAIRP},   {"list?", 1, OP_LISTP},  {"number?", 1, OP_NUMBERP},
-    {"string?", 1, OP_STRINGP}, {"symbol?", 1, OP_SYMBOLP}, {"zero?", 1, OP_ZEROP}, {"length", 1, OP_LENGTH},
-    {"equal?", 2, OP_EQUALP}, {"eq?", 2, OP_EQUALP},    {"get", 2, OP_GET},      {"contains?", 2, OP_CONTAINS},
-    {"nth", 2, OP_NTH},       {"append", 2, OP_APPEND2}, {"string-length", 1, OP_STRLEN},
-    {"string/split", 2, OP_STRSPLIT}, {"string-split", 2, OP_STRSPLIT},
-    {"string->number", 1, OP_STR2NUM}, {"string/to-number", 1, OP_STR2NUM},
-    {"string-ref", 2, OP_STRREF}, {"string-append", 2, OP_STRAPPEND}, {"min", 2, OP_MIN2},
-    {"max", 2, OP_MAX2},      {"vector", -1, OP_VECTOR}, {"list", -1, OP_LIST},  {"assoc", 3, OP_ASSOC},
-};
-
-/* Intrinsic names in a small open-addressing set: global_define asks for
- * every builtin at startup, so a linear strcmp scan showed up in the
- * startup profile (25% of `sema -e 1`). */
-#define INTRINSIC_SET 256
-static uint8_t intrinsic_set[INTRINSIC_SET]; /* index + 1 into intrinsics[], 0 = empty */
-static once_flag intrinsic_once = ONCE_FLAG_INIT;
-
-static uint32_t name_hash(const char *s) {
-  uint32_t h = 2166136261u;
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-  return h;
-}
-
-static void build_intrinsic_set(void) {
-  for (size_t i = 0; i < sizeof intrinsics / sizeof intrinsics[0]; i++) {
-    uint32_t j = name_hash(intrinsics[i].name) % INTRINSIC_SET;
-    while (intrinsic_set[j]) j = (j + 1) % INTRINSIC_SET;
-    intrinsic_set[j] = (uint8_t)(i + 1);
-  }
-}
-
-int intrinsic_id(const char *name) {
-  call_once(&intrinsic_once, build_intrinsic_set);
-  for (uint32_t j = name_hash(name) % INTRINSIC_SET; intrinsic_set[j]; j = (j + 1) % INTRINSIC_SET)
-    if (strcmp(intrinsics[intrinsic_set[j] - 1].name, name) == 0) return 1;
-  return 0;
-}
-
+/* The instruction a call of the global builtin SYM with argc arguments
+ * compiles to, if any (intrinsics.h). */
 static bool find_intrinsic(VM *vm, Value sym, int argc, OpCode *op) {
-  const char *name = sym_cstr(vm, sym);
-  if (!intrinsic_id(name)) return false;
-  for (size_t i = 0; i < sizeof intrinsics / sizeof intrinsics[0]; i++)
-    if (strcmp(intrinsics[i].name, name) == 0 && (intrinsics[i].argc == argc || (intrinsics[i].argc < 0 && argc < 200))) {
-      *op = intrinsics[i].op;
-      return true;
-    }
-  return false;
+  return opcode_intrinsic(sym_cstr(vm, sym), argc, op);
 }
 
 static Node *an_call(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
@@ -1275,7 +1221,7 @@ static Node *an_call(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   if (is_sym(head) && !lookup(s, head) && vm->env == &vm->genv) {
     int32_t cell = env_lookup(vm, vm->env, head, false);
     OpCode op;
-    if (cell >= 0 && vm->globals[cell].opcode_id && !(vm->globals[cell].flags & GC_INTRINSIC_OFF) &&
+    if (cell >= 0 && (vm->globals[cell].flags & (CELL_INTRINSIC | CELL_INTRINSIC_OFF)) == CELL_INTRINSIC &&
         find_intrinsic(vm, head, (int)argc, &op)) {
       Node *r = node(u, N_PRIM, pos);
       r->op = op;
@@ -1310,7 +1256,7 @@ static Node *an_call(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
 static Node *an(Unit *u, Scope *s, Value form, bool tail) {
   VM *vm = u->vm;
   if (++u->depth > 4000) cerr(u, u->last_pos, "maximum lowering depth exceeded");
-  vm_check_c_stack(vm);
+  err_check_c_stack(vm);
   Node *r;
   if (is_sym(form)) {
     r = an_symbol(u, s, form, u->last_pos);
@@ -1319,7 +1265,7 @@ static Node *an(Unit *u, Scope *s, Value form, bool tail) {
     uint32_t saved = u->last_pos;
     u->last_pos = pos;
     Value head = car(form);
-    if (is_special_form(head)) {
+    if (analyze_is_special(head)) {
       if (form_len(form) < 0) cerr(u, pos, "malformed special form");
       r = special_fns[sym_id(head)](u, s, form, tail, pos);
     } else {
@@ -1353,9 +1299,9 @@ static Node *an(Unit *u, Scope *s, Value form, bool tail) {
     r = node(u, N_MKMAP, u->last_pos);
     r->kids = arena_alloc(u->arena, (2 * n + 1) * sizeof(Node *));
     MapIter it;
-    mapiter_init(&it, form);
+    map_iter_init(&it, form);
     Value k, v;
-    while (mapiter_next(&it, &k, &v)) {
+    while (map_iter_next(&it, &k, &v)) {
       r->kids[r->nkids++] = an(u, s, k, false);
       r->kids[r->nkids++] = an(u, s, v, false);
     }
@@ -1397,19 +1343,19 @@ Node *analyze_toplevel(Unit *u, Value form) {
   return lam;
 }
 
-void unit_begin(Unit *u, VM *vm, Value file) {
+void analyze_unit_begin(Unit *u, VM *vm, Value file) {
   memset(u, 0, sizeof *u);
   u->vm = vm;
   u->roots_base = vm->nroots;
   u->file = file;
-  u->arena_slot = vm_arena_push(vm);
-  u->arena = vm_arena(vm, u->arena_slot);
+  u->arena_slot = arena_push(vm);
+  u->arena = arena_at(vm, u->arena_slot);
   vm_push_root(vm, file);
 }
 
-void unit_free_arena(Unit *u) { vm_arena_release(u->vm, u->arena_slot); }
+void analyze_unit_free_arena(Unit *u) { arena_release(u->vm, u->arena_slot); }
 
-void unit_end(Unit *u) {
-  unit_free_arena(u);
+void analyze_unit_end(Unit *u) {
+  analyze_unit_free_arena(u);
   u->vm->nroots = u->roots_base;
 }

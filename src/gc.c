@@ -11,6 +11,7 @@
 #include "gc.h"
 #include "map.h"
 #include "runtime.h"
+#include "state.h"
 #include "vm.h"
 
 #define PAGE_BYTES (64 * 1024)
@@ -67,7 +68,7 @@ static NORETURN void heap_exhausted(VM *vm, size_t size) {
   Heap *h = &vm->heap;
   h->grace = 1;
   h->pending = 1;
-  vm_set_hint(vm, "raise the limit with --max-heap SIZE or SEMA_MAX_HEAP");
+  err_hint(vm, "raise the limit with --max-heap SIZE or SEMA_MAX_HEAP");
   err_eval(vm, "out of memory: allocating %zu bytes would exceed the heap limit of %zu MB", size, h->max_heap >> 20);
 }
 
@@ -259,11 +260,11 @@ static void mark_roots(VM *vm) {
   mark(vm, vm->loading);
   mark(vm, vm->cur_file);
   mark(vm, vm->intern_strs);
-  mark(vm, vm->interp_keep);
   for (Env *e = vm->env; e; e = e->parent) mark(vm, e->exports);
   for (uint32_t i = 0; i < vm->nhandlers; i++) mark(vm, vm->handlers[i].cur_file);
   mark(vm, vm->pending_hint);
-  if (vm->mark_extra) vm->mark_extra(vm);
+  for (int i = 0; i < VM_MAX_MARKERS; i++)
+    if (vm->markers[i]) vm->markers[i](vm);
 }
 
 /* ---- sweeping ---- */

@@ -336,7 +336,7 @@ static void push_leftmost(MapIter *it, Obj *o, uint32_t levels) {
 
 static inline uint32_t iter_height(const SMap *s) { return s->height ? s->height : 1; }
 
-void mapiter_init(MapIter *it, Value m) {
+void map_iter_init(MapIter *it, Value m) {
   it->map = m;
   it->depth = 0;
   if (OBJ_TYPE(m) == OBJ_HASHMAP) {
@@ -347,7 +347,7 @@ void mapiter_init(MapIter *it, Value m) {
   push_leftmost(it, s->height ? as_obj(s->kv[0]) : &s->h, iter_height(s));
 }
 
-bool mapiter_next(MapIter *it, Value *k, Value *v) {
+bool map_iter_next(MapIter *it, Value *k, Value *v) {
   if (OBJ_TYPE(it->map) == OBJ_HASHMAP) return hmap_iter_next(it, k, v);
   int height = (int)iter_height(smap(it->map));
   while (it->depth > 0) {
@@ -401,7 +401,7 @@ static void sort_pairs(Value *e, size_t n) {
   }
 }
 
-Value *anymap_sorted_entries(Value m, size_t *count) {
+Value *map_sorted_entries(Value m, size_t *count) {
   size_t n = anymap_count(m);
   Value *out = malloc((2 * n + 1) * sizeof(Value)); /* +1: never malloc(0) */
   if (!out) {
@@ -409,9 +409,9 @@ Value *anymap_sorted_entries(Value m, size_t *count) {
     abort();
   }
   MapIter it;
-  mapiter_init(&it, m);
+  map_iter_init(&it, m);
   size_t i = 0;
-  while (mapiter_next(&it, &out[i], &out[i + 1])) i += 2;
+  while (map_iter_next(&it, &out[i], &out[i + 1])) i += 2;
   if (OBJ_TYPE(m) == OBJ_HASHMAP) sort_pairs(out, n);
   *count = n;
   return out;

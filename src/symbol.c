@@ -1,6 +1,7 @@
 /* symbol.c - interning of symbol and keyword names. */
 #include <stdlib.h>
 #include "runtime.h"
+#include "state.h"
 #include "symbol.h"
 #include "vm.h"
 
@@ -49,7 +50,7 @@ uint32_t sym_intern(VM *vm, const char *name, size_t len) {
 
 String *sym_name(VM *vm, uint32_t id) { return vm->syms.names[id]; }
 
-void symtab_free(SymTab *t) {
+void sym_table_free(SymTab *t) {
   free(t->names);
   free(t->slots);
   memset(t, 0, sizeof *t);

@@ -24,6 +24,6 @@ String *sym_name(struct VM *vm, uint32_t id);
 static inline const char *sym_cstr(struct VM *vm, Value sym_or_kw) { return sym_name(vm, sym_id(sym_or_kw))->data; }
 #define SYM(vm, s) sym_val(sym_intern_c(vm, s))
 #define KW(vm, s) kw_val(sym_intern_c(vm, s))
-void symtab_free(SymTab *t);
+void sym_table_free(SymTab *t);
 
 #endif

@@ -10,34 +10,21 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include "arena.h"
-#include "compiler.h"
-#include "forms.h"
-#include "interp.h"
+#include "state.h"
+#include "vm.h"
 #include "map.h"
 #include "opcodes.h"
 #include "ops.h"
+#include "env.h"
 #include "runtime.h"
 
 #define STACK_SLOTS (16u << 20) /* 16M values: 128 MiB reserved, touched lazily */
 #define MAX_FRAMES 400000u
-#define MAX_ARENAS 256
 
-const char *const op_names[] = {
-#define X(name, fmt, layout, doc) #name,
-    SEMA_OPCODES(X)
-#undef X
-};
-const unsigned char op_layouts[] = {
-#define X(name, fmt, layout, doc) layout,
-    SEMA_OPCODES(X)
-#undef X
-};
 
 #ifdef SEMA_PROFILE_OPS
 static void print_op_profile(void);
 #endif
-void lib_register_all(VM *vm);
-void lib_prelude_init(VM *vm);
 
 static void *reserve(size_t bytes) {
   void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -67,23 +54,29 @@ static char *stack_limit_from_rlimit(void) {
 
 void vm_set_c_stack_size(VM *vm, size_t size) { vm->c_stack_limit = stack_limit_for(size); }
 
-void vm_check_c_stack(VM *vm) {
-  char here;
-  if (UNLIKELY(&here < vm->c_stack_limit)) err_eval(vm, "stack overflow: maximum call depth exceeded");
+
+/* ---- output: the default writer is stdio ---- */
+
+static void std_write(void *ud, int stream, const char *s, size_t n) {
+  if (stream == 2) {
+    fflush(stdout); /* keep program order when both go to one place */
+    fwrite(s, 1, n, stderr);
+  } else {
+    fwrite(s, 1, n, stdout);
+  }
+}
+
+static void std_flush(void *ud) {
+  fflush(stdout);
+  fflush(stderr);
 }
 
 /* ---- lifecycle ---- */
 
-static void env_init(Env *e, Env *parent) {
-  memset(e, 0, sizeof *e);
-  e->parent = parent;
-  e->exports = NIL_VAL;
-}
-
 VM *vm_new(void) {
   VM *vm = calloc(1, sizeof(VM));
   if (!vm) abort();
-  rt_current_vm = vm;
+  val_current_vm = vm;
   vm->stack = reserve(STACK_SLOTS * sizeof(Value));
   vm->stack_end = vm->stack + STACK_SLOTS - 512;
   vm->top = vm->stack;
@@ -92,7 +85,7 @@ VM *vm_new(void) {
   vm->ci = vm->ci_base; /* sentinel frame */
   vm->ci_end = vm->ci_base + MAX_FRAMES;
   vm->max_depth = MAX_FRAMES;
-  vm->arenas = calloc(MAX_ARENAS, sizeof(Arena *));
+  vm->arenas = calloc(ARENA_MAX_NESTING, sizeof(Arena *));
   vm->c_stack_limit = stack_limit_from_rlimit();
   gc_init(vm);
   vm->error = vm->error_hint = vm->pending_hint = NIL_VAL;
@@ -101,221 +94,74 @@ VM *vm_new(void) {
   vm->loading = EMPTY_VAL;
   vm->cur_file = NIL_VAL;
   vm->intern_strs = NIL_VAL;
-  vm->interp_keep = NIL_VAL;
-  vm->out = stdout;
-  vm->errout = stderr;
+  vm->output = (VmOutput){std_write, std_flush, NULL};
   env_init(&vm->genv, NULL);
   vm->env = &vm->genv;
-  const char *stress = getenv("SEMA_GC_STRESS");
-  vm->stress_gc = stress && *stress && *stress != '0';
-  compiler_intern_specials(vm);
   vm->modules = map_empty(vm);
-  lib_register_all(vm);
-  compiler_register_helpers(vm);
-  lib_prelude_init(vm);
-  vm->first_user_global = vm->nglobals;
 #ifdef SEMA_PROFILE_OPS
   static int registered;
   if (!registered++) atexit(print_op_profile);
 #endif
-  const char *dis = getenv("SEMA_DISASM");
-  vm->disasm = dis && *dis && *dis != '0';
   return vm;
 }
 
-static void env_free(Env *e) {
-  free(e->keys);
-  free(e->cells);
-}
-
 void vm_free(VM *vm) {
-  if (vm->interp_state) interp_free(vm);
+  if (vm->hooks.on_free) vm->hooks.on_free(vm);
   gc_heap_free(vm);
-  symtab_free(&vm->syms);
+  sym_table_free(&vm->syms);
   env_free(&vm->genv);
   free(vm->globals);
   free(vm->roots);
   free(vm->handlers);
-  vm_arena_release(vm, 0);
+  arena_release(vm, 0);
   free(vm->arenas);
-  free(vm->outcap.data);
-  free(vm->errcap.data);
   munmap(vm->stack, STACK_SLOTS * sizeof(Value));
   munmap(vm->ci_base, (MAX_FRAMES + 8) * sizeof(CallInfo));
-  if (rt_current_vm == vm) rt_current_vm = NULL;
+  if (val_current_vm == vm) val_current_vm = NULL;
   free(vm);
 }
 
-/* ---- arenas ---- */
+/* ---- roots for C code ---- */
 
-
-void *arena_alloc(Arena **ap, size_t n) {
-  n = (n + 15) & ~(size_t)15;
-  Arena *a = *ap;
-  if (!a || a->used + n > a->cap) {
-    size_t cap = n > 65536 ? n : 65536;
-    Arena *b = malloc(sizeof(Arena));
-    if (!b || !(b->block = malloc(cap))) abort();
-    b->used = 0;
-    b->cap = cap;
-    b->prev = a;
-    *ap = a = b;
+void vm_push_root(VM *vm, Value v) {
+  if (UNLIKELY(vm->nroots == vm->caproots)) {
+    vm->caproots = vm->caproots ? vm->caproots * 2 : 256;
+    vm->roots = realloc(vm->roots, vm->caproots * sizeof(Value));
+    if (!vm->roots) abort();
   }
-  void *p = a->block + a->used;
-  a->used += n;
-  memset(p, 0, n);
-  return p;
+  vm->roots[vm->nroots++] = v;
 }
 
-void arena_free(Arena **ap) {
-  Arena *a = *ap;
-  while (a) {
-    Arena *p = a->prev;
-    free(a->block);
-    free(a);
-    a = p;
-  }
-  *ap = NULL;
+void vm_pop_roots(VM *vm, uint32_t n) { vm->nroots -= n; }
+
+uint32_t vm_root_slot(VM *vm, Value v) {
+  vm_push_root(vm, v);
+  return vm->nroots - 1;
 }
 
-unsigned vm_arena_push(VM *vm) {
-  if (vm->narenas == MAX_ARENAS) err_eval(vm, "compilation nested too deeply");
-  vm->arenas[vm->narenas] = NULL;
-  return vm->narenas++;
+Value *vm_root_ref(VM *vm, uint32_t slot) { return &vm->roots[slot]; }
+uint32_t vm_roots_mark(VM *vm) { return vm->nroots; }
+void vm_roots_reset(VM *vm, uint32_t mark) { vm->nroots = mark; }
+
+void vm_add_marker(VM *vm, void (*mark)(VM *vm)) {
+  for (int i = 0; i < VM_MAX_MARKERS; i++)
+    if (!vm->markers[i]) {
+      vm->markers[i] = mark;
+      return;
+    }
+  abort(); /* a fixed set of subsystems registers markers: more is a bug */
 }
 
-Arena **vm_arena(VM *vm, unsigned slot) { return &vm->arenas[slot]; }
-
-void vm_arena_release(VM *vm, unsigned slot) {
-  while (vm->narenas > slot) arena_free(&vm->arenas[--vm->narenas]);
+void vm_remove_marker(VM *vm, void (*mark)(VM *vm)) {
+  for (int i = 0; i < VM_MAX_MARKERS; i++)
+    if (vm->markers[i] == mark) vm->markers[i] = NULL;
 }
 
-void vm_grow_roots(VM *vm) {
-  vm->caproots = vm->caproots ? vm->caproots * 2 : 256;
-  vm->roots = realloc(vm->roots, vm->caproots * sizeof(Value));
-  if (!vm->roots) abort();
-}
+Value vm_error(VM *vm) { return vm->error; }
+Value vm_args(VM *vm) { return vm->args; }
 
 void vm_safepoint(VM *vm) {
   if (vm->heap.pending) gc_collect(vm);
-}
-
-/* ---- environments and global cells ---- */
-
-static int32_t new_cell(VM *vm, Value sym) {
-  if (vm->nglobals == vm->capglobals) {
-    vm->capglobals = vm->capglobals ? vm->capglobals * 2 : 1024;
-    vm->globals = realloc(vm->globals, vm->capglobals * sizeof(GlobalCell));
-    if (!vm->globals) abort();
-  }
-  GlobalCell *g = &vm->globals[vm->nglobals];
-  g->value = UNBOUND_VAL;
-  g->name = sym;
-  g->fallback = -1;
-  g->flags = 0;
-  g->opcode_id = 0;
-  return (int32_t)vm->nglobals++;
-}
-
-static void env_rehash(Env *e) {
-  uint32_t cap = e->cap ? e->cap * 2 : 256;
-  uint32_t *keys = calloc(cap, sizeof *keys);
-  int32_t *cells = calloc(cap, sizeof *cells);
-  if (!keys || !cells) abort();
-  for (uint32_t i = 0; i < e->cap; i++) {
-    if (!e->keys[i]) continue;
-    uint32_t j = (e->keys[i] * 2654435761u) & (cap - 1);
-    while (keys[j]) j = (j + 1) & (cap - 1);
-    keys[j] = e->keys[i];
-    cells[j] = e->cells[i];
-  }
-  free(e->keys);
-  free(e->cells);
-  e->keys = keys;
-  e->cells = cells;
-  e->cap = cap;
-}
-
-static int32_t env_find(Env *e, uint32_t id) {
-  if (!e->cap) return -1;
-  uint32_t key = id + 1;
-  uint32_t j = (key * 2654435761u) & (e->cap - 1);
-  while (e->keys[j]) {
-    if (e->keys[j] == key) return e->cells[j];
-    j = (j + 1) & (e->cap - 1);
-  }
-  return -1;
-}
-
-static void env_insert(Env *e, uint32_t id, int32_t cell) {
-  if ((e->count + 1) * 2 > e->cap) env_rehash(e);
-  uint32_t key = id + 1;
-  uint32_t j = (key * 2654435761u) & (e->cap - 1);
-  while (e->keys[j] && e->keys[j] != key) j = (j + 1) & (e->cap - 1);
-  if (!e->keys[j]) e->count++;
-  e->keys[j] = key;
-  e->cells[j] = cell;
-}
-
-/* Find the cell for sym in env; module envs get their own cell that falls
- * back to the global one while unbound. */
-int32_t env_lookup(VM *vm, Env *env, Value sym, bool create) {
-  int32_t c = env_find(env, sym_id(sym));
-  if (c >= 0 || !create) {
-    if (c < 0 && env->parent) return env_lookup(vm, env->parent, sym, false);
-    return c;
-  }
-  c = new_cell(vm, sym);
-  if (env->parent) vm->globals[c].fallback = env_lookup(vm, env->parent, sym, true);
-  env_insert(env, sym_id(sym), c);
-  return c;
-}
-
-int32_t global_cell(VM *vm, Value sym) { return env_lookup(vm, &vm->genv, sym, true); }
-
-void global_define(VM *vm, const char *name, Value v) {
-  int32_t c = global_cell(vm, SYM(vm, name));
-  vm->globals[c].value = v;
-  if (is_native(v) && intrinsic_id(name)) vm->globals[c].opcode_id = 1;
-}
-
-Value global_get(VM *vm, const char *name) {
-  int32_t c = env_find(&vm->genv, sym_intern_c(vm, name));
-  return c < 0 ? UNBOUND_VAL : vm->globals[c].value;
-}
-
-/* Rewrite every intrinsic instruction compiled from this cell into DEOPT. */
-static void deopt_proto(VM *vm, Obj *o, void *ud) {
-  (void)vm;
-  int32_t cell = *(int32_t *)ud;
-  Proto *p = (Proto *)o;
-  if (!is_vector(p->deopt)) return;
-  Value *d = vec_items(p->deopt);
-  for (uint32_t i = 0; i + 2 < vec_len(p->deopt); i += 3)
-    if (small_int_of(d[i + 1]) == cell) {
-      uint32_t pc = (uint32_t)small_int_of(d[i]);
-      p->code[pc] = SET_OP(p->code[pc], OP_DEOPT);
-    }
-}
-
-void vm_set_global(VM *vm, int32_t cell, Value v) {
-  GlobalCell *g = &vm->globals[cell];
-  if (UNLIKELY(g->opcode_id) && !(g->flags & GC_INTRINSIC_OFF) && g->value != v) {
-    g->flags |= GC_INTRINSIC_OFF;
-    gc_each_object(vm, OBJ_PROTO, deopt_proto, &cell);
-  }
-  g->value = v;
-}
-
-static Value global_slow(VM *vm, uint32_t cell) {
-  GlobalCell *g = &vm->globals[cell];
-  if (g->fallback >= 0 && vm->globals[g->fallback].value != UNBOUND_VAL) return vm->globals[g->fallback].value;
-  err_unbound(vm, g->name);
-}
-
-Value vm_global_value(VM *vm, uint32_t cell) {
-  Value v = vm->globals[cell].value;
-  return v != UNBOUND_VAL ? v : global_slow(vm, cell);
 }
 
 volatile sig_atomic_t vm_interrupt_requested;
@@ -327,37 +173,18 @@ void vm_interrupted(VM *vm) {
 
 /* ---- output ---- */
 
-static void capture_add(StrBufC *b, const char *s, size_t n) {
-  if (b->len + n + 1 > b->cap) {
-    while (b->len + n + 1 > b->cap) b->cap = b->cap ? b->cap * 2 : 1024;
-    b->data = realloc(b->data, b->cap);
-    if (!b->data) abort();
-  }
-  memcpy(b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = 0;
-}
+void vm_write(VM *vm, const char *s, size_t n) { vm->output.write(vm->output.ud, 1, s, n); }
+void vm_write_err(VM *vm, const char *s, size_t n) { vm->output.write(vm->output.ud, 2, s, n); }
+void vm_flush(VM *vm) { vm->output.flush(vm->output.ud); }
 
-void vm_write(VM *vm, const char *s, size_t n) {
-  if (vm->capture)
-    capture_add(&vm->outcap, s, n);
-  else
-    fwrite(s, 1, n, vm->out);
-}
-
-void vm_write_err(VM *vm, const char *s, size_t n) {
-  if (vm->capture) {
-    capture_add(&vm->errcap, s, n);
-  } else {
-    fflush(vm->out); /* keep program order when both go to one place */
-    fwrite(s, 1, n, vm->errout);
-  }
+void vm_set_output(VM *vm, void (*write)(void *ud, int stream, const char *s, size_t n), void (*flush)(void *ud), void *ud) {
+  vm->output = write ? (VmOutput){write, flush ? flush : std_flush, ud} : (VmOutput){std_write, std_flush, NULL};
 }
 
 /* ---- calls ---- */
 
 void vm_stack_overflow(VM *vm) {
-  vm_set_hint(vm, "make the call tail-recursive or use do");
+  err_hint(vm, "make the call tail-recursive or use do");
   err_eval(vm, "stack overflow: maximum call depth exceeded");
 }
 
@@ -383,7 +210,7 @@ static NORETURN void not_callable(VM *vm, Value f) {
   sb_init(&b);
   print_value(vm, &b, f, true);
   Value s = sb_to_string(vm, &b);
-  err_eval(vm, "not callable: %s (%s)", str_data(s), type_name(f));
+  err_eval(vm, "not callable: %s (%s)", str_data(s), val_type_name(f));
 }
 
 /* Set up a closure frame for base[-1] with argc arguments at base[0..]. */
@@ -394,7 +221,7 @@ static inline CallInfo *push_frame(VM *vm, Closure *cl, Value *base, int argc) {
   }
   if (p->has_rest) {
     Value rest = EMPTY_VAL;
-    for (int i = argc; i-- > p->nparams;) rest = cons(vm, base[i], rest);
+    for (int i = argc; i-- > p->nparams;) rest = list_cons(vm, base[i], rest);
     base[p->nparams] = rest;
   }
   Value *top = base + p->maxregs;
@@ -416,6 +243,25 @@ static Value call_native(VM *vm, Native *n, int argc, Value *argv) {
 }
 
 static void vm_run(VM *vm);
+
+/* A multimethod (language.md §7.22): call the dispatch function, then the
+ * method registered for its result, or the default. */
+static Value call_multi(VM *vm, Value mv, int argc, Value *argv) {
+  vm_push_root(vm, mv);
+  Multi *m = (Multi *)as_obj(mv);
+  Value d = vm_call(vm, m->dispatch, argc, argv);
+  Value method;
+  if (!map_get(m->methods, d, &method)) {
+    if (m->deflt == UNBOUND_VAL) {
+      Value s = print_to_string(vm, d, true);
+      err_eval(vm, "no method in multimethod '%s' for dispatch value: %s", sym_cstr(vm, m->name), str_data(s));
+    }
+    method = m->deflt;
+  }
+  Value r = vm_call(vm, method, argc, argv);
+  vm_pop_roots(vm, 1);
+  return r;
+}
 
 /* Call slot[0] with argc arguments at slot[1..]; the result replaces slot[0]. */
 static void call_at(VM *vm, Value *slot, int argc, uint32_t owner) {
@@ -441,7 +287,7 @@ static void call_at(VM *vm, Value *slot, int argc, uint32_t owner) {
     return;
   }
   if (is_objtype(f, OBJ_MULTI)) {
-    slot[0] = multi_call(vm, f, argc, slot + 1);
+    slot[0] = call_multi(vm, f, argc, slot + 1);
     return;
   }
   not_callable(vm, f);
@@ -453,7 +299,7 @@ uint32_t vm_new_token(VM *vm) {
 }
 
 static Value call_with(VM *vm, Value fn, int argc, const Value *argv, uint32_t owner) {
-  vm_check_c_stack(vm);
+  err_check_c_stack(vm);
   Value *slot = vm->top;
   if (slot + argc + 1 + 256 > vm->stack_end) vm_stack_overflow(vm);
   if (argc) memmove(slot + 1, argv, (size_t)argc * sizeof(Value));
@@ -490,7 +336,7 @@ static Handler *push_handler(VM *vm) {
   h->cur_file = vm->cur_file;
   h->env = vm->env;
   h->narenas = vm->narenas;
-  h->interp_depth = vm->interp_depth;
+  h->ext_depth = vm->ext_depth;
   return h;
 }
 
@@ -502,24 +348,14 @@ static void restore_handler(VM *vm, uint32_t idx) {
   vm->c_depth = h->c_depth;
   vm->cur_file = h->cur_file;
   vm->env = h->env;
-  vm->interp_depth = h->interp_depth;
-  vm_arena_release(vm, h->narenas);
+  vm->ext_depth = h->ext_depth;
+  arena_release(vm, h->narenas);
   vm->nhandlers = idx;
 }
 
-void vm_throw(VM *vm, Value err) {
-  vm->error = err;
-  if (vm->nhandlers == 0) {
-    fprintf(stderr, "sema: uncaught error outside any protected call\n");
-    exit(70);
-  }
-  longjmp(*vm->handlers[vm->nhandlers - 1].jb, 1);
-}
-
-void vm_rethrow(VM *vm) { vm_throw(vm, vm->error); }
 
 int vm_pcall(VM *vm, Value fn, int argc, const Value *argv, Value *out) {
-  rt_current_vm = vm;
+  val_current_vm = vm;
   jmp_buf jb;
   volatile uint32_t idx = vm->nhandlers;
   jmp_buf *volatile saved_run = vm->run_jb;
@@ -536,7 +372,7 @@ int vm_pcall(VM *vm, Value fn, int argc, const Value *argv, Value *out) {
 }
 
 int vm_protect(VM *vm, void (*fn)(VM *, void *), void *ud) {
-  rt_current_vm = vm;
+  val_current_vm = vm;
   jmp_buf jb;
   volatile uint32_t idx = vm->nhandlers;
   jmp_buf *volatile saved_run = vm->run_jb;
@@ -585,7 +421,7 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
   if (f == UNBOUND_VAL) err_unbound(vm, vm->globals[cell].name);
   Value args[256];
   int n = 0;
-  switch (op_layouts[op]) {
+  switch (opcode_layouts[op]) {
   case L_B: args[n++] = base[GET_B(i)]; break;
   case L_BC:
     args[n++] = base[GET_B(i)];
@@ -698,10 +534,10 @@ static void print_op_profile(void) {
     }
   fprintf(stderr, "-- opcode pairs (%llu instructions)\n", (unsigned long long)total);
   for (int k = 0; k < 40 && top[k].n; k++)
-    fprintf(stderr, "%6.2f%%  %-10s %-10s\n", 100.0 * top[k].n / total, op_names[top[k].a], op_names[top[k].b]);
+    fprintf(stderr, "%6.2f%%  %-10s %-10s\n", 100.0 * top[k].n / total, opcode_names[top[k].a], opcode_names[top[k].b]);
   fprintf(stderr, "-- opcodes\n");
   for (unsigned b = 0; b < OP__COUNT; b++)
-    if (singles[b] * 200 > total) fprintf(stderr, "%6.2f%%  %s\n", 100.0 * singles[b] / total, op_names[b]);
+    if (singles[b] * 200 > total) fprintf(stderr, "%6.2f%%  %s\n", 100.0 * singles[b] / total, opcode_names[b]);
 }
 #else
 #define PROFILE(op) ((void)0)
@@ -720,13 +556,13 @@ static void print_op_profile(void) {
 #define CASE(name) case OP_##name:
 #endif
 
-static inline Value int_result(VM *vm, int64_t r) { return fits_small_int(r) ? small_int_val(r) : int_val(vm, r); }
+static inline Value int_result(VM *vm, int64_t r) { return fits_small_int(r) ? small_int_val(r) : obj_int(vm, r); }
 
 static void execute(VM *vm) {
 #ifdef USE_COMPUTED_GOTO
   static const void *const jump[] = {
-#define X(name, fmt, layout, doc) &&L_##name,
-      SEMA_OPCODES(X)
+#define X(name, ...) &&L_##name,
+      SEMA_ALL_OPCODES(X)
 #undef X
   };
 #endif
@@ -798,7 +634,7 @@ dispatch:
     Value v = vm->globals[GET_Bx(i)].value;
     if (UNLIKELY(v == UNBOUND_VAL)) {
       SAVE_PC();
-      v = global_slow(vm, GET_Bx(i));
+      v = env_global_unbound(vm, GET_Bx(i));
     }
     RA = v;
     DISPATCH();
@@ -806,7 +642,7 @@ dispatch:
   CASE(SETGLOBAL)
   CASE(DEFGLOBAL) {
     SAVE_PC();
-    vm_set_global(vm, (int32_t)GET_Bx(i), RA);
+    env_set_global(vm, (int32_t)GET_Bx(i), RA);
     DISPATCH();
   }
   CASE(GETUPVAL) {
@@ -822,7 +658,7 @@ dispatch:
     DISPATCH();
   }
   CASE(MKBOX) {
-    RA = box_new(vm, RB);
+    RA = obj_box(vm, RB);
     GC_CHECK();
     DISPATCH();
   }
@@ -978,7 +814,7 @@ dispatch:
     vm->top = base + cl->proto->maxregs;
     uint32_t at = (uint32_t)(pc - 1 - cl->proto->code);
     const int32_t *rec = deopt_find(cl->proto, at);
-    int layout = rec ? op_layouts[rec[1] & 0xFF] : L_NONE;
+    int layout = rec ? opcode_layouts[rec[1] & 0xFF] : L_NONE;
     Value r = deopt_call(vm, cl->proto, base, k, at, i);
     if (layout == L_AB_J || layout == L_AsB_J || layout == L_A_J)
       COND_JUMP(is_truthy(r));
@@ -1003,8 +839,8 @@ dispatch:
     }                                                                  \
     DISPATCH();                                                        \
   }
-  ARITH(ADD, +, +, arith_add)
-  ARITH(SUB, -, -, arith_sub)
+  ARITH(ADD, +, +, op_add)
+  ARITH(SUB, -, -, op_sub)
   CASE(MUL) {
     Value b = RB, c = RC;
     int64_t r;
@@ -1014,7 +850,7 @@ dispatch:
       RA = double_val(as_double(b) * as_double(c));
     } else {
       SAVE_PC();
-      RA = arith_mul(vm, b, c);
+      RA = op_mul(vm, b, c);
       GC_CHECK();
     }
     DISPATCH();
@@ -1025,7 +861,7 @@ dispatch:
       RA = double_val(as_double(b) / as_double(c));
     } else {
       SAVE_PC();
-      RA = arith_div(vm, b, c);
+      RA = op_div(vm, b, c);
       GC_CHECK();
     }
     DISPATCH();
@@ -1036,7 +872,7 @@ dispatch:
       RA = small_int_val(small_int_of(b) % small_int_of(c));
     } else {
       SAVE_PC();
-      RA = arith_mod(vm, b, c);
+      RA = op_mod(vm, b, c);
       GC_CHECK();
     }
     DISPATCH();
@@ -1056,10 +892,10 @@ dispatch:
     }                                                                  \
     DISPATCH();                                                        \
   }
-  ARITH_IMM(ADDI, +, +, arith_add, 0)
-  ARITH_IMM(SUBI, -, -, arith_sub, 0)
-  ARITH_IMM(RSUBI, -, -, arith_sub, 1)
-  ARITH_IMM(MULI, *, *, arith_mul, 0)
+  ARITH_IMM(ADDI, +, +, op_add, 0)
+  ARITH_IMM(SUBI, -, -, op_sub, 0)
+  ARITH_IMM(RSUBI, -, -, op_sub, 1)
+  ARITH_IMM(MULI, *, *, op_mul, 0)
 #define ARITH_K(name, dop, slow)                                       \
   CASE(name) {                                                         \
     Value b = RB, c = k[GET_C(i)];                                     \
@@ -1072,17 +908,17 @@ dispatch:
     }                                                                  \
     DISPATCH();                                                        \
   }
-  ARITH_K(ADDK, +, arith_add)
-  ARITH_K(SUBK, -, arith_sub)
-  ARITH_K(MULK, *, arith_mul)
-  ARITH_K(DIVK, /, arith_div)
+  ARITH_K(ADDK, +, op_add)
+  ARITH_K(SUBK, -, op_sub)
+  ARITH_K(MULK, *, op_mul)
+  ARITH_K(DIVK, /, op_div)
   CASE(NEG) {
     Value b = RB;
     if (is_double(b)) {
       RA = double_val(-as_double(b));
     } else {
       SAVE_PC();
-      RA = arith_neg(vm, b);
+      RA = op_neg(vm, b);
       GC_CHECK();
     }
     DISPATCH();
@@ -1109,10 +945,10 @@ dispatch:
     DISPATCH();                                                        \
   }
   CMP_VALUE(EQV, ==, val_num_eq(b, c))
-  CMP_VALUE(LTV, <, cmp_lt(vm, b, c))
-  CMP_VALUE(LEV, <=, cmp_le(vm, b, c))
-  CMP_VALUE(GTV, >, cmp_lt(vm, c, b))
-  CMP_VALUE(GEV, >=, cmp_le(vm, c, b))
+  CMP_VALUE(LTV, <, op_cmp_lt(vm, b, c))
+  CMP_VALUE(LEV, <=, op_cmp_le(vm, b, c))
+  CMP_VALUE(GTV, >, op_cmp_lt(vm, c, b))
+  CMP_VALUE(GEV, >=, op_cmp_le(vm, c, b))
 #define CMP_BRANCH(name, iop, slowexpr)                                \
   CASE(name) {                                                         \
     Value b = RA, c = RB;                                              \
@@ -1129,10 +965,10 @@ dispatch:
     DISPATCH();                                                        \
   }
   CMP_BRANCH(BEQ, ==, val_num_eq(b, c))
-  CMP_BRANCH(BLT, <, cmp_lt(vm, b, c))
-  CMP_BRANCH(BLE, <=, cmp_le(vm, b, c))
-  CMP_BRANCH(BGT, >, cmp_lt(vm, c, b))
-  CMP_BRANCH(BGE, >=, cmp_le(vm, c, b))
+  CMP_BRANCH(BLT, <, op_cmp_lt(vm, b, c))
+  CMP_BRANCH(BLE, <=, op_cmp_le(vm, b, c))
+  CMP_BRANCH(BGT, >, op_cmp_lt(vm, c, b))
+  CMP_BRANCH(BGE, >=, op_cmp_le(vm, c, b))
 #define CMP_BRANCH_I(name, iop, slowexpr)                              \
   CASE(name) {                                                         \
     Value b = RA;                                                      \
@@ -1151,10 +987,10 @@ dispatch:
     DISPATCH();                                                        \
   }
   CMP_BRANCH_I(BEQI, ==, val_num_eq(b, c))
-  CMP_BRANCH_I(BLTI, <, cmp_lt(vm, b, c))
-  CMP_BRANCH_I(BLEI, <=, cmp_le(vm, b, c))
-  CMP_BRANCH_I(BGTI, >, cmp_lt(vm, c, b))
-  CMP_BRANCH_I(BGEI, >=, cmp_le(vm, c, b))
+  CMP_BRANCH_I(BLTI, <, op_cmp_lt(vm, b, c))
+  CMP_BRANCH_I(BLEI, <=, op_cmp_le(vm, b, c))
+  CMP_BRANCH_I(BGTI, >, op_cmp_lt(vm, c, b))
+  CMP_BRANCH_I(BGEI, >=, op_cmp_le(vm, c, b))
 
   /* ---- lists, predicates, collections ---- */
   CASE(CAR) {
@@ -1181,7 +1017,7 @@ dispatch:
   CASE(CONS) {
     Value d = RC;
     if (LIKELY(is_list(d)))
-      RA = cons(vm, RB, d);
+      RA = list_cons(vm, RB, d);
     else {
       SAVE_PC();
       RA = op_cons(vm, RB, d);
@@ -1243,23 +1079,8 @@ dispatch:
     }
     DISPATCH();
   }
-  CASE(LENGTH) {
-    SAVE_PC();
-    RA = op_length(vm, RB);
-    DISPATCH();
-  }
   CASE(EQUALP) {
     RA = bool_val(val_equal(RB, RC));
-    DISPATCH();
-  }
-  CASE(GET) {
-    SAVE_PC();
-    RA = op_get(vm, RB, RC, NIL_VAL);
-    DISPATCH();
-  }
-  CASE(CONTAINS) {
-    SAVE_PC();
-    RA = op_contains(vm, RB, RC);
     DISPATCH();
   }
   CASE(NTH) {
@@ -1272,24 +1093,6 @@ dispatch:
     }
     DISPATCH();
   }
-  CASE(APPEND2) {
-    SAVE_PC();
-    RA = op_append2(vm, RB, RC);
-    GC_CHECK();
-    DISPATCH();
-  }
-  CASE(STRSPLIT) {
-    SAVE_PC();
-    RA = op_string_split(vm, RB, RC);
-    GC_CHECK();
-    DISPATCH();
-  }
-  CASE(STR2NUM) {
-    SAVE_PC();
-    RA = op_string_to_number(vm, RB);
-    GC_CHECK();
-    DISPATCH();
-  }
   CASE(STRLEN) {
     Value s = RB;
     if (is_string(s))
@@ -1298,17 +1101,6 @@ dispatch:
       SAVE_PC();
       RA = op_strlen(vm, s);
     }
-    DISPATCH();
-  }
-  CASE(STRREF) {
-    SAVE_PC();
-    RA = op_strref(vm, RB, RC);
-    DISPATCH();
-  }
-  CASE(STRAPPEND) {
-    SAVE_PC();
-    RA = op_strappend(vm, RB, RC);
-    GC_CHECK();
     DISPATCH();
   }
   CASE(MIN2) {
@@ -1331,34 +1123,16 @@ dispatch:
     }
     DISPATCH();
   }
-  CASE(VECTOR) {
-    RA = vec_from(vm, &RB, GET_C(i));
-    GC_CHECK();
-    DISPATCH();
-  }
   CASE(ADD3) {
-    /* three small ints inline; anything else is the builtin's business
-     * (float contagion from 0, strings rejected), through the deopt record */
+    /* three small ints inline; anything else goes to op_add3, which
+     * folds from 0 like the builtin (float contagion, strings rejected) */
     Value *a = &RB;
     if (LIKELY(VAL_TAG(a[0]) == TAG_INT && VAL_TAG(a[1]) == TAG_INT && VAL_TAG(a[2]) == TAG_INT)) {
       RA = int_result(vm, small_int_of(a[0]) + small_int_of(a[1]) + small_int_of(a[2]));
     } else {
       SAVE_PC();
-      vm->top = base + cl->proto->maxregs;
-      RA = deopt_call(vm, cl->proto, base, k, (uint32_t)(pc - 1 - cl->proto->code), i);
+      RA = op_add3(vm, a[0], a[1], a[2]);
     }
-    GC_CHECK();
-    DISPATCH();
-  }
-  CASE(LIST) {
-    RA = list_from(vm, &RB, GET_C(i));
-    GC_CHECK();
-    DISPATCH();
-  }
-  CASE(ASSOC) {
-    SAVE_PC();
-    Value *a = &RB;
-    RA = op_assoc(vm, a[0], a[1], a[2]);
     GC_CHECK();
     DISPATCH();
   }
@@ -1377,6 +1151,16 @@ dispatch:
     RA = small_int_val(vm_new_token(vm));
     DISPATCH();
   }
+  /* ---- intrinsics without a hand-written fast path (intrinsics.h kind CALLn):
+   * the instruction is a direct call of the row's IMPL on its operands ---- */
+#define GEN_FAST(op, impl)
+#define GEN_CALL1(op, impl) CASE(op) { SAVE_PC(); RA = impl(vm, RB); GC_CHECK(); DISPATCH(); }
+#define GEN_CALL2(op, impl) CASE(op) { SAVE_PC(); RA = impl(vm, RB, RC); GC_CHECK(); DISPATCH(); }
+#define GEN_CALL3(op, impl) CASE(op) { SAVE_PC(); Value *a3 = &RB; RA = impl(vm, a3[0], a3[1], a3[2]); GC_CHECK(); DISPATCH(); }
+#define GEN_CALLN(op, impl) CASE(op) { SAVE_PC(); RA = impl(vm, &RB, (int)GET_C(i)); GC_CHECK(); DISPATCH(); }
+#define I(op, name, argc, layout, kind, impl, doc) GEN_##kind(op, impl)
+  SEMA_INTRINSICS(I)
+#undef I
 #ifndef USE_COMPUTED_GOTO
   default: abort();
   }

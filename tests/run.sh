@@ -71,6 +71,19 @@ if tests/soak/run.sh "$REL" "${SOAK_SECONDS:-20}"; then ok; else bad "soak"; fi
 # ---- instruction-count regression guard ----
 if tests/perf/guard.sh; then ok; else bad "perf guard"; fi
 
+# ---- HTTP: real servers and clients on 127.0.0.1 (tests/http; net.md §8) ----
+for t in server_test client_test bad_input_test; do
+  if (cd tests/http && timeout 600 python3 $t.py "../../$REL") >/tmp/sema-http.log 2>&1; then ok; else bad "http $t"; tail -30 /tmp/sema-http.log; fi
+  tail -1 /tmp/sema-http.log
+done
+# the same under ASan + UBSan (the server's threads and callbacks included)
+for t in server_test client_test; do
+  if (cd tests/http && timeout 900 python3 $t.py "../../$DBG") >/tmp/sema-http.log 2>&1; then ok; else bad "http $t (asan)"; tail -30 /tmp/sema-http.log; fi
+done
+if (cd tests/http && timeout 120 python3 load_test.py "../../$REL" "${HTTP_LOAD_SECONDS:-3}") >/tmp/sema-http.log 2>&1; then ok; else bad "http load"; cat /tmp/sema-http.log; fi
+grep "^sema:" /tmp/sema-http.log
+if python3 tests/http/examples_test.py "$REL" >/tmp/sema-http.log 2>&1; then ok; else bad "http examples"; tail -30 /tmp/sema-http.log; fi
+
 # ---- conformance corpus and the spec's tier-A and tier-B names (outside the project; skipped when absent) ----
 CONF=../shared/tools/conformance
 if [ -f ../shared/spec/stdlib.md ]; then
@@ -86,6 +99,12 @@ if [ -x "$CONF" ] && [ -d ../shared/conformance ]; then
   out=$(python3 "$CONF" --bin "$DBG" --expect-failures tests/conformance-xfail.txt ../shared/conformance 2>&1)
   if [ $? -eq 0 ]; then ok; else bad "conformance (asan)"; echo "$out" | tail -15; fi
   echo "conformance (asan): $(echo "$out" | tail -1)"
+  # the http area (left out by default): net_test.jsonl and the corpus's http cases, release and ASan
+  for b in "$REL" "$DBG"; do
+    out=$(python3 "$CONF" --bin "$b" --exclude-area '' --area http ../shared/conformance 2>&1)
+    if [ $? -eq 0 ]; then ok; else bad "conformance http ($b)"; echo "$out" | tail -15; fi
+    echo "conformance http ($b): $(echo "$out" | tail -1)"
+  done
   out=$(SEMA_INTERP_BIN="$PWD/$REL" python3 "$CONF" --bin tests/diff/interp.sh --expect-failures tests/conformance-xfail.txt ../shared/conformance 2>&1)
   if [ $? -eq 0 ]; then ok; else bad "conformance (--interp)"; echo "$out" | tail -15; fi
   echo "conformance (--interp): $(echo "$out" | tail -1)"

@@ -44,7 +44,7 @@ static int code_of(VM *vm, Value v, const Code *t) {
 static int kw_code(VM *vm, const char *fn, Value v, const Code *t, const char *what) {
   int c = code_of(vm, v, t);
   if (c < 0) {
-    Value s = value_to_string(vm, v, true);
+    Value s = print_to_string(vm, v, true);
     err_eval(vm, "%s: unknown %s %s", fn, what, str_data(s));
   }
   return c;
@@ -110,7 +110,7 @@ static Value push_pull(VM *vm, int argc, Value *argv, const char *fn, const char
     if (argv[i] == KW(vm, ifkey)) cond = true;
     else if (argv[i] == KW(vm, "block")) block = true;
     else if (argv[i] == KW(vm, "no-block")) block = false;
-    else err_eval(vm, "%s: unexpected option %s", fn, str_data(value_to_string(vm, argv[i], true)));
+    else err_eval(vm, "%s: unexpected option %s", fn, str_data(print_to_string(vm, argv[i], true)));
   }
   return instr(vm, 3, "op", KW(vm, op), "block", bool_val(block), ifkey, bool_val(cond));
 }
@@ -131,7 +131,7 @@ static Value n_mov(VM *vm, int argc, Value *argv) {
   bool inv;
   mov_source(vm, argv[1], &inv);
   Value op = argc == 3 ? argv[2] : KW(vm, inv ? "invert" : "none");
-  if (code_of(vm, op, mov_ops) < 0) err_eval(vm, "pio/mov: unknown operation %s", str_data(value_to_string(vm, op, true)));
+  if (code_of(vm, op, mov_ops) < 0) err_eval(vm, "pio/mov: unknown operation %s", str_data(print_to_string(vm, op, true)));
   return instr(vm, 4, "op", KW(vm, "mov"), "dest", argv[0], "source", argv[1], "mov-op", op);
 }
 
@@ -210,7 +210,7 @@ static unsigned encode(VM *vm, Value ins, Value labels, int sidebits) {
   } else if (!strcmp(o, "set"))
     w = 7u << 13 | (unsigned)code_of(vm, field(vm, ins, "dest"), set_dests) << 5 | (unsigned)int_of(field(vm, ins, "value"));
   else
-    err_eval(vm, "pio/assemble: not an instruction: %s", str_data(value_to_string(vm, ins, true)));
+    err_eval(vm, "pio/assemble: not an instruction: %s", str_data(print_to_string(vm, ins, true)));
   Value d = field(vm, ins, "delay"), s = field(vm, ins, "side-set");
   int delaybits = 5 - sidebits;
   if (is_int(d) && int_of(d) >= (1 << delaybits)) err_eval(vm, "pio/assemble: delay %lld out of range", (long long)int_of(d));
@@ -246,13 +246,13 @@ static Value n_assemble(VM *vm, int argc, Value *argv) {
     } else if (is_map(x)) {
       n++;
     } else {
-      err_eval(vm, "pio/assemble: expected an instruction, a label or :wrap/:wrap-target, got %s", str_data(value_to_string(vm, x, true)));
+      err_eval(vm, "pio/assemble: expected an instruction, a label or :wrap/:wrap-target, got %s", str_data(print_to_string(vm, x, true)));
     }
   }
   if (n > 32) err_eval(vm, "pio/assemble: program of %d instructions does not fit in 32", n);
   if (wrap < 0) wrap = n - 1;
   /* pass 2: encode */
-  Value bv = bytevec_new(vm, NULL, (size_t)n * 2);
+  Value bv = obj_bytevec(vm, NULL, (size_t)n * 2);
   Bytevec *b = (Bytevec *)as_obj(bv);
   int i = 0;
   seqiter_init(&it, argv[0]);
@@ -285,11 +285,11 @@ static Value n_on_signal(VM *vm, int argc, Value *argv) {
   int which = -1;
   for (int i = 0; i < 3; i++)
     if (is_kw(argv[0]) && !strcmp(sym_cstr(vm, argv[0]), signal_names[i])) which = i;
-  if (which < 0) err_eval(vm, "sys/on-signal: unknown signal %s (expected :winch, :int or :term)", str_data(value_to_string(vm, argv[0], true)));
+  if (which < 0) err_eval(vm, "sys/on-signal: unknown signal %s (expected :winch, :int or :term)", str_data(print_to_string(vm, argv[0], true)));
   if (!is_procedure(argv[1])) err_type(vm, "function", argv[1]);
-  Value m = global_get(vm, SIGNAL_CELL);
+  Value m = env_get(vm, SIGNAL_CELL);
   if (m == UNBOUND_VAL) m = map_empty(vm);
-  global_define(vm, SIGNAL_CELL, map_assoc(vm, m, argv[0], argv[1]));
+  env_define(vm, SIGNAL_CELL, map_assoc(vm, m, argv[0], argv[1]));
   signal(signal_numbers[which], on_signal);
   return NIL_VAL;
 }
@@ -299,7 +299,7 @@ static Value n_check_signals(VM *vm, int argc, Value *argv) {
   for (int i = 0; i < 3; i++) {
     if (!pending_signals[i]) continue;
     pending_signals[i] = 0;
-    Value m = global_get(vm, SIGNAL_CELL), f;
+    Value m = env_get(vm, SIGNAL_CELL), f;
     if (m != UNBOUND_VAL && map_get(m, KW(vm, signal_names[i]), &f)) vm_call(vm, f, 0, NULL);
   }
   return NIL_VAL;
@@ -365,7 +365,7 @@ static Value n_format_form(VM *vm, int argc, Value *argv) {
   (void)argc;
   StrBuf b;
   sb_init(&b);
-  pretty_print(vm, &b, argv[0], 80);
+  print_pretty(vm, &b, argv[0], 80);
   return sb_to_string(vm, &b);
 }
 
@@ -375,27 +375,27 @@ typedef struct {
 
 static void check_read(VM *vm, void *ud) {
   CheckJob *j = ud;
-  read_all(vm, str_data(j->src), str_len(j->src));
+  reader_read_all(vm, str_data(j->src), str_len(j->src));
 }
 
 static Value n_check_string(VM *vm, int argc, Value *argv) {
   (void)argc;
   CheckJob j = {arg_string(vm, argv[0])};
-  uint32_t roots = vm->nroots;
+  uint32_t roots = vm_roots_mark(vm);
   int failed = vm_protect(vm, check_read, &j);
-  vm->nroots = roots;
+  vm_roots_reset(vm, roots);
   Value r = map_assoc(vm, map_empty(vm), KW(vm, "ok"), bool_val(!failed));
   if (!failed) return map_assoc(vm, r, KW(vm, "diagnostics"), EMPTY_VAL);
   vm_push_root(vm, r);
   Value line = small_int_val(1), col = small_int_val(1), msg = NIL_VAL;
-  anymap_get(vm->error, KW(vm, "line"), &line);
-  anymap_get(vm->error, KW(vm, "col"), &col);
-  anymap_get(vm->error, KW(vm, "message"), &msg);
+  anymap_get(vm_error(vm), KW(vm, "line"), &line);
+  anymap_get(vm_error(vm), KW(vm, "col"), &col);
+  anymap_get(vm_error(vm), KW(vm, "message"), &msg);
   Value span = map_assoc(vm, map_assoc(vm, map_empty(vm), KW(vm, "line"), line), KW(vm, "col"), col);
   Value d = map_assoc(vm, map_empty(vm), KW(vm, "code"), str_from_c(vm, "syntax"));
   d = map_assoc(vm, d, KW(vm, "message"), msg);
   d = map_assoc(vm, d, KW(vm, "span"), span);
-  r = map_assoc(vm, r, KW(vm, "diagnostics"), list1(vm, d));
+  r = map_assoc(vm, r, KW(vm, "diagnostics"), list_1(vm, d));
   vm_pop_roots(vm, 1);
   return r;
 }
@@ -520,4 +520,4 @@ static const NativeDef compat_defs[] = {
     {"pio/assemble", n_assemble, 1, 2}, {NULL, NULL, 0, 0},
 };
 
-void lib_compat_init(VM *vm) { lib_register(vm, compat_defs); }
+void lib_compat_init(VM *vm) { env_register(vm, compat_defs); }

@@ -13,39 +13,40 @@ static void check_numbers(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_add(VM *vm, int argc, Value *argv) {
-  if (argc == 2) return arith_add(vm, argv[0], argv[1]);
+  if (argc == 2) return op_add(vm, argv[0], argv[1]);
+  if (argc == 3) return op_add3(vm, argv[0], argv[1], argv[2]);
   check_numbers(vm, argc, argv);
   Value r = small_int_val(0);
-  for (int i = 0; i < argc; i++) r = arith_add(vm, r, argv[i]);
+  for (int i = 0; i < argc; i++) r = op_add(vm, r, argv[i]);
   return r;
 }
 
 static Value n_sub(VM *vm, int argc, Value *argv) {
-  if (argc == 1) return arith_neg(vm, argv[0]);
+  if (argc == 1) return op_neg(vm, argv[0]);
   if (argc > 2) check_numbers(vm, argc, argv);
   Value r = argv[0];
-  for (int i = 1; i < argc; i++) r = arith_sub(vm, r, argv[i]);
+  for (int i = 1; i < argc; i++) r = op_sub(vm, r, argv[i]);
   return r;
 }
 
 static Value n_mul(VM *vm, int argc, Value *argv) {
-  if (argc == 2) return arith_mul(vm, argv[0], argv[1]); /* errors name both operands in order */
+  if (argc == 2) return op_mul(vm, argv[0], argv[1]); /* errors name both operands in order */
   check_numbers(vm, argc, argv);
   Value r = small_int_val(1);
-  for (int i = 0; i < argc; i++) r = arith_mul(vm, r, argv[i]);
+  for (int i = 0; i < argc; i++) r = op_mul(vm, r, argv[i]);
   return r;
 }
 
 static Value n_div(VM *vm, int argc, Value *argv) {
   if (argc > 2) check_numbers(vm, argc, argv);
   Value r = argv[0];
-  for (int i = 1; i < argc; i++) r = arith_div(vm, r, argv[i]);
+  for (int i = 1; i < argc; i++) r = op_div(vm, r, argv[i]);
   return r;
 }
 
 static Value n_mod(VM *vm, int argc, Value *argv) {
   (void)argc;
-  return arith_mod(vm, argv[0], argv[1]);
+  return op_mod(vm, argv[0], argv[1]);
 }
 
 /* ---- comparison ---- */
@@ -67,10 +68,10 @@ static Value chain(VM *vm, int argc, Value *argv, CmpFn f, bool swap) {
   }
   return bool_val(result);
 }
-static Value n_lt(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, cmp_lt, false); }
-static Value n_gt(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, cmp_lt, true); }
-static Value n_le(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, cmp_le, false); }
-static Value n_ge(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, cmp_le, true); }
+static Value n_lt(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, op_cmp_lt, false); }
+static Value n_gt(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, op_cmp_lt, true); }
+static Value n_le(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, op_cmp_le, false); }
+static Value n_ge(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, op_cmp_le, true); }
 
 static Value n_not(VM *vm, int argc, Value *argv) {
   (void)vm, (void)argc;
@@ -134,7 +135,7 @@ static Value n_append(VM *vm, int argc, Value *argv) {
   return r;
 }
 
-static Value n_get(VM *vm, int argc, Value *argv) { return op_get(vm, argv[0], argv[1], argc > 2 ? argv[2] : NIL_VAL); }
+static Value n_get(VM *vm, int argc, Value *argv) { return op_get_or(vm, argv[0], argv[1], argc > 2 ? argv[2] : NIL_VAL); }
 
 /* (assoc key alist) or (assoc m k v ...) */
 static Value n_assoc(VM *vm, int argc, Value *argv) {
@@ -218,7 +219,7 @@ static Value n_newline(VM *vm, int argc, Value *argv) {
 
 static Value n_type(VM *vm, int argc, Value *argv) {
   (void)argc;
-  return type_keyword(vm, argv[0]);
+  return val_type_keyword(vm, argv[0]);
 }
 
 static Value n_apply(VM *vm, int argc, Value *argv) {
@@ -239,14 +240,14 @@ static Value n_apply(VM *vm, int argc, Value *argv) {
   Value r;
   int rc = vm_pcall(vm, argv[0], (int)total, args, &r);
   free(args);
-  if (rc) vm_rethrow(vm);
+  if (rc) err_rethrow(vm);
   return r;
 }
 
 static Value n_error(VM *vm, int argc, Value *argv) {
   if (argc == 0) err_eval(vm, "error called with no message");
-  Value s = value_to_string(vm, argv[0], false);
-  vm_throw(vm, make_error(vm, "eval", s));
+  Value s = print_to_string(vm, argv[0], false);
+  err_throw(vm, err_make(vm, "eval", s));
 }
 
 static Value n_exit(VM *vm, int argc, Value *argv) {
@@ -266,7 +267,7 @@ static Value n_exit(VM *vm, int argc, Value *argv) {
 
 static Value n_sys_args(VM *vm, int argc, Value *argv) {
   (void)argc, (void)argv;
-  return vm->args;
+  return vm_args(vm);
 }
 
 static const NativeDef core_defs[] = {
@@ -320,15 +321,15 @@ static const NativeDef core_defs[] = {
 };
 
 void lib_core_init(VM *vm) {
-  lib_register(vm, core_defs);
-  lib_alias(vm, "modulo", "mod");
-  lib_alias(vm, "eq?", "equal?");
-  lib_alias(vm, "first", "car");
-  lib_alias(vm, "rest", "cdr");
-  lib_alias(vm, "str", "string-append");
-  lib_alias(vm, "string/append", "string-append");
-  lib_alias(vm, "type-of", "type");
-  lib_alias(vm, "hash-ref", "get");
-  lib_alias(vm, "string/length", "string-length");
-  lib_alias(vm, "string/ref", "string-ref");
+  env_register(vm, core_defs);
+  env_alias(vm, "modulo", "mod");
+  env_alias(vm, "eq?", "equal?");
+  env_alias(vm, "first", "car");
+  env_alias(vm, "rest", "cdr");
+  env_alias(vm, "str", "string-append");
+  env_alias(vm, "string/append", "string-append");
+  env_alias(vm, "type-of", "type");
+  env_alias(vm, "hash-ref", "get");
+  env_alias(vm, "string/length", "string-length");
+  env_alias(vm, "string/ref", "string-ref");
 }

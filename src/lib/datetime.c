@@ -1033,4 +1033,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_datetime_init(VM *vm) { lib_register(vm, defs); }
+void lib_datetime_init(VM *vm) { env_register(vm, defs); }

@@ -128,10 +128,10 @@ static void db_print(VM *vm, StrBuf *b, Foreign *f) {
 static const ForeignClass db_class = {.name = "db-connection", .finalize = db_finalize, .print = db_print};
 
 static Value db_table(VM *vm) {
-  Value t = global_get(vm, DB_CELL);
+  Value t = env_get(vm, DB_CELL);
   if (!is_map(t)) {
     t = map_empty(vm);
-    global_define(vm, DB_CELL, t);
+    env_define(vm, DB_CELL, t);
   }
   return t;
 }
@@ -148,7 +148,7 @@ static void db_forget(VM *vm, Value handle) {
   Value t = db_table(vm), c;
   if (!map_get(t, handle, &c)) return;
   db_finalize((Foreign *)as_obj(c));
-  global_define(vm, DB_CELL, map_dissoc(vm, t, handle));
+  env_define(vm, DB_CELL, map_dissoc(vm, t, handle));
 }
 
 /* SQLite's C strings cannot carry a NUL byte: refuse rather than cut the text short. */
@@ -175,8 +175,8 @@ NORETURN static void db_fail(VM *vm, sqlite3 *db, int rc, const char *fname) {
 static Value db_register(VM *vm, Value handle, sqlite3 *db) {
   sq.progress_handler(db, 10000, db_progress, NULL);
   db_forget(vm, handle);
-  Value conn = foreign_new(vm, &db_class, db, NIL_VAL);
-  global_define(vm, DB_CELL, map_assoc(vm, db_table(vm), handle, conn));
+  Value conn = obj_foreign(vm, &db_class, db, NIL_VAL);
+  env_define(vm, DB_CELL, map_assoc(vm, db_table(vm), handle, conn));
   return handle;
 }
 
@@ -323,7 +323,7 @@ static Value db_row(VM *vm, sqlite3_stmt *st) {
     }
     case SQLITE_BLOB: {
       const void *p = sq.column_blob(st, i);
-      v = bytevec_new(vm, p, p ? (size_t)sq.column_bytes(st, i) : 0);
+      v = obj_bytevec(vm, p, p ? (size_t)sq.column_bytes(st, i) : 0);
       break;
     }
     default: v = NIL_VAL;
@@ -364,7 +364,7 @@ static void db_rows_run(VM *vm, void *ud) {
   for (long n = 0; r->max < 0 || n < r->max; n++) {
     r->rc = sq.step(r->st);
     if (r->rc != SQLITE_ROW) break;
-    lb_add(vm, &r->lb, db_row(vm, r->st));
+    list_add(vm, &r->lb, db_row(vm, r->st));
   }
 }
 
@@ -373,10 +373,10 @@ static void db_rows_run(VM *vm, void *ud) {
  * statement must be finalized before that error goes on. */
 static Value db_rows(VM *vm, sqlite3 *db, sqlite3_stmt *st, long max, const char *fname) {
   RowsRun r = {.st = st, .max = max, .rc = SQLITE_DONE};
-  lb_init(&r.lb);
+  list_start(&r.lb);
   int raised = vm_protect(vm, db_rows_run, &r);
   sq.finalize(st);
-  if (raised) vm_rethrow(vm);
+  if (raised) err_rethrow(vm);
   if (r.rc != SQLITE_ROW && r.rc != SQLITE_DONE) db_fail(vm, db, r.rc, fname);
   return r.lb.head;
 }
@@ -428,11 +428,11 @@ static Value n_db_tables(VM *vm, int argc, Value *argv) {
                               -1, &st, NULL);
   if (rc != SQLITE_OK) db_fail(vm, db, rc, "db/tables");
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (Value rows = db_rows(vm, db, st, -1, "db/tables"); is_cons(rows); rows = cdr(rows)) {
     Value name = NIL_VAL;
     map_get(car(rows), KW(vm, "name"), &name);
-    lb_add(vm, &lb, name);
+    list_add(vm, &lb, name);
   }
   return lb.head;
 }
@@ -469,4 +469,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
-void lib_db_init(VM *vm) { lib_register(vm, defs); }
+void lib_db_init(VM *vm) { env_register(vm, defs); }

@@ -173,7 +173,7 @@ static Value n_base64_decode_bytes(VM *vm, int argc, Value *argv) {
   (void)argc;
   StrBuf b;
   decode_arg(vm, argv[0], "base64/decode-bytes", &b);
-  Value r = bytevec_new(vm, (const uint8_t *)b.data, b.len);
+  Value r = obj_bytevec(vm, (const uint8_t *)b.data, b.len);
   sb_free(&b);
   return r;
 }
@@ -286,4 +286,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_encoding_init(VM *vm) { lib_register(vm, defs); }
+void lib_encoding_init(VM *vm) { env_register(vm, defs); }

@@ -15,7 +15,7 @@
 #include "lib.h"
 
 static void flush_out(VM *vm) {
-  if (!vm->capture) fflush(vm->out);
+  vm_flush(vm);
 }
 
 /* ---- format and printing (§11.7, §13) ---- */
@@ -72,7 +72,7 @@ static Value n_pprint(VM *vm, int argc, Value *argv) {
   (void)argc;
   StrBuf b;
   sb_init(&b);
-  pretty_print(vm, &b, argv[0], 80);
+  print_pretty(vm, &b, argv[0], 80);
   sb_addc(&b, '\n');
   vm_write(vm, b.data, b.len);
   sb_free(&b);
@@ -146,7 +146,7 @@ static Value n_read(VM *vm, int argc, Value *argv) {
 static Value n_read_many(VM *vm, int argc, Value *argv) {
   (void)argc;
   Value s = arg_string(vm, argv[0]);
-  return read_all(vm, str_data(s), str_len(s));
+  return reader_read_all(vm, str_data(s), str_len(s));
 }
 
 /* ---- whole files (§20.1) ---- */
@@ -221,13 +221,13 @@ static Value n_file_append(VM *vm, int argc, Value *argv) {
 /* Lines of s: "\n" or "\r\n" terminated, no empty last line for a final newline. */
 static Value split_lines(VM *vm, const char *s, size_t n) {
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   size_t i = 0;
   while (i < n) {
     const char *nl = memchr(s + i, '\n', n - i);
     size_t end = nl ? (size_t)(nl - s) : n, stop = end;
     if (nl && stop > i && s[stop - 1] == '\r') stop--;
-    lb_add(vm, &lb, str_new(vm, s + i, stop - i));
+    list_add(vm, &lb, str_new(vm, s + i, stop - i));
     i = end + 1;
   }
   return lb.head;
@@ -273,13 +273,13 @@ static Value n_file_read_bytes(VM *vm, int argc, Value *argv) {
   const char *p = path_arg(vm, argv[0]);
   size_t len;
   int err = 0;
-  char *data = read_file(p, &len, &err);
+  char *data = reader_read_file(p, &len, &err);
   if (!data) io_fail(vm, "file/read-bytes", p, err);
   if (len > UINT32_MAX) {
     free(data);
     err_io(vm, "file/read-bytes %s: file too large for a bytevector", p);
   }
-  Value bv = bytevec_new(vm, (const uint8_t *)data, len);
+  Value bv = obj_bytevec(vm, (const uint8_t *)data, len);
   free(data);
   return bv;
 }
@@ -361,19 +361,19 @@ static Value run_lines(VM *vm, LineWalk *w, Value path, Value fn, Value init) {
   if (!w->f) io_fail(vm, w->fname, w->path, errno);
   w->cap = 256 * 1024;
   w->buf = malloc(w->cap);
-  uint32_t roots = vm->nroots;
+  uint32_t roots = vm_roots_mark(vm);
   vm_push_root(vm, path);
   vm_push_root(vm, fn);
   w->acc_slot = vm_root_slot(vm, init);
   w->token = w->fold ? vm_new_token(vm) : 0;
   int failed = w->buf ? vm_protect(vm, walk_lines, w) : 1;
   Value acc = ROOT(vm, w->acc_slot);
-  vm->nroots = roots;
+  vm_roots_reset(vm, roots);
   fclose(w->f);
   free(w->buf);
   if (failed) {
     if (!w->buf) err_io(vm, "%s: out of memory", w->fname);
-    vm_rethrow(vm);
+    err_rethrow(vm);
   }
   return acc;
 }
@@ -509,8 +509,8 @@ static Value n_file_list(VM *vm, int argc, Value *argv) {
   char **names = dir_names(p, &n);
   if (!names) io_fail(vm, "file/list", p, errno);
   ListBuilder lb;
-  lb_init(&lb);
-  for (size_t i = 0; i < n; i++) lb_add(vm, &lb, str_from_c(vm, names[i]));
+  list_start(&lb);
+  for (size_t i = 0; i < n; i++) list_add(vm, &lb, str_from_c(vm, names[i]));
   free_names(names, n);
   return lb.head;
 }
@@ -575,7 +575,7 @@ static void glob_join(StrBuf *b, const char *base, const char *name) {
 static void glob_walk(GlobOut *g, const char *base, char **comp, size_t ncomp) {
   struct stat st;
   if (ncomp == 0) {
-    if (*base && stat(base, &st) == 0) lb_add(g->vm, &g->lb, str_from_c(g->vm, base));
+    if (*base && stat(base, &st) == 0) list_add(g->vm, &g->lb, str_from_c(g->vm, base));
     return;
   }
   StrBuf b;
@@ -625,7 +625,7 @@ static Value n_file_glob(VM *vm, int argc, Value *argv) {
   char *comp[256];
   for (char *s = strtok(copy, "/"); s && ncomp < 256; s = strtok(NULL, "/")) comp[ncomp++] = s;
   GlobOut g = {vm, {NIL_VAL, NULL}};
-  lb_init(&g.lb);
+  list_start(&g.lb);
   glob_walk(&g, pat[0] == '/' ? "/" : "", comp, ncomp);
   free(copy);
   return g.lb.head;
@@ -914,15 +914,15 @@ static const NativeDef io_defs[] = {
 };
 
 void lib_io_init(VM *vm) {
-  lib_register(vm, io_defs);
-  lib_alias(vm, "io/print-error", "print-error");
-  lib_alias(vm, "io/println-error", "println-error");
-  lib_alias(vm, "io/read-line", "read-line");
-  lib_alias(vm, "io/read-stdin", "read-stdin");
-  lib_alias(vm, "io/read-many", "read-many");
-  lib_alias(vm, "read/string", "read");
-  lib_alias(vm, "read/all", "read-many");
-  lib_alias(vm, "path/dirname", "path/dir");
-  lib_alias(vm, "path/basename", "path/filename");
-  lib_alias(vm, "path/ext", "path/extension");
+  env_register(vm, io_defs);
+  env_alias(vm, "io/print-error", "print-error");
+  env_alias(vm, "io/println-error", "println-error");
+  env_alias(vm, "io/read-line", "read-line");
+  env_alias(vm, "io/read-stdin", "read-stdin");
+  env_alias(vm, "io/read-many", "read-many");
+  env_alias(vm, "read/string", "read");
+  env_alias(vm, "read/all", "read-many");
+  env_alias(vm, "path/dirname", "path/dir");
+  env_alias(vm, "path/basename", "path/filename");
+  env_alias(vm, "path/ext", "path/extension");
 }

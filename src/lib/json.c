@@ -18,6 +18,7 @@
  * json.h exports both directions to other modules, with the lossy encoding
  * of net.md §1.3 (JSON_LOSSY) that the kv store and the HTTP helpers use. */
 #include <math.h>
+#include <setjmp.h>
 #include <stdlib.h>
 #include "json.h"
 #include "../numfmt.h"
@@ -238,7 +239,7 @@ static void jp_enter(JP *jp) {
 static Value jp_array(JP *jp) {
   jp_enter(jp);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   bool first = true;
   for (;;) {
     int c = jp_skip_ws(jp);
@@ -252,7 +253,7 @@ static Value jp_array(JP *jp) {
       if (c < 0) jp_peek_error(jp, "EOF while parsing a value");
     }
     first = false;
-    lb_add(jp->vm, &lb, jp_value(jp));
+    list_add(jp->vm, &lb, jp_value(jp));
   }
   jp->p++;
   jp->depth--;
@@ -370,7 +371,7 @@ bool json_parse(VM *vm, const char *s, size_t len, Value *out, JsonError *err) {
   int raised = vm_protect(vm, jp_run_protected, &r);
   sb_free(&jp->scratch);
   free(jp);
-  if (raised) vm_rethrow(vm);
+  if (raised) err_rethrow(vm);
   return r.ok;
 }
 
@@ -519,7 +520,7 @@ static bool je_value(JE *e, Value v, int level);
 static bool je_map(JE *e, Value m, int level) {
   VM *vm = e->vm;
   size_t n;
-  Value *ents = anymap_sorted_entries(m, &n);
+  Value *ents = map_sorted_entries(m, &n);
   if (n == 0) {
     free(ents);
     sb_add(e->out, "{}", 2);
@@ -656,7 +657,7 @@ static bool je_value(JE *e, Value v, int level) {
     return true;
   }
   char what[96];
-  snprintf(what, sizeof what, "cannot encode %s as JSON", type_name(v));
+  snprintf(what, sizeof what, "cannot encode %s as JSON", val_type_name(v));
   return je_fail(e, what);
 }
 
@@ -694,4 +695,9 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_json_init(VM *vm) { lib_register(vm, defs); }
+void lib_json_init(VM *vm) { env_register(vm, defs); }
+
+void json_encode_lossy(VM *vm, StrBuf *out, Value v, bool pretty) {
+  char err[160];
+  if (!json_write(vm, out, v, JSON_LOSSY | (pretty ? JSON_PRETTY : 0), "json", err, sizeof err)) err_eval(vm, "%s", err);
+}

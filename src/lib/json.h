@@ -20,6 +20,11 @@
  * "FNAME: what" in err (errsz bytes); out then holds a partial text. */
 bool json_write(VM *vm, StrBuf *out, Value v, unsigned flags, const char *fname, char *err, size_t errsz);
 
+/* J(v) (or JP(v) with pretty) appended to out, for callers that want no
+ * failure path: the one way JSON_LOSSY can fail, nesting deeper than 1024
+ * levels, raises the eval error. */
+void json_encode_lossy(VM *vm, StrBuf *out, Value v, bool pretty);
+
 /* Where and why json_parse failed: msg is serde_json's wording (a static
  * string); line is 1-based, col counts bytes on the line up to the error. */
 typedef struct {

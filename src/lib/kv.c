@@ -54,10 +54,10 @@ static void kv_print(VM *vm, StrBuf *b, Foreign *f) {
 static const ForeignClass kv_class = {.name = "kv-store", .finalize = kv_finalize, .print = kv_print};
 
 static Value kv_table(VM *vm) {
-  Value t = global_get(vm, KV_CELL);
+  Value t = env_get(vm, KV_CELL);
   if (!is_map(t)) {
     t = map_empty(vm);
-    global_define(vm, KV_CELL, t);
+    env_define(vm, KV_CELL, t);
   }
   return t;
 }
@@ -321,8 +321,8 @@ static Value n_kv_open(VM *vm, int argc, Value *argv) {
     /* json_parse gives keyword keys; the store's keys are strings */
     MapIter it;
     Value k, v;
-    mapiter_init(&it, doc);
-    while (mapiter_next(&it, &k, &v)) {
+    map_iter_init(&it, doc);
+    while (map_iter_next(&it, &k, &v)) {
       String *ks = sym_name(vm, sym_id(k));
       contents = map_assoc(vm, contents, str_new(vm, ks->data, ks->len), v);
     }
@@ -339,8 +339,8 @@ static Value n_kv_open(VM *vm, int argc, Value *argv) {
     err_eval(vm, "kv/open: out of memory");
   }
   s->path = pcopy;
-  Value store = foreign_new(vm, &kv_class, s, contents);
-  global_define(vm, KV_CELL, map_assoc(vm, kv_table(vm), name, store));
+  Value store = obj_foreign(vm, &kv_class, s, contents);
+  env_define(vm, KV_CELL, map_assoc(vm, kv_table(vm), name, store));
   return name;
 }
 
@@ -393,11 +393,11 @@ static Value n_kv_keys(VM *vm, int argc, Value *argv) {
   (void)argc;
   Foreign *f = kv_lookup(vm, arg_string(vm, argv[0]));
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   MapIter it;
   Value k, v;
-  mapiter_init(&it, f->extra);
-  while (mapiter_next(&it, &k, &v)) lb_add(vm, &lb, k);
+  map_iter_init(&it, f->extra);
+  while (map_iter_next(&it, &k, &v)) list_add(vm, &lb, k);
   return lb.head;
 }
 
@@ -408,7 +408,7 @@ static Value n_kv_close(VM *vm, int argc, Value *argv) {
   Foreign *f = (Foreign *)as_obj(st);
   char err[PATH_MAX + 256];
   (void)kv_flush_to(vm, f, err, sizeof err); /* net.md §4: a flush error on close is ignored */
-  global_define(vm, KV_CELL, map_dissoc(vm, table, name));
+  env_define(vm, KV_CELL, map_dissoc(vm, table, name));
   kv_finalize(f);
   f->ptr = NULL;
   f->extra = NIL_VAL;
@@ -434,4 +434,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
-void lib_kv_init(VM *vm) { lib_register(vm, defs); }
+void lib_kv_init(VM *vm) { env_register(vm, defs); }

@@ -43,8 +43,8 @@ static Value acc_done(VM *vm, Acc *a) {
 static void acc_put_all(VM *vm, Acc *a, Value src) {
   MapIter it;
   Value k, v;
-  mapiter_init(&it, src);
-  while (mapiter_next(&it, &k, &v)) acc_put(vm, a, k, v);
+  map_iter_init(&it, src);
+  while (map_iter_next(&it, &k, &v)) acc_put(vm, a, k, v);
 }
 
 /* A sorted map with the entries of m (either kind); m itself if sorted. */
@@ -53,8 +53,8 @@ static Value to_sorted(VM *vm, Value m) {
   Value r = map_empty(vm);
   MapIter it;
   Value k, v;
-  mapiter_init(&it, m);
-  while (mapiter_next(&it, &k, &v)) r = map_assoc(vm, r, k, v);
+  map_iter_init(&it, m);
+  while (map_iter_next(&it, &k, &v)) r = map_assoc(vm, r, k, v);
   return r;
 }
 
@@ -124,11 +124,11 @@ static Value n_zip(VM *vm, int argc, Value *argv) {
 /* keys (want_keys) or vals, in iteration order */
 static Value key_or_val_list(VM *vm, Value m, bool want_keys) {
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   MapIter it;
   Value k, v;
-  mapiter_init(&it, m);
-  while (mapiter_next(&it, &k, &v)) lb_add(vm, &lb, want_keys ? k : v);
+  map_iter_init(&it, m);
+  while (map_iter_next(&it, &k, &v)) list_add(vm, &lb, want_keys ? k : v);
   return lb.head;
 }
 
@@ -165,10 +165,10 @@ static Value n_entries(VM *vm, int argc, Value *argv) {
   (void)argc;
   check_map(vm, argv[0]);
   size_t n;
-  Value *e = anymap_sorted_entries(argv[0], &n);
+  Value *e = map_sorted_entries(argv[0], &n);
   ListBuilder lb;
-  lb_init(&lb);
-  for (size_t i = 0; i < n; i++) lb_add(vm, &lb, list2(vm, e[2 * i], e[2 * i + 1]));
+  list_start(&lb);
+  for (size_t i = 0; i < n; i++) list_add(vm, &lb, list_2(vm, e[2 * i], e[2 * i + 1]));
   free(e);
   return lb.head;
 }
@@ -249,7 +249,7 @@ static Value n_update(VM *vm, int argc, Value *argv) {
 static Value assoc_path(VM *vm, Value m, SeqIter it, Value v) {
   Value k, child = NIL_VAL;
   if (!seqiter_next(&it, &k)) return v;
-  vm_check_c_stack(vm);
+  err_check_c_stack(vm);
   if (is_anymap(m))
     anymap_get(m, k, &child);
   else
@@ -279,11 +279,11 @@ static Value n_update_in(VM *vm, int argc, Value *argv) {
  * result is sorted whatever the kinds.  Non-map base or over: over. */
 static Value deep_merge2(VM *vm, Value base, Value over) {
   if (!is_anymap(base) || !is_anymap(over)) return over;
-  vm_check_c_stack(vm);
+  err_check_c_stack(vm);
   Value r = to_sorted(vm, base), k, v, old;
   MapIter it;
-  mapiter_init(&it, over);
-  while (mapiter_next(&it, &k, &v)) {
+  map_iter_init(&it, over);
+  while (map_iter_next(&it, &k, &v)) {
     if (is_anymap(v) && map_get(r, k, &old) && is_anymap(old)) v = deep_merge2(vm, old, v);
     r = map_assoc(vm, r, k, v);
   }
@@ -307,8 +307,8 @@ static Value n_map_vals(VM *vm, int argc, Value *argv) {
   acc_init(vm, &a, anymap_empty_like(vm, m));
   MapIter it;
   Value k, v;
-  mapiter_init(&it, m);
-  while (mapiter_next(&it, &k, &v)) acc_put(vm, &a, k, vm_call1(vm, fn, v));
+  map_iter_init(&it, m);
+  while (map_iter_next(&it, &k, &v)) acc_put(vm, &a, k, vm_call1(vm, fn, v));
   return acc_done(vm, &a);
 }
 
@@ -320,8 +320,8 @@ static Value n_map_keys(VM *vm, int argc, Value *argv) {
   acc_init(vm, &a, anymap_empty_like(vm, m));
   MapIter it;
   Value k, v;
-  mapiter_init(&it, m);
-  while (mapiter_next(&it, &k, &v)) acc_put(vm, &a, vm_call1(vm, fn, k), v);
+  map_iter_init(&it, m);
+  while (map_iter_next(&it, &k, &v)) acc_put(vm, &a, vm_call1(vm, fn, k), v);
   return acc_done(vm, &a);
 }
 
@@ -333,8 +333,8 @@ static Value n_map_filter(VM *vm, int argc, Value *argv) {
   acc_init(vm, &a, anymap_empty_like(vm, m));
   MapIter it;
   Value k, v;
-  mapiter_init(&it, m);
-  while (mapiter_next(&it, &k, &v))
+  map_iter_init(&it, m);
+  while (map_iter_next(&it, &k, &v))
     if (is_truthy(vm_call2(vm, pred, k, v))) acc_put(vm, &a, k, v);
   return acc_done(vm, &a);
 }
@@ -409,10 +409,10 @@ static const NativeDef maplib_defs[] = {
 };
 
 void lib_maplib_init(VM *vm) {
-  lib_register(vm, maplib_defs);
-  lib_alias(vm, "map/new", "hash-map");
-  lib_alias(vm, "map/get-in", "get-in");
-  lib_alias(vm, "map/assoc-in", "assoc-in");
-  lib_alias(vm, "map/update-in", "update-in");
-  lib_alias(vm, "map/deep-merge", "deep-merge");
+  env_register(vm, maplib_defs);
+  env_alias(vm, "map/new", "hash-map");
+  env_alias(vm, "map/get-in", "get-in");
+  env_alias(vm, "map/assoc-in", "assoc-in");
+  env_alias(vm, "map/update-in", "update-in");
+  env_alias(vm, "map/deep-merge", "deep-merge");
 }

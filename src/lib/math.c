@@ -26,76 +26,9 @@ static int64_t float_to_i64(VM *vm, const char *name, double r) {
   return (int64_t)r;
 }
 
-/* Decimal integer with optional sign; 1 = ok, 0 = not that shape, -1 = overflow. */
-static int parse_i64(const char *s, size_t len, int64_t *out) {
-  size_t i = 0;
-  bool neg = false;
-  if (i < len && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
-  if (i == len) return 0;
-  uint64_t lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, acc = 0;
-  bool over = false;
-  for (; i < len; i++) {
-    unsigned d = (unsigned char)s[i] - '0';
-    if (d > 9) return 0;
-    if (acc > (lim - d) / 10) over = true; /* keep scanning: "1e" etc. must still fail the shape */
-    else acc = acc * 10 + d;
-  }
-  if (over) return -1;
-  *out = neg ? (int64_t)(0 - acc) : (int64_t)acc;
-  return 1;
-}
-
-static bool ieq(const char *s, size_t len, const char *word) {
-  size_t n = strlen(word);
-  if (len != n) return false;
-  for (size_t i = 0; i < n; i++)
-    if ((s[i] | 0x20) != word[i]) return false;
-  return true;
-}
-
-/* The float grammar of §7 (sign; inf/infinity/nan; or digits with optional
- * point, fraction and exponent).  s must be NUL-terminated after len. */
-static bool parse_float_slow(const char *s, size_t len, double *out) {
-  size_t i = 0;
-  if (i < len && (s[i] == '+' || s[i] == '-')) i++;
-  const char *w = s + i;
-  size_t wl = len - i;
-  if (ieq(w, wl, "inf") || ieq(w, wl, "infinity") || ieq(w, wl, "nan")) {
-    double d = ieq(w, wl, "nan") ? NAN : INFINITY;
-    *out = s[0] == '-' ? -d : d;
-    return true;
-  }
-  size_t digits = 0;
-  while (i < len && s[i] >= '0' && s[i] <= '9') i++, digits++;
-  if (i < len && s[i] == '.')
-    for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) digits++;
-  if (digits == 0) return false;
-  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-    i++;
-    if (i < len && (s[i] == '+' || s[i] == '-')) i++;
-    size_t e0 = i;
-    while (i < len && s[i] >= '0' && s[i] <= '9') i++;
-    if (i == e0) return false;
-  }
-  if (i != len) return false;
-  *out = strtod(s, NULL); /* s is NUL-terminated; glibc strtod is correctly rounded */
-  return true;
-}
-
-/* string->number: integer if it has the integer shape and fits, else float.
- * The reader grammar (numfmt_parse, fast) covers the common cases. */
-static NumKind parse_number(Value str, int64_t *iv, double *dv) {
-  const char *s = str_data(str);
-  size_t len = str_len(str);
-  NumKind k = numfmt_parse(s, len, iv, dv);
-  if (k == NUMFMT_INT || k == NUMFMT_FLOAT) return k;
-  if (parse_i64(s, len, iv) == 1) return NUMFMT_INT; /* "+5" */
-  return parse_float_slow(s, len, dv) ? NUMFMT_FLOAT : NUMFMT_NONE;
-}
-
 static bool parse_float(Value str, double *out) {
   int64_t iv;
-  NumKind k = parse_number(str, &iv, out);
+  NumKind k = numfmt_parse_lenient(str_data(str), str_len(str), &iv, out);
   if (k == NUMFMT_INT) *out = (iv == 0 && str_data(str)[0] == '-') ? -0.0 : (double)iv;
   return k != NUMFMT_NONE;
 }
@@ -402,21 +335,7 @@ static NORETURN void parse_fail(VM *vm, const char *fmt, Value s) {
   err_eval(vm, fmt, (int)str_len(s), str_data(s));
 }
 
-static Value n_string_to_number(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  return op_string_to_number(vm, argv[0]);
-}
-
-Value op_string_to_number(VM *vm, Value s) {
-  arg_string(vm, s);
-  int64_t iv;
-  double dv;
-  switch (parse_number(s, &iv, &dv)) {
-  case NUMFMT_INT: return num_int(vm, iv);
-  case NUMFMT_FLOAT: return float_val(dv);
-  default: parse_fail(vm, "cannot parse '%.*s' as number", s);
-  }
-}
+static Value n_string_to_number(VM *vm, int argc, Value *argv) { return op_string_to_number(vm, argv[0]); }
 
 static Value n_string_to_float(VM *vm, int argc, Value *argv) {
   (void)argc;
@@ -450,7 +369,7 @@ static Value n_int(VM *vm, int argc, Value *argv) {
   if (is_double(x)) return num_int(vm, float_to_i64(vm, "int", trunc(as_double(x))));
   if (!is_string(x)) err_type(vm, "number or string", x);
   int64_t iv;
-  if (parse_i64(str_data(x), str_len(x), &iv) != 1) parse_fail(vm, "cannot convert '%.*s' to int", x);
+  if (numfmt_parse_i64(str_data(x), str_len(x), &iv) != 1) parse_fail(vm, "cannot convert '%.*s' to int", x);
   return num_int(vm, iv);
 }
 
@@ -611,7 +530,7 @@ static const NativeDef math_defs[] = {
 };
 
 void lib_math_init(VM *vm) {
-  lib_register(vm, math_defs);
+  env_register(vm, math_defs);
   static const char *const aliases[][2] = {
       {"ceiling", "ceil"},
       {"expt", "pow"},
@@ -628,9 +547,9 @@ void lib_math_init(VM *vm) {
       {"string/to-keyword", "string->keyword"},
       {"keyword/to-string", "keyword->string"},
   };
-  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) lib_alias(vm, aliases[i][0], aliases[i][1]);
-  global_define(vm, "pi", double_val(M_PI));
-  global_define(vm, "e", double_val(M_E));
-  global_define(vm, "math/infinity", double_val(INFINITY));
-  global_define(vm, "math/nan", val_canon_double(NAN));
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) env_alias(vm, aliases[i][0], aliases[i][1]);
+  env_define(vm, "pi", double_val(M_PI));
+  env_define(vm, "e", double_val(M_E));
+  env_define(vm, "math/infinity", double_val(INFINITY));
+  env_define(vm, "math/nan", val_canon_double(NAN));
 }

@@ -216,17 +216,7 @@ static uint32_t downcase1(uint32_t c) {
 static inline bool s_ascii(Value s) { return (as_string(s)->h.flags & STR_ASCII) != 0; }
 static inline size_t s_nchars(Value s) { return as_string(s)->nchars; }
 
-/* A fresh string from bytes; ascii=true when the caller knows it is ASCII
- * (skips the scan, which matters on the string/split hot path). */
-static Value mkstr(VM *vm, const char *p, size_t n, bool ascii) {
-  Value r = str_new_uninit(vm, n);
-  memcpy(as_string(r)->data, p, n);
-  if (ascii)
-    as_string(r)->h.flags = STR_ASCII;
-  else
-    str_finish(r);
-  return r;
-}
+static Value mkstr(VM *vm, const char *p, size_t n, bool ascii) { return str_new_flagged(vm, p, n, ascii); }
 
 static Value sub_bytes(VM *vm, Value s, size_t b0, size_t b1) {
   if (b0 == 0 && b1 == str_len(s)) return s;
@@ -481,8 +471,8 @@ static Value n_to_list(VM *vm, int argc, Value *argv) {
   const char *p = str_data(s);
   size_t len = str_len(s), adv;
   ListBuilder lb;
-  lb_init(&lb);
-  for (size_t i = 0; i < len; i += adv) lb_add(vm, &lb, char_val(decode_at(p, i, &adv)));
+  list_start(&lb);
+  for (size_t i = 0; i < len; i += adv) list_add(vm, &lb, char_val(decode_at(p, i, &adv)));
   return lb.head;
 }
 
@@ -508,8 +498,8 @@ static Value n_codepoints(VM *vm, int argc, Value *argv) {
   const char *p = str_data(s);
   size_t len = str_len(s), adv;
   ListBuilder lb;
-  lb_init(&lb);
-  for (size_t i = 0; i < len; i += adv) lb_add(vm, &lb, small_int_val(decode_at(p, i, &adv)));
+  list_start(&lb);
+  for (size_t i = 0; i < len; i += adv) list_add(vm, &lb, small_int_val(decode_at(p, i, &adv)));
   return lb.head;
 }
 
@@ -637,42 +627,7 @@ static Value n_ci_eq(VM *vm, int argc, Value *argv) {
 
 /* ---- §11.4 splitting and joining ---- */
 
-static Value split_on(VM *vm, Value s, const char *sep, size_t sl) {
-  const char *p = str_data(s), *end = p + str_len(s);
-  bool ascii = s_ascii(s);
-  ListBuilder lb;
-  lb_init(&lb);
-  if (sl == 0) { /* "" + every character + "" */
-    Value empty = str_new(vm, "", 0);
-    lb_add(vm, &lb, empty);
-    size_t adv;
-    for (const char *q = p; q < end; q += adv) {
-      decode_at(q, 0, &adv);
-      lb_add(vm, &lb, mkstr(vm, q, adv, adv == 1));
-    }
-    lb_add(vm, &lb, empty);
-    return lb.head;
-  }
-  for (;;) {
-    const char *hit = sl == 1 ? memchr(p, sep[0], (size_t)(end - p)) : memmem(p, (size_t)(end - p), sep, sl);
-    const char *stop = hit ? hit : end;
-    lb_add(vm, &lb, mkstr(vm, p, (size_t)(stop - p), ascii));
-    if (!hit) break;
-    p = hit + sl;
-  }
-  return lb.head;
-}
-
-Value op_string_split(VM *vm, Value s, Value sep) {
-  s = S(vm, s);
-  sep = S(vm, sep);
-  return split_on(vm, s, str_data(sep), str_len(sep));
-}
-
-static Value n_split(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  return op_string_split(vm, argv[0], argv[1]);
-}
+static Value n_split(VM *vm, int argc, Value *argv) { return op_string_split(vm, argv[0], argv[1]); }
 
 static Value n_lines(VM *vm, int argc, Value *argv) {
   (void)argc;
@@ -680,12 +635,12 @@ static Value n_lines(VM *vm, int argc, Value *argv) {
   const char *p = str_data(s);
   size_t len = str_len(s), i = 0;
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   while (i < len) {
     const char *nl = memchr(p + i, '\n', len - i);
     size_t e = nl ? (size_t)(nl - p) : len, ce = e;
     if (nl && ce > i && p[ce - 1] == '\r') ce--;
-    lb_add(vm, &lb, mkstr(vm, p + i, ce - i, s_ascii(s)));
+    list_add(vm, &lb, mkstr(vm, p + i, ce - i, s_ascii(s)));
     i = e + 1;
   }
   return lb.head;
@@ -781,8 +736,8 @@ static Value n_words(VM *vm, int argc, Value *argv) {
   Words w = {0};
   split_words(str_data(s), str_len(s), &w);
   ListBuilder lb;
-  lb_init(&lb);
-  for (size_t k = 0; k < w.n; k++) lb_add(vm, &lb, sub_bytes(vm, s, w.v[2 * k], w.v[2 * k + 1]));
+  list_start(&lb);
+  for (size_t k = 0; k < w.n; k++) list_add(vm, &lb, sub_bytes(vm, s, w.v[2 * k], w.v[2 * k + 1]));
   free(w.v);
   return lb.head;
 }
@@ -986,7 +941,7 @@ static Value n_map(VM *vm, int argc, Value *argv) {
     if (vm_pcall(vm, ROOT(vm, rs + 1), 1, &c, &out)) {
       sb_free(&b);
       vm_pop_roots(vm, 2);
-      vm_rethrow(vm);
+      err_rethrow(vm);
     }
     if (is_char(out))
       sb_add_utf8(&b, char_of(out));
@@ -1140,7 +1095,7 @@ typedef struct {
 } Wrap;
 
 static void wrap_flush(Wrap *w) {
-  lb_add(w->vm, &w->lb, str_new(w->vm, w->line.data ? w->line.data : "", w->line.len));
+  list_add(w->vm, &w->lb, str_new(w->vm, w->line.data ? w->line.data : "", w->line.len));
   w->line.len = 0, w->lw = 0;
 }
 
@@ -1204,7 +1159,7 @@ static Value n_word_wrap(VM *vm, int argc, Value *argv) {
   if (width < 0) err_nonneg(vm, "string/word-wrap", argv[1]);
   if (width == 0) width = 1;
   Wrap w = {.vm = vm, .lw = 0};
-  lb_init(&w.lb);
+  list_start(&w.lb);
   sb_init(&w.line);
   const char *p = str_data(s);
   size_t len = str_len(s), i = 0;
@@ -1438,7 +1393,7 @@ static Value n_split_sentences(VM *vm, int argc, Value *argv) {
   const char *p = str_data(s);
   size_t len = str_len(s), start = 0, adv;
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (size_t i = 0; i <= len; i += adv) {
     bool end = i == len;
     adv = 1;
@@ -1453,7 +1408,7 @@ static Value n_split_sentences(VM *vm, int argc, Value *argv) {
     }
     size_t e = end ? len : i + 1;
     size_t b0 = start + trim_start(p + start, e - start), b1 = trim_end(p, e, b0);
-    if (b1 > b0) lb_add(vm, &lb, sub_bytes(vm, s, b0, b1));
+    if (b1 > b0) list_add(vm, &lb, sub_bytes(vm, s, b0, b1));
     start = e;
     if (end) break;
   }
@@ -1464,9 +1419,9 @@ static Value n_chunk_by_sep(VM *vm, int argc, Value *argv) {
   (void)argc;
   Value s = S(vm, argv[0]), sep = S(vm, argv[1]);
   ListBuilder lb;
-  lb_init(&lb);
-  for (Value l = split_on(vm, s, str_data(sep), str_len(sep)); is_cons(l); l = cdr(l))
-    if (str_len(car(l)) > 0) lb_add(vm, &lb, car(l));
+  list_start(&lb);
+  for (Value l = op_string_split(vm, s, sep); is_cons(l); l = cdr(l))
+    if (str_len(car(l)) > 0) list_add(vm, &lb, car(l));
   return lb.head;
 }
 
@@ -1579,9 +1534,9 @@ static Value n_chunk(VM *vm, int argc, Value *argv) {
   Chunks c = {0};
   chunk_text(&c, str_data(s), str_len(s), (size_t)size, (size_t)overlap);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (size_t k = 0; k < c.count; k++) {
-    lb_add(vm, &lb, str_new(vm, c.s[k], c.n[k]));
+    list_add(vm, &lb, str_new(vm, c.s[k], c.n[k]));
     free(c.s[k]);
   }
   free(c.s), free(c.n);
@@ -1721,7 +1676,7 @@ static const NativeDef string_defs[] = {
 };
 
 void lib_string_init(VM *vm) {
-  lib_register(vm, string_defs);
+  env_register(vm, string_defs);
   static const char *const aliases[][2] = {
       {"make-string", "string/repeat"},      {"string/slice", "substring"},
       {"string/to-list", "string->list"},    {"string-split", "string/split"},
@@ -1734,7 +1689,7 @@ void lib_string_init(VM *vm) {
       {"char/lower-case?", "char-lower-case?"}, {"char/upcase", "char-upcase"},
       {"char/downcase", "char-downcase"},
   };
-  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) lib_alias(vm, aliases[i][0], aliases[i][1]);
-  Value f = global_get(vm, "string->number");
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) env_alias(vm, aliases[i][0], aliases[i][1]);
+  Value f = env_get(vm, "string->number");
   if (is_native(f)) string_to_number_fn = as_native(f)->fn;
 }

@@ -41,51 +41,6 @@ static Value str_or_nil(VM *vm, const char *s) {
 }
 
 
-/* Append bytes decoded as UTF-8, each maximal invalid subpart replaced by U+FFFD. */
-static void sb_add_lossy(StrBuf *b, const unsigned char *s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      size_t j = i + 1;
-      while (j < n && s[j] < 0x80) j++;
-      sb_add(b, (const char *)s + i, j - i);
-      i = j;
-      continue;
-    }
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-      need = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-      need = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      need = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      sb_add_utf8(b, 0xFFFD);
-      i++;
-      continue;
-    }
-    size_t k = 1;
-    while (k <= need && i + k < n) {
-      unsigned char d = s[i + k];
-      unsigned char l = k == 1 ? lo : 0x80, h = k == 1 ? hi : 0xBF;
-      if (d < l || d > h) break;
-      k++;
-    }
-    if (k == need + 1) {
-      sb_add(b, (const char *)s + i, k);
-    } else {
-      sb_add_utf8(b, 0xFFFD);
-    }
-    i += k;
-  }
-}
-
 /* ---- environment ---- */
 
 static Value n_env(VM *vm, int argc, Value *argv) {
@@ -176,10 +131,7 @@ static Value n_shell(VM *vm, int argc, Value *argv) {
     cargv[argc] = NULL;
   }
 
-  if (!vm->capture) {
-    fflush(vm->out);
-    fflush(vm->errout);
-  }
+  vm_flush(vm);
 
   int outp[2] = {-1, -1}, errp[2] = {-1, -1};
   if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
@@ -502,6 +454,6 @@ void lib_system_init(VM *vm) {
     clock_gettime(CLOCK_MONOTONIC, &start_time);
     start_set = true;
   }
-  lib_register(vm, defs);
-  lib_alias(vm, "time/now-ms", "time-ms");
+  env_register(vm, defs);
+  env_alias(vm, "time/now-ms", "time-ms");
 }

@@ -141,7 +141,7 @@ static Value n_strip(VM *vm, int argc, Value *argv) {
 
 static void emit(VM *vm, const char *s, size_t n) {
   vm_write(vm, s, n);
-  if (!vm->capture) fflush(vm->out);
+  vm_flush(vm);
 }
 
 static void emit_move(VM *vm, Value row, Value col) {
@@ -238,4 +238,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_term_init(VM *vm) { lib_register(vm, defs); }
+void lib_term_init(VM *vm) { env_register(vm, defs); }

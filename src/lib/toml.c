@@ -19,6 +19,7 @@
  * are written in byte order of their text, like JSON. */
 #include <math.h>
 #include <stdlib.h>
+#include <setjmp.h>
 #include "lib.h"
 #include "../numfmt.h"
 
@@ -790,8 +791,8 @@ static Value tn_to_value(TP *tp, TNode *t, int depth) {
   case TN_VAL: return t->v;
   case TN_ARR: {
     ListBuilder lb;
-    lb_init(&lb);
-    for (uint32_t i = 0; i < t->n; i++) lb_add(vm, &lb, tn_to_value(tp, t->kids[i], depth + 1));
+    list_start(&lb);
+    for (uint32_t i = 0; i < t->n; i++) list_add(vm, &lb, tn_to_value(tp, t->kids[i], depth + 1));
     return lb.head;
   }
   default: {
@@ -869,7 +870,7 @@ typedef struct {
 } TE;
 
 static bool te_fail_type(TE *e, Value v) {
-  snprintf(e->err, sizeof e->err, "toml/encode: cannot encode %s", v == NIL_VAL ? "nil" : type_name(v));
+  snprintf(e->err, sizeof e->err, "toml/encode: cannot encode %s", v == NIL_VAL ? "nil" : val_type_name(v));
   return false;
 }
 
@@ -927,7 +928,7 @@ static int tent_cmp(const void *a, const void *b) {
 /* caller frees *ents and *kb */
 static size_t te_entries(VM *vm, Value m, TEnt **out, StrBuf *kb) {
   size_t n;
-  Value *kv = anymap_sorted_entries(m, &n);
+  Value *kv = map_sorted_entries(m, &n);
   TEnt *ents = malloc((n ? n : 1) * sizeof(TEnt));
   sb_init(kb);
   for (size_t i = 0; i < n; i++) {
@@ -1052,9 +1053,9 @@ static bool te_inline(TE *e, Value v) {
 static bool needs_header(Value m) {
   if (anymap_count(m) == 0) return true;
   MapIter it;
-  mapiter_init(&it, m);
+  map_iter_init(&it, m);
   Value k, v;
-  while (mapiter_next(&it, &k, &v))
+  while (map_iter_next(&it, &k, &v))
     if (!is_anymap(v) && !is_aot(v)) return true;
   return false;
 }
@@ -1137,4 +1138,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_toml_init(VM *vm) { lib_register(vm, defs); }
+void lib_toml_init(VM *vm) { env_register(vm, defs); }
