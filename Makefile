@@ -45,13 +45,13 @@ build/debug/obj/%.o: src/%.c $(HDRS)
 
 build/libsema.a: $(CORE_OBJ)
 	@mkdir -p build
-	rm -f $@ && ar rcsP $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 build/sema: $(CLI_OBJ) build/libsema.a
 	$(CC) $(OPT) -o $@ $(CLI_OBJ) build/libsema.a $(RELEASE_LIBS)
 
 build/debug/libsema.a: $(DBG_CORE_OBJ)
-	rm -f $@ && ar rcsP $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 build/debug/sema: $(DBG_CLI_OBJ) build/debug/libsema.a
 	$(CC) $(DEBUG_FLAGS) -o $@ $(DBG_CLI_OBJ) build/debug/libsema.a $(LIBS) $(CLI_LIBS)

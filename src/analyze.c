@@ -10,6 +10,7 @@
 #include <threads.h>
 #include "ast.h"
 #include "compiler.h"
+#include "helpers.h"
 #include "forms.h"
 #include "map.h"
 #include "env.h"
@@ -150,32 +151,37 @@ static Node *an_symbol(Unit *u, Scope *s, Value sym, uint32_t pos) {
 
 typedef Node *(*SpecialFn)(Unit *u, Scope *s, Value form, bool tail, uint32_t pos);
 
-#define SPECIAL_FORMS(X)                                                                    \
-  X(quote) X(quasiquote) X(if) X(cond) X(case) X(when) X(unless) X(and) X(or) X(begin)    \
-  X(progn) X(define) X(def) X(defun) X(defn) X(lambda) X(fn) X(let) X(let_star) X(letrec) \
-  X(do) X(while) X(set) X(throw) X(try) X(defmacro) X(macroexpand) X(eval) X(match)       \
-  X(match_star) X(delay) X(force) X(define_record_type) X(defmulti) X(defmethod) X(module) \
-  X(import) X(load) X(async) X(await)
+/* The special forms, one row each: X(c_name, "name"); the analyzer of form
+ * NAME is sf_c_name.  analyze_intern_specials tags each name's symbol with
+ * its row + 1, so recognising a special form is one load. */
+#define SPECIAL_FORMS(X)                                                                          \
+  X(quote, "quote") X(quasiquote, "quasiquote") X(if, "if") X(cond, "cond") X(case, "case")       \
+  X(when, "when") X(unless, "unless") X(and, "and") X(or, "or") X(begin, "begin")                 \
+  X(progn, "progn") X(define, "define") X(def, "def") X(defun, "defun") X(defn, "defn")           \
+  X(lambda, "lambda") X(fn, "fn") X(let, "let") X(let_star, "let*") X(letrec, "letrec")           \
+  X(do, "do") X(while, "while") X(set, "set!") X(throw, "throw") X(try, "try")                    \
+  X(defmacro, "defmacro") X(macroexpand, "macroexpand") X(eval, "eval") X(match, "match")         \
+  X(match_star, "match*") X(delay, "delay") X(force, "force")                                     \
+  X(define_record_type, "define-record-type") X(defmulti, "defmulti") X(defmethod, "defmethod")   \
+  X(module, "module") X(import, "import") X(load, "load") X(async, "async") X(await, "await")
 
 static const char *const special_names[] = {
-    "quote", "quasiquote", "if", "cond", "case", "when", "unless", "and", "or", "begin",
-    "progn", "define", "def", "defun", "defn", "lambda", "fn", "let", "let*", "letrec",
-    "do", "while", "set!", "throw", "try", "defmacro", "macroexpand", "eval", "match",
-    "match*", "delay", "force", "define-record-type", "defmulti", "defmethod", "module",
-    "import", "load", "async", "await"};
+#define X(c_name, name) name,
+    SPECIAL_FORMS(X)
+#undef X
+};
 #define N_SPECIAL (sizeof special_names / sizeof special_names[0])
 
 void analyze_intern_specials(VM *vm) {
-  for (size_t i = 0; i < N_SPECIAL; i++) {
-    uint32_t id = sym_intern_c(vm, special_names[i]);
-    if (id != i) abort(); /* specials must be the first symbols interned */
-  }
+  for (size_t i = 0; i < N_SPECIAL; i++) sym_set_tag(&vm->syms, sym_intern_c(vm, special_names[i]), (uint8_t)(i + 1));
 }
 
-bool analyze_is_special(Value sym) { return is_sym(sym) && sym_id(sym) < N_SPECIAL; }
+/* The row of SYM in SPECIAL_FORMS + 1, or 0 if it names no special form. */
+static inline unsigned special_of(VM *vm, Value sym) { return is_sym(sym) ? sym_tag(&vm->syms, sym_id(sym)) : 0; }
+
+bool analyze_is_special(VM *vm, Value sym) { return special_of(vm, sym) != 0; }
 
 static Node *sf_quote(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)s, (void)tail;
   int64_t n = form_len(form) - 1;
   if (n != 1) carity(u, pos, "quote", "1", (int)n);
   return const_node(u, nth_form(form, 1), pos);
@@ -342,9 +348,9 @@ static Value destructure_body(VM *vm, Value pairs, Value body) {
   list_start(&binds);
   int64_t i = 0;
   for (Value l = compile_pattern_names(vm, pattern); is_cons(l); l = cdr(l), i++)
-    list_add(vm, &binds, list_2(vm, car(l), list_3(vm, env_get(vm, "%vec-ref"), d, small_int_val(i))));
+    list_add(vm, &binds, list_2(vm, car(l), list_3(vm, vm->helpers[HELPER_VEC_REF], d, small_int_val(i))));
   Value names_let = list_cons(vm, SYM(vm, "let"), list_cons(vm, binds.head, inner));
-  Value call = list_3(vm, env_get(vm, "%destructure"), list_2(vm, SYM(vm, "quote"), pattern), hidden);
+  Value call = list_3(vm, vm->helpers[HELPER_DESTRUCTURE], list_2(vm, SYM(vm, "quote"), pattern), hidden);
   return list_1(vm, list_3(vm, SYM(vm, "let"), list_1(vm, list_2(vm, d, call)), names_let));
 }
 
@@ -400,7 +406,6 @@ static Node *an_lambda(Unit *u, Scope *s, Value params, Value body, Value name, 
 }
 
 static Node *sf_lambda(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   const char *who = sym_cstr(u->vm, car(form));
   if (n < 2) carity(u, pos, who, "2+", (int)n);
@@ -435,7 +440,6 @@ static Node *define_var(Unit *u, Scope *s, Value name, Node *val, uint32_t pos) 
 static Node *destructure_define(Unit *u, Scope *s, Value pattern, Value expr, uint32_t pos);
 
 static Node *sf_define(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   VM *vm = u->vm;
   int64_t n = form_len(form) - 1;
   if (n < 1) carity(u, pos, "define", "2+", (int)n);
@@ -450,9 +454,7 @@ static Node *sf_define(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
       if (is_sym(params)) params = keep(u, list_2(vm, SYM(vm, "."), params));
       val = an_lambda(u, s, params, cdr(cdr(e)), target, form_pos(u, e), sym_cstr(vm, car(e)), s->toplevel ? NULL : scope_find_here(s, target));
     } else {
-      Var *pre = s->toplevel ? NULL : scope_find_here(s, target);
       val = an(u, s, e, false);
-      (void)pre;
     }
     return define_var(u, s, target, val, pos);
   }
@@ -476,7 +478,6 @@ static Node *sf_define(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
 }
 
 static Node *sf_defun(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   const char *who = sym_cstr(u->vm, car(form));
   int64_t n = form_len(form) - 1;
   if (n < 3) carity(u, pos, who, "3+", (int)n);
@@ -579,7 +580,6 @@ static Node *named_let(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   r->var = lv;
   r->loop_ok = true;
   Node *lam = an_lambda(u, ls, params.head, cdr(cdr(cdr(form))), name, pos, "let", lv);
-  (void)tail;
   r->a = lam;
   if (lam->fn->has_rest) r->loop_ok = false;
   if (r->loop_ok) lam->fn->merged_into = s->fn;
@@ -695,7 +695,6 @@ static Node *sf_letrec(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
 /* ---- do / while ---- */
 
 static Node *sf_do(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n < 2) carity(u, pos, "do", "2+", (int)n);
   Value specs = nth_form(form, 1), test_clause = nth_form(form, 2);
@@ -728,7 +727,6 @@ static Node *sf_do(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
 }
 
 static Node *sf_while(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n < 2) carity(u, pos, "while", "2+", (int)n);
   Node *r = node(u, N_DO, pos);
@@ -748,7 +746,6 @@ static Node *sf_while(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
 /* ---- set!, throw, try ---- */
 
 static Node *sf_set(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n != 2) carity(u, pos, "set!", "2", (int)n);
   Value name = nth_form(form, 1);
@@ -776,7 +773,6 @@ static Node *sf_set(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
 }
 
 static Node *sf_throw(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n != 1) carity(u, pos, "throw", "1", (int)n);
   Node *r = node(u, N_THROW, pos);
@@ -807,17 +803,14 @@ static Node *sf_try(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   Scope *hs = scope_new(u, s, s->fn);
   r->var = declare(u, hs, nth_form(last, 1));
   r->b = an_body(u, hs, cdr(cdr(last)), tail, pos);
-  (void)tail;
   return r;
 }
 
 /* ---- helpers called at run time ---- */
 
-static Node *call_helper(Unit *u, const char *name, Node **args, uint32_t nargs, uint32_t pos) {
+static Node *call_helper(Unit *u, HelperId id, Node **args, uint32_t nargs, uint32_t pos) {
   Node *r = node(u, N_CALL, pos);
-  Value fn = env_get(u->vm, name);
-  if (fn == UNBOUND_VAL) cerr(u, pos, "internal helper %s missing", name);
-  r->a = const_node(u, fn, pos);
+  r->a = const_node(u, u->vm->helpers[id], pos);
   r->kids = arena_alloc(u->arena, (nargs + 1) * sizeof(Node *));
   for (uint32_t i = 0; i < nargs; i++) r->kids[i] = args[i];
   r->nkids = nargs;
@@ -825,48 +818,42 @@ static Node *call_helper(Unit *u, const char *name, Node **args, uint32_t nargs,
 }
 
 static Node *sf_eval(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n != 1) carity(u, pos, "eval", "1", (int)n);
   Node *arg = an(u, s, nth_form(form, 1), false);
-  return call_helper(u, "%eval", &arg, 1, pos);
+  return call_helper(u, HELPER_EVAL, &arg, 1, pos);
 }
 
 static Node *sf_macroexpand(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n != 1) carity(u, pos, "macroexpand", "1", (int)n);
   Node *arg = an(u, s, nth_form(form, 1), false);
-  return call_helper(u, "%macroexpand", &arg, 1, pos);
+  return call_helper(u, HELPER_MACROEXPAND, &arg, 1, pos);
 }
 
 static Node *sf_load(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n != 1) carity(u, pos, "load", "1", (int)n);
   Node *arg = an(u, s, nth_form(form, 1), false);
-  return call_helper(u, "%load", &arg, 1, pos);
+  return call_helper(u, HELPER_LOAD, &arg, 1, pos);
 }
 
 static Node *sf_delay(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n != 1) carity(u, pos, "delay", "1", (int)n);
   Node *thunk = an_lambda(u, s, EMPTY_VAL, cdr(form), NIL_VAL, pos, "delay", NULL);
-  return call_helper(u, "%make-promise", &thunk, 1, pos);
+  return call_helper(u, HELPER_MAKE_PROMISE, &thunk, 1, pos);
 }
 
 static Node *sf_force(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n != 1) carity(u, pos, "force", "1", (int)n);
   Node *arg = an(u, s, nth_form(form, 1), false);
-  return call_helper(u, "%force", &arg, 1, pos);
+  return call_helper(u, HELPER_FORCE, &arg, 1, pos);
 }
 
 /* defmacro: at top level the macro is registered now, during analysis */
 static Node *sf_defmacro(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   VM *vm = u->vm;
   int64_t n = form_len(form) - 1;
   if (n < 3) carity(u, pos, "defmacro", "3+", (int)n);
@@ -885,7 +872,7 @@ static Node *sf_defmacro(Unit *u, Scope *s, Value form, bool tail, uint32_t pos)
   Node *args[2];
   args[0] = const_node(u, name, pos);
   args[1] = an_lambda(u, s, params, cdr(cdr(cdr(form))), name, pos, "defmacro", NULL);
-  return call_helper(u, "%defmacro", args, 2, pos);
+  return call_helper(u, HELPER_DEFMACRO, args, 2, pos);
 }
 
 /* ---- destructuring, match, records, multimethods, modules: runtime helpers ---- */
@@ -895,7 +882,7 @@ static Node *destructure_define(Unit *u, Scope *s, Value pattern, Value expr, ui
   VM *vm = u->vm;
   Value names = keep(u, compile_pattern_names(vm, pattern));
   Node *args[2] = {const_node(u, pattern, pos), an(u, s, expr, false)};
-  Node *vals = call_helper(u, "%destructure", args, 2, pos);
+  Node *vals = call_helper(u, HELPER_DESTRUCTURE, args, 2, pos);
   /* bind the result vector to a hidden local, then define each name from it */
   Scope *inner = scope_new(u, s, s->fn);
   Node *let = node(u, N_LET, pos);
@@ -960,23 +947,21 @@ static Node *sf_define_record_type(Unit *u, Scope *s, Value form, bool tail, uin
 /* language.md §7.25: (async body ...) is (async/spawn (fn () body ...)),
  * (await p) is (async/await p); the scheduler is src/lib/async.c */
 static Node *sf_async(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n < 1) carity(u, pos, "async", "1+", (int)n);
   Node *thunk = an_lambda(u, s, EMPTY_VAL, cdr(form), NIL_VAL, pos, "async", NULL);
-  return call_helper(u, "async/spawn", &thunk, 1, pos);
+  return call_helper(u, HELPER_ASYNC_SPAWN, &thunk, 1, pos);
 }
 
 static Node *sf_await(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n != 1) carity(u, pos, "await", "1", (int)n);
   Node *arg = an(u, s, nth_form(form, 1), false);
-  return call_helper(u, "async/await", &arg, 1, pos);
+  return call_helper(u, HELPER_ASYNC_AWAIT, &arg, 1, pos);
 }
 
 static const SpecialFn special_fns[] = {
-#define X(name) sf_##name,
+#define X(c_name, name) sf_##c_name,
     SPECIAL_FORMS(X)
 #undef X
 };
@@ -1042,13 +1027,13 @@ static Node *qq_seq(Unit *u, QQ *q, Value *items, uint32_t n, uint32_t pos) {
       if (nrun) segs[nseg++] = make_list_node(u, N_MKLIST, run, nrun, pos);
       nrun = 0;
       Node *arg = an(u, q->scope, nth_form(e, 1), false);
-      segs[nseg++] = call_helper(u, "%qq-splice", &arg, 1, pos);
+      segs[nseg++] = call_helper(u, HELPER_QQ_SPLICE, &arg, 1, pos);
       continue;
     }
     run[nrun++] = qq(u, q, e, pos);
   }
   if (nrun || nseg == 0) segs[nseg++] = make_list_node(u, N_MKLIST, run, nrun, pos);
-  Node *r = nseg == 1 ? segs[0] : call_helper(u, "%qq-concat", segs, nseg, pos);
+  Node *r = nseg == 1 ? segs[0] : call_helper(u, HELPER_QQ_CONCAT, segs, nseg, pos);
   return r;
 }
 
@@ -1080,7 +1065,7 @@ static Node *qq(Unit *u, QQ *q, Value t, uint32_t pos) {
   }
   if (is_vector(t)) {
     Node *lst = qq_seq(u, q, vec_items(t), vec_len(t), pos);
-    return call_helper(u, "%qq-vector", &lst, 1, pos);
+    return call_helper(u, HELPER_QQ_VECTOR, &lst, 1, pos);
   }
   if (is_map(t)) {
     size_t n = map_count(t);
@@ -1126,7 +1111,6 @@ static void collect_gensyms(VM *vm, Value t, Value *acc, Unit *u) {
 }
 
 static Node *sf_quasiquote(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   VM *vm = u->vm;
   int64_t n = form_len(form) - 1;
   if (n != 1) carity(u, pos, "quasiquote", "1", (int)n);
@@ -1147,7 +1131,7 @@ static Node *sf_quasiquote(Unit *u, Scope *s, Value form, bool tail, uint32_t po
   while (map_iter_next(&it, &k, &v)) {
     String *nm = sym_name(vm, sym_id(k));
     Node *prefix = const_node(u, keep(u, str_new(vm, nm->data, nm->len - 1)), pos);
-    let->kids[let->nkids++] = call_helper(u, "%gensym", &prefix, 1, pos);
+    let->kids[let->nkids++] = call_helper(u, HELPER_GENSYM, &prefix, 1, pos);
     let->vars[let->nvars++] = declare(u, inner, v);
   }
   q.scope = inner;
@@ -1158,7 +1142,7 @@ static Node *sf_quasiquote(Unit *u, Scope *s, Value form, bool tail, uint32_t po
 /* ---- macros ---- */
 
 static Value macro_of(VM *vm, Value head) {
-  if (!is_sym(head) || analyze_is_special(head)) return UNDEF_VAL;
+  if (!is_sym(head) || special_of(vm, head)) return UNDEF_VAL;
   int32_t cell = env_lookup(vm, vm->env, head, false);
   if (cell < 0) return UNDEF_VAL;
   Value v = vm->globals[cell].value;
@@ -1265,9 +1249,10 @@ static Node *an(Unit *u, Scope *s, Value form, bool tail) {
     uint32_t saved = u->last_pos;
     u->last_pos = pos;
     Value head = car(form);
-    if (analyze_is_special(head)) {
+    unsigned special = special_of(vm, head);
+    if (special) {
       if (form_len(form) < 0) cerr(u, pos, "malformed special form");
-      r = special_fns[sym_id(head)](u, s, form, tail, pos);
+      r = special_fns[special - 1](u, s, form, tail, pos);
     } else {
       Value ex = expand_head(u, form);
       if (ex != form) {

@@ -361,7 +361,6 @@ sema_Value *sema_vector(sema_State *S, size_t n, sema_Value *const *items) {
 /* ---- reading values ---- */
 
 sema_Type sema_type(sema_State *S, sema_Value *h) {
-  (void)S;
   Value v = VAL(h);
   if (is_double(v)) return SEMA_TFLOAT;
   if (is_small_int(v)) return SEMA_TINT;
@@ -393,19 +392,16 @@ const char *sema_type_name(sema_Type t) {
 }
 
 bool sema_to_bool(sema_State *S, sema_Value *v) {
-  (void)S;
   return is_truthy(VAL(v));
 }
 
 int64_t sema_to_int(sema_State *S, sema_Value *h, int *ok) {
-  (void)S;
   Value v = VAL(h);
   if (ok) *ok = is_int(v);
   return is_int(v) ? int_of(v) : 0;
 }
 
 double sema_to_float(sema_State *S, sema_Value *h, int *ok) {
-  (void)S;
   Value v = VAL(h);
   if (ok) *ok = is_number(v);
   return is_number(v) ? num_to_double(v) : 0.0;
@@ -446,7 +442,6 @@ char *sema_repr(sema_State *S, sema_Value *v) {
 }
 
 size_t sema_len(sema_State *S, sema_Value *h) {
-  (void)S;
   Value v = VAL(h);
   if (is_list(v)) {
     size_t n = 0;
@@ -468,7 +463,6 @@ sema_Value *sema_index(sema_State *S, sema_Value *h, size_t i) {
 }
 
 static void do_map_get(VM *vm, void *ud) {
-  (void)vm;
   ReadJob *j = ud;
   j->found = anymap_get(j->v, j->key, &j->out); /* comparing deep keys may raise */
 }

@@ -16,9 +16,9 @@
 
 void lib_core_init(VM *vm);
 void lib_math_init(VM *vm);
-void lib_list_init(VM *vm);
+void lib_listlib_init(VM *vm);
 void lib_maplib_init(VM *vm);
-void lib_string_init(VM *vm);
+void lib_strlib_init(VM *vm);
 void lib_io_init(VM *vm);
 void lib_meta_init(VM *vm);
 void lib_regex_init(VM *vm);
@@ -46,9 +46,9 @@ void async_drain(VM *vm);
 static void (*const lib_modules[])(VM *vm) = {
     lib_core_init,
     lib_math_init,
-    lib_list_init,
+    lib_listlib_init,
     lib_maplib_init,
-    lib_string_init,
+    lib_strlib_init,
     lib_io_init,
     lib_meta_init,
     lib_regex_init,
@@ -86,6 +86,7 @@ VM *boot_vm_new(void) {
   analyze_intern_specials(vm);
   for (size_t i = 0; i < sizeof lib_modules / sizeof lib_modules[0]; i++) lib_modules[i](vm);
   compile_register_helpers(vm);
+  compile_bind_helpers(vm);
   vm->hooks.ext_frame = interp_frame;
   vm->hooks.unit_done = async_drain;
   vm->hooks.on_free = free_front_end;

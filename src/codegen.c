@@ -376,7 +376,6 @@ static void cg_prim(FS *fs, Node *n, int dest) {
 static void cg_args(FS *fs, Node *n, int base) {
   for (uint32_t i = 0; i < n->nkids; i++) {
     int r = alloc_reg(fs);
-    (void)base;
     cg(fs, n->kids[i], r, false);
   }
 }

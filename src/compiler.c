@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include "ast.h"
 #include "compiler.h"
+#include "helpers.h"
 #include "forms.h"
 #include "interp.h"
 #include "map.h"
@@ -144,8 +145,6 @@ Value compile_load_file(VM *vm, const char *path, bool form_by_form) {
   vm->cur_file = f;
   /* read errors must not leak the buffer */
   uint32_t roots = vm->nroots;
-  Value tmp;
-  (void)tmp;
   forms = NIL_VAL;
   {
     Value str = str_new_uninit(vm, len);
@@ -307,18 +306,15 @@ Value compile_destructure(VM *vm, Value pattern, Value value) {
 /* ---- helper natives ---- */
 
 static Value h_eval(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return compile_eval_datum(vm, argv[0]);
 }
 
 static Value h_macroexpand(VM *vm, int argc, Value *argv) {
-  (void)argc;
   bool ex;
   return analyze_macroexpand_1(vm, argv[0], &ex);
 }
 
 static Value h_defmacro(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (is_closure(argv[1])) as_closure(argv[1])->proto->name = argv[0];
   if (is_native(argv[1]) && (as_obj(argv[1])->flags & NATIVE_INTERP)) as_native(argv[1])->name = argv[0];
   compile_define_macro(vm, argv[0], argv[1]);
@@ -326,12 +322,10 @@ static Value h_defmacro(VM *vm, int argc, Value *argv) {
 }
 
 static Value h_destructure(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return compile_destructure(vm, argv[0], argv[1]);
 }
 
 static Value h_qq_splice(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v = argv[0];
   if (is_list(v)) return v;
   if (is_vector(v)) return list_from(vm, vec_items(v), vec_len(v));
@@ -345,7 +339,6 @@ static Value h_qq_concat(VM *vm, int argc, Value *argv) {
 }
 
 static Value h_qq_vector(VM *vm, int argc, Value *argv) {
-  (void)argc;
   int64_t n = list_length(argv[0]);
   Value v = vec_new(vm, (size_t)n);
   int64_t i = 0;
@@ -366,14 +359,12 @@ static Value h_gensym(VM *vm, int argc, Value *argv) {
 }
 
 static Value h_make_promise(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Promise *p = gc_alloc(vm, OBJ_PROMISE, sizeof(Promise));
   p->thunk = argv[0];
   return obj_val(p);
 }
 
 static Value h_force(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v = argv[0];
   if (!is_objtype(v, OBJ_PROMISE)) {
     err_hint(vm, "force expects a promise created by delay");
@@ -390,7 +381,6 @@ static Value h_force(VM *vm, int argc, Value *argv) {
 }
 
 static Value h_load(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
   Value path = compile_resolve_path(vm, argv[0]);
   vm_push_root(vm, path);
@@ -415,6 +405,25 @@ static const NativeDef helpers[] = {
     {"%load", h_load, 1, 1},
     {NULL, NULL, 0, 0},
 };
+
+_Static_assert(HELPER__COUNT <= VM_MAX_HELPERS, "raise VM_MAX_HELPERS");
+
+static const char *const helper_names[] = {
+#define X(id, name, module) name,
+    SEMA_HELPERS(X)
+#undef X
+};
+
+void compile_bind_helpers(VM *vm) {
+  for (int i = 0; i < HELPER__COUNT; i++) {
+    Value fn = env_get(vm, helper_names[i]);
+    if (!is_native(fn)) {
+      fprintf(stderr, "sema: internal helper %s is not registered\n", helper_names[i]);
+      abort(); /* a row of helpers.h without its native: a build error, found at every start */
+    }
+    vm->helpers[i] = fn;
+  }
+}
 
 void compile_register_helpers(VM *vm) {
   env_register(vm, helpers);

@@ -4,9 +4,9 @@
 
 #include "vm.h"
 
-/* Intern the special-form names; must run first on a new VM. */
+/* Mark the special-form names in the symbol table (boot.c, once per VM). */
 void analyze_intern_specials(VM *vm);
-bool analyze_is_special(Value sym);
+bool analyze_is_special(VM *vm, Value sym);
 
 /* Compile (lambda params body...) and run it to get the transformer closure. */
 Value compile_transformer(VM *vm, Value lambda_form, Value name, Value file);
@@ -22,6 +22,8 @@ Value compile_run_forms(VM *vm, Value forms, Value file, bool form_by_form);
 void compile_forms_only(VM *vm, Value forms, Value file);
 /* Register the internal helpers (%eval, %defmacro, ...). */
 void compile_register_helpers(VM *vm);
+/* Fill vm->helpers from the registered natives (helpers.h); after every module. */
+void compile_bind_helpers(VM *vm);
 
 /* ---- evaluation entry points ---- */
 /* Read, expand, compile and run a unit of source.  file may be NULL.  At the

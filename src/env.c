@@ -109,7 +109,6 @@ Value env_get(VM *vm, const char *name) {
 
 /* Rewrite every intrinsic instruction compiled from this cell into DEOPT. */
 static void deopt_proto(VM *vm, Obj *o, void *ud) {
-  (void)vm;
   int32_t cell = *(int32_t *)ud;
   Proto *p = (Proto *)o;
   if (!is_vector(p->deopt)) return;

@@ -9,13 +9,13 @@
 #include <limits.h>
 #include <stdlib.h>
 #include "compiler.h"
+#include "helpers.h"
 #include "forms.h"
 #include "map.h"
 #include "env.h"
 #include "runtime.h"
 #include "lib/lib.h"
 
-static Value helper(VM *vm, const char *name) { return env_get(vm, name); }
 static bool sym_named(VM *vm, Value v, const char *name) { return is_sym(v) && strcmp(sym_cstr(vm, v), name) == 0; }
 static Value quoted(VM *vm, Value v) { return list_2(vm, SYM(vm, "quote"), v); }
 static Value nth_of(Value l, int i) {
@@ -119,7 +119,6 @@ static bool match_into(VM *vm, Value p, Value v, ListBuilder *lb) {
 }
 
 static Value h_match(VM *vm, int argc, Value *argv) {
-  (void)argc;
   ListBuilder lb;
   list_start(&lb);
   if (!match_into(vm, argv[0], argv[1], &lb)) return FALSE_VAL;
@@ -131,13 +130,11 @@ static Value h_match(VM *vm, int argc, Value *argv) {
 }
 
 static Value h_match_fail(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = print_to_string(vm, argv[0], true);
   err_eval(vm, "match: no clause matched value: %s", str_data(s));
 }
 
 static Value h_vec_ref(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc;
   return vec_items(argv[0])[small_int_of(argv[1])];
 }
 
@@ -147,17 +144,16 @@ static Value bind_names(VM *vm, Value names, Value m, Value body) {
   list_start(&binds);
   int64_t i = 0;
   for (Value l = names; is_cons(l); l = cdr(l), i++)
-    list_add(vm, &binds, list_2(vm, car(l), list_3(vm, helper(vm, "%vec-ref"), m, small_int_val(i))));
+    list_add(vm, &binds, list_2(vm, car(l), list_3(vm, vm->helpers[HELPER_VEC_REF], m, small_int_val(i))));
   return list_cons(vm, SYM(vm, "let"), list_cons(vm, binds.head, body));
 }
 
 Value forms_lower_match(VM *vm, Value form, uint32_t pos) {
-  (void)pos;
   bool star = sym_named(vm, car(form), "match*");
   int64_t n = list_length(form) - 1;
   if (n < 2) err_arity(vm, star ? "match*" : "match", "2+", (int)n);
   Value v = SYM(vm, " match-v"), m = SYM(vm, " match-m"), ok = SYM(vm, " match-ok");
-  Value next = star ? NIL_VAL : list_2(vm, helper(vm, "%match-fail"), v);
+  Value next = star ? NIL_VAL : list_2(vm, vm->helpers[HELPER_MATCH_FAIL], v);
   /* clauses back to front */
   Value clauses = list_reverse(vm, cdr(cdr(form)));
   for (Value l = clauses; is_cons(l); l = cdr(l)) {
@@ -174,7 +170,7 @@ Value forms_lower_match(VM *vm, Value form, uint32_t pos) {
     list_start(&nb);
     match_names_into(vm, pat, &nb);
     Value body = rest == EMPTY_VAL ? list_1(vm, NIL_VAL) : rest;
-    Value try_m = list_3(vm, helper(vm, "%match"), quoted(vm, pat), v);
+    Value try_m = list_3(vm, vm->helpers[HELPER_MATCH], quoted(vm, pat), v);
     Value on_match = bind_names(vm, nb.head, m, body);
     Value test = m;
     if (guard != UNDEF_VAL) {
@@ -201,14 +197,12 @@ static Value h_make_record(VM *vm, int argc, Value *argv) {
 }
 
 static Value h_record_get(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value x = argv[0];
   if (!is_objtype(x, OBJ_RECORD) || ((Record *)as_obj(x))->tag != argv[1]) err_type(vm, sym_cstr(vm, argv[1]), x);
   return ((Record *)as_obj(x))->fields[small_int_of(argv[2])];
 }
 
 static Value h_record_is(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc;
   return bool_val(is_objtype(argv[0], OBJ_RECORD) && ((Record *)as_obj(argv[0]))->tag == argv[1]);
 }
 
@@ -217,7 +211,6 @@ static Value defun_form(VM *vm, Value name, Value params, Value body_expr) {
 }
 
 Value forms_lower_define_record_type(VM *vm, Value form, uint32_t pos) {
-  (void)pos;
   int64_t n = list_length(form) - 1;
   if (n < 3) err_eval(vm, "define-record-type: requires at least type name, constructor, and predicate");
   Value type = nth_of(form, 1), ctor = nth_of(form, 2), pred = nth_of(form, 3);
@@ -231,9 +224,9 @@ Value forms_lower_define_record_type(VM *vm, Value form, uint32_t pos) {
   list_start(&out);
   list_add(vm, &out, SYM(vm, "begin"));
   Value qtype = quoted(vm, type);
-  list_add(vm, &out, defun_form(vm, car(ctor), fields, list_cons(vm, helper(vm, "%make-record"), list_cons(vm, qtype, fields))));
+  list_add(vm, &out, defun_form(vm, car(ctor), fields, list_cons(vm, vm->helpers[HELPER_MAKE_RECORD], list_cons(vm, qtype, fields))));
   Value x = SYM(vm, "record");
-  list_add(vm, &out, defun_form(vm, pred, list_1(vm, x), list_3(vm, helper(vm, "%record-is?"), x, qtype)));
+  list_add(vm, &out, defun_form(vm, pred, list_1(vm, x), list_3(vm, vm->helpers[HELPER_RECORD_IS], x, qtype)));
   for (Value l = cdr(cdr(cdr(cdr(form)))); is_cons(l); l = cdr(l)) {
     Value spec = car(l);
     if (!is_cons(spec) || list_length(spec) < 2 || !is_sym(car(spec)) || !is_sym(car(cdr(spec))))
@@ -243,7 +236,7 @@ Value forms_lower_define_record_type(VM *vm, Value form, uint32_t pos) {
     for (; is_cons(f) && car(f) != car(spec); f = cdr(f)) idx++;
     if (!is_cons(f)) err_eval(vm, "define-record-type: field '%s' not in constructor", sym_cstr(vm, car(spec)));
     list_add(vm, &out, defun_form(vm, car(cdr(spec)), list_1(vm, x),
-                                list_n(vm, 4, helper(vm, "%record-get"), x, qtype, small_int_val(idx))));
+                                list_n(vm, 4, vm->helpers[HELPER_RECORD_GET], x, qtype, small_int_val(idx))));
   }
   list_add(vm, &out, NIL_VAL);
   return out.head;
@@ -252,7 +245,6 @@ Value forms_lower_define_record_type(VM *vm, Value form, uint32_t pos) {
 /* ---- multimethods ---- */
 
 static Value h_make_multi(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Multi *m = gc_alloc(vm, OBJ_MULTI, sizeof(Multi));
   m->name = argv[0];
   m->dispatch = argv[1];
@@ -262,7 +254,6 @@ static Value h_make_multi(VM *vm, int argc, Value *argv) {
 }
 
 static Value h_add_method(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_objtype(argv[0], OBJ_MULTI)) err_eval(vm, "defmethod: first argument is not a multimethod");
   Multi *m = (Multi *)as_obj(argv[0]);
   if (is_kw(argv[1]) && strcmp(sym_cstr(vm, argv[1]), "default") == 0)
@@ -273,25 +264,22 @@ static Value h_add_method(VM *vm, int argc, Value *argv) {
 }
 
 Value forms_lower_defmulti(VM *vm, Value form, uint32_t pos) {
-  (void)pos;
   int64_t n = list_length(form) - 1;
   if (n != 2) err_arity(vm, "defmulti", "2", (int)n);
   Value name = nth_of(form, 1);
   if (!is_sym(name)) err_eval(vm, "defmulti: name must be a symbol");
-  return list_3(vm, SYM(vm, "define"), name, list_3(vm, helper(vm, "%make-multi"), quoted(vm, name), nth_of(form, 2)));
+  return list_3(vm, SYM(vm, "define"), name, list_3(vm, vm->helpers[HELPER_MAKE_MULTI], quoted(vm, name), nth_of(form, 2)));
 }
 
 Value forms_lower_defmethod(VM *vm, Value form, uint32_t pos) {
-  (void)pos;
   int64_t n = list_length(form) - 1;
   if (n != 3) err_arity(vm, "defmethod", "3", (int)n);
-  return list_cons(vm, helper(vm, "%add-method"), cdr(form));
+  return list_cons(vm, vm->helpers[HELPER_ADD_METHOD], cdr(form));
 }
 
 /* ---- modules ---- */
 
 Value forms_lower_module(VM *vm, Value form, uint32_t pos) {
-  (void)pos;
   int64_t n = list_length(form) - 1;
   if (n < 2) err_arity(vm, "module", "2+", (int)n);
   if (!is_sym(nth_of(form, 1))) err_eval(vm, "module: name must be a symbol");
@@ -299,21 +287,19 @@ Value forms_lower_module(VM *vm, Value form, uint32_t pos) {
   if (!is_cons(ex) || !sym_named(vm, car(ex), "export")) err_eval(vm, "module: second argument must start with 'export'");
   for (Value l = cdr(ex); is_cons(l); l = cdr(l))
     if (!is_sym(car(l))) err_eval(vm, "module: export list must contain symbols");
-  Value set = list_2(vm, helper(vm, "%module-exports"), quoted(vm, cdr(ex)));
+  Value set = list_2(vm, vm->helpers[HELPER_MODULE_EXPORTS], quoted(vm, cdr(ex)));
   return list_cons(vm, SYM(vm, "begin"), list_cons(vm, set, cdr(cdr(cdr(form)))));
 }
 
 Value forms_lower_import(VM *vm, Value form, uint32_t pos) {
-  (void)pos;
   int64_t n = list_length(form) - 1;
   if (n < 1) err_arity(vm, "import", "1+", (int)n);
   for (Value l = cdr(cdr(form)); is_cons(l); l = cdr(l))
     if (!is_sym(car(l))) err_eval(vm, "import: expected a symbol");
-  return list_3(vm, helper(vm, "%import"), nth_of(form, 1), quoted(vm, cdr(cdr(form))));
+  return list_3(vm, vm->helpers[HELPER_IMPORT], nth_of(form, 1), quoted(vm, cdr(cdr(form))));
 }
 
 static Value h_module_exports(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (vm->env != &vm->genv) vm->env->exports = argv[0];
   return NIL_VAL;
 }
@@ -372,7 +358,7 @@ static Value load_module(VM *vm, Value canon) {
     /* run the module form by form; on error clean up and re-raise */
     Value out;
     vm_push_root(vm, canon);
-    Value loader = env_get(vm, "%load-module-file");
+    Value loader = vm->helpers[HELPER_LOAD_MODULE_FILE];
     rc = vm_pcall(vm, loader, 1, &canon, &out);
   }
   vm->env = saved;
@@ -393,12 +379,10 @@ static Value load_module(VM *vm, Value canon) {
 }
 
 static Value h_load_module_file(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return compile_load_file(vm, str_data(argv[0]), true);
 }
 
 static Value h_import(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value path = argv[0];
   if (!is_string(path)) err_type(vm, "string", path);
   if (is_package_path(str_data(path))) err_io(vm, "import %s: package imports are not supported", str_data(path));

@@ -260,6 +260,7 @@ static void mark_roots(VM *vm) {
   mark(vm, vm->loading);
   mark(vm, vm->cur_file);
   mark(vm, vm->intern_strs);
+  for (int i = 0; i < VM_MAX_HELPERS; i++) mark(vm, vm->helpers[i]);
   for (Env *e = vm->env; e; e = e->parent) mark(vm, e->exports);
   for (uint32_t i = 0; i < vm->nhandlers; i++) mark(vm, vm->handlers[i].cur_file);
   mark(vm, vm->pending_hint);

@@ -89,6 +89,7 @@ typedef struct VmOutput {
 } VmOutput;
 
 #define VM_MAX_MARKERS 4
+#define VM_MAX_HELPERS 32 /* the front end's runtime helpers (helpers.h) */
 
 typedef struct VM {
   /* value stack: one contiguous reservation, never moves */
@@ -119,6 +120,7 @@ typedef struct VM {
   Value loading;    /* list of paths being imported */
   Value cur_file;   /* string: file being run/loaded, or nil */
   Value intern_strs; /* commonly used strings/keywords kept alive */
+  Value helpers[VM_MAX_HELPERS]; /* the natives lowered code calls, by HelperId (helpers.h) */
   uint64_t gensym_counter;
   uint32_t next_token; /* owner tokens for in-place updates; never reused */
   uint32_t max_depth; /* call depth limit */

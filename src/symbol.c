@@ -38,11 +38,13 @@ uint32_t sym_intern(VM *vm, const char *name, size_t len) {
   if (t->count == t->cap) {
     t->cap = t->cap ? t->cap * 2 : 1024;
     t->names = realloc(t->names, t->cap * sizeof(String *));
-    if (!t->names) abort();
+    t->tags = realloc(t->tags, t->cap);
+    if (!t->names || !t->tags) abort();
   }
   uint32_t id = t->count;
   /* allocation cannot collect, so the new name is safe until it is stored */
   t->names[id] = as_string(str_new(vm, name, len));
+  t->tags[id] = 0;
   t->count++;
   t->slots[i] = id + 1;
   return id;
@@ -52,6 +54,7 @@ String *sym_name(VM *vm, uint32_t id) { return vm->syms.names[id]; }
 
 void sym_table_free(SymTab *t) {
   free(t->names);
+  free(t->tags);
   free(t->slots);
   memset(t, 0, sizeof *t);
 }

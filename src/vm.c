@@ -89,6 +89,7 @@ VM *vm_new(void) {
   vm->c_stack_limit = stack_limit_from_rlimit();
   gc_init(vm);
   vm->error = vm->error_hint = vm->pending_hint = NIL_VAL;
+  for (int i = 0; i < VM_MAX_HELPERS; i++) vm->helpers[i] = NIL_VAL;
   vm->args = EMPTY_VAL;
   vm->modules = NIL_VAL;
   vm->loading = EMPTY_VAL;
@@ -461,7 +462,6 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
     args[0] = args[1];
     args[1] = t;
   }
-  (void)op;
   return vm_call(vm, f, n, args);
 }
 

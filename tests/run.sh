@@ -68,6 +68,12 @@ fi
 # ---- soak: memory stays flat while a loop allocates and drops (make soak runs it for 3 minutes) ----
 if tests/soak/run.sh "$REL" "${SOAK_SECONDS:-20}"; then ok; else bad "soak"; fi
 
+# ---- architecture: layers call only downward, every external symbol has its module's prefix ----
+if python3 tools/layers.py --check --max-scc 12 >/tmp/sema-layers.log 2>&1; then ok; else bad "layers"; cat /tmp/sema-layers.log; fi
+head -1 /tmp/sema-layers.log
+if python3 tools/prefixes.py build/libsema.a >/tmp/sema-prefixes.log 2>&1; then ok; else bad "prefixes"; cat /tmp/sema-prefixes.log; fi
+tail -1 /tmp/sema-prefixes.log
+
 # ---- instruction-count regression guard ----
 if tests/perf/guard.sh; then ok; else bad "perf guard"; fi
 

@@ -15,15 +15,6 @@ import os, subprocess, sys, collections
 
 OBJ_DIR = "build/obj"
 
-# layer of each object, lowest first; an object may call only its own layer or lower ones
-LAYERS = collections.OrderedDict()
-
-
-def layer_of(obj):
-    with open(os.path.join(os.path.dirname(__file__), "layers.txt")) as f:
-        pass
-
-
 def load_layers():
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "layers.txt")
     table = {}
@@ -47,6 +38,8 @@ def objects():
                 rel = os.path.relpath(os.path.join(root, f), OBJ_DIR)
                 if rel.startswith("cli/"):
                     continue
+                if not os.path.exists(os.path.join("src", rel[:-2] + ".c")):
+                    continue  # a stale object whose source was removed
                 out.append(rel)
     return sorted(out)
 

@@ -22,7 +22,6 @@ static sigjmp_buf repl_interrupt;
 static volatile sig_atomic_t reading;
 
 static void on_sigint(int sig) {
-  (void)sig;
   if (reading) siglongjmp(repl_interrupt, 1);
   vm_interrupt_requested = 1; /* running code stops with the error "interrupted" */
 }
@@ -47,7 +46,6 @@ static char *complete_global(const char *text, int state) {
 }
 
 static char **complete(const char *text, int start, int end) {
-  (void)start, (void)end;
   rl_attempted_completion_over = 1;
   return rl_completion_matches(text, complete_global);
 }

@@ -99,7 +99,6 @@ void async_drain(VM *vm) {
 }
 
 static Value n_spawn(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_procedure(argv[0])) err_type(vm, "function", argv[0]);
   Value p = new_promise(vm, PENDING, argv[0], NIL_VAL);
   enqueue(vm, p);
@@ -107,7 +106,6 @@ static Value n_spawn(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_await(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Foreign *f = promise_arg(vm, argv[0]);
   vm_push_root(vm, argv[0]);
   while (state_of(f) == PENDING) {
@@ -124,24 +122,20 @@ static Value n_await(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_run(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   async_drain(vm);
   return NIL_VAL;
 }
 
 static Value n_resolved(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return new_promise(vm, RESOLVED, NIL_VAL, argv[0]);
 }
 
 static Value n_rejected(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value msg = is_string(argv[0]) ? argv[0] : print_to_string(vm, argv[0], false);
   return new_promise(vm, REJECTED, NIL_VAL, msg);
 }
 
 static Value n_cancel(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Foreign *f = promise_arg(vm, argv[0]);
   if (state_of(f) != PENDING) return FALSE_VAL;
   settle(f, CANCELLED, NIL_VAL);
@@ -149,19 +143,17 @@ static Value n_cancel(VM *vm, int argc, Value *argv) {
 }
 
 static Value state_is(VM *vm, Value p, int st) { return bool_val(state_of(promise_arg(vm, p)) == st); }
-static Value n_pendingp(VM *vm, int argc, Value *argv) { (void)argc; return state_is(vm, argv[0], PENDING); }
-static Value n_resolvedp(VM *vm, int argc, Value *argv) { (void)argc; return state_is(vm, argv[0], RESOLVED); }
-static Value n_rejectedp(VM *vm, int argc, Value *argv) { (void)argc; return state_is(vm, argv[0], REJECTED); }
-static Value n_cancelledp(VM *vm, int argc, Value *argv) { (void)argc; return state_is(vm, argv[0], CANCELLED); }
+static Value n_pendingp(VM *vm, int argc, Value *argv) { return state_is(vm, argv[0], PENDING); }
+static Value n_resolvedp(VM *vm, int argc, Value *argv) { return state_is(vm, argv[0], RESOLVED); }
+static Value n_rejectedp(VM *vm, int argc, Value *argv) { return state_is(vm, argv[0], REJECTED); }
+static Value n_cancelledp(VM *vm, int argc, Value *argv) { return state_is(vm, argv[0], CANCELLED); }
 
 static Value n_promisep(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc;
   return bool_val(obj_is_foreign(argv[0], &promise_class));
 }
 
 /* (async/all promises): a list of their values, awaiting each in order */
 static Value n_all(VM *vm, int argc, Value *argv) {
-  (void)argc;
   arg_seq(vm, argv[0], "async/all");
   uint32_t slot = vm_root_slot(vm, argv[0]);
   ListBuilder lb;

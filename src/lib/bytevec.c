@@ -39,12 +39,10 @@ static Value n_make_bytevector(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_bytevector_length(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return small_int_val(arg_bv(vm, argv[0])->len);
 }
 
 static Value n_bytevector_u8_ref(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Bytevec *bv = arg_bv(vm, argv[0]);
   int64_t i = arg_int(vm, argv[1]);
   if (i < 0 || i >= (int64_t)bv->len)
@@ -53,7 +51,6 @@ static Value n_bytevector_u8_ref(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_bytevector_u8_set(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Bytevec *bv = arg_bv(vm, argv[0]);
   int64_t i = arg_int(vm, argv[1]);
   int64_t b = arg_int(vm, argv[2]);
@@ -90,7 +87,6 @@ static Value n_bytevector_append(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_bytevector_to_list(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Bytevec *bv = arg_bv(vm, argv[0]);
   Value l = EMPTY_VAL;
   /* allocation never collects, so bv stays valid */
@@ -99,7 +95,6 @@ static Value n_bytevector_to_list(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_list_to_bytevector(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value l = argv[0];
   if (!is_list(l)) err_type(vm, "list", l);
   size_t n = 0;
@@ -116,13 +111,11 @@ static Value n_list_to_bytevector(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_string_to_utf8(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = arg_string(vm, argv[0]);
   return obj_bytevec(vm, (const uint8_t *)str_data(s), str_len(s));
 }
 
 static Value n_utf8_to_string(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Bytevec *bv = arg_bv(vm, argv[0]);
   if (!utf8_valid((const char *)bv->data, bv->len, NULL)) err_eval(vm, "utf8->string: invalid UTF-8");
   return str_new(vm, (const char *)bv->data, bv->len);

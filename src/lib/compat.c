@@ -72,7 +72,6 @@ static Value instr(VM *vm, int n, ...) {
 }
 
 static Value n_nop(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   return instr(vm, 3, "op", KW(vm, "mov"), "dest", KW(vm, "y"), "source", KW(vm, "y"));
 }
 
@@ -94,7 +93,6 @@ static Value n_wait(VM *vm, int argc, Value *argv) {
 }
 
 static Value in_out(VM *vm, int argc, Value *argv, const char *fn, const char *op, const Code *t, const char *key) {
-  (void)argc;
   kw_code(vm, fn, argv[0], t, !strcmp(key, "source") ? "source" : "destination");
   if (!is_int(argv[1])) err_type(vm, "int", argv[1]);
   if (int_of(argv[1]) < 1 || int_of(argv[1]) > 32) err_eval(vm, "%s: bit count %lld must be 1..32", fn, (long long)int_of(argv[1]));
@@ -144,7 +142,6 @@ static Value n_irq(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_set(VM *vm, int argc, Value *argv) {
-  (void)argc;
   kw_code(vm, "pio/set", argv[0], set_dests, "destination");
   int64_t v = int_in(vm, "pio/set", argv[1], 0, 31, "value");
   return instr(vm, 3, "op", KW(vm, "set"), "dest", argv[0], "value", small_int_val(v));
@@ -157,12 +154,10 @@ static Value with_field(VM *vm, const char *fn, Value n, Value ins, const char *
 }
 
 static Value n_side(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return with_field(vm, "pio/side", argv[0], argv[1], "side-set", 31);
 }
 
 static Value n_delay(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return with_field(vm, "pio/delay", argv[0], argv[1], "delay", 31);
 }
 
@@ -281,7 +276,6 @@ static void on_signal(int sig) {
 }
 
 static Value n_on_signal(VM *vm, int argc, Value *argv) {
-  (void)argc;
   int which = -1;
   for (int i = 0; i < 3; i++)
     if (is_kw(argv[0]) && !strcmp(sym_cstr(vm, argv[0]), signal_names[i])) which = i;
@@ -295,7 +289,6 @@ static Value n_on_signal(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_check_signals(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   for (int i = 0; i < 3; i++) {
     if (!pending_signals[i]) continue;
     pending_signals[i] = 0;
@@ -311,7 +304,6 @@ static struct termios saved_termios;
 static bool raw_active;
 
 static Value n_tty_raw(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc, (void)argv;
   if (!isatty(0) || tcgetattr(0, &saved_termios) != 0) return NIL_VAL;
   struct termios raw = saved_termios;
   cfmakeraw(&raw);
@@ -321,7 +313,6 @@ static Value n_tty_raw(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_tty_restore(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc, (void)argv;
   if (raw_active) tcsetattr(0, TCSANOW, &saved_termios);
   raw_active = false;
   return NIL_VAL;
@@ -349,12 +340,10 @@ static Value read_key(VM *vm, int timeout_ms) {
 }
 
 static Value n_read_key(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   return read_key(vm, -1);
 }
 
 static Value n_read_key_timeout(VM *vm, int argc, Value *argv) {
-  (void)argc;
   int64_t ms = arg_int(vm, argv[0]);
   return read_key(vm, ms < 0 ? 0 : ms > 86400000 ? 86400000 : (int)ms);
 }
@@ -362,7 +351,6 @@ static Value n_read_key_timeout(VM *vm, int argc, Value *argv) {
 /* ---- source tools (§26) ---- */
 
 static Value n_format_form(VM *vm, int argc, Value *argv) {
-  (void)argc;
   StrBuf b;
   sb_init(&b);
   print_pretty(vm, &b, argv[0], 80);
@@ -379,7 +367,6 @@ static void check_read(VM *vm, void *ud) {
 }
 
 static Value n_check_string(VM *vm, int argc, Value *argv) {
-  (void)argc;
   CheckJob j = {arg_string(vm, argv[0])};
   uint32_t roots = vm_roots_mark(vm);
   int failed = vm_protect(vm, check_read, &j);
@@ -405,7 +392,6 @@ static Value n_check_string(VM *vm, int argc, Value *argv) {
 /* The text of an HTML fragment: tags dropped, the common entities decoded,
  * runs of whitespace collapsed to one space, trimmed. */
 static Value n_html_text(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value h = arg_string(vm, argv[0]);
   const char *p = str_data(h), *end = p + str_len(h);
   static const char *const ents[][2] = {{"&amp;", "&"}, {"&lt;", "<"},  {"&gt;", ">"},
@@ -448,7 +434,6 @@ static int cmp_span(const void *a, const void *b) {
 /* Replace the (character) spans {:start :end} by «redacted»; in start order, a
  * span that overlaps one already replaced is skipped. */
 static Value n_redact_spans(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = arg_string(vm, argv[0]);
   arg_seq(vm, argv[1], "redact/spans");
   int64_t nch = (int64_t)as_string(s)->nchars, n = 0, cap = 8;
@@ -495,7 +480,6 @@ static Value n_otel_span(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_otel_noop(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc, (void)argv;
   return NIL_VAL;
 }
 

@@ -59,25 +59,21 @@ static Value frames_all(VM *vm, Value *s) {
 }
 
 static Value n_set(VM *vm, int argc, Value *argv) {
-  (void)argc;
   frame_set(vm, state(vm), argv[0], argv[1]);
   return NIL_VAL;
 }
 
 static Value n_get(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v;
   return frames_get(state(vm), argv[0], &v) ? v : NIL_VAL;
 }
 
 static Value n_has(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v;
   return bool_val(frames_get(state(vm), argv[0], &v));
 }
 
 static Value n_pull(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value *s = state(vm), k = argv[0], result = NIL_VAL;
   bool found = false;
   ListBuilder lb;
@@ -95,12 +91,10 @@ static Value n_pull(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_all(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   return frames_all(vm, state(vm));
 }
 
 static Value n_merge(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   Value *s = state(vm), top = car(s[S_FRAMES]), k, v;
   MapIter it;
@@ -111,13 +105,11 @@ static Value n_merge(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_clear(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   state(vm)[S_FRAMES] = list_1(vm, map_empty(vm));
   return NIL_VAL;
 }
 
 static Value n_with(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   if (!is_procedure(argv[1])) err_type(vm, "function", argv[1]);
   Value *s = state(vm);
@@ -133,7 +125,6 @@ static Value n_with(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_push(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value *s = state(vm), old;
   if (!map_get(s[S_STACKS], argv[0], &old)) old = EMPTY_VAL;
   s[S_STACKS] = map_assoc(vm, s[S_STACKS], argv[0], list_cons(vm, argv[1], old));
@@ -141,7 +132,6 @@ static Value n_push(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_pop(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value *s = state(vm), st;
   if (!map_get(s[S_STACKS], argv[0], &st) || !is_cons(st)) return NIL_VAL;
   s[S_STACKS] = map_assoc(vm, s[S_STACKS], argv[0], cdr(st));
@@ -149,27 +139,23 @@ static Value n_pop(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_stack(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value st;
   if (!map_get(state(vm)[S_STACKS], argv[0], &st)) return EMPTY_VAL;
   return list_reverse(vm, st);
 }
 
 static Value n_set_hidden(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value *s = state(vm);
   s[S_HIDDEN] = map_assoc(vm, s[S_HIDDEN], argv[0], argv[1]);
   return NIL_VAL;
 }
 
 static Value n_get_hidden(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v;
   return map_get(state(vm)[S_HIDDEN], argv[0], &v) ? v : NIL_VAL;
 }
 
 static Value n_has_hidden(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v;
   return bool_val(map_get(state(vm)[S_HIDDEN], argv[0], &v));
 }

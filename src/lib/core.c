@@ -45,14 +45,12 @@ static Value n_div(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_mod(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return op_mod(vm, argv[0], argv[1]);
 }
 
 /* ---- comparison ---- */
 
 static Value n_numeq(VM *vm, int argc, Value *argv) {
-  (void)vm;
   for (int i = 0; i + 1 < argc; i++)
     if (!val_num_eq(argv[i], argv[i + 1])) return FALSE_VAL;
   return TRUE_VAL;
@@ -74,12 +72,10 @@ static Value n_le(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, 
 static Value n_ge(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, op_cmp_le, true); }
 
 static Value n_not(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc;
   return bool_val(is_falsy(argv[0]));
 }
 
 static Value n_equal(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc;
   return bool_val(val_equal(argv[0], argv[1]));
 }
 
@@ -101,12 +97,10 @@ static Value n_max(VM *vm, int argc, Value *argv) {
 
 #define WRAP1(cname, op)                                 \
   static Value cname(VM *vm, int argc, Value *argv) {    \
-    (void)argc;                                          \
     return op(vm, argv[0]);                              \
   }
 #define WRAP2(cname, op)                                 \
   static Value cname(VM *vm, int argc, Value *argv) {    \
-    (void)argc;                                          \
     return op(vm, argv[0], argv[1]);                     \
   }
 WRAP1(n_car, op_car)
@@ -119,7 +113,6 @@ WRAP1(n_strlen, op_strlen)
 WRAP2(n_strref, op_strref)
 
 static Value n_cadr(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return op_car(vm, op_cdr(vm, argv[0]));
 }
 
@@ -164,7 +157,6 @@ static Value n_string_append(VM *vm, int argc, Value *argv) {
 
 #define PRED(cname, expr)                                \
   static Value cname(VM *vm, int argc, Value *argv) {    \
-    (void)vm, (void)argc;                                \
     Value x = argv[0];                                   \
     return bool_val(expr);                               \
   }
@@ -177,7 +169,6 @@ PRED(n_stringp, is_string(x))
 PRED(n_symbolp, is_sym(x))
 
 static Value n_zerop(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value x = argv[0];
   if (!is_number(x)) err_type(vm, "number", x);
   return bool_val(is_double(x) ? as_double(x) == 0.0 : int_of(x) == 0);
@@ -210,7 +201,6 @@ static Value n_print(VM *vm, int argc, Value *argv) {
   return NIL_VAL;
 }
 static Value n_newline(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   vm_write(vm, "\n", 1);
   return NIL_VAL;
 }
@@ -218,7 +208,6 @@ static Value n_newline(VM *vm, int argc, Value *argv) {
 /* ---- types, apply, errors, exit ---- */
 
 static Value n_type(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return val_type_keyword(vm, argv[0]);
 }
 
@@ -266,7 +255,6 @@ static Value n_exit(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_sys_args(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   return vm_args(vm);
 }
 

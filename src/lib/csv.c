@@ -146,13 +146,11 @@ static Value csv_read_all(VM *vm, Value text, const char *fname, bool maps) {
 }
 
 static Value n_csv_parse(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
   return csv_read_all(vm, argv[0], "csv/parse", false);
 }
 
 static Value n_csv_parse_maps(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
   return csv_read_all(vm, argv[0], "csv/parse-maps", true);
 }
@@ -184,7 +182,6 @@ static void csv_put_field(StrBuf *b, const char *s, size_t n) {
 }
 
 static Value n_csv_encode(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value rows = argv[0];
   if (!is_list(rows)) err_type(vm, "list", rows);
   /* check the shapes first so no buffer is live when an error is raised */

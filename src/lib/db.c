@@ -120,7 +120,6 @@ static void db_finalize(Foreign *f) {
 }
 
 static void db_print(VM *vm, StrBuf *b, Foreign *f) {
-  (void)vm;
   const char *file = f->ptr ? sq.db_filename(f->ptr, "main") : NULL;
   sb_addf(b, "<db-connection %s>", !f->ptr ? "closed" : file && *file ? file : ":memory:");
 }
@@ -160,7 +159,6 @@ static const char *db_cstr(VM *vm, Value s, const char *fname, const char *what)
 /* The progress handler: a pending interrupt (Ctrl-C, a fuzzer's budget)
  * stops a long statement; the caller then raises "interrupted". */
 static int db_progress(void *ud) {
-  (void)ud;
   return vm_interrupt_requested != 0;
 }
 
@@ -218,7 +216,6 @@ static Value n_db_open_memory(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_db_close(VM *vm, int argc, Value *argv) {
-  (void)argc;
   db_forget(vm, arg_string(vm, argv[0]));
   return NIL_VAL;
 }
@@ -395,7 +392,6 @@ static Value n_db_query_one(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_db_exec_batch(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value handle = arg_string(vm, argv[0]), sql = arg_string(vm, argv[1]);
   sqlite3 *db = db_lookup(vm, handle, "db/exec-batch");
   char *msg = NULL;
@@ -413,13 +409,11 @@ static Value n_db_exec_batch(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_db_last_insert_id(VM *vm, int argc, Value *argv) {
-  (void)argc;
   sqlite3 *db = db_lookup(vm, arg_string(vm, argv[0]), "db/last-insert-id");
   return num_int(vm, sq.last_insert_rowid(db));
 }
 
 static Value n_db_tables(VM *vm, int argc, Value *argv) {
-  (void)argc;
   sqlite3 *db = db_lookup(vm, arg_string(vm, argv[0]), "db/tables");
   sqlite3_stmt *st = NULL;
   int rc = sq.prepare_v2(db,

@@ -344,7 +344,6 @@ static void set_error(HttpcResponse *r, HttpcError e, const char *msg) {
 }
 
 static int xferinfo(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un) {
-  (void)dt, (void)dn, (void)ut, (void)un;
   Xfer *x = ud;
   if (x->req->cancelled && atomic_load(x->req->cancelled)) {
     x->aborted = true;

@@ -564,7 +564,6 @@ static void stream_unref_locked(HttpdStream *st) { /* unlocks */
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
-  (void)pos;
   HttpdStream *st = cls;
   pthread_mutex_lock(&st->mu);
   size_t n = 0;

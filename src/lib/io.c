@@ -69,7 +69,6 @@ static Value n_println_error(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_pprint(VM *vm, int argc, Value *argv) {
-  (void)argc;
   StrBuf b;
   sb_init(&b);
   print_pretty(vm, &b, argv[0], 80);
@@ -84,7 +83,6 @@ static Value n_pprint(VM *vm, int argc, Value *argv) {
 static bool stdin_eof;
 
 static Value n_read_line(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   flush_out(vm);
   char *line = NULL;
   size_t cap = 0;
@@ -106,7 +104,6 @@ static Value n_read_line(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_read_stdin(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   flush_out(vm);
   StrBuf b;
   sb_init(&b);
@@ -122,12 +119,10 @@ static Value n_read_stdin(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_eofp(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc, (void)argv;
   return bool_val(stdin_eof);
 }
 
 static Value n_flush(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   flush_out(vm);
   return NIL_VAL;
 }
@@ -135,7 +130,6 @@ static Value n_flush(VM *vm, int argc, Value *argv) {
 /* ---- the reader as a function (§26) ---- */
 
 static Value n_read(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = arg_string(vm, argv[0]);
   Reader r;
   reader_init(&r, vm, str_data(s), str_len(s));
@@ -144,7 +138,6 @@ static Value n_read(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_read_many(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = arg_string(vm, argv[0]);
   return reader_read_all(vm, str_data(s), str_len(s));
 }
@@ -189,7 +182,6 @@ static Value slurp_string(VM *vm, const char *fname, const char *path) {
 }
 
 static Value n_file_read(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return slurp_string(vm, "file/read", path_arg(vm, argv[0]));
 }
 
@@ -203,7 +195,6 @@ static void write_file(VM *vm, const char *fname, const char *path, const char *
 }
 
 static Value n_file_write(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   Value s = arg_string(vm, argv[1]);
   write_file(vm, "file/write", p, "wb", str_data(s), str_len(s));
@@ -211,7 +202,6 @@ static Value n_file_write(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_file_append(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   Value s = arg_string(vm, argv[1]);
   write_file(vm, "file/append", p, "ab", str_data(s), str_len(s));
@@ -234,7 +224,6 @@ static Value split_lines(VM *vm, const char *s, size_t n) {
 }
 
 static Value n_file_read_lines(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = slurp_string(vm, "file/read-lines", path_arg(vm, argv[0]));
   vm_push_root(vm, s);
   Value r = split_lines(vm, str_data(s), str_len(s));
@@ -243,7 +232,6 @@ static Value n_file_read_lines(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_file_write_lines(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   arg_seq(vm, argv[1], "file/write-lines");
   StrBuf b;
@@ -269,7 +257,6 @@ static Value n_file_write_lines(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_file_read_bytes(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   size_t len;
   int err = 0;
@@ -285,7 +272,6 @@ static Value n_file_read_bytes(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_file_write_bytes(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   if (!is_objtype(argv[1], OBJ_BYTEVEC)) err_type(vm, "bytevector", argv[1]);
   Bytevec *bv = (Bytevec *)as_obj(argv[1]);
@@ -379,13 +365,11 @@ static Value run_lines(VM *vm, LineWalk *w, Value path, Value fn, Value init) {
 }
 
 static Value n_file_fold_lines(VM *vm, int argc, Value *argv) {
-  (void)argc;
   LineWalk w = {.fname = "file/fold-lines", .fold = true};
   return run_lines(vm, &w, argv[0], argv[1], argv[2]);
 }
 
 static Value n_file_for_each_line(VM *vm, int argc, Value *argv) {
-  (void)argc;
   LineWalk w = {.fname = "file/for-each-line", .fold = false};
   run_lines(vm, &w, argv[0], argv[1], NIL_VAL);
   return NIL_VAL;
@@ -394,31 +378,26 @@ static Value n_file_for_each_line(VM *vm, int argc, Value *argv) {
 /* ---- the file system (§20.3) ---- */
 
 static Value n_file_exists(VM *vm, int argc, Value *argv) {
-  (void)argc;
   struct stat st;
   return bool_val(stat(path_arg(vm, argv[0]), &st) == 0);
 }
 
 static Value n_file_is_file(VM *vm, int argc, Value *argv) {
-  (void)argc;
   struct stat st;
   return bool_val(stat(path_arg(vm, argv[0]), &st) == 0 && S_ISREG(st.st_mode));
 }
 
 static Value n_file_is_dir(VM *vm, int argc, Value *argv) {
-  (void)argc;
   struct stat st;
   return bool_val(stat(path_arg(vm, argv[0]), &st) == 0 && S_ISDIR(st.st_mode));
 }
 
 static Value n_file_is_symlink(VM *vm, int argc, Value *argv) {
-  (void)argc;
   struct stat st;
   return bool_val(lstat(path_arg(vm, argv[0]), &st) == 0 && S_ISLNK(st.st_mode));
 }
 
 static Value n_file_delete(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   struct stat st;
   if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) io_fail(vm, "file/delete", p, EISDIR);
@@ -427,14 +406,12 @@ static Value n_file_delete(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_file_rename(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *from = path_arg(vm, argv[0]), *to = path_arg(vm, argv[1]);
   if (rename(from, to) != 0) err_io(vm, "file/rename %s -> %s: %s", from, to, strerror(errno));
   return NIL_VAL;
 }
 
 static Value n_file_copy(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *from = path_arg(vm, argv[0]), *to = path_arg(vm, argv[1]);
   FILE *in = fopen(from, "rb");
   if (!in) err_io(vm, "file/copy %s -> %s: %s", from, to, strerror(errno));
@@ -457,7 +434,6 @@ static Value n_file_copy(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_file_mkdir(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   size_t n = strlen(p);
   char *tmp = malloc(n + 1);
@@ -503,7 +479,6 @@ static void free_names(char **names, size_t n) {
 }
 
 static Value n_file_list(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   size_t n;
   char **names = dir_names(p, &n);
@@ -516,7 +491,6 @@ static Value n_file_list(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_file_info(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   struct stat st;
   if (stat(p, &st) != 0) io_fail(vm, "file/info", p, errno);
@@ -617,7 +591,6 @@ static void glob_walk(GlobOut *g, const char *base, char **comp, size_t ncomp) {
 }
 
 static Value n_file_glob(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *pat = path_arg(vm, argv[0]), *why;
   if (!glob_valid(pat, &why)) err_eval(vm, "file/glob: invalid pattern: %s", why);
   char *copy = strdup(pat);
@@ -695,7 +668,6 @@ static bool last_component(const char *p, size_t len, Slice *name, size_t *befor
 }
 
 static Value n_path_dir(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v = path_string_arg(vm, argv[0]);
   const char *p = str_data(v);
   Slice name;
@@ -705,7 +677,6 @@ static Value n_path_dir(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_path_filename(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v = path_string_arg(vm, argv[0]);
   Slice name;
   size_t before;
@@ -727,7 +698,6 @@ static bool split_ext(Slice name, size_t *dot) {
 }
 
 static Value n_path_extension(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v = path_string_arg(vm, argv[0]);
   Slice name;
   size_t before, dot;
@@ -736,7 +706,6 @@ static Value n_path_extension(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_path_stem(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v = path_string_arg(vm, argv[0]);
   Slice name;
   size_t before, dot;
@@ -746,7 +715,6 @@ static Value n_path_stem(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_path_absolutep(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v = path_string_arg(vm, argv[0]);
   return bool_val(str_len(v) > 0 && str_data(v)[0] == '/');
 }
@@ -765,12 +733,10 @@ static Value canonical(VM *vm, const char *fname, Value v) {
 }
 
 static Value n_path_absolute(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return canonical(vm, "path/absolute", argv[0]);
 }
 
 static Value n_path_canonicalize(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return canonical(vm, "path/canonicalize", argv[0]);
 }
 
@@ -808,7 +774,6 @@ static void lexical_abs(const char *p, CompList *out) {
 static bool slice_eq(Slice a, Slice b) { return a.n == b.n && !memcmp(a.s, b.s, a.n); }
 
 static Value n_path_relative_to(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *base = path_arg(vm, argv[0]), *p = path_arg(vm, argv[1]);
   CompList *a = malloc(sizeof *a), *t = malloc(sizeof *t);
   lexical_abs(base, a);
@@ -858,7 +823,6 @@ static void resolve_within(const char *p, CompList *out) {
 }
 
 static Value n_path_within(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *base = path_arg(vm, argv[0]), *p = path_arg(vm, argv[1]);
   CompList *a = malloc(sizeof *a), *t = malloc(sizeof *t);
   resolve_within(base, a);

@@ -350,7 +350,6 @@ typedef struct {
 } JPRun;
 
 static void jp_run_protected(VM *vm, void *ud) {
-  (void)vm;
   JPRun *r = ud;
   r->ok = jp_run(r->jp, r->out, r->err);
 }
@@ -376,7 +375,6 @@ bool json_parse(VM *vm, const char *s, size_t len, Value *out, JsonError *err) {
 }
 
 static Value n_json_decode(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
   Value v;
   JsonError e;
@@ -679,12 +677,10 @@ static Value json_encode(VM *vm, Value v, bool pretty, const char *fname) {
 }
 
 static Value n_json_encode(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return json_encode(vm, argv[0], false, "json/encode");
 }
 
 static Value n_json_encode_pretty(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return json_encode(vm, argv[0], true, "json/encode-pretty");
 }
 

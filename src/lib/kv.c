@@ -46,7 +46,6 @@ static void kv_finalize(Foreign *f) {
 }
 
 static void kv_print(VM *vm, StrBuf *b, Foreign *f) {
-  (void)vm;
   KvStore *s = f->ptr;
   sb_addf(b, "<kv-store %s>", s ? s->path : "closed");
 }
@@ -291,7 +290,6 @@ static const char *json_type_word(Value v) {
 /* ---- the natives ---- */
 
 static Value n_kv_open(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value name = arg_string(vm, argv[0]), pathv = arg_string(vm, argv[1]);
   const char *path = kv_path_arg(vm, pathv, "kv/open");
   Value contents = map_empty(vm);
@@ -345,7 +343,6 @@ static Value n_kv_open(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_kv_get(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value name = arg_string(vm, argv[0]), key = arg_string(vm, argv[1]);
   Value v;
   return map_get(kv_lookup(vm, name)->extra, key, &v) ? v : NIL_VAL;
@@ -370,7 +367,6 @@ static Value kv_convert(VM *vm, Value v) {
 }
 
 static Value n_kv_set(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value name = arg_string(vm, argv[0]), key = arg_string(vm, argv[1]);
   Foreign *f = kv_lookup(vm, name);
   f->extra = map_assoc(vm, f->extra, key, kv_convert(vm, argv[2]));
@@ -379,7 +375,6 @@ static Value n_kv_set(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_kv_delete(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value name = arg_string(vm, argv[0]), key = arg_string(vm, argv[1]);
   Foreign *f = kv_lookup(vm, name);
   Value old;
@@ -390,7 +385,6 @@ static Value n_kv_delete(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_kv_keys(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Foreign *f = kv_lookup(vm, arg_string(vm, argv[0]));
   ListBuilder lb;
   list_start(&lb);
@@ -402,7 +396,6 @@ static Value n_kv_keys(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_kv_close(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value name = arg_string(vm, argv[0]), table = kv_table(vm), st;
   if (!map_get(table, name, &st)) return NIL_VAL;
   Foreign *f = (Foreign *)as_obj(st);

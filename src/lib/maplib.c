@@ -85,7 +85,6 @@ static void check_seq(VM *vm, Value v) {
 static size_t seq_len(Value v) { return is_vector(v) ? vec_len(v) : (size_t)list_length(v); }
 
 static Value n_from_entries(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_seq(vm, argv[0]);
   SeqIter it;
   Value e, k = NIL_VAL, v = NIL_VAL;
@@ -108,7 +107,6 @@ static Value n_from_entries(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_zip(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_seq(vm, argv[0]);
   check_seq(vm, argv[1]);
   SeqIter ki, vi;
@@ -133,25 +131,21 @@ static Value key_or_val_list(VM *vm, Value m, bool want_keys) {
 }
 
 static Value n_keys(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   return key_or_val_list(vm, argv[0], true);
 }
 
 static Value n_vals(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   return key_or_val_list(vm, argv[0], false);
 }
 
 static Value n_hashmap_keys(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_hashmap(vm, argv[0]);
   return key_or_val_list(vm, argv[0], true);
 }
 
 static Value n_count(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value x = argv[0];
   if (is_nil(x)) return small_int_val(0);
   if (is_list(x)) return small_int_val(list_length(x));
@@ -162,7 +156,6 @@ static Value n_count(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_entries(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   size_t n;
   Value *e = map_sorted_entries(argv[0], &n);
@@ -202,7 +195,6 @@ static Value n_hashmap_get(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_hashmap_contains(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_hashmap(vm, argv[0]);
   Value v;
   return bool_val(hmap_get(argv[0], argv[1], &v));
@@ -236,7 +228,6 @@ static Value n_hashmap_assoc(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_update(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   Value old = NIL_VAL;
   anymap_get(argv[0], argv[1], &old);
@@ -258,7 +249,6 @@ static Value assoc_path(VM *vm, Value m, SeqIter it, Value v) {
 }
 
 static Value n_assoc_in(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_seq(vm, argv[1]);
   SeqIter it;
   seqiter_init(&it, argv[1]);
@@ -266,7 +256,6 @@ static Value n_assoc_in(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_update_in(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_seq(vm, argv[1]);
   bool found;
   Value nv = vm_call1(vm, argv[2], walk_path(argv[0], argv[1], &found));
@@ -300,7 +289,6 @@ static Value n_deep_merge(VM *vm, int argc, Value *argv) {
 /* ---- transformation and selection ---- */
 
 static Value n_map_vals(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value fn = argv[0], m = argv[1];
   check_map(vm, m);
   Acc a;
@@ -313,7 +301,6 @@ static Value n_map_vals(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_map_keys(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value fn = argv[0], m = argv[1];
   check_map(vm, m);
   Acc a;
@@ -326,7 +313,6 @@ static Value n_map_keys(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_map_filter(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value pred = argv[0], m = argv[1];
   check_map(vm, m);
   Acc a;
@@ -340,7 +326,6 @@ static Value n_map_filter(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_select_keys(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   if (!is_list(argv[1]) && !is_vector(argv[1])) err_type(vm, "list", argv[1]);
   Acc a;
@@ -354,7 +339,6 @@ static Value n_select_keys(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_except(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   if (!is_list(argv[1]) && !is_vector(argv[1])) err_type(vm, "list", argv[1]);
   Value m = argv[0], k;
@@ -365,13 +349,11 @@ static Value n_except(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_sort_keys(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   return to_sorted(vm, argv[0]);
 }
 
 static Value n_hashmap_to_map(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_hashmap(vm, argv[0]);
   return to_sorted(vm, argv[0]);
 }

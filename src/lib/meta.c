@@ -9,7 +9,6 @@ static Value n_assert(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_assert_eq(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (val_equal(argv[0], argv[1])) return TRUE_VAL;
   StrBuf b;
   sb_init(&b);
@@ -21,7 +20,6 @@ static Value n_assert_eq(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_spy(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
   StrBuf b;
   sb_init(&b);
@@ -42,7 +40,6 @@ static double now_ms(void) {
 }
 
 static Value n_time(VM *vm, int argc, Value *argv) {
-  (void)argc;
   double t0 = now_ms();
   Value r = vm_call(vm, argv[0], 0, NULL);
   char buf[64];
@@ -52,7 +49,6 @@ static Value n_time(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_time_ms(VM *vm, int argc, Value *argv) {
-  (void)argc;
   double t0 = now_ms();
   vm_call(vm, argv[0], 0, NULL);
   return double_val(now_ms() - t0);

@@ -44,7 +44,6 @@ static const char prelude_src[] =
     "    `(do ((,var ,(nth spec 1) (+ ,var ,step))) ((>= ,var ,(nth spec 2))) ,@body)))\n";
 
 static void load_prelude(VM *vm, void *ud) {
-  (void)ud;
   compile_eval_string(vm, prelude_src, sizeof prelude_src - 1, NULL);
 }
 

@@ -538,12 +538,10 @@ static Value n_find_all(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_replace(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return replace(vm, argv, false);
 }
 
 static Value n_replace_all(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return replace(vm, argv, true);
 }
 

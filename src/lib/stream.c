@@ -40,7 +40,6 @@ static void stream_finalize(Foreign *f) {
 }
 
 static void stream_print(VM *vm, StrBuf *b, Foreign *f) {
-  (void)vm;
   sb_addf(b, "<stream:%s>", kind_names[((Stream *)f->ptr)->kind]);
 }
 

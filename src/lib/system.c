@@ -44,14 +44,12 @@ static Value str_or_nil(VM *vm, const char *s) {
 /* ---- environment ---- */
 
 static Value n_env(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *name = cstr_arg(vm, argv[0]);
   if (!name || !*name) return NIL_VAL;
   return str_or_nil(vm, getenv(name));
 }
 
 static Value n_env_all(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   Value m = map_empty(vm);
   for (char **e = environ; e && *e; e++) {
     const char *eq = strchr(*e, '=');
@@ -67,7 +65,6 @@ static Value n_env_all(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_set_env(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *name = cstr_arg(vm, argv[0]);
   const char *val = cstr_arg(vm, argv[1]);
   if (!name || !*name || strchr(name, '='))
@@ -80,14 +77,12 @@ static Value n_set_env(VM *vm, int argc, Value *argv) {
 /* ---- time ---- */
 
 static Value n_time_ms(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   struct timespec t;
   clock_gettime(CLOCK_REALTIME, &t);
   return num_int(vm, (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000);
 }
 
 static Value n_sleep(VM *vm, int argc, Value *argv) {
-  (void)argc;
   int64_t ms = arg_int(vm, argv[0]);
   if (ms <= 0) return NIL_VAL;
   struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -97,7 +92,6 @@ static Value n_sleep(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_elapsed(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   int64_t ns = (int64_t)(t.tv_sec - start_time.tv_sec) * 1000000000 + (t.tv_nsec - start_time.tv_nsec);
@@ -229,7 +223,6 @@ static Value n_shell(VM *vm, int argc, Value *argv) {
 /* ---- host information ---- */
 
 static Value n_cwd(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   char *d = getcwd(NULL, 0);
   if (!d) err_io(vm, "sys/cwd: %s", strerror(errno));
   StrBuf b;
@@ -240,7 +233,6 @@ static Value n_cwd(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_platform(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
 #if defined(__linux__)
   return str_from_c(vm, "linux");
 #elif defined(__APPLE__)
@@ -253,7 +245,6 @@ static Value n_platform(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_os(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
 #if defined(__linux__)
   return str_from_c(vm, "linux");
 #elif defined(__APPLE__)
@@ -272,7 +263,6 @@ static Value n_os(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_arch(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
 #if defined(__x86_64__)
   return str_from_c(vm, "x86_64");
 #elif defined(__aarch64__)
@@ -293,12 +283,10 @@ static Value n_arch(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_pid(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   return num_int(vm, (int64_t)getpid());
 }
 
 static Value n_hostname(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   char buf[256];
   if (gethostname(buf, sizeof buf) != 0) return NIL_VAL;
   buf[sizeof buf - 1] = 0;
@@ -312,7 +300,6 @@ static const char *env_first(const char *a, const char *b) {
 }
 
 static Value n_user(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   const char *u = env_first("USER", "USERNAME");
   if (!u) {
     /* not in the environment (e.g. a container): the account name */
@@ -323,12 +310,10 @@ static Value n_user(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_home_dir(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   return str_or_nil(vm, env_first("HOME", "USERPROFILE"));
 }
 
 static Value n_temp_dir(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   const char *t = getenv("TMPDIR");
   return t ? str_or_nil(vm, t) : str_from_c(vm, "/tmp");
 }
@@ -350,7 +335,6 @@ static Value home_join(VM *vm, const char *suffix) {
 }
 
 static Value n_config_dir(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   const char *x = getenv("XDG_CONFIG_HOME");
   if (x && *x) return str_or_nil(vm, x);
 #if defined(__APPLE__)
@@ -361,7 +345,6 @@ static Value n_config_dir(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_sema_home(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   const char *s = getenv("SEMA_HOME");
   if (s) return str_or_nil(vm, s);
   Value h = home_join(vm, ".sema");
@@ -369,18 +352,15 @@ static Value n_sema_home(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_interactive(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc, (void)argv;
   return bool_val(isatty(0));
 }
 
 static Value n_tty(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   if (!isatty(0)) return NIL_VAL;
   return str_or_nil(vm, ttyname(0));
 }
 
 static Value n_which(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *name = cstr_arg(vm, argv[0]);
   const char *path = getenv("PATH");
   if (!name || !*name || !path) return NIL_VAL;
@@ -409,7 +389,6 @@ static Value n_which(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_term_size(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   static const int fds[3] = {1, 2, 0};
   for (int i = 0; i < 3; i++) {
     struct winsize ws;

@@ -805,7 +805,6 @@ static Value tn_to_value(TP *tp, TNode *t, int depth) {
 }
 
 static Value n_toml_decode(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
   TP *volatile tpv = malloc(sizeof(TP));
   TP *tp = tpv;
@@ -1119,7 +1118,6 @@ static bool te_table(TE *e, Value m, const char *path, size_t plen) {
 }
 
 static Value n_toml_encode(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_anymap(argv[0])) err_eval(vm, "toml/encode: top-level value must be a map");
   TE e;
   e.vm = vm;

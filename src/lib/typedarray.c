@@ -28,7 +28,6 @@ static int64_t tarr_length(Foreign *f) { return (int64_t)tarr_of(f)->len; }
 static int cmp3u(size_t a, size_t b) { return (a > b) - (a < b); }
 
 static void f64_print(VM *vm, StrBuf *b, Foreign *f) {
-  (void)vm;
   TArr *a = tarr_of(f);
   sb_adds(b, "#f64(");
   for (size_t k = 0; k < a->len; k++) {
@@ -39,7 +38,6 @@ static void f64_print(VM *vm, StrBuf *b, Foreign *f) {
 }
 
 static void i64_print(VM *vm, StrBuf *b, Foreign *f) {
-  (void)vm;
   TArr *a = tarr_of(f);
   sb_adds(b, "#i64(");
   for (size_t k = 0; k < a->len; k++) sb_addf(b, k ? " %lld" : "%lld", (long long)a->u.i[k]);

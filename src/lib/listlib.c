@@ -1,4 +1,4 @@
-/* list.c - lists and sequences (stdlib.md §8) and vectors (§9).
+/* listlib.c - lists and sequences (stdlib.md §8) and vectors (§9).
  *
  * car, cdr, cons, cadr, list, vector, length, append, nth, first, rest,
  * apply and the alist form of assoc live in core.c.
@@ -125,8 +125,8 @@ static int num_cmp(Value a, Value b) {
   return (x > y) - (x < y);
 }
 
-static bool less_num(void *ctx, Value a, Value b) { return (void)ctx, num_cmp(a, b) < 0; }
-static bool less_total(void *ctx, Value a, Value b) { return (void)ctx, val_compare(a, b) < 0; }
+static bool less_num(void *ctx, Value a, Value b) { return num_cmp(a, b) < 0; }
+static bool less_total(void *ctx, Value a, Value b) { return val_compare(a, b) < 0; }
 /* Index sorts: the values are small-int indices into the key array ctx. */
 static bool less_keyed(void *ctx, Value a, Value b) {
   const Value *keys = ctx;
@@ -168,7 +168,7 @@ static Value cxr(VM *vm, Value x, const char *path) {
   return x;
 }
 #define CXR(cname, path) \
-  static Value cname(VM *vm, int argc, Value *argv) { return (void)argc, cxr(vm, argv[0], path); }
+  static Value cname(VM *vm, int argc, Value *argv) { return cxr(vm, argv[0], path); }
 CXR(n_caar, "aa")
 CXR(n_cdar, "da")
 CXR(n_cddr, "dd")
@@ -1226,7 +1226,7 @@ static const NativeDef list_defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_list_init(VM *vm) {
+void lib_listlib_init(VM *vm) {
   env_register(vm, list_defs);
   env_alias(vm, "make-list", "list/repeat");
   env_alias(vm, "mapcar", "map");
