@@ -1,5 +1,21 @@
 /* value.c - the operations every value has: equality, the total order,
- * hashing and type names (language.md §5). */
+ * hashing and type names (language.md §5).
+ *
+ * Invariants the maps rely on:
+ *  - val_equal is structural (equal?): an int never equals a float (1 and
+ *    1.0 differ; `=` is the numeric comparison, val_num_eq), -0.0 equals
+ *    0.0, NaN equals nothing; sorted and hash maps of equal contents are
+ *    equal whatever their representation.
+ *  - val_hash(a) == val_hash(b) whenever val_equal(a, b): a hash map may mix
+ *    representations (flat, trie, owned table) and still find a key.
+ *  - val_compare is a total order consistent with val_equal (0 exactly when
+ *    equal): values of different types order by a fixed type rank, then
+ *    within the type (numbers numerically, strings/symbols/keywords by
+ *    bytes, sequences lexicographically).  Sorted maps key on it.
+ *  - None of them allocates or calls back into Sema code; deep structures
+ *    recurse in C only through nested elements, bounded by the C stack guard
+ *    (deep_check), never along a list's spine.
+ */
 #include <math.h>
 #include <string.h>
 #define XXH_INLINE_ALL

@@ -1,10 +1,65 @@
-/* vm.c - the dispatch loop, calls, frames and the global environment.
+/* vm.c - the dispatch loop, calls, run levels, handlers and deopt.
  *
- * One contiguous value stack, reserved once and never moved, holds every
- * frame's registers; a frame's function sits just below its register 0
- * (base[-1]) and its result is written there on return.  Sema-to-Sema calls
- * never recurse in C; natives that call back (map, sort, ...) enter a new
- * run level (vm_run), which is where errors caught by `try` resume.
+ * THE STACK.  One contiguous value stack, reserved once (STACK_SLOTS values,
+ * pages touched lazily) and never moved, holds every frame's registers.  So a
+ * pointer into it -- a frame's base, a native's argv, a handler's top --
+ * stays valid as long as its slot is in use, and nothing ever has to be
+ * re-derived after a reallocation (there is none).  What *does* change under
+ * a running frame is which frame is current: after anything that may push
+ * or pop frames (a call, a return, an error caught by `try`), the dispatch
+ * loop reloads ci, cl, base, pc and k from vm->ci (LOAD_FRAME) instead of
+ * trusting its locals.
+ *
+ * CALLING CONVENTION.  A frame is a window of the stack: its function sits in
+ * base[-1], its arguments in base[0..argc), its other registers above; a
+ * prototype's maxregs bounds the window.  `CALL A B` calls R[A] with
+ * R[A+1..A+B]: the callee's base is &R[A+1], so arguments are never copied,
+ * and the result is written into R[A] (the callee's base[-1]) on return.
+ * A rest parameter is collected into a list at frame entry.  TAILCALL moves
+ * callee and arguments down over the current frame and reuses its CallInfo,
+ * so tail calls run in constant space.  Sema-to-Sema calls never recurse in
+ * C: the loop just switches frames.
+ *
+ * RUN LEVELS.  A native that calls back into Sema code (map, sort, foldl,
+ * the embedding API) goes through vm_call, which pushes the callee's frame
+ * marked CI_FRESH and enters a new run level (vm_run -> execute).  Returning
+ * from a CI_FRESH frame leaves that execute(); so C recursion happens only
+ * at native boundaries, and the C stack guard (err_check_c_stack) bounds it.
+ *
+ * SAFE POINTS.  Allocation never collects: gc_alloc only records debt and
+ * sets heap.pending.  The collector runs only at safe points: after an
+ * instruction that allocates (GC_CHECK), after a call to a native, on
+ * return, at frame entry with a rest list, and in vm_safepoint.  Before
+ * collecting, the loop sets vm->top to the end of the current window, so the
+ * collector scans exactly the live registers of every frame (gc.c: the stack
+ * up to vm->top).  Consequences: a native may keep fresh objects in C
+ * locals until it calls back into Sema code; an instruction handler may hold
+ * an unrooted value across an allocation but not across a GC_CHECK.
+ *
+ * ERRORS.  Raising (error.c) is a longjmp to the innermost Handler.  `TRY`
+ * pushes one that names this run level's jmp_buf, the frame, the register
+ * for the error map and the catch pc; vm_run's setjmp restores the state the
+ * handler saved (frames, top, roots, arenas, environment, current file) and
+ * resumes at the catch pc.  A protected call (vm_protect) is a handler with
+ * no catch pc.  The setjmp lives in vm_run, once per run level, not in the
+ * dispatch loop, so the loop is not pessimised by returns_twice.
+ *
+ * DEOPT CONTRACT.  Intrinsic instructions (intrinsics.h) assume the builtin
+ * they were compiled from is still in its global cell.  Each such
+ * instruction is recorded in its prototype's deopt table (pc, cell, opcode
+ * and a swapped-operands flag).  Storing a different value into the cell
+ * (env_set_global) rewrites every recorded instruction of every live
+ * prototype into DEOPT before the store; DEOPT finds its record and calls the
+ * cell's current value with the operands the layout names.  A program that
+ * never redefines a builtin pays nothing; one that does gets its own
+ * definition from the next execution of each instruction on.
+ *
+ * OWNER TOKENS.  An owner token (vm_new_token) marks map nodes that only
+ * one loop activation or one fold-driver call can reach; ASSOC_OWNED may
+ * update such nodes in place.  A token is lent to a frame (CallInfo.owner)
+ * by vm_call_owned and dropped by any tail call out of it; tokens come from
+ * a counter and are never reused, so an escaped map is persistent forever
+ * after.  (docs/design.md, "Owned updates".)
  */
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -35,7 +90,12 @@ static void *reserve(size_t bytes) {
   return p;
 }
 
-/* ---- C stack guard ---- */
+/* ---- C stack guard ----
+ * C recursion happens at native boundaries (callbacks, printing, equality,
+ * macro expansion).  The limit is derived from RLIMIT_STACK at start (or set
+ * for a thread made with a big stack), leaving a margin for the deepest C
+ * frames below the check, so running out is the catchable "stack overflow",
+ * never SIGSEGV. */
 
 static char *stack_limit_for(size_t size) {
   uintptr_t here = (uintptr_t)__builtin_frame_address(0);
@@ -71,7 +131,10 @@ static void std_flush(void *ud) {
   fflush(stderr);
 }
 
-/* ---- lifecycle ---- */
+/* ---- lifecycle ----
+ * A bare state: stack and frames reserved (virtual memory only until
+ * touched), heap, global environment.  No symbol is interned here, no
+ * library exists yet: boot.c builds the rest on top. */
 
 VM *vm_new(void) {
   VM *vm = calloc(1, sizeof(VM));
@@ -122,7 +185,10 @@ void vm_free(VM *vm) {
   free(vm);
 }
 
-/* ---- roots for C code ---- */
+/* ---- roots for C code ----
+ * A LIFO stack of values the collector marks (vm.h explains when a native
+ * needs it).  Handlers save its depth, so an error pops what the aborted
+ * code pushed. */
 
 void vm_push_root(VM *vm, Value v) {
   if (UNLIKELY(vm->nroots == vm->caproots)) {
@@ -165,6 +231,8 @@ void vm_safepoint(VM *vm) {
   if (vm->heap.pending) gc_collect(vm);
 }
 
+/* Set asynchronously (signal handlers, other threads); read at backward
+ * jumps and calls.  sig_atomic_t: the only type a handler may write. */
 volatile sig_atomic_t vm_interrupt_requested;
 
 void vm_interrupted(VM *vm) {
@@ -214,7 +282,13 @@ static NORETURN void not_callable(VM *vm, Value f) {
   err_eval(vm, "not callable: %s (%s)", str_data(s), val_type_name(f));
 }
 
-/* Set up a closure frame for base[-1] with argc arguments at base[0..]. */
+/* Set up a closure frame for base[-1] with argc arguments at base[0..].
+ * Checks the arity, gathers a rest parameter, and checks both limits (the
+ * window must fit below stack_end, the frame below ci_end): running out of
+ * either is the catchable "stack overflow", never a crash.  stack_hw records
+ * the highest window ever used, so the collector can clear the dead part
+ * above vm->top (a stale register must never keep garbage alive or point at
+ * a freed object).  The caller sets flags (CI_FRESH) and owner. */
 static inline CallInfo *push_frame(VM *vm, Closure *cl, Value *base, int argc) {
   Proto *p = cl->proto;
   if (UNLIKELY(argc != p->nparams)) {
@@ -238,6 +312,8 @@ static inline CallInfo *push_frame(VM *vm, Closure *cl, Value *base, int argc) {
 }
 
 
+/* Natives get their arguments in place (argv points into the caller's
+ * registers, callee object at argv[-1]) after the table's arity check. */
 static Value call_native(VM *vm, Native *n, int argc, Value *argv) {
   if (UNLIKELY(argc < n->min_args || (n->max_args >= 0 && argc > n->max_args))) native_arity(vm, n, argc);
   return n->fn(vm, argc, argv);
@@ -264,7 +340,10 @@ static Value call_multi(VM *vm, Value mv, int argc, Value *argv) {
   return r;
 }
 
-/* Call slot[0] with argc arguments at slot[1..]; the result replaces slot[0]. */
+/* Call slot[0] with argc arguments at slot[1..]; the result replaces
+ * slot[0].  Every callable kind: closures (in a new run level), natives,
+ * keywords as accessors ((:k m)), multimethods.  vm->top must already be
+ * above slot + argc, so a collection inside the call sees the arguments. */
 static void call_at(VM *vm, Value *slot, int argc, uint32_t owner) {
   Value f = slot[0];
   if (is_closure(f)) {
@@ -299,6 +378,10 @@ uint32_t vm_new_token(VM *vm) {
   return vm->next_token;
 }
 
+/* The C entry into Sema code: copy callee and arguments to the top of the
+ * stack (argv may point anywhere, even into the stack below), call, pop.
+ * The 256 slots of headroom let the callee's first window fit without a
+ * second check. */
 static Value call_with(VM *vm, Value fn, int argc, const Value *argv, uint32_t owner) {
   err_check_c_stack(vm);
   Value *slot = vm->top;
@@ -318,7 +401,11 @@ Value vm_call_owned(VM *vm, Value fn, int argc, const Value *argv, uint32_t toke
   return call_with(vm, fn, argc, argv, token);
 }
 
-/* ---- handlers ---- */
+/* ---- handlers ----
+ * A handler saves everything an error may leave inconsistent; restoring it
+ * is what makes a caught error leave the state exactly as at the `try` or
+ * the protected call.  Handlers form a stack (vm->handlers); raising jumps
+ * to the innermost, whose jmp_buf is the run level that owns it. */
 
 static Handler *push_handler(VM *vm) {
   if (vm->nhandlers == vm->caphandlers) {
@@ -355,23 +442,8 @@ static void restore_handler(VM *vm, uint32_t idx) {
 }
 
 
-int vm_pcall(VM *vm, Value fn, int argc, const Value *argv, Value *out) {
-  val_current_vm = vm;
-  jmp_buf jb;
-  volatile uint32_t idx = vm->nhandlers;
-  jmp_buf *volatile saved_run = vm->run_jb;
-  Handler *h = push_handler(vm);
-  h->jb = &jb;
-  if (setjmp(jb) == 0) {
-    *out = vm_call(vm, fn, argc, argv);
-    vm->nhandlers = idx;
-    return 0;
-  }
-  restore_handler(vm, idx);
-  vm->run_jb = saved_run;
-  return 1;
-}
-
+/* A C-level handler: run fn under it.  Locals that live across the setjmp
+ * are volatile (C11 7.13.2.1). */
 int vm_protect(VM *vm, void (*fn)(VM *, void *), void *ud) {
   val_current_vm = vm;
   jmp_buf jb;
@@ -389,35 +461,58 @@ int vm_protect(VM *vm, void (*fn)(VM *, void *), void *ud) {
   return 1;
 }
 
-/* ---- DEOPT: an intrinsic whose builtin was redefined calls the global ---- */
+typedef struct {
+  Value fn;
+  int argc;
+  const Value *argv;
+  Value result;
+} PCall;
 
-static const int32_t *deopt_find(Proto *p, uint32_t pc) {
+static void pcall_body(VM *vm, void *ud) {
+  PCall *c = ud;
+  c->result = vm_call(vm, c->fn, c->argc, c->argv);
+}
+
+int vm_pcall(VM *vm, Value fn, int argc, const Value *argv, Value *out) {
+  PCall c = {fn, argc, argv, NIL_VAL};
+  int failed = vm_protect(vm, pcall_body, &c);
+  if (!failed) *out = c.result;
+  return failed;
+}
+
+/* ---- DEOPT: an intrinsic whose builtin was redefined calls the global ----
+ * The record of the instruction at pc (sorted by pc in the prototype's deopt
+ * vector of (pc cell op) triples) names the global cell and the opcode the
+ * instruction was compiled as, which says where its operands are. */
+
+typedef struct {
+  int32_t cell; /* global cell of the builtin, -1 if there is no record */
+  int32_t op;   /* opcode as compiled, | DEOPT_SWAPPED */
+} DeoptRecord;
+
+static DeoptRecord deopt_find(Proto *p, uint32_t pc) {
   Value *d = vec_items(p->deopt);
   uint32_t lo = 0, hi = vec_len(p->deopt) / 3;
   while (lo < hi) {
     uint32_t mid = (lo + hi) / 2;
     uint32_t mpc = (uint32_t)small_int_of(d[mid * 3]);
-    if (mpc == pc) {
-      static int32_t rec[2];
-      rec[0] = (int32_t)small_int_of(d[mid * 3 + 1]);
-      rec[1] = (int32_t)small_int_of(d[mid * 3 + 2]);
-      return rec;
-    }
+    if (mpc == pc) return (DeoptRecord){(int32_t)small_int_of(d[mid * 3 + 1]), (int32_t)small_int_of(d[mid * 3 + 2])};
     if (mpc < pc)
       lo = mid + 1;
     else
       hi = mid;
   }
-  return NULL;
+  return (DeoptRecord){-1, 0};
 }
 
-/* Returns the call's result; *branch is set for compare-and-branch layouts. */
-static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t pc, Instr i) {
-  const int32_t *rec = deopt_find(p, pc);
-  if (!rec) err_eval(vm, "internal error: missing deopt record");
-  int32_t cell = rec[0];
-  int op = rec[1] & 0xFF;
-  bool swapped = rec[1] & DEOPT_SWAPPED;
+/* Call the cell's current value with the instruction's operands, in the
+ * order the builtin takes them; returns its result (for the branch layouts
+ * the caller branches on its truth). */
+static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, DeoptRecord rec, Instr i) {
+  if (rec.cell < 0) err_eval(vm, "internal error: missing deopt record");
+  int32_t cell = rec.cell;
+  int op = rec.op & 0xFF;
+  bool swapped = rec.op & DEOPT_SWAPPED;
   Value f = vm->globals[cell].value;
   if (f == UNBOUND_VAL) err_unbound(vm, vm->globals[cell].name);
   Value args[256];
@@ -471,6 +566,16 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
 #define USE_COMPUTED_GOTO 1
 #endif
 
+/* The loop keeps the current frame in locals: ci (its CallInfo), cl (its
+ * closure), base (register 0), k (the constants), pc (the next word) and i
+ * (the word being executed).  Invariants:
+ *  - ci->pc is only written by SAVE_PC(); anything that can raise or look at
+ *    the frames (an error's stack trace, a call, a collection that prints a
+ *    trace for an out-of-memory error) must come after SAVE_PC(), so traces
+ *    and positions name the right instruction.
+ *  - After a call that returns into this frame the locals are still right
+ *    (the stack does not move); after a frame switch (CALL of a closure,
+ *    RETURN, an error caught here) they are reloaded from vm->ci. */
 #define RA base[GET_A(i)]
 #define RB base[GET_B(i)]
 #define RC base[GET_C(i)]
@@ -484,6 +589,8 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
     pc = ci->pc;            \
     k = cl->proto->consts;  \
   } while (0)
+/* The safe point after an allocating instruction: the window of this frame
+ * is the top of the live stack, everything above is dead. */
 #define GC_CHECK()                                  \
   do {                                              \
     if (UNLIKELY(vm->heap.pending)) {               \
@@ -491,6 +598,8 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
       gc_collect(vm);                               \
     }                                               \
   } while (0)
+/* Type tests are one compare on the word (value.h): small ints by tag, doubles
+ * by being below the tagged range. */
 #define BOTH_SMALL(a, b) (VAL_TAG(a) == TAG_INT && VAL_TAG(b) == TAG_INT)
 #define BOTH_DOUBLE(a, b) (is_double(a) && is_double(b))
 #define TAKE_JUMP() (pc += GET_sJ(*pc) + 1)
@@ -502,6 +611,8 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
       vm_interrupted(vm);                      \
     }                                          \
   } while (0)
+/* A conditional is followed by a JMP word: take it when cond == C, else skip
+ * it, so a taken branch is one dispatch. */
 #define COND_JUMP(cond)             \
   do {                              \
     if ((cond) == (bool)GET_C(i))   \
@@ -556,8 +667,13 @@ static void print_op_profile(void) {
 #define CASE(name) case OP_##name:
 #endif
 
+/* The sum or difference of two 48-bit ints fits in 64 bits; it is immediate
+ * again if it fits 48, else boxed.  (Wrapping at 64 bits is op_add's, for
+ * operands that are already boxed.) */
 static inline Value int_result(VM *vm, int64_t r) { return fits_small_int(r) ? small_int_val(r) : obj_int(vm, r); }
 
+/* Run from vm->ci until a CI_FRESH frame returns.  One invocation per run
+ * level; errors caught by a `try` of this level re-enter it (vm_run). */
 static void execute(VM *vm) {
 #ifdef USE_COMPUTED_GOTO
   static const void *const jump[] = {
@@ -630,6 +746,8 @@ dispatch:
     RA = EMPTY_VAL;
     DISPATCH();
   }
+  /* Globals are cells addressed by index; an unbound cell holds UNBOUND_VAL,
+   * and a module's cell falls back to the global one (env.c). */
   CASE(GETGLOBAL) {
     Value v = vm->globals[GET_Bx(i)].value;
     if (UNLIKELY(v == UNBOUND_VAL)) {
@@ -639,12 +757,15 @@ dispatch:
     RA = v;
     DISPATCH();
   }
+  /* may deoptimize instructions compiled from this cell's builtin */
   CASE(SETGLOBAL)
   CASE(DEFGLOBAL) {
     SAVE_PC();
     env_set_global(vm, (int32_t)GET_Bx(i), RA);
     DISPATCH();
   }
+  /* Closures capture values at creation (upvals[]); a variable that is both
+   * captured and assigned lives in a Box, which frame and closures share. */
   CASE(GETUPVAL) {
     RA = cl->upvals[GET_B(i)];
     DISPATCH();
@@ -708,6 +829,10 @@ dispatch:
     COND_JUMP(is_cons(RA));
     DISPATCH();
   }
+  /* A call of a closure switches frames inside this loop (no C recursion);
+   * anything else is called from C with vm->top set above the arguments,
+   * and its result lands in R[A].  The interrupt check here and at backward
+   * jumps means every loop, recursive or iterative, can be interrupted. */
   CASE(CALL) {
     CHECK_INTERRUPT();
     Value *fslot = &RA;
@@ -732,6 +857,10 @@ dispatch:
     GC_CHECK();
     DISPATCH();
   }
+  /* Reuse this frame: move callee and arguments down to base-1 and push the
+   * callee's frame in place of ours (keeping CI_FRESH, so returning from it
+   * still leaves this run level; dropping the owner token).  A native callee
+   * returns at once, as if from here. */
   CASE(TAILCALL) {
     CHECK_INTERRUPT();
     Value *fslot = &RA;
@@ -758,6 +887,7 @@ dispatch:
     base[-1] = *fslot;
     goto do_return;
   }
+  /* The result goes to base[-1], the caller's R[A] of its CALL. */
   CASE(RETURN) {
     base[-1] = RA;
   do_return:
@@ -773,6 +903,10 @@ dispatch:
     GC_CHECK();
     DISPATCH();
   }
+  /* Push a handler owned by this frame and this run level: on an error the
+   * error map lands in R[A] and execution resumes at the catch code, the
+   * target of the JMP word that follows.  top is this frame's window, so the
+   * catch sees every register of the frame. */
   CASE(TRY) {
     Handler *h = push_handler(vm);
     h->jb = vm->run_jb;
@@ -800,6 +934,8 @@ dispatch:
     GC_CHECK();
     DISPATCH();
   }
+  /* Map literals are built by persistent assoc, so duplicate keys keep the
+   * last value (language.md §3.6). */
   CASE(MKMAP) {
     SAVE_PC();
     Value m = map_empty(vm);
@@ -810,12 +946,13 @@ dispatch:
     DISPATCH();
   }
   CASE(DEOPT) {
+    /* an intrinsic whose builtin was replaced: call the global (see DEOPT
+     * CONTRACT above); the word keeps its operands, the record its shape */
     SAVE_PC();
     vm->top = base + cl->proto->maxregs;
-    uint32_t at = (uint32_t)(pc - 1 - cl->proto->code);
-    const int32_t *rec = deopt_find(cl->proto, at);
-    int layout = rec ? opcode_layouts[rec[1] & 0xFF] : L_NONE;
-    Value r = deopt_call(vm, cl->proto, base, k, at, i);
+    DeoptRecord rec = deopt_find(cl->proto, (uint32_t)(pc - 1 - cl->proto->code));
+    int layout = rec.cell >= 0 ? opcode_layouts[rec.op & 0xFF] : L_NONE;
+    Value r = deopt_call(vm, cl->proto, base, k, rec, i);
     if (layout == L_AB_J || layout == L_AsB_J || layout == L_A_J)
       COND_JUMP(is_truthy(r));
     else
@@ -824,7 +961,10 @@ dispatch:
     DISPATCH();
   }
 
-  /* ---- arithmetic ---- */
+  /* ---- arithmetic ----
+   * Fast paths inline: two small ints (results re-boxed only past 48 bits),
+   * two doubles; every other pairing (bigints, mixed int/float, strings for
+   * +, errors) goes to the op_ implementation, which is the builtin's. */
 #define ARITH(name, iop, dop, slow)                                    \
   CASE(name) {                                                         \
     Value b = RB, c = RC;                                              \
@@ -928,7 +1068,7 @@ dispatch:
     DISPATCH();
   }
 
-  /* ---- comparisons ---- */
+  /* ---- comparisons: as values, then fused with the branch that uses them ---- */
 #define CMP_VALUE(name, iop, slowexpr)                                 \
   CASE(name) {                                                         \
     Value b = RB, c = RC;                                              \
@@ -992,7 +1132,8 @@ dispatch:
   CMP_BRANCH_I(BGTI, >, op_cmp_lt(vm, c, b))
   CMP_BRANCH_I(BGEI, >=, op_cmp_le(vm, c, b))
 
-  /* ---- lists, predicates, collections ---- */
+  /* ---- lists, predicates, collections: inline where the common case is one
+   * tag test, else the implementation (intrinsics.h) ---- */
   CASE(CAR) {
     Value x = RB;
     if (LIKELY(is_cons(x)))
@@ -1136,6 +1277,9 @@ dispatch:
     GC_CHECK();
     DISPATCH();
   }
+  /* assoc where codegen proved the old map dead (docs/design.md, "Owned
+   * updates"): nodes carrying the token are updated in place, others copied
+   * once and tagged.  The token is R[C], or the frame's lent one (C = 255). */
   CASE(ASSOC_OWNED) {
     SAVE_PC();
     Value *a = &RB;
@@ -1167,8 +1311,12 @@ dispatch:
 #endif
 }
 
-/* One run level: resumes execution after an error caught by a `try` whose
- * handler belongs to this level. */
+/* One run level.  The setjmp here is where an error caught by a `try` of
+ * this level lands: restore the state the handler saved, store the error map
+ * in its register, clear the registers of the aborted try body (dead, but a
+ * precise collector would keep what they point to alive: a caught 32 MB list
+ * stayed live before this), and re-enter execute at the catch pc.  Errors
+ * caught by handlers of outer levels longjmp past this frame entirely. */
 static void vm_run(VM *vm) {
   jmp_buf jb;
   jmp_buf *volatile saved = vm->run_jb;
