@@ -817,39 +817,27 @@ static Node *call_helper(Unit *u, HelperId id, Node **args, uint32_t nargs, uint
   return r;
 }
 
-static Node *sf_eval(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
+/* (eval x), (macroexpand x), (load path), (force p): the argument is
+ * evaluated and passed to a runtime helper (helpers.h). */
+static Node *one_arg_helper(Unit *u, Scope *s, Value form, uint32_t pos, const char *name, HelperId id) {
   int64_t n = form_len(form) - 1;
-  if (n != 1) carity(u, pos, "eval", "1", (int)n);
+  if (n != 1) carity(u, pos, name, "1", (int)n);
   Node *arg = an(u, s, nth_form(form, 1), false);
-  return call_helper(u, HELPER_EVAL, &arg, 1, pos);
+  return call_helper(u, id, &arg, 1, pos);
 }
 
+static Node *sf_eval(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) { return one_arg_helper(u, s, form, pos, "eval", HELPER_EVAL); }
 static Node *sf_macroexpand(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  int64_t n = form_len(form) - 1;
-  if (n != 1) carity(u, pos, "macroexpand", "1", (int)n);
-  Node *arg = an(u, s, nth_form(form, 1), false);
-  return call_helper(u, HELPER_MACROEXPAND, &arg, 1, pos);
+  return one_arg_helper(u, s, form, pos, "macroexpand", HELPER_MACROEXPAND);
 }
-
-static Node *sf_load(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  int64_t n = form_len(form) - 1;
-  if (n != 1) carity(u, pos, "load", "1", (int)n);
-  Node *arg = an(u, s, nth_form(form, 1), false);
-  return call_helper(u, HELPER_LOAD, &arg, 1, pos);
-}
+static Node *sf_load(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) { return one_arg_helper(u, s, form, pos, "load", HELPER_LOAD); }
+static Node *sf_force(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) { return one_arg_helper(u, s, form, pos, "force", HELPER_FORCE); }
 
 static Node *sf_delay(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   int64_t n = form_len(form) - 1;
   if (n != 1) carity(u, pos, "delay", "1", (int)n);
   Node *thunk = an_lambda(u, s, EMPTY_VAL, cdr(form), NIL_VAL, pos, "delay", NULL);
   return call_helper(u, HELPER_MAKE_PROMISE, &thunk, 1, pos);
-}
-
-static Node *sf_force(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  int64_t n = form_len(form) - 1;
-  if (n != 1) carity(u, pos, "force", "1", (int)n);
-  Node *arg = an(u, s, nth_form(form, 1), false);
-  return call_helper(u, HELPER_FORCE, &arg, 1, pos);
 }
 
 /* defmacro: at top level the macro is registered now, during analysis */
@@ -860,9 +848,8 @@ static Node *sf_defmacro(Unit *u, Scope *s, Value form, bool tail, uint32_t pos)
   Value name = nth_form(form, 1), params = nth_form(form, 2);
   if (!is_sym(name)) cerr(u, pos, "defmacro: name must be a symbol");
   if (!is_list(params)) cerr(u, pos, "defmacro: params must be a list");
-  Value dot = SYM(vm, ".");
   for (Value l = params; is_cons(l); l = cdr(l))
-    if (!is_sym(car(l)) || (car(l) == dot && false)) cerr(u, pos, "defmacro: parameter must be a symbol");
+    if (!is_sym(car(l))) cerr(u, pos, "defmacro: parameter must be a symbol");
   if (s->toplevel) {
     Value lam = keep(u, list_cons_at(vm, SYM(vm, "lambda"), cdr(cdr(form)), pos));
     Value closure = compile_transformer(vm, lam, name, u->file);

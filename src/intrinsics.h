@@ -10,8 +10,8 @@
  *     two, L_B3 and L_ARGS consecutive registers (plus the special forms it
  *     knows, such as immediates for ADD or fused branches for the
  *     comparisons);
- *   - the VM (vm.c) runs it: a row of kind CALLn gets a generated case that
- *     calls IMPL on its operands; a row of kind FAST has a hand-written case
+ *   - the VM (vm.c) runs it: a row of kind CALLn or PURE1 gets a generated
+ *     case that calls IMPL on its operands; a row of kind FAST has a hand-written case
  *     with an inline fast path that calls IMPL for every other operand;
  *   - the docs list it (`sema doc` says a builtin is compiled inline).
  * Each instruction is recorded in its prototype's deopt table; when the
@@ -30,7 +30,9 @@
  * I(OP, name, argc, layout, kind, impl, effect)
  *   argc: operand count, or -1 for any count below INTRINSIC_MAX_ARGS
  *   kind: FAST, or CALL1 / CALL2 / CALL3 (IMPL(vm, operands...)) / CALLN
- *         (IMPL(vm, first operand's register, count))
+ *         (IMPL(vm, first operand's register, count)), or PURE1: IMPL is a
+ *         static inline function (ops.h) that neither allocates nor raises,
+ *         so its generated case needs no saved pc and no safe point
  */
 #ifndef SEMA_INTRINSICS_H
 #define SEMA_INTRINSICS_H
@@ -45,7 +47,7 @@
   I(MUL, "*", 2, L_BC, FAST, op_mul, "R[A] = R[B] * R[C]")                                \
   I(DIV, "/", 2, L_BC, FAST, op_div, "R[A] = R[B] / R[C]")                                \
   I(MOD, "mod", 2, L_BC, FAST, op_mod, "R[A] = (mod R[B] R[C])")                          \
-  I(NOT, "not", 1, L_B, FAST, op_not, "R[A] = (not R[B])")                                   \
+  I(NOT, "not", 1, L_B, PURE1, op_not, "R[A] = (not R[B])")                                   \
   I(EQV, "=", 2, L_BC, FAST, op_num_eq, "R[A] = (= R[B] R[C])")                             \
   I(LTV, "<", 2, L_BC, FAST, op_lt, "R[A] = (< R[B] R[C])")                                 \
   I(LEV, "<=", 2, L_BC, FAST, op_le, "R[A] = (<= R[B] R[C])")                               \
@@ -55,15 +57,15 @@
   I(CDR, "cdr", 1, L_B, FAST, op_cdr, "R[A] = (cdr R[B])")                                   \
   I(CONS, "cons", 2, L_BC, FAST, op_cons, "R[A] = (cons R[B] R[C])")                         \
   I(CADR, "cadr", 1, L_B, FAST, op_cadr, "R[A] = (cadr R[B])")                               \
-  I(NULLP, "null?", 1, L_B, FAST, op_nullp, "R[A] = (null? R[B])")                           \
-  I(NILP, "nil?", 1, L_B, FAST, op_nilp, "R[A] = (nil? R[B])")                               \
-  I(PAIRP, "pair?", 1, L_B, FAST, op_pairp, "R[A] = (pair? R[B])")                           \
-  I(LISTP, "list?", 1, L_B, FAST, op_listp, "R[A] = (list? R[B])")                           \
-  I(NUMBERP, "number?", 1, L_B, FAST, op_numberp, "R[A] = (number? R[B])")                   \
-  I(STRINGP, "string?", 1, L_B, FAST, op_stringp, "R[A] = (string? R[B])")                   \
-  I(SYMBOLP, "symbol?", 1, L_B, FAST, op_symbolp, "R[A] = (symbol? R[B])")                   \
+  I(NULLP, "null?", 1, L_B, PURE1, op_nullp, "R[A] = (null? R[B])")                           \
+  I(NILP, "nil?", 1, L_B, PURE1, op_nilp, "R[A] = (nil? R[B])")                               \
+  I(PAIRP, "pair?", 1, L_B, PURE1, op_pairp, "R[A] = (pair? R[B])")                           \
+  I(LISTP, "list?", 1, L_B, PURE1, op_listp, "R[A] = (list? R[B])")                           \
+  I(NUMBERP, "number?", 1, L_B, PURE1, op_numberp, "R[A] = (number? R[B])")                   \
+  I(STRINGP, "string?", 1, L_B, PURE1, op_stringp, "R[A] = (string? R[B])")                   \
+  I(SYMBOLP, "symbol?", 1, L_B, PURE1, op_symbolp, "R[A] = (symbol? R[B])")                   \
   I(ZEROP, "zero?", 1, L_B, FAST, op_zerop, "R[A] = (zero? R[B])")                           \
-  I(EQUALP, "equal?", 2, L_BC, FAST, op_equalp, "R[A] = (equal? R[B] R[C])")                 \
+  I(EQUALP, "equal?", 2, L_BC, CALL2, op_equalp, "R[A] = (equal? R[B] R[C])")                 \
   I(NTH, "nth", 2, L_BC, FAST, op_nth, "R[A] = (nth R[B] R[C])")                             \
   I(STRLEN, "string-length", 1, L_B, FAST, op_strlen, "R[A] = (string-length R[B])")         \
   I(MIN2, "min", 2, L_BC, FAST, op_min2, "R[A] = (min R[B] R[C])")                           \

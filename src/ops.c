@@ -123,14 +123,6 @@ Value op_ge(VM *vm, Value a, Value b) { return bool_val(op_cmp_le(vm, b, a)); }
 
 /* ---- predicates ---- */
 
-Value op_not(VM *vm, Value x) { return bool_val(is_falsy(x)); }
-Value op_nullp(VM *vm, Value x) { return bool_val(x == EMPTY_VAL || x == NIL_VAL); }
-Value op_nilp(VM *vm, Value x) { return bool_val(x == NIL_VAL); }
-Value op_pairp(VM *vm, Value x) { return bool_val(is_cons(x)); }
-Value op_listp(VM *vm, Value x) { return bool_val(is_list(x)); }
-Value op_numberp(VM *vm, Value x) { return bool_val(is_number(x)); }
-Value op_stringp(VM *vm, Value x) { return bool_val(is_string(x)); }
-Value op_symbolp(VM *vm, Value x) { return bool_val(is_sym(x)); }
 Value op_equalp(VM *vm, Value a, Value b) { return bool_val(val_equal(a, b)); }
 
 Value op_zerop(VM *vm, Value x) {

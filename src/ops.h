@@ -9,6 +9,7 @@
 #ifndef SEMA_OPS_H
 #define SEMA_OPS_H
 
+#include "runtime.h"
 #include "vm.h"
 
 Value op_add(VM *vm, Value a, Value b);
@@ -29,14 +30,16 @@ Value op_ge(VM *vm, Value a, Value b);
 Value op_min2(VM *vm, Value a, Value b);
 Value op_max2(VM *vm, Value a, Value b);
 
-Value op_not(VM *vm, Value x);
-Value op_nullp(VM *vm, Value x);
-Value op_nilp(VM *vm, Value x);
-Value op_pairp(VM *vm, Value x);
-Value op_listp(VM *vm, Value x);
-Value op_numberp(VM *vm, Value x);
-Value op_stringp(VM *vm, Value x);
-Value op_symbolp(VM *vm, Value x);
+/* the pure predicates (intrinsics of kind PURE1): inline, they neither
+ * allocate nor raise */
+static inline Value op_not(VM *vm, Value x) { return bool_val(is_falsy(x)); }
+static inline Value op_nullp(VM *vm, Value x) { return bool_val(x == EMPTY_VAL || x == NIL_VAL); }
+static inline Value op_nilp(VM *vm, Value x) { return bool_val(x == NIL_VAL); }
+static inline Value op_pairp(VM *vm, Value x) { return bool_val(is_cons(x)); }
+static inline Value op_listp(VM *vm, Value x) { return bool_val(is_list(x)); }
+static inline Value op_numberp(VM *vm, Value x) { return bool_val(is_number(x)); }
+static inline Value op_stringp(VM *vm, Value x) { return bool_val(is_string(x)); }
+static inline Value op_symbolp(VM *vm, Value x) { return bool_val(is_sym(x)); }
 Value op_zerop(VM *vm, Value x);
 Value op_equalp(VM *vm, Value a, Value b);
 Value op_car(VM *vm, Value x);

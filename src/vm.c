@@ -1063,10 +1063,6 @@ dispatch:
     }
     DISPATCH();
   }
-  CASE(NOT) {
-    RA = bool_val(is_falsy(RB));
-    DISPATCH();
-  }
 
   /* ---- comparisons: as values, then fused with the branch that uses them ---- */
 #define CMP_VALUE(name, iop, slowexpr)                                 \
@@ -1172,56 +1168,19 @@ dispatch:
       RA = car(cdr(x));
     else {
       SAVE_PC();
-      RA = op_car(vm, op_cdr(vm, x));
+      RA = op_cadr(vm, x);
       GC_CHECK();
     }
     DISPATCH();
   }
-  CASE(NULLP) {
-    Value x = RB;
-    RA = bool_val(x == EMPTY_VAL || x == NIL_VAL);
-    DISPATCH();
-  }
-  CASE(NILP) {
-    RA = bool_val(RB == NIL_VAL);
-    DISPATCH();
-  }
-  CASE(PAIRP) {
-    RA = bool_val(is_cons(RB));
-    DISPATCH();
-  }
-  CASE(LISTP) {
-    RA = bool_val(is_list(RB));
-    DISPATCH();
-  }
-  CASE(NUMBERP) {
-    RA = bool_val(is_number(RB));
-    DISPATCH();
-  }
-  CASE(STRINGP) {
-    RA = bool_val(is_string(RB));
-    DISPATCH();
-  }
-  CASE(SYMBOLP) {
-    RA = bool_val(is_sym(RB));
-    DISPATCH();
-  }
   CASE(ZEROP) {
     Value x = RB;
-    if (VAL_TAG(x) == TAG_INT)
+    if (LIKELY(VAL_TAG(x) == TAG_INT))
       RA = bool_val(x == small_int_val(0));
-    else if (is_double(x))
-      RA = bool_val(as_double(x) == 0.0);
-    else if (is_bigint(x))
-      RA = FALSE_VAL;
     else {
       SAVE_PC();
-      err_type(vm, "number", x);
+      RA = op_zerop(vm, x);
     }
-    DISPATCH();
-  }
-  CASE(EQUALP) {
-    RA = bool_val(val_equal(RB, RC));
     DISPATCH();
   }
   CASE(NTH) {
@@ -1298,6 +1257,7 @@ dispatch:
   /* ---- intrinsics without a hand-written fast path (intrinsics.h kind CALLn):
    * the instruction is a direct call of the row's IMPL on its operands ---- */
 #define GEN_FAST(op, impl)
+#define GEN_PURE1(op, impl) CASE(op) { RA = impl(vm, RB); DISPATCH(); }
 #define GEN_CALL1(op, impl) CASE(op) { SAVE_PC(); RA = impl(vm, RB); GC_CHECK(); DISPATCH(); }
 #define GEN_CALL2(op, impl) CASE(op) { SAVE_PC(); RA = impl(vm, RB, RC); GC_CHECK(); DISPATCH(); }
 #define GEN_CALL3(op, impl) CASE(op) { SAVE_PC(); Value *a3 = &RB; RA = impl(vm, a3[0], a3[1], a3[2]); GC_CHECK(); DISPATCH(); }

@@ -498,14 +498,8 @@ static void je_newline(JE *e, int level) {
   for (int i = 0; i < level; i++) sb_add(e->out, "  ", 2);
 }
 
-typedef struct {
-  const char *p; /* NULL: text at keybuf offset off */
-  size_t len, off;
-  uint32_t idx;
-} JKey;
-
-static int jkey_cmp(const void *a, const void *b) {
-  const JKey *x = a, *y = b;
+static int key_cmp(const void *a, const void *b) {
+  const JsonKey *x = a, *y = b;
   size_t n = x->len < y->len ? x->len : y->len;
   int c = memcmp(x->p, y->p, n);
   if (c) return c;
@@ -513,50 +507,61 @@ static int jkey_cmp(const void *a, const void *b) {
   return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+size_t json_key_entries(VM *vm, Value m, JsonKey **out, StrBuf *kb) {
+  size_t n;
+  Value *kv = map_sorted_entries(m, &n);
+  JsonKey *ents = malloc((n ? n : 1) * sizeof(JsonKey));
+  if (!ents) abort();
+  sb_init(kb);
+  bool sorted = true;
+  for (size_t i = 0; i < n; i++) {
+    Value k = kv[2 * i];
+    JsonKey *t = &ents[i];
+    t->idx = (uint32_t)i;
+    t->v = kv[2 * i + 1];
+    if (is_string(k)) {
+      t->p = str_data(k);
+      t->len = str_len(k);
+    } else if (is_kw(k) || is_sym(k)) {
+      String *s = sym_name(vm, sym_id(k));
+      t->p = s->data;
+      t->len = s->len;
+    } else {
+      t->p = NULL;
+      t->off = kb->len;
+      print_value(vm, kb, k, true);
+      t->len = kb->len - t->off;
+    }
+  }
+  free(kv);
+  for (size_t i = 0; i < n; i++)
+    if (!ents[i].p) ents[i].p = kb->data + ents[i].off;
+  for (size_t i = 1; i < n && sorted; i++)
+    if (key_cmp(&ents[i - 1], &ents[i]) > 0) sorted = false;
+  if (!sorted) qsort(ents, n, sizeof(JsonKey), key_cmp);
+  *out = ents;
+  return n;
+}
+
 static bool je_value(JE *e, Value v, int level);
 
 static bool je_map(JE *e, Value m, int level) {
   VM *vm = e->vm;
-  size_t n;
-  Value *ents = map_sorted_entries(m, &n);
+  StrBuf kb; /* printed forms of non-string, non-name keys */
+  JsonKey *keys;
+  size_t n = json_key_entries(vm, m, &keys, &kb);
   if (n == 0) {
-    free(ents);
+    free(keys);
+    sb_free(&kb);
     sb_add(e->out, "{}", 2);
     return true;
   }
-  JKey *keys = malloc(n * sizeof(JKey));
-  StrBuf kb; /* printed forms of non-string, non-name keys */
-  sb_init(&kb);
-  bool sorted = true;
-  for (size_t i = 0; i < n; i++) {
-    Value k = ents[2 * i];
-    JKey *jk = &keys[i];
-    jk->idx = (uint32_t)i;
-    if (is_string(k)) {
-      jk->p = str_data(k);
-      jk->len = str_len(k);
-    } else if (is_kw(k) || is_sym(k)) {
-      String *s = sym_name(vm, sym_id(k));
-      jk->p = s->data;
-      jk->len = s->len;
-    } else {
-      jk->p = NULL;
-      jk->off = kb.len;
-      print_value(vm, &kb, k, true);
-      jk->len = kb.len - jk->off;
-    }
-  }
-  for (size_t i = 0; i < n; i++)
-    if (!keys[i].p) keys[i].p = kb.data + keys[i].off;
-  for (size_t i = 1; i < n && sorted; i++)
-    if (jkey_cmp(&keys[i - 1], &keys[i]) > 0) sorted = false;
-  if (!sorted) qsort(keys, n, sizeof(JKey), jkey_cmp);
   bool ok = true;
   sb_addc(e->out, '{');
   bool first = true;
   for (size_t i = 0; i < n && ok; i++) {
-    JKey *jk = &keys[i];
-    Value val = ents[2 * jk->idx + 1];
+    JsonKey *jk = &keys[i];
+    Value val = jk->v;
     if (i + 1 < n && keys[i + 1].len == jk->len && !memcmp(keys[i + 1].p, jk->p, jk->len)) {
       /* shadowed by a later key with the same text: still converted (errors show), not emitted */
       size_t mark = e->out->len;
@@ -580,7 +585,6 @@ static bool je_map(JE *e, Value m, int level) {
   }
   sb_free(&kb);
   free(keys);
-  free(ents);
   return ok;
 }
 

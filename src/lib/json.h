@@ -25,6 +25,19 @@ bool json_write(VM *vm, StrBuf *out, Value v, unsigned flags, const char *fname,
  * levels, raises the eval error. */
 void json_encode_lossy(VM *vm, StrBuf *out, Value v, bool pretty);
 
+/* The entries of map m with their keys as text -- a string's bytes, a
+ * keyword's or symbol's name, else the key's printed form (kept in kb) --
+ * sorted by that text, entries of equal text in map order.  Encoders of
+ * formats whose keys are strings (JSON, TOML) share it.  Returns the count;
+ * the caller frees *out and kb. */
+typedef struct {
+  const char *p;
+  size_t len, off;
+  uint32_t idx; /* position in the map */
+  Value v;
+} JsonKey;
+size_t json_key_entries(VM *vm, Value m, JsonKey **out, StrBuf *kb);
+
 /* Where and why json_parse failed: msg is serde_json's wording (a static
  * string); line is 1-based, col counts bytes on the line up to the error. */
 typedef struct {

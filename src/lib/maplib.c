@@ -288,42 +288,31 @@ static Value n_deep_merge(VM *vm, int argc, Value *argv) {
 
 /* ---- transformation and selection ---- */
 
-static Value n_map_vals(VM *vm, int argc, Value *argv) {
-  Value fn = argv[0], m = argv[1];
+/* map-vals, map-keys and map-filter: one pass over m building a map of the
+ * same kind, each entry transformed by fn as the mode says. */
+enum { MAP_VALS, MAP_KEYS, MAP_FILTER };
+
+static Value map_transform(VM *vm, Value fn, Value m, int mode) {
   check_map(vm, m);
   Acc a;
   acc_init(vm, &a, anymap_empty_like(vm, m));
   MapIter it;
   Value k, v;
   map_iter_init(&it, m);
-  while (map_iter_next(&it, &k, &v)) acc_put(vm, &a, k, vm_call1(vm, fn, v));
+  while (map_iter_next(&it, &k, &v)) {
+    if (mode == MAP_VALS)
+      acc_put(vm, &a, k, vm_call1(vm, fn, v));
+    else if (mode == MAP_KEYS)
+      acc_put(vm, &a, vm_call1(vm, fn, k), v);
+    else if (is_truthy(vm_call2(vm, fn, k, v)))
+      acc_put(vm, &a, k, v);
+  }
   return acc_done(vm, &a);
 }
 
-static Value n_map_keys(VM *vm, int argc, Value *argv) {
-  Value fn = argv[0], m = argv[1];
-  check_map(vm, m);
-  Acc a;
-  acc_init(vm, &a, anymap_empty_like(vm, m));
-  MapIter it;
-  Value k, v;
-  map_iter_init(&it, m);
-  while (map_iter_next(&it, &k, &v)) acc_put(vm, &a, vm_call1(vm, fn, k), v);
-  return acc_done(vm, &a);
-}
-
-static Value n_map_filter(VM *vm, int argc, Value *argv) {
-  Value pred = argv[0], m = argv[1];
-  check_map(vm, m);
-  Acc a;
-  acc_init(vm, &a, anymap_empty_like(vm, m));
-  MapIter it;
-  Value k, v;
-  map_iter_init(&it, m);
-  while (map_iter_next(&it, &k, &v))
-    if (is_truthy(vm_call2(vm, pred, k, v))) acc_put(vm, &a, k, v);
-  return acc_done(vm, &a);
-}
+static Value n_map_vals(VM *vm, int argc, Value *argv) { return map_transform(vm, argv[0], argv[1], MAP_VALS); }
+static Value n_map_keys(VM *vm, int argc, Value *argv) { return map_transform(vm, argv[0], argv[1], MAP_KEYS); }
+static Value n_map_filter(VM *vm, int argc, Value *argv) { return map_transform(vm, argv[0], argv[1], MAP_FILTER); }
 
 static Value n_select_keys(VM *vm, int argc, Value *argv) {
   check_map(vm, argv[0]);

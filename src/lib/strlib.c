@@ -928,39 +928,28 @@ static Value n_map(VM *vm, int argc, Value *argv) {
 
 /* ---- §11.6 case conversion and Unicode ---- */
 
-static Value n_upper(VM *vm, int argc, Value *argv) {
-  Value s = S(vm, argv[0]);
+/* Upper- or lower-case a string: ASCII strings byte by byte into an exact
+ * allocation, others through utf8proc's full case mapping. */
+static Value change_case(VM *vm, Value s, bool upper) {
+  s = S(vm, s);
   size_t len = str_len(s);
   if (s_ascii(s)) {
     Value r = str_new_uninit(vm, len);
     const unsigned char *p = (const unsigned char *)str_data(s);
     char *d = as_string(r)->data;
-    for (size_t i = 0; i < len; i++) d[i] = (char)(p[i] >= 'a' && p[i] <= 'z' ? p[i] - 32 : p[i]);
+    unsigned char lo = upper ? 'a' : 'A', hi = upper ? 'z' : 'Z';
+    for (size_t i = 0; i < len; i++) d[i] = (char)(p[i] >= lo && p[i] <= hi ? p[i] ^ 0x20 : p[i]);
     as_string(r)->h.flags = STR_ASCII;
     return r;
   }
   StrBuf b;
   sb_init(&b);
-  add_upper(&b, str_data(s), len);
+  (upper ? add_upper : add_lower)(&b, str_data(s), len);
   return sb_to_string(vm, &b);
 }
 
-static Value n_lower(VM *vm, int argc, Value *argv) {
-  Value s = S(vm, argv[0]);
-  size_t len = str_len(s);
-  if (s_ascii(s)) {
-    Value r = str_new_uninit(vm, len);
-    const unsigned char *p = (const unsigned char *)str_data(s);
-    char *d = as_string(r)->data;
-    for (size_t i = 0; i < len; i++) d[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
-    as_string(r)->h.flags = STR_ASCII;
-    return r;
-  }
-  StrBuf b;
-  sb_init(&b);
-  add_lower(&b, str_data(s), len);
-  return sb_to_string(vm, &b);
-}
+static Value n_upper(VM *vm, int argc, Value *argv) { return change_case(vm, argv[0], true); }
+static Value n_lower(VM *vm, int argc, Value *argv) { return change_case(vm, argv[0], false); }
 
 static Value n_capitalize(VM *vm, int argc, Value *argv) {
   Value s = S(vm, argv[0]);

@@ -232,35 +232,28 @@ static Value n_cwd(VM *vm, int argc, Value *argv) {
   return sb_to_string(vm, &b);
 }
 
-static Value n_platform(VM *vm, int argc, Value *argv) {
+/* The operating system's name; sys/platform knows only the first three
+ * (the reference's platform table) and calls the rest "unknown". */
+static const char *os_name(bool bsds) {
 #if defined(__linux__)
-  return str_from_c(vm, "linux");
+  return "linux";
 #elif defined(__APPLE__)
-  return str_from_c(vm, "macos");
+  return "macos";
 #elif defined(_WIN32)
-  return str_from_c(vm, "windows");
+  return "windows";
+#elif defined(__FreeBSD__)
+  return bsds ? "freebsd" : "unknown";
+#elif defined(__OpenBSD__)
+  return bsds ? "openbsd" : "unknown";
+#elif defined(__NetBSD__)
+  return bsds ? "netbsd" : "unknown";
 #else
-  return str_from_c(vm, "unknown");
+  return "unknown";
 #endif
 }
 
-static Value n_os(VM *vm, int argc, Value *argv) {
-#if defined(__linux__)
-  return str_from_c(vm, "linux");
-#elif defined(__APPLE__)
-  return str_from_c(vm, "macos");
-#elif defined(_WIN32)
-  return str_from_c(vm, "windows");
-#elif defined(__FreeBSD__)
-  return str_from_c(vm, "freebsd");
-#elif defined(__OpenBSD__)
-  return str_from_c(vm, "openbsd");
-#elif defined(__NetBSD__)
-  return str_from_c(vm, "netbsd");
-#else
-  return str_from_c(vm, "unknown");
-#endif
-}
+static Value n_platform(VM *vm, int argc, Value *argv) { return str_from_c(vm, os_name(false)); }
+static Value n_os(VM *vm, int argc, Value *argv) { return str_from_c(vm, os_name(true)); }
 
 static Value n_arch(VM *vm, int argc, Value *argv) {
 #if defined(__x86_64__)

@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <setjmp.h>
+#include "json.h"
 #include "lib.h"
 #include "../numfmt.h"
 
@@ -907,52 +908,12 @@ static void te_key(StrBuf *b, const char *s, size_t n) {
 }
 
 /* Entries of a map with their key texts, sorted by text, later duplicates
- * winning (the earlier ones are dropped). */
-typedef struct {
-  const char *p;
-  size_t len, off;
-  uint32_t idx;
-  Value v;
-} TEnt;
+ * winning (the earlier ones are dropped).  Caller frees *out and *kb. */
+typedef JsonKey TEnt;
 
-static int tent_cmp(const void *a, const void *b) {
-  const TEnt *x = a, *y = b;
-  size_t n = x->len < y->len ? x->len : y->len;
-  int c = memcmp(x->p, y->p, n);
-  if (c) return c;
-  if (x->len != y->len) return x->len < y->len ? -1 : 1;
-  return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-/* caller frees *ents and *kb */
 static size_t te_entries(VM *vm, Value m, TEnt **out, StrBuf *kb) {
-  size_t n;
-  Value *kv = map_sorted_entries(m, &n);
-  TEnt *ents = malloc((n ? n : 1) * sizeof(TEnt));
-  sb_init(kb);
-  for (size_t i = 0; i < n; i++) {
-    Value k = kv[2 * i];
-    TEnt *t = &ents[i];
-    t->idx = (uint32_t)i;
-    t->v = kv[2 * i + 1];
-    if (is_string(k)) {
-      t->p = str_data(k);
-      t->len = str_len(k);
-    } else if (is_kw(k) || is_sym(k)) {
-      String *s = sym_name(vm, sym_id(k));
-      t->p = s->data;
-      t->len = s->len;
-    } else {
-      t->p = NULL;
-      t->off = kb->len;
-      print_value(vm, kb, k, true);
-      t->len = kb->len - t->off;
-    }
-  }
-  free(kv);
-  for (size_t i = 0; i < n; i++)
-    if (!ents[i].p) ents[i].p = kb->data + ents[i].off;
-  qsort(ents, n, sizeof(TEnt), tent_cmp);
+  TEnt *ents;
+  size_t n = json_key_entries(vm, m, &ents, kb);
   size_t w = 0;
   for (size_t i = 0; i < n; i++) {
     if (i + 1 < n && ents[i + 1].len == ents[i].len && memcmp(ents[i + 1].p, ents[i].p, ents[i].len) == 0) continue;
