@@ -22,6 +22,7 @@
 #include <xxhash.h>
 #include "map.h"
 #include "runtime.h"
+#include "state.h"
 
 _Thread_local VM *val_current_vm; /* the running state, for pure helpers (symbol names, depth checks) */
 
@@ -166,6 +167,7 @@ static int cmp_maps(Value a, Value b) {
 }
 
 int val_compare(Value a, Value b) {
+  if (a == b) return 0; /* the same word is the same value (NaN included: cmp_double orders NaNs equal) */
   int ra = type_rank(a), rb = type_rank(b);
   if (ra != rb) return ra < rb ? -1 : 1;
   switch (ra) {
@@ -176,10 +178,7 @@ int val_compare(Value a, Value b) {
   case 4: return cmp3(char_of(a), char_of(b));
   case 5: return cmp_bytes(str_data(a), str_len(a), str_data(b), str_len(b));
   case 6:
-  case 7: {
-    String *x = sym_name(val_current_vm, sym_id(a)), *y = sym_name(val_current_vm, sym_id(b));
-    return cmp_bytes(x->data, x->len, y->data, y->len);
-  }
+  case 7: return sym_compare(&val_current_vm->syms, sym_id(a), sym_id(b));
   case 8: {
     deep_check();
     while (is_cons(a) && is_cons(b)) {
