@@ -398,7 +398,12 @@ static int cg_parallel(FS *fs, Node *n, Var **targets, uint32_t ntargets) {
  *
  * A loop variable (or a function's first parameter, for fold drivers) is a
  * linear accumulator when, in its body, it is only
- *   - read by get / contains? (intrinsics that do not retain it),
+ *   - read by get / contains? / length (intrinsics that do not retain it),
+ *     anywhere inside other intrinsic expressions, conditionals and lets:
+ *     what those reads return is an element, never the map, and in-place
+ *     updates change only the map's own nodes (deopt: when a program
+ *     replaces any such builtin, env.c turns every owned assoc back into a
+ *     persistent one, since the replacement might keep the map),
  *   - returned in tail position (the loop or function ends with it),
  *   - passed to the next iteration unchanged or as the first argument of an
  *     assoc in that argument position, with no later argument mentioning it,
@@ -454,9 +459,12 @@ static bool lin(Node *n, bool tail, Linear *l) {
   switch (n->kind) {
   case N_LOCAL: return tail;
   case N_PRIM:
-    if ((n->op == OP_GET || n->op == OP_CONTAINS) && is_acc(n->kids[0], l)) return lin(n->kids[1], false, l);
+    if ((n->op == OP_GET || n->op == OP_GET3 || n->op == OP_CONTAINS || n->op == OP_LENGTH) && is_acc(n->kids[0], l))
+      return lin_list(n->kids + 1, n->nkids - 1, false, l);
     if (n->op == OP_ASSOC && !l->loop && tail && is_acc(n->kids[0], l)) return lin_assoc(n, l);
-    return false;
+    /* any other intrinsic: the accumulator may only be read below it (a
+     * direct operand is rejected by the N_LOCAL case) */
+    return lin_list(n->kids, n->nkids, false, l);
   case N_CALL:
     if (l->loop && n->is_recur && n->loop == l->loop) {
       for (uint32_t i = 0; i < n->nkids; i++) {

@@ -108,16 +108,22 @@ Value env_get(VM *vm, const char *name) {
 }
 
 /* Rewrite every intrinsic instruction compiled from this cell into DEOPT. */
+/* Deoptimize one prototype for a replaced builtin: its instructions become
+ * DEOPT; and every in-place assoc becomes the persistent one, because an
+ * owned update was proven safe assuming the reading builtins (get,
+ * contains?, length, ...) do not keep the map, which the replacement might. */
 static void deopt_proto(VM *vm, Obj *o, void *ud) {
   int32_t cell = *(int32_t *)ud;
   Proto *p = (Proto *)o;
   if (!is_vector(p->deopt)) return;
   Value *d = vec_items(p->deopt);
-  for (uint32_t i = 0; i + 2 < vec_len(p->deopt); i += 3)
-    if (small_int_of(d[i + 1]) == cell) {
-      uint32_t pc = (uint32_t)small_int_of(d[i]);
+  for (uint32_t i = 0; i + 2 < vec_len(p->deopt); i += 3) {
+    uint32_t pc = (uint32_t)small_int_of(d[i]);
+    if (small_int_of(d[i + 1]) == cell)
       p->code[pc] = SET_OP(p->code[pc], OP_DEOPT);
-    }
+    else if (GET_OP(p->code[pc]) == OP_ASSOC_OWNED)
+      p->code[pc] = SET_OP(p->code[pc], OP_ASSOC);
+  }
 }
 
 void env_set_global(VM *vm, int32_t cell, Value v) {

@@ -72,6 +72,7 @@
   I(MAX2, "max", 2, L_BC, FAST, op_max2, "R[A] = (max R[B] R[C])")                           \
   I(LENGTH, "length", 1, L_B, CALL1, op_length, "R[A] = (length R[B])")                      \
   I(GET, "get", 2, L_BC, CALL2, op_get, "R[A] = (get R[B] R[C])")                            \
+  I(GET3, "get", 3, L_B3, CALL3, op_get_or, "R[A] = (get R[B] R[B+1] R[B+2])")                \
   I(CONTAINS, "contains?", 2, L_BC, CALL2, op_contains, "R[A] = (contains? R[B] R[C])")      \
   I(APPEND2, "append", 2, L_BC, CALL2, op_append2, "R[A] = (append R[B] R[C])")              \
   I(STRSPLIT, "string/split", 2, L_BC, CALL2, op_string_split, "R[A] = (string/split R[B] R[C])") \
