@@ -11,6 +11,7 @@
 #include "disasm.h"
 #include "env.h"
 #include "runtime.h"
+#include "state.h"
 
 #define MAX_REGS 250
 
@@ -816,6 +817,7 @@ static Proto *finish_proto(FS *fs) {
   fuse_moves(fs);
   VM *vm = fs->u->vm;
   Proto *p = gc_alloc(vm, OBJ_PROTO, sizeof(Proto));
+  gc_note_finalizer(&vm->heap, sizeof(Proto));
   p->code = copy_out(fs->code, fs->ncode * sizeof(Instr));
   p->pos = copy_out(fs->pos, fs->ncode * sizeof(uint32_t));
   p->ncode = fs->ncode;

@@ -36,6 +36,7 @@ typedef struct Heap {
   size_t max_heap;    /* limit on live + newly allocated bytes (SIZE_MAX: none) */
   int grace;          /* over the limit, error raised: allow a little more until the next collection */
   uint64_t collections;
+  uint8_t finalizable[GC_NCLASSES]; /* the class may hold objects with a finalizer */
   Obj **gray;
   size_t ngray, capgray;
   int pending;
@@ -48,6 +49,12 @@ void *gc_alloc(struct VM *vm, ObjType type, size_t size);
 bool gc_has_room(struct VM *vm, size_t size);
 void gc_check_room(struct VM *vm, size_t size);
 void gc_collect(struct VM *vm);
+/* An object of this size that needs finalize() (a prototype, a foreign
+ * object, a hash map) was allocated: freeing the heap must visit its class. */
+static inline void gc_note_finalizer(Heap *h, size_t size) {
+  size_t cls = (size + GC_GRAIN - 1) / GC_GRAIN; /* every such object is larger than a FreeSlot */
+  if (cls < GC_NCLASSES) h->finalizable[cls] = 1;
+}
 void gc_mark_value(struct VM *vm, Value v);
 void gc_heap_free(struct VM *vm);
 void gc_init(struct VM *vm);
