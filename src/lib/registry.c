@@ -22,6 +22,7 @@ void lib_context_init(VM *vm);
 void lib_term_init(VM *vm);
 void lib_async_init(VM *vm);
 void lib_compat_init(VM *vm);
+void lib_llm_init(VM *vm);
 
 void lib_register(VM *vm, const NativeDef *defs) {
   for (; defs->name; defs++) {
@@ -82,4 +83,5 @@ void lib_register_all(VM *vm) {
   lib_term_init(vm);
   lib_async_init(vm);
   lib_compat_init(vm);
+  lib_llm_init(vm);
 }

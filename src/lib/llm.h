@@ -1,0 +1,99 @@
+/* llm.h - private interface of the LLM subsystem (llm.md), shared by the
+ * src/lib/llm_*.c files.  Nothing outside those files includes it.
+ *
+ * Value types (llm.md §2).  The five LLM values are Foreign objects of their
+ * own classes whose `extra` is a private vector of fields; `ptr` is unused.
+ * They print through the class hook, compare by identity (no compare hook)
+ * and `type` answers the class name (:prompt, :message, ...).
+ *
+ * Internal data.  Requests, responses and history messages are plain
+ * vectors private to this subsystem (never shown to programs), indexed by the
+ * enums below; they are mutated in place while being built.  A C function
+ * that keeps one across a call back into Sema code roots it.
+ *
+ * Per-interpreter state (llm.md §1.4) is one LlmState reached from a hidden
+ * global cell (" llm") holding a Foreign whose mark hook marks every Value the
+ * state keeps (Lisp provider callbacks, the cassette, the cache...).
+ */
+#ifndef SEMA_LLM_H
+#define SEMA_LLM_H
+
+#include "lib.h"
+
+/* ---------------------------------------------------------------- values */
+
+extern const ForeignClass llm_prompt_class, llm_message_class, llm_conv_class, llm_tool_class, llm_agent_class;
+
+enum { LLM_SYSTEM, LLM_USER, LLM_ASSISTANT, LLM_TOOL, LLM_NROLES };
+extern const char *const llm_role_names[LLM_NROLES];
+
+enum { MSG_ROLE, MSG_CONTENT, MSG_IMAGES, MSG_NF };          /* role: small int; images: list of (media . base64) */
+enum { PR_MSGS, PR_NF };                                     /* list of message values */
+enum { CV_MSGS, CV_MODEL, CV_META, CV_NF };                  /* messages, model string, sorted map string -> string */
+enum { TL_NAME, TL_DESC, TL_PARAMS, TL_HANDLER, TL_NF };
+enum { AG_NAME, AG_SYSTEM, AG_TOOLS, AG_MAX_TURNS, AG_MODEL, AG_NF };
+
+static inline Value *llm_fields(Value v) { return vec_items(((Foreign *)as_obj(v))->extra); }
+Value llm_obj_new(VM *vm, const ForeignClass *cls, int nfields); /* fields nil */
+Value llm_message_new(VM *vm, int role, Value content, Value images);
+Value llm_prompt_new(VM *vm, Value msgs);
+Value llm_conv_new(VM *vm, Value msgs, Value model, Value meta);
+/* The role keyword -> role index, or -1.  llm_role_arg raises
+ * "expected keyword, got T" / "WHO: unknown role 'NAME'". */
+int llm_role_of(VM *vm, Value kw);
+int llm_role_arg(VM *vm, Value kw, const char *who);
+Value llm_role_kw(VM *vm, int role);
+/* A string as is, anything else its printed form P(v). */
+Value llm_text(VM *vm, Value v);
+void llm_add_text(VM *vm, StrBuf *b, Value v);
+/* prompt/fill's substitution of {{NAME}} (llm.md §4) */
+Value llm_fill(VM *vm, Value s, Value vars);
+/* conversation metadata */
+Value llm_meta_get(VM *vm, Value conv, const char *key); /* string or NIL_VAL */
+
+/* ---------------------------------------------------------------- options (llm.md §1.3) */
+
+/* Only a sorted map counts as an options argument. */
+bool llm_opt(VM *vm, Value opts, const char *key, Value *out);
+Value llm_opt_str(VM *vm, Value opts, const char *key);     /* string or NIL_VAL */
+bool llm_opt_int(VM *vm, Value opts, const char *key, int64_t *out);
+bool llm_opt_num(VM *vm, Value opts, const char *key, double *out);
+bool llm_opt_truthy(VM *vm, Value opts, const char *key, bool dflt);
+Value llm_opt_name(VM *vm, Value opts, const char *key); /* keyword name or string, as a string, or NIL_VAL */
+
+/* ---------------------------------------------------------------- errors */
+
+NORETURN void llm_err(VM *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+NORETURN void llm_err_str(VM *vm, Value msg);
+bool llm_is_callable(Value v);
+void llm_check_fn(VM *vm, Value v); /* closure or builtin, else "expected function, got T" */
+
+/* ---------------------------------------------------------------- builtins reused */
+
+/* json/decode and json/encode called directly (captured at start-up, so a
+ * program redefining those names does not change the subsystem). */
+Value llm_json_decode(VM *vm, const char *s, size_t n);              /* raises json/decode's error */
+bool llm_json_try_decode(VM *vm, const char *s, size_t n, Value *out, Value *err_msg);
+void llm_json_encode(VM *vm, StrBuf *b, Value v);                    /* never fails (lossy) */
+void llm_json_str(StrBuf *b, const char *s, size_t n);               /* a JSON string literal */
+static inline void llm_json_sval(StrBuf *b, Value s) { llm_json_str(b, str_data(s), str_len(s)); }
+void llm_json_num(VM *vm, StrBuf *b, double d);
+Value llm_text_chunk(VM *vm, Value text, Value opts); /* text/chunk */
+
+/* ---------------------------------------------------------------- helpers */
+
+void llm_sha256_hex(const uint8_t *data, size_t n, char out[65]);
+Value llm_base64_value(VM *vm, Value bytevec); /* standard, padded */
+bool llm_base64_decode_value(VM *vm, Value s, Value *out, Value *err_msg);
+const char *llm_media_type(const uint8_t *p, size_t n);
+int64_t llm_now_ms(void);   /* wall clock */
+int64_t llm_mono_ms(void);  /* monotonic */
+void llm_sleep_ms(int64_t ms);
+char *llm_strdup(const char *s);
+
+/* registration, one per file */
+void llm_util_init(VM *vm);
+void llm_values_init(VM *vm);
+void llm_vector_init(VM *vm);
+
+#endif
