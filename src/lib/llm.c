@@ -4,4 +4,5 @@
 void lib_llm_init(VM *vm) {
   llm_util_init(vm);
   llm_values_init(vm);
+  llm_vector_init(vm);
 }

@@ -51,6 +51,105 @@ Value llm_fill(VM *vm, Value s, Value vars);
 /* conversation metadata */
 Value llm_meta_get(VM *vm, Value conv, const char *key); /* string or NIL_VAL */
 
+/* ---------------------------------------------------------------- state (llm.md §1.4) */
+
+typedef struct {
+  Value id, emb, meta; /* string, bytevector, any */
+} LlmDoc;
+
+typedef struct {
+  char *name, *path; /* path NULL: no associated file */
+  LlmDoc *docs;
+  size_t n, cap;
+} LlmStore;
+
+/* Providers (§7).  Strings are malloc'd; a Lisp provider's callback is a
+ * Value marked through the state. */
+typedef enum { LK_OPENAI, LK_ANTHROPIC, LK_GEMINI, LK_OLLAMA, LK_LISP, LK_EMBED } LlmKind;
+typedef enum { LE_NONE, LE_OPENAI, LE_COHERE } LlmEmbedKind;
+typedef enum { LR_NONE, LR_JINA, LR_VOYAGE, LR_COHERE } LlmRerankKind;
+
+typedef struct LlmProvider {
+  char *name;
+  LlmKind kind;
+  char *api_key, *base_url, *default_model;
+  bool usage_in_stream;  /* OpenAI-compatible: stream_options include_usage */
+  LlmEmbedKind embed;
+  char *embed_base, *embed_model; /* embed_model NULL: the per-call :model or kind default */
+  LlmRerankKind rerank;
+  char *rerank_base;
+  Value complete_fn; /* LK_LISP */
+} LlmProvider;
+
+typedef struct {
+  int64_t prompt, completion, cache_read, cache_creation;
+  Value model; /* string */
+} LlmUsage;
+
+typedef struct {
+  bool has_cost, has_tok;
+  double cost_limit, cost_spent;
+  int64_t tok_limit, tok_spent;
+  bool pregate;
+} LlmBudget;
+
+typedef struct {
+  char *pattern;
+  double input, output;
+} LlmCustomPrice;
+
+enum { CASS_AUTO, CASS_RECORD, CASS_REPLAY };
+typedef struct {
+  char *path;
+  int mode;
+  Value *entries; /* decoded tape lines (sorted maps with keyword keys) */
+  size_t n, cap;
+  bool dirty;
+} LlmCassette;
+
+typedef struct LlmState {
+  /* registry */
+  LlmProvider **provs; /* sorted by name */
+  size_t nprovs, capprovs;
+  char *dflt, *embed_sel, *rerank_sel;
+  /* usage */
+  bool has_last;
+  LlmUsage last;
+  int64_t sess_prompt, sess_completion, sess_cache_read, sess_cache_creation;
+  double sess_cost;
+  /* budget */
+  LlmBudget budget;
+  bool pricing_warned;
+  LlmCustomPrice *prices;
+  size_t nprices, capprices;
+  /* cache */
+  bool cache_on;
+  int64_t cache_ttl;
+  Value cache; /* hash map key string -> entry vector */
+  int64_t cache_hits, cache_misses;
+  /* cassette, fallback, rate limit */
+  LlmCassette *cassette;
+  Value chain; /* list of (name . model-or-nil) */
+  bool rl_on, rl_has_last;
+  double rl_rps;
+  int64_t rl_last_ms;
+  /* vector stores */
+  LlmStore *stores;
+  size_t nstores, capstores;
+  /* retry (§8.4) and the temperature self-heal memory (§19.2) */
+  int64_t retry_base_ms;
+  int retries;
+  char **notemp;
+  size_t nnotemp;
+} LlmState;
+
+LlmState *llm_state(VM *vm);
+/* the vector stores (llm_vector.c) */
+LlmStore *llm_store_find(LlmState *st, const char *name);
+LlmStore *llm_store_create(LlmState *st, const char *name); /* replaces */
+void llm_stores_free(LlmState *st);
+void llm_stores_mark(VM *vm, LlmState *st);
+
 /* ---------------------------------------------------------------- options (llm.md §1.3) */
 
 /* Only a sorted map counts as an options argument. */
@@ -73,6 +172,7 @@ void llm_check_fn(VM *vm, Value v); /* closure or builtin, else "expected functi
 /* json/decode and json/encode called directly (captured at start-up, so a
  * program redefining those names does not change the subsystem). */
 Value llm_json_decode(VM *vm, const char *s, size_t n);              /* raises json/decode's error */
+Value llm_json_pretty(VM *vm, Value v); /* json/encode-pretty */
 bool llm_json_try_decode(VM *vm, const char *s, size_t n, Value *out, Value *err_msg);
 void llm_json_encode(VM *vm, StrBuf *b, Value v);                    /* never fails (lossy) */
 void llm_json_str(StrBuf *b, const char *s, size_t n);               /* a JSON string literal */
@@ -90,6 +190,10 @@ int64_t llm_now_ms(void);   /* wall clock */
 int64_t llm_mono_ms(void);  /* monotonic */
 void llm_sleep_ms(int64_t ms);
 char *llm_strdup(const char *s);
+
+/* embeddings (llm_vector.c) */
+Value llm_emb_new(VM *vm, const double *xs, size_t n);
+Value llm_emb_to_list(VM *vm, Value emb);
 
 /* registration, one per file */
 void llm_util_init(VM *vm);

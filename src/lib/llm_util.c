@@ -91,7 +91,7 @@ void llm_check_fn(VM *vm, Value v) {
 
 /* ---- captured builtins ---- */
 
-static NativeFn fn_json_decode, fn_json_encode, fn_text_chunk, fn_b64_enc, fn_b64_dec;
+static NativeFn fn_json_decode, fn_json_encode, fn_json_pretty, fn_text_chunk, fn_b64_enc, fn_b64_dec;
 
 static NativeFn capture(VM *vm, const char *name) {
   Value v = global_get(vm, name);
@@ -105,6 +105,7 @@ static NativeFn capture(VM *vm, const char *name) {
 void llm_util_init(VM *vm) {
   fn_json_decode = capture(vm, "json/decode");
   fn_json_encode = capture(vm, "json/encode");
+  fn_json_pretty = capture(vm, "json/encode-pretty");
   fn_text_chunk = capture(vm, "text/chunk");
   fn_b64_enc = capture(vm, "base64/encode-bytes");
   fn_b64_dec = capture(vm, "base64/decode-bytes");
@@ -114,6 +115,8 @@ Value llm_json_decode(VM *vm, const char *s, size_t n) {
   Value str = str_new(vm, s, n);
   return fn_json_decode(vm, 1, &str);
 }
+
+Value llm_json_pretty(VM *vm, Value v) { return fn_json_pretty(vm, 1, &v); }
 
 typedef struct {
   const char *s;
