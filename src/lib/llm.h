@@ -191,6 +191,82 @@ int64_t llm_mono_ms(void);  /* monotonic */
 void llm_sleep_ms(int64_t ms);
 char *llm_strdup(const char *s);
 
+/* ---------------------------------------------------------------- providers (llm_providers.c) */
+
+LlmProvider *llm_provider_find(LlmState *st, const char *name);
+void llm_provider_register(LlmState *st, LlmProvider *p);
+void llm_provider_free(LlmProvider *p);
+LlmProvider *llm_default_provider(LlmState *st);
+LlmProvider *llm_embedding_provider(LlmState *st);
+LlmProvider *llm_rerank_provider(LlmState *st);
+char *llm_auto_configure(VM *vm);
+void llm_cassette_free(LlmCassette *c);
+
+/* ---------------------------------------------------------------- the canonical request and response (§8.1) */
+
+enum { RQ_MODEL, RQ_MSGS, RQ_MAX, RQ_TEMP, RQ_SYSTEM, RQ_TOOLS, RQ_JSON, RQ_EFFORT, RQ_TIMEOUT, RQ_NF };
+/* history messages: role small int, content string, images list of (media . b64),
+ * tool calls (list of TC vectors, assistant), tool call id and tool name (tool) */
+enum { CM_ROLE, CM_CONTENT, CM_IMAGES, CM_CALLS, CM_CALL_ID, CM_TOOL_NAME, CM_NF };
+enum { TC_ID, TC_NAME, TC_ARGS, TC_NF }; /* args: the arguments as a Sema value (JSON objects -> maps) */
+enum {
+  RS_CONTENT, RS_ROLE, RS_MODEL, RS_CALLS, RS_PT, RS_CT, RS_CRT, RS_CCT, RS_UMODEL, RS_STOP,
+  RS_PROVIDER, /* name of the provider that answered (prices the usage), or nil for cache hits and replays */
+  RS_NF
+};
+#define RQ(r) vec_items(r)
+
+Value llm_req_new(VM *vm);
+Value llm_cmsg(VM *vm, int role, Value content, Value images);
+Value llm_resp_new(VM *vm);
+Value llm_call_new(VM *vm, Value id, Value name, Value args);
+
+/* The non-streaming stack of §8.2 (cache, cassette, dispatch with fallback and
+ * rate limit, retry, provider).  Does not track usage: callers run
+ * llm_track_usage on the response. */
+Value llm_complete(VM *vm, Value req);
+/* A chunk sink for streams: called with each text delta. */
+typedef void (*LlmChunkFn)(VM *vm, void *ud, Value chunk);
+/* The streaming stack of §8.2 (pre-gate, rate limit, fallback at open, cassette). */
+Value llm_stream(VM *vm, Value req, LlmChunkFn fn, void *ud);
+/* One provider's complete / stream, model already resolved in req. */
+Value llm_provider_complete(VM *vm, LlmProvider *p, Value req);
+Value llm_provider_stream(VM *vm, LlmProvider *p, Value req, LlmChunkFn fn, void *ud, bool *delivered);
+/* The provider a call goes to (the first fallback entry or the default) and the resolved model. */
+Value llm_resolve_model(VM *vm, Value req);
+/* Call thunk with no arguments under protection: 0 with *out, or 1 (error in vm->error). */
+int llm_run_thunk(VM *vm, Value thunk, Value *out);
+
+/* the price snapshot (llm_pricing_data.c, generated from data/llm-pricing.tsv) */
+typedef struct {
+  const char *id, *vendor;
+  double input, output; /* USD per 1M tokens */
+  bool canonical;
+} LlmPrice;
+extern const LlmPrice llm_prices[];
+extern const size_t llm_nprices;
+extern const char llm_prices_updated[];
+
+/* usage, pricing, budgets (llm_usage.c) */
+void llm_track_usage(VM *vm, Value resp);
+bool llm_price(LlmState *st, const char *model, const char *provider, double *in, double *out);
+void llm_budget_pregate(VM *vm);
+
+/* cache and cassettes (llm_cache.c) */
+void llm_cache_key(const Value req, char out[65]);
+bool llm_cache_lookup(VM *vm, const char *key, Value model, Value *resp);
+void llm_cache_store(VM *vm, const char *key, Value resp);
+bool llm_cassette_lookup(VM *vm, const char *key, Value *entry);
+NORETURN void llm_cassette_miss(VM *vm, const char *key);
+void llm_cassette_record(VM *vm, const char *kind, const char *key, Value resp, Value chunks, Value embeddings);
+Value llm_cassette_response(VM *vm, Value entry);
+void llm_cassette_env(VM *vm, LlmState *st);
+
+/* schemas, tools, the agent loop (llm_agent.c) */
+Value llm_tool_schema(VM *vm, Value params); /* JSON Schema as a Sema map with keyword keys */
+Value llm_validate(VM *vm, Value schema, Value value); /* NIL_VAL when valid, else the error string */
+Value llm_result_text(VM *vm, Value v);
+
 /* embeddings (llm_vector.c) */
 Value llm_emb_new(VM *vm, const double *xs, size_t n);
 Value llm_emb_to_list(VM *vm, Value emb);

@@ -70,5 +70,6 @@ LlmState *llm_state(VM *vm) {
   st->retry_base_ms = 500;
   st->retries = 3;
   global_define(vm, STATE_CELL, foreign_new(vm, &state_class, st, NIL_VAL));
+  llm_cassette_env(vm, st);
   return st;
 }
