@@ -239,10 +239,11 @@ int llm_run_thunk(VM *vm, Value thunk, Value *out);
 
 /* the price snapshot (llm_pricing_data.c, generated from data/llm-pricing.tsv) */
 typedef struct {
-  const char *id, *vendor;
+  uint32_t id, vendor;  /* offsets into llm_price_names */
   double input, output; /* USD per 1M tokens */
   bool canonical;
 } LlmPrice;
+extern const char llm_price_names[];
 extern const LlmPrice llm_prices[];
 extern const size_t llm_nprices;
 extern const char llm_prices_updated[];

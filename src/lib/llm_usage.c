@@ -13,16 +13,19 @@
 
 /* ---------------------------------------------------------------- prices */
 
+#define ID(e) (llm_price_names + (e)->id)
+#define VENDOR(e) (llm_price_names + (e)->vendor)
+
 static bool is_qualified(const LlmPrice *e, const char *m, size_t mlen) {
-  size_t vl = strlen(e->vendor);
-  return mlen > vl && m[vl] == '/' && strncmp(m, e->vendor, vl) == 0 && strcmp(m + vl + 1, e->id) == 0;
+  size_t vl = strlen(VENDOR(e));
+  return mlen > vl && m[vl] == '/' && strncmp(m, VENDOR(e), vl) == 0 && strcmp(m + vl + 1, ID(e)) == 0;
 }
 
 static bool canonical_price(const char *m, double *in, double *out) {
   const LlmPrice *hit = NULL;
   size_t mlen = strlen(m);
   for (size_t i = 0; i < llm_nprices; i++) /* exact canonical id; a later duplicate wins */
-    if (llm_prices[i].canonical && strcmp(llm_prices[i].id, m) == 0) hit = &llm_prices[i];
+    if (llm_prices[i].canonical && strcmp(ID(&llm_prices[i]), m) == 0) hit = &llm_prices[i];
   if (!hit)
     for (size_t i = 0; i < llm_nprices; i++)
       if (is_qualified(&llm_prices[i], m, mlen)) hit = &llm_prices[i];
@@ -30,8 +33,8 @@ static bool canonical_price(const char *m, double *in, double *out) {
     size_t best = 0;
     for (size_t i = 0; i < llm_nprices; i++) {
       const LlmPrice *e = &llm_prices[i];
-      size_t l = strlen(e->id);
-      if (e->canonical && l >= best && l <= mlen && strstr(m, e->id)) {
+      size_t l = strlen(ID(e));
+      if (e->canonical && l >= best && l <= mlen && strstr(m, ID(e))) {
         best = l;
         hit = e;
       }
@@ -66,7 +69,7 @@ bool llm_price(LlmState *st, const char *model, const char *provider, double *in
     const char *v = vendor_of(provider);
     const LlmPrice *hit = NULL;
     for (size_t i = 0; i < llm_nprices; i++)
-      if (strcmp(llm_prices[i].vendor, v) == 0 && strcmp(llm_prices[i].id, model) == 0) hit = &llm_prices[i];
+      if (strcmp(VENDOR(&llm_prices[i]), v) == 0 && strcmp(ID(&llm_prices[i]), model) == 0) hit = &llm_prices[i];
     if (hit) {
       *in = hit->input;
       *out = hit->output;
