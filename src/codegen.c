@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include "ast.h"
 #include "disasm.h"
+#include "env.h"
 #include "runtime.h"
 
 #define MAX_REGS 250
@@ -320,11 +321,10 @@ static void cg_prim(FS *fs, Node *n, int dest) {
   OpCode op = n->op;
   int pc;
   int imm;
-  switch (op) {
-  case OP_VECTOR:
-  case OP_LIST:
-  case OP_ADD3:
-  case OP_ASSOC: {
+  /* the operand shape comes from the row's layout (intrinsics.h): one or
+   * two registers, or consecutive registers from B (C = their count) */
+  int layout = opcode_layouts[op];
+  if (layout == L_ARGS || layout == L_B3) {
     int base = fs->freereg;
     for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
     if (op == OP_ASSOC && n->owner) {
@@ -333,8 +333,7 @@ static void cg_prim(FS *fs, Node *n, int dest) {
     } else {
       pc = emit(fs, MK_ABC(op, dest, base, n->nkids));
     }
-    break;
-  }
+  } else switch (op) {
   case OP_ADD:
   case OP_SUB:
   case OP_MUL:
@@ -361,7 +360,7 @@ static void cg_prim(FS *fs, Node *n, int dest) {
     break;
   }
   default:
-    if (n->nkids == 1) {
+    if (layout == L_B) {
       int ra = cg_any(fs, n->kids[0]);
       pc = emit(fs, MK_ABC(op, dest, ra, 0));
     } else {
@@ -377,7 +376,6 @@ static void cg_prim(FS *fs, Node *n, int dest) {
 static void cg_args(FS *fs, Node *n, int base) {
   for (uint32_t i = 0; i < n->nkids; i++) {
     int r = alloc_reg(fs);
-    (void)base;
     cg(fs, n->kids[i], r, false);
   }
 }
@@ -712,7 +710,7 @@ static void cg_build(FS *fs, Node *n, int dest, OpCode op) {
 static void cg(FS *fs, Node *n, int dest, bool tail) {
   uint32_t saved_pos = fs->curpos;
   set_pos(fs, n);
-  vm_check_c_stack(fs->u->vm);
+  err_check_c_stack(fs->u->vm);
   switch (n->kind) {
   case N_CONST: cg_const(fs, n->value, dest); ret(fs, dest, tail); break;
   case N_LOCAL:

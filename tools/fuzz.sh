@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLANG=${CLANG:-clang}
-TARGETS=(reader compile eval)
+TARGETS=(reader compile eval http)
 FLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc -Iinclude"
 LIBS="-lutf8proc -lpcre2-8 -lnettle -lm"
 

@@ -234,7 +234,7 @@ Value llm_provider_complete(VM *vm, LlmProvider *p, Value req);
 Value llm_provider_stream(VM *vm, LlmProvider *p, Value req, LlmChunkFn fn, void *ud, bool *delivered);
 /* The provider a call goes to (the first fallback entry or the default) and the resolved model. */
 Value llm_resolve_model(VM *vm, Value req);
-/* Call thunk with no arguments under protection: 0 with *out, or 1 (error in vm->error). */
+/* Call thunk with no arguments under protection: 0 with *out, or 1 (error in vm_error(vm)). */
 int llm_run_thunk(VM *vm, Value thunk, Value *out);
 
 /* the price snapshot (llm_pricing_data.c, generated from data/llm-pricing.tsv) */

@@ -10,7 +10,7 @@ static Value kwmap(VM *vm, Value m, const char *k, Value v) { return map_assoc(v
 static Value key_name(VM *vm, Value k) {
   if (is_kw(k) || is_sym(k)) return str_from_c(vm, sym_cstr(vm, k));
   if (is_string(k)) return k;
-  return value_to_string(vm, k, true);
+  return print_to_string(vm, k, true);
 }
 
 static Value name_of(VM *vm, Value v) { /* a keyword's name, a string, else the printed form */
@@ -25,9 +25,9 @@ Value llm_tool_schema(VM *vm, Value params) {
   Value schema = kwmap(vm, map_empty(vm), "type", str_from_c(vm, "object"));
   if (!is_anymap(params)) return kwmap(vm, schema, "properties", props);
   ListBuilder req;
-  lb_init(&req);
+  list_start(&req);
   size_t n;
-  Value *ents = anymap_sorted_entries(params, &n);
+  Value *ents = map_sorted_entries(params, &n);
   for (size_t i = 0; i < n; i++) {
     Value name = key_name(vm, ents[2 * i]), spec = ents[2 * i + 1], prop = map_empty(vm), v;
     bool optional = false;
@@ -37,11 +37,11 @@ Value llm_tool_schema(VM *vm, Value params) {
       if (anymap_get(spec, KW(vm, "description"), &v)) prop = kwmap(vm, prop, "description", llm_text(vm, v));
       if (anymap_get(spec, KW(vm, "enum"), &v) && (is_list(v) || is_vector(v))) {
         ListBuilder eb;
-        lb_init(&eb);
+        list_start(&eb);
         SeqIter it;
         seqiter_init(&it, v);
         Value x;
-        while (seqiter_next(&it, &x)) lb_add(vm, &eb, name_of(vm, x));
+        while (seqiter_next(&it, &x)) list_add(vm, &eb, name_of(vm, x));
         prop = kwmap(vm, prop, "enum", eb.head);
       }
       optional = anymap_get(spec, KW(vm, "optional"), &v) && is_truthy(v);
@@ -49,7 +49,7 @@ Value llm_tool_schema(VM *vm, Value params) {
       prop = kwmap(vm, prop, "type", str_from_c(vm, "string")); /* Reference: a bare type keyword is lost */
     }
     props = map_assoc(vm, props, kw_val(sym_intern(vm, str_data(name), str_len(name))), prop);
-    if (!optional) lb_add(vm, &req, name);
+    if (!optional) list_add(vm, &req, name);
   }
   free(ents);
   schema = kwmap(vm, schema, "properties", props);
@@ -81,14 +81,14 @@ Value llm_validate(VM *vm, Value schema, Value value) {
   if (!is_anymap(value)) {
     StrBuf b;
     sb_init(&b);
-    sb_addf(&b, "expected map result, got %s", type_name(value));
+    sb_addf(&b, "expected map result, got %s", val_type_name(value));
     return sb_to_string(vm, &b);
   }
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   vm_push_root(vm, schema);
   vm_push_root(vm, value);
   size_t n;
-  Value *ents = anymap_sorted_entries(schema, &n); /* the values live in schema, which is rooted */
+  Value *ents = map_sorted_entries(schema, &n); /* the values live in schema, which is rooted */
   StrBuf errs;
   sb_init(&errs);
   for (size_t i = 0; i < n; i++) {
@@ -111,7 +111,7 @@ Value llm_validate(VM *vm, Value schema, Value value) {
     if (anymap_get(spec, KW(vm, "type"), &x) && (is_kw(x) || is_string(x))) {
       const char *t = is_kw(x) ? sym_cstr(vm, x) : str_data(x);
       if (!type_ok(t, v)) {
-        sb_addf(&errs, "key %s: expected %s, got %s", str_data(kname), t, type_name(v));
+        sb_addf(&errs, "key %s: expected %s, got %s", str_data(kname), t, val_type_name(v));
         continue;
       }
     }
@@ -119,7 +119,7 @@ Value llm_validate(VM *vm, Value schema, Value value) {
       Call1 c = {x, v, NIL_VAL};
       vm_push_root(vm, kname);
       if (vm_protect(vm, call1, &c)) {
-        Value d = error_display(vm, vm->error);
+        Value d = err_display(vm, vm_error(vm));
         sb_addf(&errs, "key %s: validation error: %s", str_data(kname), str_data(d));
         continue;
       }
@@ -137,7 +137,7 @@ Value llm_validate(VM *vm, Value schema, Value value) {
     errs.len = mark;
   }
   free(ents);
-  vm->nroots = base;
+  vm_roots_reset(vm, base);
   if (errs.len == 0) {
     sb_free(&errs);
     return NIL_VAL;
@@ -156,7 +156,7 @@ Value llm_result_text(VM *vm, Value v) {
     llm_json_encode(vm, &b, v);
     return sb_to_string(vm, &b);
   }
-  return value_to_string(vm, v, true);
+  return print_to_string(vm, v, true);
 }
 
 static Value find_tool(VM *vm, Value tools, Value name) {
@@ -180,7 +180,7 @@ static void exec_tool(VM *vm, void *ud) {
   Value r;
   if (is_anymap(args) && is_anymap(params)) {
     size_t n;
-    Value *ents = anymap_sorted_entries(params, &n);
+    Value *ents = map_sorted_entries(params, &n);
     /* a GC-managed argument array: the handler may raise, which would leak a malloc'd one */
     Value av = vec_new(vm, n);
     for (size_t i = 0; i < n; i++)
@@ -205,9 +205,9 @@ typedef struct {
 
 static Value append1(VM *vm, Value l, Value x) {
   ListBuilder lb;
-  lb_init(&lb);
-  for (; is_cons(l); l = cdr(l)) lb_add(vm, &lb, car(l));
-  lb_add(vm, &lb, x);
+  list_start(&lb);
+  for (; is_cons(l); l = cdr(l)) list_add(vm, &lb, car(l));
+  list_add(vm, &lb, x);
   return lb.head;
 }
 
@@ -235,7 +235,7 @@ static void text_sink(VM *vm, void *ud, Value chunk) {
   TextSink *t = ud;
   Value ignored;
   if (vm_pcall(vm, t->fn, 1, &chunk, &ignored)) {
-    Value d = error_display(vm, vm->error);
+    Value d = err_display(vm, vm_error(vm));
     llm_err(vm, "Config error: %s", str_data(d));
   }
 }
@@ -243,7 +243,7 @@ static void text_sink(VM *vm, void *ud, Value chunk) {
 /* Runs the loop on req (whose RQ_MSGS is the history H); returns the final
  * text and stores the whole history in *history. */
 Value llm_tool_loop(VM *vm, Value req, LoopOpts *o, Value *history) {
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   uint32_t s_req = vm_root_slot(vm, req);
   vm_push_root(vm, o->tools);
   vm_push_root(vm, o->on_tool_call);
@@ -271,7 +271,7 @@ Value llm_tool_loop(VM *vm, Value req, LoopOpts *o, Value *history) {
       if (str_len(rf[RS_CONTENT])) ROOT(vm, s_hist) = append1(vm, ROOT(vm, s_hist), llm_cmsg(vm, LLM_ASSISTANT, rf[RS_CONTENT], EMPTY_VAL));
       *history = ROOT(vm, s_hist);
       Value last = ROOT(vm, s_last);
-      vm->nroots = base;
+      vm_roots_reset(vm, base);
       return last;
     }
     Value am = llm_cmsg(vm, LLM_ASSISTANT, rf[RS_CONTENT], EMPTY_VAL);
@@ -289,7 +289,7 @@ Value llm_tool_loop(VM *vm, Value req, LoopOpts *o, Value *history) {
       bool failed = vm_protect(vm, exec_tool, &ex) != 0;
       Value result;
       if (failed) {
-        Value d = error_display(vm, vm->error);
+        Value d = err_display(vm, vm_error(vm));
         StrBuf b;
         sb_init(&b);
         sb_adds(&b, "Error: ");
@@ -319,21 +319,21 @@ Value llm_tool_loop(VM *vm, Value req, LoopOpts *o, Value *history) {
   Value last = ROOT(vm, s_last);
   if (str_len(last)) ROOT(vm, s_hist) = append1(vm, ROOT(vm, s_hist), llm_cmsg(vm, LLM_ASSISTANT, last, EMPTY_VAL));
   *history = ROOT(vm, s_hist);
-  vm->nroots = base;
+  vm_roots_reset(vm, base);
   return last;
 }
 
 /* Every element of a seq must be a tool: a list of them. */
 Value llm_tools_arg(VM *vm, Value seq) {
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   if (!is_list(seq) && !is_vector(seq)) return EMPTY_VAL;
   SeqIter it;
   seqiter_init(&it, seq);
   Value t;
   while (seqiter_next(&it, &t)) {
-    if (!is_foreign_of(t, &llm_tool_class)) err_type(vm, "tool", t);
-    lb_add(vm, &lb, t);
+    if (!obj_is_foreign(t, &llm_tool_class)) err_type(vm, "tool", t);
+    list_add(vm, &lb, t);
   }
   return lb.head;
 }
@@ -362,12 +362,12 @@ static Value to_map(VM *vm, Value cm) {
   m = kwmap(vm, m, "role", str_from_c(vm, llm_role_names[small_int_of(f[CM_ROLE])]));
   if (is_cons(f[CM_CALLS])) {
     ListBuilder lb;
-    lb_init(&lb);
+    list_start(&lb);
     for (Value l = f[CM_CALLS]; is_cons(l); l = cdr(l)) {
       Value *c = vec_items(car(l));
       Value t = kwmap(vm, map_empty(vm), "arguments", c[TC_ARGS]);
       t = kwmap(vm, t, "id", c[TC_ID]);
-      lb_add(vm, &lb, kwmap(vm, t, "name", c[TC_NAME]));
+      list_add(vm, &lb, kwmap(vm, t, "name", c[TC_NAME]));
     }
     m = kwmap(vm, m, "tool-calls", lb.head);
   }
@@ -385,7 +385,7 @@ static Value from_map(VM *vm, Value m) {
   Value cm = llm_cmsg(vm, role_from_string(str_data(role)), llm_text(vm, content), EMPTY_VAL);
   if (anymap_get(m, KW(vm, "tool-calls"), &v) && (is_list(v) || is_vector(v))) {
     ListBuilder lb;
-    lb_init(&lb);
+    list_start(&lb);
     SeqIter it;
     seqiter_init(&it, v);
     Value c;
@@ -395,7 +395,7 @@ static Value from_map(VM *vm, Value m) {
       if (!anymap_get(c, KW(vm, "name"), &name)) continue;
       if (!anymap_get(c, KW(vm, "id"), &id)) id = str_new(vm, "", 0);
       if (!anymap_get(c, KW(vm, "arguments"), &args)) args = map_empty(vm);
-      lb_add(vm, &lb, llm_call_new(vm, llm_text(vm, id), llm_text(vm, name), args));
+      list_add(vm, &lb, llm_call_new(vm, llm_text(vm, id), llm_text(vm, name), args));
     }
     vec_items(cm)[CM_CALLS] = lb.head;
   }
@@ -417,21 +417,21 @@ static Value random_id(VM *vm) {
 
 static Value n_agent_run(VM *vm, int argc, Value *argv) {
   Value agent = argv[0], opts = argc > 2 ? argv[2] : NIL_VAL;
-  if (!is_foreign_of(agent, &llm_agent_class)) err_type(vm, "agent", agent);
+  if (!obj_is_foreign(agent, &llm_agent_class)) err_type(vm, "agent", agent);
   Value *a = llm_fields(agent);
   Value tools = llm_tools_arg(vm, a[AG_TOOLS]);
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   vm_push_root(vm, tools);
   Value text = llm_text(vm, argv[1]);
   ListBuilder hist;
-  lb_init(&hist);
+  list_start(&hist);
   uint32_t s_hist = vm_root_slot(vm, EMPTY_VAL);
   Value session, msgs, v;
-  bool has_session = llm_opt(vm, opts, "session", &session) && is_foreign_of(session, &llm_conv_class);
+  bool has_session = llm_opt(vm, opts, "session", &session) && obj_is_foreign(session, &llm_conv_class);
   if (has_session)
     for (Value l = llm_fields(session)[CV_MSGS]; is_cons(l); l = cdr(l)) {
       Value *m = llm_fields(car(l));
-      lb_add(vm, &hist, llm_cmsg(vm, (int)small_int_of(m[MSG_ROLE]), m[MSG_CONTENT], EMPTY_VAL));
+      list_add(vm, &hist, llm_cmsg(vm, (int)small_int_of(m[MSG_ROLE]), m[MSG_CONTENT], EMPTY_VAL));
       ROOT(vm, s_hist) = hist.head;
     }
   if (llm_opt(vm, opts, "messages", &msgs) && msgs != NIL_VAL) {
@@ -440,11 +440,11 @@ static Value n_agent_run(VM *vm, int argc, Value *argv) {
     seqiter_init(&it, msgs);
     Value m;
     while (seqiter_next(&it, &m)) {
-      lb_add(vm, &hist, from_map(vm, m));
+      list_add(vm, &hist, from_map(vm, m));
       ROOT(vm, s_hist) = hist.head;
     }
   }
-  lb_add(vm, &hist, llm_cmsg(vm, LLM_USER, text, EMPTY_VAL));
+  list_add(vm, &hist, llm_cmsg(vm, LLM_USER, text, EMPTY_VAL));
   ROOT(vm, s_hist) = hist.head;
   Value req = llm_req_new(vm);
   vm_push_root(vm, req);
@@ -461,19 +461,19 @@ static Value n_agent_run(VM *vm, int argc, Value *argv) {
   Value history;
   Value out = llm_tool_loop(vm, req, &o, &history);
   if (!is_map(opts)) {
-    vm->nroots = base;
+    vm_roots_reset(vm, base);
     return out;
   }
   vm_push_root(vm, out);
   vm_push_root(vm, history);
   ListBuilder maps, cmsgs;
-  lb_init(&maps);
-  lb_init(&cmsgs);
+  list_start(&maps);
+  list_start(&cmsgs);
   for (Value l = history; is_cons(l); l = cdr(l)) {
-    lb_add(vm, &maps, to_map(vm, car(l)));
+    list_add(vm, &maps, to_map(vm, car(l)));
     Value *f = vec_items(car(l));
     int role = small_int_of(f[CM_ROLE]) == LLM_ASSISTANT ? LLM_ASSISTANT : LLM_USER; /* Reference (§10.4) */
-    lb_add(vm, &cmsgs, llm_message_new(vm, role, f[CM_CONTENT], EMPTY_VAL));
+    list_add(vm, &cmsgs, llm_message_new(vm, role, f[CM_CONTENT], EMPTY_VAL));
   }
   Value id = NIL_VAL;
   if (has_session) id = llm_meta_get(vm, session, "conversation-id");
@@ -484,7 +484,7 @@ static Value n_agent_run(VM *vm, int argc, Value *argv) {
   Value r = kwmap(vm, map_empty(vm), "messages", maps.head);
   r = kwmap(vm, r, "response", out);
   r = kwmap(vm, r, "session", conv);
-  vm->nroots = base;
+  vm_roots_reset(vm, base);
   return r;
 }
 
@@ -495,4 +495,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
-void llm_agent_init(VM *vm) { lib_register(vm, defs); }
+void llm_agent_init(VM *vm) { env_register(vm, defs); }

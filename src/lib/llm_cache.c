@@ -48,7 +48,7 @@ static Value n_cache_key(VM *vm, int argc, Value *argv) {
   if (m != NIL_VAL) RQ(req)[RQ_MODEL] = m;
   if (llm_opt_num(vm, opts, "temperature", &t)) RQ(req)[RQ_TEMP] = double_val(t);
   if (s != NIL_VAL) RQ(req)[RQ_SYSTEM] = s;
-  RQ(req)[RQ_MSGS] = list1(vm, llm_cmsg(vm, LLM_USER, prompt, EMPTY_VAL));
+  RQ(req)[RQ_MSGS] = list_1(vm, llm_cmsg(vm, LLM_USER, prompt, EMPTY_VAL));
   char key[65];
   llm_cache_key(req, key);
   return str_from_c(vm, key);
@@ -211,7 +211,7 @@ static Value n_with_cache(VM *vm, int argc, Value *argv) {
   st = llm_state(vm);
   st->cache_on = on;
   st->cache_ttl = old_ttl;
-  if (rc) vm_rethrow(vm);
+  if (rc) err_rethrow(vm);
   return out;
 }
 
@@ -351,13 +351,13 @@ Value llm_cassette_response(VM *vm, Value e) {
   f[RS_CRT] = eint(vm, e, "cache_read_input_tokens");
   f[RS_CCT] = eint(vm, e, "cache_creation_input_tokens");
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (Value l = eget(vm, e, "tool_calls", EMPTY_VAL); is_cons(l); l = cdr(l)) {
     Value c = car(l);
     if (!is_map(c)) continue;
     Value id = eget(vm, c, "id", NIL_VAL), name = eget(vm, c, "name", NIL_VAL), args = eget(vm, c, "arguments", NIL_VAL);
     if (!is_string(name)) continue;
-    lb_add(vm, &lb, llm_call_new(vm, is_string(id) ? id : str_new(vm, "", 0), name, args == NIL_VAL ? map_empty(vm) : args));
+    list_add(vm, &lb, llm_call_new(vm, is_string(id) ? id : str_new(vm, "", 0), name, args == NIL_VAL ? map_empty(vm) : args));
   }
   f[RS_CALLS] = lb.head;
   return r;
@@ -375,12 +375,12 @@ void llm_cassette_record(VM *vm, const char *kind, const char *key, Value resp, 
   m = kwmap(vm, m, "role", f[RS_ROLE]);
   m = kwmap(vm, m, "model", f[RS_MODEL]);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (Value l = f[RS_CALLS]; is_cons(l); l = cdr(l)) {
     Value *tc = vec_items(car(l));
     Value t = kwmap(vm, map_empty(vm), "arguments", tc[TC_ARGS]);
     t = kwmap(vm, t, "id", tc[TC_ID]);
-    lb_add(vm, &lb, kwmap(vm, t, "name", tc[TC_NAME]));
+    list_add(vm, &lb, kwmap(vm, t, "name", tc[TC_NAME]));
   }
   m = kwmap(vm, m, "tool_calls", lb.head);
   m = kwmap(vm, m, "stop_reason", f[RS_STOP]);
@@ -473,7 +473,7 @@ static Value n_with_cassette(VM *vm, int argc, Value *argv) {
   LlmCassette *prev = st->cassette;
   bool cache = st->cache_on;
   /* the previous cassette's entries stay marked: it is kept on a C list while this one runs */
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   if (prev)
     for (size_t i = 0; i < prev->n; i++) vm_push_root(vm, prev->entries[i]);
   st->cassette = c;
@@ -487,8 +487,8 @@ static Value n_with_cassette(VM *vm, int argc, Value *argv) {
   }
   st->cassette = prev;
   st->cache_on = cache;
-  vm->nroots = base;
-  if (rc) vm_rethrow(vm);
+  vm_roots_reset(vm, base);
+  if (rc) err_rethrow(vm);
   return out;
 }
 
@@ -542,6 +542,6 @@ static const NativeDef defs[] = {
 };
 
 void llm_cache_init(VM *vm) {
-  lib_register(vm, defs);
+  env_register(vm, defs);
   (void)mode_name;
 }

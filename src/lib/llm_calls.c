@@ -31,19 +31,19 @@ static void apply_opts(VM *vm, Value req, Value opts, int which) {
   if ((which & O_TIMEOUT) && llm_opt_int(vm, opts, "timeout", &i)) f[RQ_TIMEOUT] = num_int(vm, (int64_t)(uint32_t)i);
 }
 
-static Value one_user(VM *vm, Value text) { return list1(vm, llm_cmsg(vm, LLM_USER, text, EMPTY_VAL)); }
+static Value one_user(VM *vm, Value text) { return list_1(vm, llm_cmsg(vm, LLM_USER, text, EMPTY_VAL)); }
 
 /* A prompt's or message list's messages as history (images kept or dropped). */
 static Value history_of(VM *vm, Value msgs, bool images) {
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   SeqIter it;
   seqiter_init(&it, msgs);
   Value m;
   while (seqiter_next(&it, &m)) {
-    if (!is_foreign_of(m, &llm_message_class)) err_type(vm, "message", m);
+    if (!obj_is_foreign(m, &llm_message_class)) err_type(vm, "message", m);
     Value *f = llm_fields(m);
-    lb_add(vm, &lb, llm_cmsg(vm, (int)small_int_of(f[MSG_ROLE]), f[MSG_CONTENT], images ? f[MSG_IMAGES] : EMPTY_VAL));
+    list_add(vm, &lb, llm_cmsg(vm, (int)small_int_of(f[MSG_ROLE]), f[MSG_CONTENT], images ? f[MSG_IMAGES] : EMPTY_VAL));
   }
   return lb.head;
 }
@@ -71,7 +71,7 @@ static Value send_prompt(VM *vm, Value p, Value opts) {
 
 static Value n_complete(VM *vm, int argc, Value *argv) {
   Value p = argv[0], opts = argc > 1 ? argv[1] : NIL_VAL;
-  if (is_foreign_of(p, &llm_prompt_class)) return send_prompt(vm, p, opts);
+  if (obj_is_foreign(p, &llm_prompt_class)) return send_prompt(vm, p, opts);
   if (!is_string(p)) err_type(vm, "string or prompt", p);
   Value req = llm_req_new(vm);
   apply_opts(vm, req, opts, O_MODEL | O_MAX | O_TEMP | O_SYSTEM | O_EFFORT | O_TIMEOUT);
@@ -80,13 +80,13 @@ static Value n_complete(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_send(VM *vm, int argc, Value *argv) {
-  if (!is_foreign_of(argv[0], &llm_prompt_class)) err_type(vm, "prompt", argv[0]);
+  if (!obj_is_foreign(argv[0], &llm_prompt_class)) err_type(vm, "prompt", argv[0]);
   return send_prompt(vm, argv[0], argc > 1 ? argv[1] : NIL_VAL);
 }
 
 static Value n_chat(VM *vm, int argc, Value *argv) {
   Value msgs = argv[0], opts = argc > 1 ? argv[1] : NIL_VAL;
-  if (is_foreign_of(msgs, &llm_prompt_class))
+  if (obj_is_foreign(msgs, &llm_prompt_class))
     msgs = llm_fields(msgs)[PR_MSGS];
   else if (!is_list(msgs) && !is_vector(msgs))
     err_type(vm, "list of messages or prompt", msgs);
@@ -118,12 +118,12 @@ static void stream_sink(VM *vm, void *ud, Value chunk) {
   StreamSink *s = ud;
   if (s->fn == NIL_VAL) {
     vm_write(vm, str_data(chunk), str_len(chunk));
-    fflush(vm->out ? vm->out : stdout);
+    vm_flush(vm);
     return;
   }
   Value ignored;
   if (vm_pcall(vm, s->fn, 1, &chunk, &ignored)) {
-    Value d = error_display(vm, vm->error);
+    Value d = err_display(vm, vm_error(vm));
     llm_err(vm, "Config error: %s", str_data(d));
   }
 }
@@ -139,7 +139,7 @@ static Value n_stream(VM *vm, int argc, Value *argv) {
   Value msgs;
   if (is_string(input))
     msgs = one_user(vm, input);
-  else if (is_foreign_of(input, &llm_prompt_class))
+  else if (obj_is_foreign(input, &llm_prompt_class))
     msgs = history_of(vm, llm_fields(input)[PR_MSGS], false);
   else if (is_list(input) || is_vector(input))
     msgs = history_of(vm, input, true);
@@ -166,9 +166,9 @@ static Value run_batch(VM *vm, Value texts, Value opts) {
   LlmState *st = llm_state(vm);
   LlmProvider *p = llm_default_provider(st);
   if (!p) llm_err(vm, "no LLM provider configured. Use (llm/configure :anthropic {:api-key ...}) first");
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   uint32_t s_reqs = vm_root_slot(vm, EMPTY_VAL);
   Value dflt = str_from_c(vm, p->default_model);
   vm_push_root(vm, dflt);
@@ -177,18 +177,18 @@ static Value run_batch(VM *vm, Value texts, Value opts) {
     apply_opts(vm, req, opts, O_MODEL | O_MAX | O_TEMP | O_SYSTEM);
     if (!str_len(RQ(req)[RQ_MODEL])) RQ(req)[RQ_MODEL] = dflt;
     RQ(req)[RQ_MSGS] = one_user(vm, car(l));
-    lb_add(vm, &lb, req);
+    list_add(vm, &lb, req);
     ROOT(vm, s_reqs) = lb.head;
   }
   /* each result: a response, or an error map (the first raises after all are in) */
   Value results;
   if (p->kind == LK_LISP || p->kind == LK_EMBED) { /* the default batch: each request in turn */
     ListBuilder rb;
-    lb_init(&rb);
+    list_start(&rb);
     uint32_t s_res = vm_root_slot(vm, EMPTY_VAL);
     for (Value l = lb.head; is_cons(l); l = cdr(l)) {
       Value resp;
-      lb_add(vm, &rb, llm_protect_complete(vm, car(l), &resp) ? vm->error : resp);
+      list_add(vm, &rb, llm_protect_complete(vm, car(l), &resp) ? vm_error(vm) : resp);
       ROOT(vm, s_res) = rb.head;
     }
     results = rb.head;
@@ -197,24 +197,24 @@ static Value run_batch(VM *vm, Value texts, Value opts) {
   }
   vm_push_root(vm, results);
   for (Value l = results; is_cons(l); l = cdr(l))
-    if (!is_objtype(car(l), OBJ_VECTOR)) vm_throw(vm, car(l));
+    if (!is_objtype(car(l), OBJ_VECTOR)) err_throw(vm, car(l));
   ListBuilder out;
-  lb_init(&out);
+  list_start(&out);
   for (Value l = results; is_cons(l); l = cdr(l)) {
     llm_track_usage(vm, car(l));
-    lb_add(vm, &out, content_of(car(l)));
+    list_add(vm, &out, content_of(car(l)));
   }
-  vm->nroots = base;
+  vm_roots_reset(vm, base);
   return out.head;
 }
 
 static Value texts_of(VM *vm, Value seq) {
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   SeqIter it;
   seqiter_init(&it, seq);
   Value x;
-  while (seqiter_next(&it, &x)) lb_add(vm, &lb, llm_text(vm, x));
+  while (seqiter_next(&it, &x)) list_add(vm, &lb, llm_text(vm, x));
   return lb.head;
 }
 
@@ -227,14 +227,14 @@ static Value n_pmap(VM *vm, int argc, Value *argv) {
   Value f = argv[0], seq = argv[1];
   if (!is_list(seq) && !is_vector(seq)) err_type(vm, "list or vector", seq);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   uint32_t slot = vm_root_slot(vm, EMPTY_VAL);
   SeqIter it;
   seqiter_init(&it, seq);
   Value x;
   while (seqiter_next(&it, &x)) {
     Value r = vm_call1(vm, f, x);
-    lb_add(vm, &lb, llm_text(vm, r));
+    list_add(vm, &lb, llm_text(vm, r));
     ROOT(vm, slot) = lb.head;
   }
   Value out = run_batch(vm, lb.head, argc > 2 ? argv[2] : NIL_VAL);
@@ -245,12 +245,12 @@ static Value n_pmap(VM *vm, int argc, Value *argv) {
 /* ---------------------------------------------------------------- extraction */
 
 static Value schema_description(VM *vm, Value schema) {
-  if (!is_anymap(schema)) return value_to_string(vm, schema, true);
+  if (!is_anymap(schema)) return print_to_string(vm, schema, true);
   StrBuf b;
   sb_init(&b);
   sb_adds(&b, "{\n");
   size_t n;
-  Value *ents = anymap_sorted_entries(schema, &n);
+  Value *ents = map_sorted_entries(schema, &n);
   for (size_t i = 0; i < n; i++) {
     Value k = ents[2 * i], spec = ents[2 * i + 1], t;
     if (i) sb_adds(&b, ",\n");
@@ -315,7 +315,7 @@ static Value n_extract(VM *vm, int argc, Value *argv) {
   int64_t retries = 2;
   llm_opt_int(vm, opts, "retries", &retries);
   if (retries < 0) retries = 0;
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   Value desc = schema_description(vm, schema);
   vm_push_root(vm, desc);
   StrBuf sb;
@@ -334,13 +334,13 @@ static Value n_extract(VM *vm, int argc, Value *argv) {
     if (!parse_model_json(vm, content, &val))
       llm_err(vm, "failed to parse LLM JSON response: %s\nResponse was: %s", str_data(val), str_data(content));
     if (!validate) {
-      vm->nroots = base;
+      vm_roots_reset(vm, base);
       return val;
     }
     vm_push_root(vm, val);
     Value errs = llm_validate(vm, schema, val);
     if (errs == NIL_VAL) {
-      vm->nroots = base;
+      vm_roots_reset(vm, base);
       return val;
     }
     ROOT(vm, s_errs) = errs;
@@ -388,7 +388,7 @@ static Value n_extract_from_image(VM *vm, int argc, Value *argv) {
       sb_free(&b);
       err_io(vm, "llm/extract-from-image: %s: read error", str_data(src));
     }
-    bytes = bytevec_new(vm, (const uint8_t *)b.data, b.len);
+    bytes = obj_bytevec(vm, (const uint8_t *)b.data, b.len);
     sb_free(&b);
   } else if (is_objtype(src, OBJ_BYTEVEC)) {
     bytes = src;
@@ -402,10 +402,10 @@ static Value n_extract_from_image(VM *vm, int argc, Value *argv) {
   sb_adds(&sb, "Extract structured data from the image. Respond with ONLY a JSON object matching this schema:\n");
   sb_add(&sb, str_data(desc), str_len(desc));
   sb_adds(&sb, "\nDo not include any other text.");
-  Value img = cons(vm, str_from_c(vm, llm_media_type(bv->data, bv->len)), llm_base64_value(vm, bytes));
+  Value img = list_cons(vm, str_from_c(vm, llm_media_type(bv->data, bv->len)), llm_base64_value(vm, bytes));
   Value req = extract_request(vm, llm_opt_str(vm, opts, "model"), sb_to_string(vm, &sb),
                               str_from_c(vm, "Extract the requested data from this image. Respond in JSON."));
-  vec_items(car(RQ(req)[RQ_MSGS]))[CM_IMAGES] = list1(vm, img);
+  vec_items(car(RQ(req)[RQ_MSGS]))[CM_IMAGES] = list_1(vm, img);
   Value resp = send_tracked(vm, req);
   Value val;
   if (!parse_model_json(vm, content_of(resp), &val))
@@ -492,7 +492,7 @@ static Value n_compare(VM *vm, int argc, Value *argv) {
 static Value fmt_double(VM *vm, double d) {
   StrBuf b;
   sb_init(&b);
-  format_double(&b, d, false);
+  print_double(&b, d, false);
   return sb_to_string(vm, &b);
 }
 
@@ -507,7 +507,7 @@ static Value meta_add_int(VM *vm, Value meta, const char *key, int64_t add) {
 
 static Value say(VM *vm, Value conv, Value system, Value text, Value opts, bool drop_system) {
   Value *c = llm_fields(conv);
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   Value req = llm_req_new(vm);
   vm_push_root(vm, req);
   RQ(req)[RQ_MODEL] = c[CV_MODEL];
@@ -515,13 +515,13 @@ static Value say(VM *vm, Value conv, Value system, Value text, Value opts, bool 
   if (drop_system) RQ(req)[RQ_SYSTEM] = system;
   Value user = llm_text(vm, text);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (Value l = c[CV_MSGS]; is_cons(l); l = cdr(l)) {
     Value *m = llm_fields(car(l));
     if (drop_system && small_int_of(m[MSG_ROLE]) == LLM_SYSTEM) continue;
-    lb_add(vm, &lb, llm_cmsg(vm, (int)small_int_of(m[MSG_ROLE]), m[MSG_CONTENT], EMPTY_VAL));
+    list_add(vm, &lb, llm_cmsg(vm, (int)small_int_of(m[MSG_ROLE]), m[MSG_CONTENT], EMPTY_VAL));
   }
-  lb_add(vm, &lb, llm_cmsg(vm, LLM_USER, user, EMPTY_VAL));
+  list_add(vm, &lb, llm_cmsg(vm, LLM_USER, user, EMPTY_VAL));
   RQ(req)[RQ_MSGS] = lb.head;
   Value resp = send_tracked(vm, req);
   vm_push_root(vm, resp);
@@ -537,24 +537,24 @@ static Value say(VM *vm, Value conv, Value system, Value text, Value opts, bool 
     meta = map_assoc(vm, meta, k, fmt_double(vm, prev + cost));
   }
   ListBuilder hist;
-  lb_init(&hist);
-  for (Value l = c[CV_MSGS]; is_cons(l); l = cdr(l)) lb_add(vm, &hist, car(l));
-  lb_add(vm, &hist, llm_message_new(vm, LLM_USER, user, EMPTY_VAL));
-  lb_add(vm, &hist, llm_message_new(vm, LLM_ASSISTANT, r[RS_CONTENT], EMPTY_VAL));
+  list_start(&hist);
+  for (Value l = c[CV_MSGS]; is_cons(l); l = cdr(l)) list_add(vm, &hist, car(l));
+  list_add(vm, &hist, llm_message_new(vm, LLM_USER, user, EMPTY_VAL));
+  list_add(vm, &hist, llm_message_new(vm, LLM_ASSISTANT, r[RS_CONTENT], EMPTY_VAL));
   Value nc = llm_conv_new(vm, hist.head, c[CV_MODEL], meta);
-  vm->nroots = base;
+  vm_roots_reset(vm, base);
   return nc;
 }
 
 static Value n_conv_say(VM *vm, int argc, Value *argv) {
-  if (!is_foreign_of(argv[0], &llm_conv_class)) err_type(vm, "conversation", argv[0]);
+  if (!obj_is_foreign(argv[0], &llm_conv_class)) err_type(vm, "conversation", argv[0]);
   return say(vm, argv[0], NIL_VAL, argv[1], argc > 2 ? argv[2] : NIL_VAL, false);
 }
 
 static Value n_conv_say_as(VM *vm, int argc, Value *argv) {
-  if (!is_foreign_of(argv[0], &llm_conv_class)) err_type(vm, "conversation", argv[0]);
+  if (!obj_is_foreign(argv[0], &llm_conv_class)) err_type(vm, "conversation", argv[0]);
   Value sys = argv[1];
-  if (is_foreign_of(sys, &llm_prompt_class)) {
+  if (obj_is_foreign(sys, &llm_prompt_class)) {
     StrBuf b;
     sb_init(&b);
     bool first = true;
@@ -582,12 +582,12 @@ static Value n_embed(VM *vm, int argc, Value *argv) {
   bool single = is_string(x);
   Value texts;
   if (single)
-    texts = list1(vm, x);
+    texts = list_1(vm, x);
   else if (is_list(x) || is_vector(x))
     texts = texts_of(vm, x);
   else
     err_type(vm, "string or list", x);
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   vm_push_root(vm, texts);
   Value model = llm_opt_str(vm, opts, "model");
   LlmState *st = llm_state(vm);
@@ -625,7 +625,7 @@ static Value n_embed(VM *vm, int argc, Value *argv) {
   vm_push_root(vm, rmodel);
   /* vectors: a list of lists of numbers */
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (Value l = vectors; is_cons(l); l = cdr(l)) {
     Value v = car(l);
     size_t n = 0;
@@ -634,7 +634,7 @@ static Value n_embed(VM *vm, int argc, Value *argv) {
     size_t i = 0;
     for (Value k = v; is_cons(k); k = cdr(k))
       if (is_number(car(k))) xs[i++] = num_to_double(car(k));
-    lb_add(vm, &lb, llm_emb_new(vm, xs, n));
+    list_add(vm, &lb, llm_emb_new(vm, xs, n));
     free(xs);
   }
   vm_push_root(vm, lb.head);
@@ -649,8 +649,8 @@ static Value n_embed(VM *vm, int argc, Value *argv) {
   RQ(resp)[RS_PT] = num_int(vm, tokens);
   vm_push_root(vm, resp);
   llm_track_usage(vm, resp);
-  Value out = single ? (is_cons(lb.head) ? car(lb.head) : bytevec_new(vm, NULL, 0)) : lb.head;
-  vm->nroots = base;
+  Value out = single ? (is_cons(lb.head) ? car(lb.head) : obj_bytevec(vm, NULL, 0)) : lb.head;
+  vm_roots_reset(vm, base);
   return out;
 }
 
@@ -716,4 +716,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
-void llm_calls_init(VM *vm) { lib_register(vm, defs); }
+void llm_calls_init(VM *vm) { env_register(vm, defs); }

@@ -70,11 +70,11 @@ static Value lisp_request_map(VM *vm, Value req) {
   Value *f = RQ(req);
   Value m = kwmap(vm, map_empty(vm), "model", f[RQ_MODEL]);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (Value l = f[RQ_MSGS]; is_cons(l); l = cdr(l)) {
     Value *cm = vec_items(car(l));
     Value e = kwmap(vm, map_empty(vm), "content", cm[CM_CONTENT]);
-    lb_add(vm, &lb, kwmap(vm, e, "role", str_from_c(vm, llm_role_names[small_int_of(cm[CM_ROLE])])));
+    list_add(vm, &lb, kwmap(vm, e, "role", str_from_c(vm, llm_role_names[small_int_of(cm[CM_ROLE])])));
   }
   m = kwmap(vm, m, "messages", lb.head);
   if (f[RQ_MAX] != NIL_VAL) m = kwmap(vm, m, "max-tokens", f[RQ_MAX]);
@@ -82,12 +82,12 @@ static Value lisp_request_map(VM *vm, Value req) {
   if (f[RQ_SYSTEM] != NIL_VAL) m = kwmap(vm, m, "system", f[RQ_SYSTEM]);
   if (f[RQ_TOOLS] != EMPTY_VAL) {
     ListBuilder tb;
-    lb_init(&tb);
+    list_start(&tb);
     for (Value l = f[RQ_TOOLS]; is_cons(l); l = cdr(l)) {
       Value *t = llm_fields(car(l));
       Value e = kwmap(vm, map_empty(vm), "description", t[TL_DESC]);
       e = kwmap(vm, e, "name", t[TL_NAME]);
-      lb_add(vm, &tb, kwmap(vm, e, "parameters", llm_tool_schema(vm, t[TL_PARAMS])));
+      list_add(vm, &tb, kwmap(vm, e, "parameters", llm_tool_schema(vm, t[TL_PARAMS])));
     }
     m = kwmap(vm, m, "tools", tb.head);
   }
@@ -137,7 +137,7 @@ static Value lisp_response(VM *vm, Value r, Value req) {
   }
   if (mget(vm, r, "tool-calls", &v) && (is_list(v) || is_vector(v))) {
     ListBuilder lb;
-    lb_init(&lb);
+    list_start(&lb);
     SeqIter it;
     seqiter_init(&it, v);
     Value c;
@@ -146,7 +146,7 @@ static Value lisp_response(VM *vm, Value r, Value req) {
       if (!is_map(c) || !mget(vm, c, "name", &name) || !is_string(name)) continue;
       if (!mget(vm, c, "id", &id) || !is_string(id)) id = str_new(vm, "", 0);
       if (!mget(vm, c, "arguments", &args)) args = map_empty(vm);
-      lb_add(vm, &lb, llm_call_new(vm, id, name, json_roundtrip(vm, args)));
+      list_add(vm, &lb, llm_call_new(vm, id, name, json_roundtrip(vm, args)));
     }
     f[RS_CALLS] = lb.head;
   }
@@ -154,19 +154,19 @@ static Value lisp_response(VM *vm, Value r, Value req) {
 }
 
 static Value lisp_complete(VM *vm, Value fn, Value req) {
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   vm_push_root(vm, req);
   Value reqmap = lisp_request_map(vm, req);
   vm_push_root(vm, reqmap);
   Value out;
   if (vm_pcall(vm, fn, 1, &reqmap, &out)) {
-    Value d = error_display(vm, vm->error);
-    vm->nroots = base;
+    Value d = err_display(vm, vm_error(vm));
+    vm_roots_reset(vm, base);
     llm_err(vm, "API error: 0 - %s", str_data(d));
   }
   vm_push_root(vm, out);
   Value r = lisp_response(vm, out, req);
-  vm->nroots = base;
+  vm_roots_reset(vm, base);
   return r;
 }
 
@@ -274,7 +274,7 @@ static void chain_try(VM *vm, void *ud) {
 
 static Value run_chain(VM *vm, Value req, bool stream, LlmChunkFn fn, void *ud) {
   LlmState *st = llm_state(vm);
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   Value chain = st->chain;
   vm_push_root(vm, chain);
   vm_push_root(vm, req);
@@ -282,12 +282,12 @@ static Value run_chain(VM *vm, Value req, bool stream, LlmChunkFn fn, void *ud) 
   for (Value l = chain; is_cons(l); l = cdr(l)) {
     ChainTry t = {car(l), req, NIL_VAL, stream, fn, ud, false, {0}, false};
     if (vm_protect(vm, chain_try, &t) == 0) {
-      vm->nroots = base;
+      vm_roots_reset(vm, base);
       return t.resp;
     }
-    ROOT(vm, err_slot) = vm->error;
-    if (stream && t.delivered) vm_rethrow(vm); /* chunks already delivered: no failover */
-    Value d = error_display(vm, vm->error);
+    ROOT(vm, err_slot) = vm_error(vm);
+    if (stream && t.delivered) err_rethrow(vm); /* chunks already delivered: no failover */
+    Value d = err_display(vm, vm_error(vm));
     StrBuf b;
     sb_init(&b);
     sb_addf(&b, "Provider '%s' failed%s: %s, trying next...\n", str_data(car(car(l))), stream ? " to open stream" : "", str_data(d));
@@ -295,8 +295,8 @@ static Value run_chain(VM *vm, Value req, bool stream, LlmChunkFn fn, void *ud) 
     sb_free(&b);
   }
   Value err = ROOT(vm, err_slot);
-  vm->nroots = base;
-  vm_throw(vm, err);
+  vm_roots_reset(vm, base);
+  err_throw(vm, err);
 }
 
 static Value dispatch(VM *vm, Value req) {
@@ -332,7 +332,7 @@ int llm_protect_complete(VM *vm, Value req, Value *resp) {
 
 Value llm_complete(VM *vm, Value req) {
   LlmState *st = llm_state(vm);
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   vm_push_root(vm, req);
   char key[65] = {0}, ckey[65] = {0};
   bool use_cache = st->cache_on;
@@ -343,7 +343,7 @@ Value llm_complete(VM *vm, Value req) {
     llm_cache_key(kr, key);
     Value hit;
     if (llm_cache_lookup(vm, key, model, &hit)) {
-      vm->nroots = base;
+      vm_roots_reset(vm, base);
       return hit;
     }
   }
@@ -353,7 +353,7 @@ Value llm_complete(VM *vm, Value req) {
     Value entry;
     if (llm_cassette_lookup(vm, ckey, &entry)) {
       Value r = llm_cassette_response(vm, entry);
-      vm->nroots = base;
+      vm_roots_reset(vm, base);
       return r;
     }
     if (st->cassette->mode == CASS_REPLAY) llm_cassette_miss(vm, ckey);
@@ -363,7 +363,7 @@ Value llm_complete(VM *vm, Value req) {
   vm_push_root(vm, resp);
   if (recording && llm_state(vm)->cassette) llm_cassette_record(vm, "complete", ckey, resp, EMPTY_VAL, EMPTY_VAL);
   if (use_cache) llm_cache_store(vm, key, resp);
-  vm->nroots = base;
+  vm_roots_reset(vm, base);
   return resp;
 }
 
@@ -377,7 +377,7 @@ typedef struct {
 
 static void record_chunk(VM *vm, void *ud, Value chunk) {
   Recorder *r = ud;
-  ROOT(vm, r->slot) = cons(vm, chunk, ROOT(vm, r->slot));
+  ROOT(vm, r->slot) = list_cons(vm, chunk, ROOT(vm, r->slot));
   r->fn(vm, r->ud, chunk);
 }
 
@@ -385,7 +385,7 @@ static void record_chunk(VM *vm, void *ud, Value chunk) {
 static Value stream_one(VM *vm, LlmProvider *p, Value req, LlmChunkFn fn, void *ud, bool *delivered) {
   LlmState *st = llm_state(vm);
   if (!st->cassette) return llm_provider_stream(vm, p, req, fn, ud, delivered);
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   vm_push_root(vm, req);
   char key[65];
   llm_cache_key(req, key);
@@ -400,7 +400,7 @@ static Value stream_one(VM *vm, LlmProvider *p, Value req, LlmChunkFn fn, void *
       *delivered = true;
       fn(vm, ud, is_string(car(l)) ? car(l) : llm_text(vm, car(l)));
     }
-    vm->nroots = base;
+    vm_roots_reset(vm, base);
     return resp;
   }
   if (st->cassette->mode == CASS_REPLAY) llm_cassette_miss(vm, key);
@@ -409,7 +409,7 @@ static Value stream_one(VM *vm, LlmProvider *p, Value req, LlmChunkFn fn, void *
   vm_push_root(vm, resp);
   if (llm_state(vm)->cassette)
     llm_cassette_record(vm, "stream", key, resp, list_reverse(vm, ROOT(vm, rec.slot)), EMPTY_VAL);
-  vm->nroots = base;
+  vm_roots_reset(vm, base);
   return resp;
 }
 
@@ -428,8 +428,8 @@ Value llm_stream(VM *vm, Value req, LlmChunkFn fn, void *ud) {
 /* ---------------------------------------------------------------- scopes (§14) */
 
 static Value chain_entry(VM *vm, Value e) {
-  if (is_kw(e)) return cons(vm, str_from_c(vm, sym_cstr(vm, e)), NIL_VAL);
-  if (is_string(e)) return cons(vm, e, NIL_VAL);
+  if (is_kw(e)) return list_cons(vm, str_from_c(vm, sym_cstr(vm, e)), NIL_VAL);
+  if (is_string(e)) return list_cons(vm, e, NIL_VAL);
   if (is_vector(e) || is_cons(e)) {
     Value items[2];
     size_t n = 0;
@@ -443,13 +443,13 @@ static Value chain_entry(VM *vm, Value e) {
     if (n != 2) err_eval(vm, "fallback pair entry must be [provider model]");
     if (!is_kw(items[0]) && !is_string(items[0])) err_type(vm, "keyword or string", items[0]);
     if (!is_string(items[1])) err_type(vm, "string model", items[1]);
-    return cons(vm, is_kw(items[0]) ? str_from_c(vm, sym_cstr(vm, items[0])) : items[0], items[1]);
+    return list_cons(vm, is_kw(items[0]) ? str_from_c(vm, sym_cstr(vm, items[0])) : items[0], items[1]);
   }
   if (is_map(e)) {
     Value pv = llm_opt_name(vm, e, "provider");
     if (pv == NIL_VAL) err_eval(vm, "fallback map entry must have a :provider key (keyword or string)");
     Value m = llm_opt_str(vm, e, "model");
-    return cons(vm, pv, m);
+    return list_cons(vm, pv, m);
   }
   err_type(vm, "keyword, string, [provider model] pair, or map", e);
 }
@@ -477,21 +477,21 @@ static Value n_with_fallback(VM *vm, int argc, Value *argv) {
   if (!is_list(chain) && !is_vector(chain)) err_type(vm, "list or vector", chain);
   llm_check_fn(vm, argv[1]);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   SeqIter it;
   seqiter_init(&it, chain);
   Value e;
-  while (seqiter_next(&it, &e)) lb_add(vm, &lb, chain_entry(vm, e));
+  while (seqiter_next(&it, &e)) list_add(vm, &lb, chain_entry(vm, e));
   LlmState *st = llm_state(vm);
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   Value saved = st->chain;
   vm_push_root(vm, saved);
   st->chain = lb.head;
   Value out;
   int rc = llm_run_thunk(vm, argv[1], &out);
   llm_state(vm)->chain = saved;
-  vm->nroots = base;
-  if (rc) vm_rethrow(vm);
+  vm_roots_reset(vm, base);
+  if (rc) err_rethrow(vm);
   return out;
 }
 
@@ -508,7 +508,7 @@ static Value n_with_rate_limit(VM *vm, int argc, Value *argv) {
   st = llm_state(vm);
   st->rl_on = on;
   st->rl_rps = rps;
-  if (rc) vm_rethrow(vm);
+  if (rc) err_rethrow(vm);
   return out;
 }
 
@@ -520,4 +520,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
-void llm_pipeline_init(VM *vm) { lib_register(vm, defs); }
+void llm_pipeline_init(VM *vm) { env_register(vm, defs); }

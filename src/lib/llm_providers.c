@@ -370,8 +370,8 @@ static Value n_set_default(VM *vm, int argc, Value *argv) {
 static Value n_list_providers(VM *vm, int argc, Value *argv) {
   LlmState *st = llm_state(vm);
   ListBuilder lb;
-  lb_init(&lb);
-  for (size_t i = 0; i < st->nprovs; i++) lb_add(vm, &lb, KW(vm, st->provs[i]->name));
+  list_start(&lb);
+  for (size_t i = 0; i < st->nprovs; i++) list_add(vm, &lb, KW(vm, st->provs[i]->name));
   return lb.head;
 }
 
@@ -415,4 +415,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
-void llm_providers_init(VM *vm) { lib_register(vm, defs); }
+void llm_providers_init(VM *vm) { env_register(vm, defs); }

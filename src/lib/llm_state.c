@@ -59,8 +59,8 @@ static void state_finalize(Foreign *f) {
 static const ForeignClass state_class = {.name = "llm-state", .finalize = state_finalize, .mark = state_mark};
 
 LlmState *llm_state(VM *vm) {
-  Value v = global_get(vm, STATE_CELL);
-  if (is_foreign_of(v, &state_class)) return ((Foreign *)as_obj(v))->ptr;
+  Value v = env_get(vm, STATE_CELL);
+  if (obj_is_foreign(v, &state_class)) return ((Foreign *)as_obj(v))->ptr;
   LlmState *st = calloc(1, sizeof *st);
   if (!st) abort();
   st->last.model = NIL_VAL;
@@ -69,7 +69,7 @@ LlmState *llm_state(VM *vm) {
   st->cache_ttl = 3600;
   st->retry_base_ms = 500;
   st->retries = 3;
-  global_define(vm, STATE_CELL, foreign_new(vm, &state_class, st, NIL_VAL));
+  env_define(vm, STATE_CELL, obj_foreign(vm, &state_class, st, NIL_VAL));
   llm_cassette_env(vm, st);
   return st;
 }

@@ -249,7 +249,7 @@ static Value n_with_budget(VM *vm, int argc, Value *argv) {
   Value out;
   int rc = llm_run_thunk(vm, argv[1], &out);
   llm_state(vm)->budget = saved;
-  if (rc) vm_rethrow(vm);
+  if (rc) err_rethrow(vm);
   return out;
 }
 
@@ -271,4 +271,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
-void llm_usage_init(VM *vm) { lib_register(vm, defs); }
+void llm_usage_init(VM *vm) { env_register(vm, defs); }

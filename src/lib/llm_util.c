@@ -60,7 +60,7 @@ Value llm_opt_name(VM *vm, Value opts, const char *key) {
 
 /* ---- errors ---- */
 
-void llm_err_str(VM *vm, Value msg) { vm_throw(vm, make_error(vm, "llm", msg)); }
+void llm_err_str(VM *vm, Value msg) { err_throw(vm, err_make(vm, "llm", msg)); }
 
 void llm_err(VM *vm, const char *fmt, ...) {
   StrBuf b;
@@ -94,7 +94,7 @@ void llm_check_fn(VM *vm, Value v) {
 static NativeFn fn_json_decode, fn_json_encode, fn_json_pretty, fn_text_chunk, fn_b64_enc, fn_b64_dec;
 
 static NativeFn capture(VM *vm, const char *name) {
-  Value v = global_get(vm, name);
+  Value v = env_get(vm, name);
   if (!is_native(v)) {
     fprintf(stderr, "sema: the LLM library needs %s\n", name);
     abort();
@@ -138,7 +138,7 @@ bool llm_json_try_decode(VM *vm, const char *s, size_t n, Value *out, Value *err
   if (vm_protect(vm, decode_protected, &d)) {
     if (err_msg) {
       Value m = NIL_VAL;
-      if (is_map(vm->error)) map_get(vm->error, KW(vm, "message"), &m);
+      if (is_map(vm_error(vm))) map_get(vm_error(vm), KW(vm, "message"), &m);
       const char *t = is_string(m) ? str_data(m) : "invalid JSON";
       if (strncmp(t, "json/decode: ", 13) == 0) t += 13;
       *err_msg = str_from_c(vm, t);
@@ -236,7 +236,7 @@ static void json_encode_rec(VM *vm, StrBuf *b, Value v, int depth) {
     sb_addc(b, ']');
   } else if (is_anymap(v)) {
     size_t n;
-    Value *ents = anymap_sorted_entries(v, &n);
+    Value *ents = map_sorted_entries(v, &n);
     JsonKey *keys = malloc((n ? n : 1) * sizeof *keys);
     StrBuf kb;
     sb_init(&kb);
@@ -321,7 +321,7 @@ bool llm_base64_decode_value(VM *vm, Value s, Value *out, Value *err_msg) {
   B64Call c = {s, NIL_VAL};
   if (vm_protect(vm, b64dec_protected, &c)) {
     Value m = NIL_VAL;
-    if (is_map(vm->error)) map_get(vm->error, KW(vm, "message"), &m);
+    if (is_map(vm_error(vm))) map_get(vm_error(vm), KW(vm, "message"), &m);
     const char *t = is_string(m) ? str_data(m) : "invalid base64";
     const char *colon = strstr(t, ": ");
     if (colon && strncmp(t, "base64/", 7) == 0) t = colon + 2;

@@ -55,7 +55,7 @@ const ForeignClass llm_tool_class = {.name = "tool", .print = print_tool};
 const ForeignClass llm_agent_class = {.name = "agent", .print = print_agent};
 
 Value llm_obj_new(VM *vm, const ForeignClass *cls, int nfields) {
-  return foreign_new(vm, cls, NULL, vec_new(vm, (size_t)nfields));
+  return obj_foreign(vm, cls, NULL, vec_new(vm, (size_t)nfields));
 }
 
 Value llm_message_new(VM *vm, int role, Value content, Value images) {
@@ -83,7 +83,7 @@ Value llm_conv_new(VM *vm, Value msgs, Value model, Value meta) {
 }
 
 static Value check(VM *vm, Value v, const ForeignClass *cls) {
-  if (!is_foreign_of(v, cls)) err_type(vm, cls->name, v);
+  if (!obj_is_foreign(v, cls)) err_type(vm, cls->name, v);
   return v;
 }
 
@@ -115,7 +115,7 @@ void llm_add_text(VM *vm, StrBuf *b, Value v) {
 
 Value llm_text(VM *vm, Value v) {
   if (is_string(v)) return v;
-  return value_to_string(vm, v, true);
+  return print_to_string(vm, v, true);
 }
 
 static Value concat_parts(VM *vm, int argc, Value *argv) {
@@ -128,13 +128,13 @@ static Value concat_parts(VM *vm, int argc, Value *argv) {
 
 /* ---------------------------------------------------------------- forms */
 
-static Value helper(VM *vm, const char *name) { return global_get(vm, name); }
+static Value helper(VM *vm, const char *name) { return env_get(vm, name); }
 
 static Value x_prompt(VM *vm, int argc, Value *argv) {
   Value role_fn = helper(vm, " llm-role");
   ListBuilder lb;
-  lb_init(&lb);
-  lb_add(vm, &lb, helper(vm, " llm-prompt"));
+  list_start(&lb);
+  list_add(vm, &lb, helper(vm, " llm-prompt"));
   for (int i = 0; i < argc; i++) {
     Value e = argv[i];
     if (is_cons(e) && is_sym(car(e))) {
@@ -142,36 +142,36 @@ static Value x_prompt(VM *vm, int argc, Value *argv) {
       int role = -1;
       for (int r = 0; r < LLM_NROLES; r++)
         if (strcmp(n, llm_role_names[r]) == 0) role = r;
-      if (role >= 0) e = cons(vm, role_fn, cons(vm, llm_role_kw(vm, role), cdr(e)));
+      if (role >= 0) e = list_cons(vm, role_fn, list_cons(vm, llm_role_kw(vm, role), cdr(e)));
     }
-    lb_add(vm, &lb, e);
+    list_add(vm, &lb, e);
   }
   return lb.head;
 }
 
 static Value x_message(VM *vm, int argc, Value *argv) {
   if (argc < 2) err_arity(vm, "message", "2+", argc);
-  return cons(vm, helper(vm, " llm-message"), list_from(vm, argv, (size_t)argc));
+  return list_cons(vm, helper(vm, " llm-message"), list_from(vm, argv, (size_t)argc));
 }
 
-static Value quoted(VM *vm, Value v) { return list2(vm, SYM(vm, "quote"), v); }
+static Value quoted(VM *vm, Value v) { return list_2(vm, SYM(vm, "quote"), v); }
 
 static Value x_deftool(VM *vm, int argc, Value *argv) {
   if (argc < 4) err_arity(vm, "deftool", "4", argc);
   if (!is_sym(argv[0])) err_eval(vm, "deftool: expected a symbol");
   Value args[4] = {quoted(vm, argv[0]), argv[1], argv[2], argv[3]};
-  return cons(vm, helper(vm, " llm-deftool"), list_from(vm, args, 4));
+  return list_cons(vm, helper(vm, " llm-deftool"), list_from(vm, args, 4));
 }
 
 static Value x_defagent(VM *vm, int argc, Value *argv) {
   if (argc != 2) err_arity(vm, "defagent", "2", argc);
   if (!is_sym(argv[0])) err_eval(vm, "defagent: expected a symbol");
-  return list3(vm, helper(vm, " llm-defagent"), quoted(vm, argv[0]), argv[1]);
+  return list_3(vm, helper(vm, " llm-defagent"), quoted(vm, argv[0]), argv[1]);
 }
 
 static Value n_h_prompt(VM *vm, int argc, Value *argv) {
   for (int i = 0; i < argc; i++)
-    if (!is_foreign_of(argv[i], &llm_message_class)) err_eval(vm, "prompt: expected (role parts) pair or message value");
+    if (!obj_is_foreign(argv[i], &llm_message_class)) err_eval(vm, "prompt: expected (role parts) pair or message value");
   return llm_prompt_new(vm, list_from(vm, argv, (size_t)argc));
 }
 
@@ -188,8 +188,7 @@ static Value n_h_message(VM *vm, int argc, Value *argv) {
 /* Bind NAME as a global of the environment the code runs in (a module's
  * when loading one), also from inside a function body (§3). */
 static void bind_global(VM *vm, Value name, Value v) {
-  int32_t cell = env_lookup(vm, vm->env, name, true);
-  vm_set_global(vm, cell, v);
+  env_define_current(vm, name, v);
 }
 
 static Value make_tool(VM *vm, Value name, Value desc, Value params, Value handler) {
@@ -246,7 +245,7 @@ static Value n_agent(VM *vm, int argc, Value *argv) { return make_agent(vm, argv
 /* ---------------------------------------------------------------- predicates */
 
 #define PRED(fname, cls)                                                        \
-  static Value fname(VM *vm, int argc, Value *argv) { return bool_val(is_foreign_of(argv[0], &cls)); }
+  static Value fname(VM *vm, int argc, Value *argv) { return bool_val(obj_is_foreign(argv[0], &cls)); }
 PRED(n_prompt_p, llm_prompt_class)
 PRED(n_message_p, llm_message_class)
 PRED(n_conversation_p, llm_conv_class)
@@ -259,10 +258,10 @@ static Value prompt_msgs(VM *vm, Value p) { return llm_fields(check(vm, p, &llm_
 
 static Value n_prompt_append(VM *vm, int argc, Value *argv) {
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (int i = 0; i < argc; i++) prompt_msgs(vm, argv[i]);
   for (int i = 0; i < argc; i++)
-    for (Value l = llm_fields(argv[i])[PR_MSGS]; is_cons(l); l = cdr(l)) lb_add(vm, &lb, car(l));
+    for (Value l = llm_fields(argv[i])[PR_MSGS]; is_cons(l); l = cdr(l)) list_add(vm, &lb, car(l));
   return llm_prompt_new(vm, lb.head);
 }
 
@@ -271,10 +270,10 @@ static Value n_prompt_messages(VM *vm, int argc, Value *argv) { return prompt_ms
 /* Every system message removed, one new one first (prompt/set-system, conversation/set-system). */
 static Value set_system(VM *vm, Value msgs, Value text) {
   ListBuilder lb;
-  lb_init(&lb);
-  lb_add(vm, &lb, llm_message_new(vm, LLM_SYSTEM, llm_text(vm, text), EMPTY_VAL));
+  list_start(&lb);
+  list_add(vm, &lb, llm_message_new(vm, LLM_SYSTEM, llm_text(vm, text), EMPTY_VAL));
   for (Value l = msgs; is_cons(l); l = cdr(l))
-    if (small_int_of(llm_fields(car(l))[MSG_ROLE]) != LLM_SYSTEM) lb_add(vm, &lb, car(l));
+    if (small_int_of(llm_fields(car(l))[MSG_ROLE]) != LLM_SYSTEM) list_add(vm, &lb, car(l));
   return lb.head;
 }
 
@@ -314,11 +313,11 @@ static Value n_prompt_fill(VM *vm, int argc, Value *argv) {
   Value msgs = prompt_msgs(vm, argv[0]);
   check_vars(vm, argv[1]);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (Value l = msgs; is_cons(l); l = cdr(l)) {
     Value *f = llm_fields(car(l));
     Value c = llm_fill(vm, f[MSG_CONTENT], argv[1]);
-    lb_add(vm, &lb, c == f[MSG_CONTENT] ? car(l) : llm_message_new(vm, (int)small_int_of(f[MSG_ROLE]), c, f[MSG_IMAGES]));
+    list_add(vm, &lb, c == f[MSG_CONTENT] ? car(l) : llm_message_new(vm, (int)small_int_of(f[MSG_ROLE]), c, f[MSG_IMAGES]));
   }
   return llm_prompt_new(vm, lb.head);
 }
@@ -326,7 +325,7 @@ static Value n_prompt_fill(VM *vm, int argc, Value *argv) {
 static Value n_prompt_slots(VM *vm, int argc, Value *argv) {
   Value msgs = prompt_msgs(vm, argv[0]);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (Value l = msgs; is_cons(l); l = cdr(l)) {
     Value c = llm_fields(car(l))[MSG_CONTENT];
     const char *p = str_data(c);
@@ -338,7 +337,7 @@ static Value n_prompt_slots(VM *vm, int argc, Value *argv) {
       Value k = kw_val(sym_intern(vm, open + 2, (size_t)(close - open - 2)));
       bool seen = false;
       for (Value s = lb.head; is_cons(s) && !seen; s = cdr(s)) seen = car(s) == k;
-      if (!seen) lb_add(vm, &lb, k);
+      if (!seen) list_add(vm, &lb, k);
     }
   }
   return lb.head;
@@ -358,9 +357,9 @@ static bool occurs_in(Value m, Value msgs) {
 
 static Value not_in(VM *vm, Value a, Value b) {
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (Value l = a; is_cons(l); l = cdr(l))
-    if (!occurs_in(car(l), b)) lb_add(vm, &lb, car(l));
+    if (!occurs_in(car(l), b)) list_add(vm, &lb, car(l));
   return lb.head;
 }
 
@@ -375,7 +374,7 @@ enum { ALG_UNION, ALG_INTER, ALG_DIFF };
 static Value algebra(VM *vm, Value pa, Value pb, int op) {
   Value a = prompt_msgs(vm, pa), b = prompt_msgs(vm, pb);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   Value src[2] = {a, op == ALG_UNION ? b : EMPTY_VAL};
   for (int k = 0; k < 2; k++)
     for (Value l = src[k]; is_cons(l); l = cdr(l)) {
@@ -383,7 +382,7 @@ static Value algebra(VM *vm, Value pa, Value pb, int op) {
       if (occurs_in(m, lb.head)) continue;
       if (op == ALG_INTER && !occurs_in(m, b)) continue;
       if (op == ALG_DIFF && occurs_in(m, b)) continue;
-      lb_add(vm, &lb, m);
+      list_add(vm, &lb, m);
     }
   return llm_prompt_new(vm, lb.head);
 }
@@ -409,8 +408,8 @@ static Value n_message_with_image(VM *vm, int argc, Value *argv) {
   Bytevec *bv = (Bytevec *)as_obj(argv[2]);
   Value media = llm_opt_str(vm, argc > 3 ? argv[3] : NIL_VAL, "media-type");
   if (media == NIL_VAL) media = str_from_c(vm, llm_media_type(bv->data, bv->len));
-  Value img = cons(vm, media, llm_base64_value(vm, argv[2]));
-  return llm_message_new(vm, role, text, list1(vm, img));
+  Value img = list_cons(vm, media, llm_base64_value(vm, argv[2]));
+  return llm_message_new(vm, role, text, list_1(vm, img));
 }
 
 /* ---------------------------------------------------------------- conversations */
@@ -433,10 +432,10 @@ static Value n_conv_new(VM *vm, int argc, Value *argv) {
   Value model = str_new(vm, "", 0), meta = map_empty(vm);
   if (is_map(opts)) {
     MapIter it;
-    mapiter_init(&it, opts);
+    map_iter_init(&it, opts);
     Value k, v;
     Value model_kw = KW(vm, "model");
-    while (mapiter_next(&it, &k, &v)) {
+    while (map_iter_next(&it, &k, &v)) {
       if (k == model_kw) {
         if (is_string(v)) model = v;
       } else if (is_kw(k)) {
@@ -449,9 +448,9 @@ static Value n_conv_new(VM *vm, int argc, Value *argv) {
 
 static Value list_append1(VM *vm, Value l, Value x) {
   ListBuilder lb;
-  lb_init(&lb);
-  for (; is_cons(l); l = cdr(l)) lb_add(vm, &lb, car(l));
-  lb_add(vm, &lb, x);
+  list_start(&lb);
+  for (; is_cons(l); l = cdr(l)) list_add(vm, &lb, car(l));
+  list_add(vm, &lb, x);
   return lb.head;
 }
 
@@ -486,7 +485,7 @@ static Value n_conv_turns(VM *vm, int argc, Value *argv) {
   return num_int(vm, count_role(conv_fields(vm, argv[0])[CV_MSGS], LLM_ASSISTANT));
 }
 
-static Value models_used(VM *vm, Value model) { return str_len(model) ? list1(vm, model) : EMPTY_VAL; }
+static Value models_used(VM *vm, Value model) { return str_len(model) ? list_1(vm, model) : EMPTY_VAL; }
 
 static Value n_conv_models_used(VM *vm, int argc, Value *argv) { return models_used(vm, conv_fields(vm, argv[0])[CV_MODEL]); }
 
@@ -509,11 +508,11 @@ static Value n_conv_set_system(VM *vm, int argc, Value *argv) {
 static Value n_conv_filter(VM *vm, int argc, Value *argv) {
   Value *f = conv_fields(vm, argv[0]);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   uint32_t slot = vm_root_slot(vm, EMPTY_VAL);
   for (Value l = f[CV_MSGS]; is_cons(l); l = cdr(l)) {
     if (is_truthy(vm_call1(vm, argv[1], car(l)))) {
-      lb_add(vm, &lb, car(l));
+      list_add(vm, &lb, car(l));
       ROOT(vm, slot) = lb.head;
     }
   }
@@ -525,11 +524,11 @@ static Value n_conv_filter(VM *vm, int argc, Value *argv) {
 static Value n_conv_map(VM *vm, int argc, Value *argv) {
   Value *f = conv_fields(vm, argv[0]);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   uint32_t slot = vm_root_slot(vm, EMPTY_VAL);
   for (Value l = f[CV_MSGS]; is_cons(l); l = cdr(l)) {
     Value r = vm_call1(vm, argv[1], car(l));
-    lb_add(vm, &lb, r);
+    list_add(vm, &lb, r);
     ROOT(vm, slot) = lb.head;
   }
   vm_pop_roots(vm, 1);
@@ -540,15 +539,15 @@ static Value n_conv_map_role(VM *vm, int argc, Value *argv) {
   Value *f = conv_fields(vm, argv[0]);
   int role = llm_role_arg(vm, argv[1], "conversation/map-role");
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   uint32_t slot = vm_root_slot(vm, EMPTY_VAL);
   for (Value l = f[CV_MSGS]; is_cons(l); l = cdr(l)) {
     Value m = car(l);
     if (small_int_of(llm_fields(m)[MSG_ROLE]) == role) {
       m = vm_call1(vm, argv[2], m);
-      if (!is_foreign_of(m, &llm_message_class)) err_type(vm, "message", m);
+      if (!obj_is_foreign(m, &llm_message_class)) err_type(vm, "message", m);
     }
-    lb_add(vm, &lb, m);
+    list_add(vm, &lb, m);
     ROOT(vm, slot) = lb.head;
   }
   Value r = conv_with(vm, argv[0], lb.head);
@@ -582,7 +581,7 @@ static Value n_conv_search(VM *vm, int argc, Value *argv) {
   lower_into(&qb, q);
   sb_addc(&qb, 0);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   int64_t i = 0;
   for (Value l = f[CV_MSGS]; is_cons(l); l = cdr(l), i++) {
     Value *m = llm_fields(car(l));
@@ -593,7 +592,7 @@ static Value n_conv_search(VM *vm, int argc, Value *argv) {
     Value r = map_assoc(vm, map_empty(vm), KW(vm, "content"), m[MSG_CONTENT]);
     r = map_assoc(vm, r, KW(vm, "index"), num_int(vm, i));
     r = map_assoc(vm, r, KW(vm, "role"), llm_role_kw(vm, (int)small_int_of(m[MSG_ROLE])));
-    lb_add(vm, &lb, r);
+    list_add(vm, &lb, r);
   }
   sb_free(&qb);
   sb_free(&cb);
@@ -603,7 +602,7 @@ static Value n_conv_search(VM *vm, int argc, Value *argv) {
 /* The message argument of insert/replace: (c i msg) or (c i role content). */
 static Value msg_arg(VM *vm, int argc, Value *argv, const char *who) {
   if (argc == 3) {
-    if (!is_foreign_of(argv[2], &llm_message_class)) err_type(vm, "message", argv[2]);
+    if (!obj_is_foreign(argv[2], &llm_message_class)) err_type(vm, "message", argv[2]);
     return argv[2];
   }
   int role = llm_role_arg(vm, argv[2], who);
@@ -614,15 +613,15 @@ static Value msg_arg(VM *vm, int argc, Value *argv, const char *who) {
  * insert: `with` goes before position i. */
 static Value edit_list(VM *vm, Value msgs, int64_t at, Value with, bool insert) {
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   int64_t i = 0;
   for (Value l = msgs;; l = cdr(l), i++) {
     if (i == at) {
-      if (with != NIL_VAL) lb_add(vm, &lb, with);
+      if (with != NIL_VAL) list_add(vm, &lb, with);
       if (!insert && is_cons(l)) continue;
     }
     if (!is_cons(l)) break;
-    lb_add(vm, &lb, car(l));
+    list_add(vm, &lb, car(l));
   }
   return lb.head;
 }
@@ -742,12 +741,12 @@ static Value n_document_chunk(VM *vm, int argc, Value *argv) {
   Value chunks = llm_text_chunk(vm, text, argc > 1 ? argv[1] : NIL_VAL);
   int64_t total = list_length(chunks), i = 0;
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (Value l = chunks; is_cons(l); l = cdr(l), i++) {
     Value md = anymap_assoc(vm, meta, KW(vm, "chunk-index"), num_int(vm, i));
     md = anymap_assoc(vm, md, KW(vm, "total-chunks"), num_int(vm, total));
     Value d = map_assoc(vm, map_empty(vm), KW(vm, "metadata"), md);
-    lb_add(vm, &lb, map_assoc(vm, d, KW(vm, "text"), car(l)));
+    list_add(vm, &lb, map_assoc(vm, d, KW(vm, "text"), car(l)));
   }
   return lb.head;
 }
@@ -867,13 +866,13 @@ static const NativeDef defs[] = {
 };
 
 static void def_macro(VM *vm, const char *name, NativeFn fn, const char *doc) {
-  Value n = native_new(vm, name, fn, 0, VARIADIC);
+  Value n = obj_native(vm, name, fn, 0, VARIADIC);
   as_native(n)->doc = doc;
-  define_macro(vm, SYM(vm, name), n);
+  compile_define_macro(vm, SYM(vm, name), n);
 }
 
 void llm_values_init(VM *vm) {
-  lib_register(vm, defs);
+  env_register(vm, defs);
   def_macro(vm, "prompt", x_prompt, "(prompt entry...)\nA prompt: each entry a role form (system|user|assistant|tool part...) or a message.");
   def_macro(vm, "message", x_message, "(message role part...)\nA message; the parts are concatenated (strings raw, other values printed).");
   def_macro(vm, "deftool", x_deftool,

@@ -50,8 +50,8 @@ static Value n_emb_ref(VM *vm, int argc, Value *argv) {
 Value llm_emb_to_list(VM *vm, Value emb) {
   Bytevec *bv = (Bytevec *)as_obj(emb);
   ListBuilder lb;
-  lb_init(&lb);
-  for (uint32_t i = 0; i + 8 <= bv->len; i += 8) lb_add(vm, &lb, val_canon_double(get_f64(bv->data + i)));
+  list_start(&lb);
+  for (uint32_t i = 0; i + 8 <= bv->len; i += 8) list_add(vm, &lb, val_canon_double(get_f64(bv->data + i)));
   return lb.head;
 }
 
@@ -62,7 +62,7 @@ static Value n_emb_to_list(VM *vm, int argc, Value *argv) {
 
 /* An embedding from doubles. */
 Value llm_emb_new(VM *vm, const double *xs, size_t n) {
-  Value v = bytevec_new(vm, NULL, n * 8);
+  Value v = obj_bytevec(vm, NULL, n * 8);
   Bytevec *bv = (Bytevec *)as_obj(v);
   for (size_t i = 0; i < n; i++) put_f64(bv->data + 8 * i, xs[i]);
   return v;
@@ -72,14 +72,14 @@ static Value n_list_to_emb(VM *vm, int argc, Value *argv) {
   Value seq = argv[0];
   if (!is_list(seq) && !is_vector(seq)) err_type(vm, "list or vector", seq);
   size_t n = is_vector(seq) ? vec_len(seq) : (size_t)(list_length(seq) < 0 ? 0 : list_length(seq));
-  Value out = bytevec_new(vm, NULL, n * 8);
+  Value out = obj_bytevec(vm, NULL, n * 8);
   Bytevec *bv = (Bytevec *)as_obj(out);
   SeqIter it;
   seqiter_init(&it, seq);
   Value x;
   size_t i = 0;
   while (seqiter_next(&it, &x) && i < n) {
-    if (!is_number(x)) err_eval(vm, "embedding/list->embedding: element %zu is %s, expected number", i, type_name(x));
+    if (!is_number(x)) err_eval(vm, "embedding/list->embedding: element %zu is %s, expected number", i, val_type_name(x));
     put_f64(bv->data + 8 * i++, num_to_double(x));
   }
   return out;
@@ -195,7 +195,7 @@ static Value n_vec_normalize(VM *vm, int argc, Value *argv) {
   double s = 0;
   for (uint32_t i = 0; i < a->len; i += 8) s += get_f64(a->data + i) * get_f64(a->data + i);
   double norm = sqrt(s);
-  Value out = bytevec_new(vm, NULL, a->len);
+  Value out = obj_bytevec(vm, NULL, a->len);
   Bytevec *o = (Bytevec *)as_obj(out);
   for (uint32_t i = 0; i < a->len; i += 8) put_f64(o->data + i, norm == 0 ? 0.0 : get_f64(a->data + i) / norm);
   return out;
@@ -334,13 +334,13 @@ static Value n_vs_search(VM *vm, int argc, Value *argv) {
   qsort(sc, s->n, sizeof *sc, scored_cmp);
   size_t keep = k < 0 || (uint64_t)k > s->n ? s->n : (size_t)k;
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (size_t i = 0; i < keep; i++) {
     LlmDoc *d = &s->docs[sc[i].idx];
     Value m = map_assoc(vm, map_empty(vm), KW(vm, "id"), d->id);
     m = map_assoc(vm, m, KW(vm, "metadata"), d->meta);
     m = map_assoc(vm, m, KW(vm, "score"), val_canon_double(sc[i].score));
-    lb_add(vm, &lb, m);
+    list_add(vm, &lb, m);
   }
   free(sc);
   return lb.head;
@@ -371,22 +371,22 @@ static Value meta_to_json(VM *vm, Value v, int depth) {
   }
   if (depth < 200 && is_list(v)) {
     ListBuilder lb;
-    lb_init(&lb);
-    for (; is_cons(v); v = cdr(v)) lb_add(vm, &lb, meta_to_json(vm, car(v), depth + 1));
+    list_start(&lb);
+    for (; is_cons(v); v = cdr(v)) list_add(vm, &lb, meta_to_json(vm, car(v), depth + 1));
     return lb.head;
   }
   if (depth < 200 && is_map(v)) {
     Value m = map_empty(vm);
     MapIter it;
-    mapiter_init(&it, v);
+    map_iter_init(&it, v);
     Value k, x;
-    while (mapiter_next(&it, &k, &x)) {
-      Value ks = is_string(k) ? k : (is_kw(k) || is_sym(k)) ? str_from_c(vm, sym_cstr(vm, k)) : value_to_string(vm, k, true);
+    while (map_iter_next(&it, &k, &x)) {
+      Value ks = is_string(k) ? k : (is_kw(k) || is_sym(k)) ? str_from_c(vm, sym_cstr(vm, k)) : print_to_string(vm, k, true);
       m = map_assoc(vm, m, ks, meta_to_json(vm, x, depth + 1));
     }
     return m;
   }
-  return value_to_string(vm, v, true);
+  return print_to_string(vm, v, true);
 }
 
 /* Metadata on load: strings starting with ':' become keywords. */
@@ -394,16 +394,16 @@ static Value meta_from_json(VM *vm, Value v) {
   if (is_string(v) && str_len(v) > 0 && str_data(v)[0] == ':') return kw_val(sym_intern(vm, str_data(v) + 1, str_len(v) - 1));
   if (is_cons(v)) {
     ListBuilder lb;
-    lb_init(&lb);
-    for (; is_cons(v); v = cdr(v)) lb_add(vm, &lb, meta_from_json(vm, car(v)));
+    list_start(&lb);
+    for (; is_cons(v); v = cdr(v)) list_add(vm, &lb, meta_from_json(vm, car(v)));
     return lb.head;
   }
   if (is_map(v)) {
     Value m = map_empty(vm);
     MapIter it;
-    mapiter_init(&it, v);
+    map_iter_init(&it, v);
     Value k, x;
-    while (mapiter_next(&it, &k, &x)) m = map_assoc(vm, m, k, meta_from_json(vm, x));
+    while (map_iter_next(&it, &k, &x)) m = map_assoc(vm, m, k, meta_from_json(vm, x));
     return m;
   }
   return v;
@@ -411,13 +411,13 @@ static Value meta_from_json(VM *vm, Value v) {
 
 static Value store_json(VM *vm, LlmStore *s) {
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (size_t i = 0; i < s->n; i++) {
     LlmDoc *d = &s->docs[i];
     Value m = map_assoc(vm, map_empty(vm), KW(vm, "embedding"), llm_base64_value(vm, d->emb));
     m = map_assoc(vm, m, KW(vm, "id"), d->id);
     m = map_assoc(vm, m, KW(vm, "metadata"), meta_to_json(vm, d->meta, 0));
-    lb_add(vm, &lb, m);
+    list_add(vm, &lb, m);
   }
   Value top = map_assoc(vm, map_empty(vm), KW(vm, "documents"), lb.head);
   top = map_assoc(vm, top, KW(vm, "version"), small_int_val(1));
@@ -495,7 +495,7 @@ static Value n_vs_open(VM *vm, int argc, Value *argv) {
   /* validate everything before replacing the store */
   uint32_t slot = vm_root_slot(vm, doc);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   uint32_t out = vm_root_slot(vm, EMPTY_VAL);
   for (Value l = docs; is_cons(l); l = cdr(l)) {
     Value d = car(l), id, emb, meta = NIL_VAL, bytes, err;
@@ -504,7 +504,7 @@ static Value n_vs_open(VM *vm, int argc, Value *argv) {
     if (!llm_base64_decode_value(vm, emb, &bytes, &err))
       err_io(vm, "vector-store/open: invalid base64 embedding for '%s': %s", str_data(id), str_data(err));
     map_get(d, KW(vm, "metadata"), &meta);
-    lb_add(vm, &lb, list3(vm, id, bytes, meta_from_json(vm, meta)));
+    list_add(vm, &lb, list_3(vm, id, bytes, meta_from_json(vm, meta)));
     ROOT(vm, out) = lb.head;
   }
   LlmStore *s = llm_store_create(st, str_data(name));
@@ -546,4 +546,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
-void llm_vector_init(VM *vm) { lib_register(vm, defs); }
+void llm_vector_init(VM *vm) { env_register(vm, defs); }
