@@ -272,6 +272,62 @@ Value llm_result_text(VM *vm, Value v);
 Value llm_emb_new(VM *vm, const double *xs, size_t n);
 Value llm_emb_to_list(VM *vm, Value emb);
 
+/* the wire formats (llm_wire.c, §19) */
+bool llm_wire_official(const char *base);
+bool llm_wire_rate_limited_kind(LlmKind kind);
+void llm_wire_check(VM *vm, const LlmProvider *p, Value req); /* Config errors, before anything is built */
+void llm_wire_url(VM *vm, const LlmProvider *p, Value req, bool stream, StrBuf *out);
+size_t llm_wire_headers(const LlmProvider *p, StrBuf *out); /* "name\0value\0"..., returns the count */
+void llm_wire_body(VM *vm, const LlmProvider *p, Value req, bool stream, bool with_temp, StrBuf *out);
+bool llm_wire_can_heal(VM *vm, const LlmProvider *p, Value req);
+bool llm_wire_temperature_refused(const char *body, size_t n); /* plain C */
+void llm_wire_remember_notemp(VM *vm, Value model);
+Value llm_wire_status_error(VM *vm, LlmKind kind, bool chat, long status, const char *body, size_t n);
+Value llm_wire_decode(VM *vm, LlmKind kind, Value model, const char *body, size_t n); /* raises Parse errors */
+void llm_wire_embed_body(VM *vm, LlmEmbedKind kind, Value texts, Value model, StrBuf *b);
+Value llm_wire_embed_decode(VM *vm, LlmEmbedKind kind, const char *body, size_t n, Value *model, int64_t *tokens);
+void llm_wire_rerank_body(VM *vm, LlmRerankKind kind, Value query, Value docs, Value model, int64_t top_k, StrBuf *b);
+Value llm_wire_rerank_decode(VM *vm, LlmRerankKind kind, const char *body, size_t n, Value docs);
+
+/* Incremental line splitting (plain C): fn gets each complete line without
+ * "\n" and a trailing "\r"; a line over max bytes makes feed return -1. */
+typedef int (*LlmLineFn)(void *ud, const char *line, size_t n);
+typedef struct {
+  char *buf;
+  size_t len, cap, max;
+} LlmLines;
+int llm_lines_feed(LlmLines *l, const char *p, size_t n, LlmLineFn fn, void *ud);
+int llm_lines_end(LlmLines *l, LlmLineFn fn, void *ud);
+void llm_lines_free(LlmLines *l);
+/* An SSE line: 0 nothing, 1 a data payload (trimmed) in *pl and *pn, 2 [DONE]. */
+int llm_sse_line(const char *s, size_t n, const char **pl, size_t *pn);
+
+/* What a stream has said so far (C memory only: no rooting needed). */
+typedef struct {
+  int64_t index; /* OpenAI / Anthropic block index; whole calls (Gemini, Ollama) get their own */
+  StrBuf id, name, args;
+  bool open;
+} LlmAccCall;
+typedef struct {
+  LlmKind kind;
+  StrBuf content, stop, model;
+  LlmAccCall *calls;
+  size_t ncalls, capcalls, ngemini;
+  int64_t pt, ct, crt, cct;
+  bool delivered;
+} LlmStreamAcc;
+void llm_stream_acc_init(LlmStreamAcc *a, LlmKind kind);
+void llm_stream_acc_free(LlmStreamAcc *a);
+void llm_stream_payload(VM *vm, LlmStreamAcc *a, const char *p, size_t n, LlmChunkFn fn, void *ud); /* one JSON payload */
+Value llm_stream_result(VM *vm, LlmStreamAcc *a, Value model);
+
+/* the transport (llm_http.c) */
+Value llm_http_complete(VM *vm, LlmProvider *p, Value req);
+Value llm_http_stream(VM *vm, LlmProvider *p, Value req, LlmChunkFn fn, void *ud, bool *delivered);
+Value llm_http_batch(VM *vm, LlmProvider *p, Value reqs);
+Value llm_http_embed(VM *vm, LlmProvider *p, Value texts, Value model, Value *resp_model, int64_t *tokens);
+Value llm_http_rerank(VM *vm, LlmProvider *p, Value query, Value docs, Value model, int64_t top_k);
+
 /* registration, one per file */
 void llm_util_init(VM *vm);
 void llm_values_init(VM *vm);

@@ -160,7 +160,6 @@ static Value n_stream(VM *vm, int argc, Value *argv) {
 
 /* ---------------------------------------------------------------- batch, pmap */
 
-Value llm_http_batch(VM *vm, LlmProvider *p, Value reqs);
 
 static Value run_batch(VM *vm, Value texts, Value opts) {
   LlmState *st = llm_state(vm);
@@ -574,8 +573,6 @@ static Value n_conv_say_as(VM *vm, int argc, Value *argv) {
 
 /* ---------------------------------------------------------------- embeddings, rerank (§16) */
 
-Value llm_http_embed(VM *vm, LlmProvider *p, Value texts, Value model, Value *resp_model, int64_t *tokens);
-Value llm_http_rerank(VM *vm, LlmProvider *p, Value query, Value docs, Value model, int64_t top_k);
 
 static Value n_embed(VM *vm, int argc, Value *argv) {
   Value x = argv[0], opts = argc > 1 ? argv[1] : NIL_VAL;

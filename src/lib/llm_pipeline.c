@@ -172,8 +172,6 @@ static Value lisp_complete(VM *vm, Value fn, Value req) {
 
 /* ---------------------------------------------------------------- providers */
 
-Value llm_http_complete(VM *vm, LlmProvider *p, Value req);
-Value llm_http_stream(VM *vm, LlmProvider *p, Value req, LlmChunkFn fn, void *ud, bool *delivered);
 
 static NORETURN void not_chat(VM *vm, LlmProvider *p) {
   llm_err(vm, "Config error: %s does not support chat completions (embedding-only provider)", p->name);
