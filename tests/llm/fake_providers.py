@@ -167,6 +167,8 @@ def sse(events, mode="lines", sep="\n", cut=False):
             e = e[2]
         lines.append("data: " + (e if isinstance(e, str) else json.dumps(e)))
         lines.append("")
+    if cut and lines and lines[-1] == "":
+        lines.pop()  # so that the cut falls inside the last data line
     return stream(lines, "text/event-stream", mode, sep, cut)
 
 
