@@ -374,6 +374,8 @@ static void payload_protected(VM *vm, void *ud) {
   llm_stream_payload(vm, &pl->s->acc, pl->p, pl->n, pl->s->fn, pl->s->ud);
 }
 
+/* Between payloads nothing but rooted Values is live, so a long stream
+ * collects its parsed payloads as it goes (allocation alone never does). */
 static int handle(StreamCtx *s, const char *p, size_t n) {
   Payload pl = {s, p, n};
   if (vm_protect(s->vm, payload_protected, &pl)) {
@@ -381,6 +383,7 @@ static int handle(StreamCtx *s, const char *p, size_t n) {
     s->raised = true;
     return 1;
   }
+  vm_safepoint(s->vm);
   return 0;
 }
 
