@@ -176,6 +176,16 @@ def ndjson(objs, mode="lines", cut=False):
     return stream([json.dumps(o) for o in objs], "application/x-ndjson", mode, "\n", cut)
 
 
+def dynamic(fn):
+    """A response computed from the request: fn(req) -> (status, JSON value)."""
+
+    def respond(h):
+        status, data = fn(h.req)
+        body(status, data)(h)
+
+    return respond
+
+
 def hang(seconds=30):
     """Reads the request and never answers (until the server stops)."""
 
@@ -231,6 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
         problems += srv.protocol_problems(req)
         if step is not None:
             problems += step.problems(req)
+        self.req = req  # for responders that answer from the request (see dynamic)
         if problems:
             with srv.lock:
                 srv.problems += ["request %d (%s %s): %s" % (i + 1, req.method, req.path, p) for p in problems]
