@@ -3,6 +3,7 @@
  * execution, the loop shared by llm/chat with tools and agent/run, and the
  * message maps histories cross the language boundary as (§10.5). */
 #include <stdlib.h>
+#include "json.h"
 #include "llm.h"
 
 static Value kwmap(VM *vm, Value m, const char *k, Value v) { return map_assoc(vm, m, KW(vm, k), v); }
@@ -488,7 +489,99 @@ static Value n_agent_run(VM *vm, int argc, Value *argv) {
   return r;
 }
 
+/* ---------------------------------------------------------------- tools as HTTP routes (net.md §3.5) */
+
+/* The handlers of tools->routes carry their tool in the Native's data (the
+ * callee sits at argv[-1] in every call). */
+static Value json_response(VM *vm, Value x) {
+  StrBuf b;
+  sb_init(&b);
+  json_encode_lossy(vm, &b, x, false);
+  Value body = sb_to_string(vm, &b);
+  vm_push_root(vm, body);
+  Value h = map_assoc(vm, map_empty(vm), str_from_c(vm, "content-type"), str_from_c(vm, "application/json"));
+  Value m = kwmap(vm, map_empty(vm), "body", body);
+  m = kwmap(vm, m, "headers", h);
+  m = kwmap(vm, m, "status", small_int_val(200));
+  vm_pop_roots(vm, 1);
+  return m;
+}
+
+static Value n_tool_route(VM *vm, int argc, Value *argv) {
+  Value tool = as_native(argv[-1])->data, json = NIL_VAL;
+  if (is_anymap(argv[0])) anymap_get(argv[0], KW(vm, "json"), &json);
+  if (json == NIL_VAL) json = map_empty(vm);
+  Value result = vm_call1(vm, llm_fields(tool)[TL_HANDLER], json);
+  return json_response(vm, result);
+}
+
+static Value n_tool_schema_route(VM *vm, int argc, Value *argv) {
+  Value *t = llm_fields(as_native(argv[-1])->data);
+  StrBuf b;
+  sb_init(&b);
+  json_encode_lossy(vm, &b, t[TL_PARAMS], false); /* the parameters JSON-encoded, then encoded again as a string */
+  Value params = sb_to_string(vm, &b);
+  vm_push_root(vm, params);
+  Value m = kwmap(vm, map_empty(vm), "description", t[TL_DESC]);
+  m = kwmap(vm, m, "name", t[TL_NAME]);
+  m = kwmap(vm, m, "parameters", params);
+  vm_push_root(vm, m);
+  Value r = json_response(vm, m);
+  vm_pop_roots(vm, 2);
+  return r;
+}
+
+static Value route(VM *vm, const char *method, Value path, NativeFn fn, const char *name, int min, int max, Value tool) {
+  Value h = obj_native(vm, name, fn, min, max);
+  as_native(h)->data = tool;
+  vm_push_root(vm, h);
+  Value r = vec_new(vm, 3);
+  vec_items(r)[0] = KW(vm, method);
+  vec_items(r)[1] = path;
+  vec_items(r)[2] = h;
+  vm_pop_roots(vm, 1);
+  return r;
+}
+
+static Value n_tools_routes(VM *vm, int argc, Value *argv) {
+  Value tools = argv[0];
+  if (!is_list(tools) && !is_vector(tools)) err_type(vm, "list or vector", tools);
+  SeqIter it;
+  seqiter_init(&it, tools);
+  Value t;
+  while (seqiter_next(&it, &t))
+    if (!obj_is_foreign(t, &llm_tool_class)) err_type(vm, "tool", t);
+  ListBuilder lb;
+  list_start(&lb);
+  uint32_t slot = vm_root_slot(vm, EMPTY_VAL);
+  seqiter_init(&it, tools);
+  while (seqiter_next(&it, &t)) {
+    Value name = llm_fields(t)[TL_NAME];
+    StrBuf b;
+    sb_init(&b);
+    sb_adds(&b, "/tools/");
+    sb_add(&b, str_data(name), str_len(name));
+    Value p = sb_to_string(vm, &b);
+    vm_push_root(vm, p);
+    list_add(vm, &lb, route(vm, "post", p, n_tool_route, "tool-route-handler", 1, 1, t));
+    ROOT(vm, slot) = lb.head;
+    sb_init(&b);
+    sb_add(&b, str_data(p), str_len(p));
+    sb_adds(&b, "/schema");
+    Value sp = sb_to_string(vm, &b);
+    vm_push_root(vm, sp);
+    list_add(vm, &lb, route(vm, "get", sp, n_tool_schema_route, "tool-schema-handler", 0, VARIADIC, t));
+    vm_pop_roots(vm, 2);
+  }
+  vm_pop_roots(vm, 1);
+  return lb.head;
+}
+
 static const NativeDef defs[] = {
+    {"tools->routes", n_tools_routes, 1, 1,
+     "(tools->routes tools)\nHTTP routes for http/router: per tool, [:post \"/tools/NAME\" h] calling the tool's handler with the "
+     "request's JSON body, and [:get \"/tools/NAME/schema\" s] describing it."},
+    {"route/from-tools", n_tools_routes, 1, 1, "(route/from-tools tools)\nThe same as tools->routes."},
     {"agent/run", n_agent_run, 2, 3,
      "(agent/run agent text [opts])\nRuns the agent's tool loop on text; with opts (:on-tool-call :on-text :messages :session) "
      "returns {:messages :response :session}."},
