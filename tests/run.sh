@@ -92,7 +92,7 @@ if python3 tests/http/examples_test.py "$REL" >/tmp/sema-http.log 2>&1; then ok;
 
 # ---- LLM providers: scripted servers speaking each wire protocol on 127.0.0.1 (tests/llm; llm-scenarios.md) ----
 for b in "$REL" "$DBG"; do
-  for t in scenarios_test malformed_test examples_test tools_routes_test; do
+  for t in scenarios_test malformed_test examples_test tools_routes_test autoconfig_test names_test; do
     [ -f tests/llm/$t.py ] || continue
     if timeout 600 python3 tests/llm/$t.py "$b" >/tmp/sema-llm.log 2>&1; then ok; else bad "llm $t ($b)"; tail -30 /tmp/sema-llm.log; fi
     tail -1 /tmp/sema-llm.log
