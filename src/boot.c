@@ -38,6 +38,7 @@ void lib_compat_init(VM *vm);
 void lib_http_init(VM *vm);
 void lib_kv_init(VM *vm);
 void lib_db_init(VM *vm);
+void lib_llm_init(VM *vm);
 void lib_prelude_init(VM *vm);
 void async_drain(VM *vm);
 
@@ -68,6 +69,7 @@ static void (*const lib_modules[])(VM *vm) = {
     lib_http_init,
     lib_kv_init,
     lib_db_init,
+    lib_llm_init,
 };
 
 static bool env_flag(const char *name) {

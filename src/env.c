@@ -102,6 +102,10 @@ void env_define(VM *vm, const char *name, Value v) {
   if (is_native(v) && opcode_is_intrinsic_name(name)) vm->globals[c].flags |= CELL_INTRINSIC;
 }
 
+void env_define_current(VM *vm, Value sym, Value v) {
+  env_set_global(vm, env_lookup(vm, vm->env, sym, true), v);
+}
+
 Value env_get(VM *vm, const char *name) {
   int32_t c = env_find(&vm->genv, sym_intern_c(vm, name));
   return c < 0 ? UNBOUND_VAL : vm->globals[c].value;

@@ -105,5 +105,8 @@ void env_register(VM *vm, const NativeDef *defs);
 void env_alias(VM *vm, const char *new_name, const char *old_name);
 void env_define(VM *vm, const char *name, Value v);
 Value env_get(VM *vm, const char *name); /* UNBOUND_VAL if undefined */
+/* Bind SYM in the environment of the running code (a module's while one
+ * loads, else the global one), as a top-level define there would. */
+void env_define_current(VM *vm, Value sym, Value v);
 
 #endif
