@@ -183,6 +183,24 @@ void compile_define_macro(VM *vm, Value name, Value closure) {
   env_set_global(vm, cell, obj_val(m));
 }
 
+/* What `,doc` shows of a function written in Sema: its name, the parameter
+ * list as written and the docstring (nil when there is none), for compiled
+ * closures and the reference evaluator's alike. */
+bool compile_fn_doc(Value f, Value *name, Value *params, Value *doc) {
+  if (is_closure(f)) {
+    Proto *p = as_closure(f)->proto;
+    *name = p->name, *params = p->params, *doc = p->doc;
+    return true;
+  }
+  if (is_native(f) && (as_obj(f)->flags & NATIVE_INTERP)) {
+    FnInfo *fn = as_native(f)->ud;
+    *name = is_sym(fn->name) ? fn->name : as_native(f)->name;
+    *params = fn->params_src, *doc = fn->doc;
+    return true;
+  }
+  return false;
+}
+
 /* ---- destructuring (language.md §7.13) ---- */
 
 static bool is_amp(VM *vm, Value v) { return is_sym(v) && strcmp(sym_cstr(vm, v), "&") == 0; }

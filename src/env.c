@@ -141,6 +141,13 @@ Value env_global_value(VM *vm, uint32_t cell) {
 }
 
 
+bool env_global_at(VM *vm, uint32_t i, Value *name, Value *value) {
+  if (i >= vm->nglobals) return false;
+  *name = vm->globals[i].name;
+  *value = vm->globals[i].value;
+  return true;
+}
+
 /* ---- registering natives ---- */
 
 void env_register(VM *vm, const NativeDef *defs) {

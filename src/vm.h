@@ -105,5 +105,8 @@ void env_register(VM *vm, const NativeDef *defs);
 void env_alias(VM *vm, const char *new_name, const char *old_name);
 void env_define(VM *vm, const char *name, Value v);
 Value env_get(VM *vm, const char *name); /* UNBOUND_VAL if undefined */
+/* Global cell I's name (a symbol) and value (UNBOUND_VAL when unbound); false
+ * past the last cell.  For listing names (`,doc`'s suggestions). */
+bool env_global_at(VM *vm, uint32_t i, Value *name, Value *value);
 
 #endif

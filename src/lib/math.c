@@ -515,8 +515,8 @@ void lib_math_init(VM *vm) {
       {"keyword/to-string", "keyword->string"},
   };
   for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) env_alias(vm, aliases[i][0], aliases[i][1]);
-  env_define(vm, "pi", double_val(M_PI));
-  env_define(vm, "e", double_val(M_E));
-  env_define(vm, "math/infinity", double_val(INFINITY));
-  env_define(vm, "math/nan", val_canon_double(NAN));
+  doc_define(vm, "pi", double_val(M_PI), "pi\nThe float 3.141592653589793, the ratio of a circle's circumference to its diameter.");
+  doc_define(vm, "e", double_val(M_E), "e\nThe float 2.718281828459045, the base of the natural logarithm.");
+  doc_define(vm, "math/infinity", double_val(INFINITY), "math/infinity\nThe float positive infinity (prints as inf).");
+  doc_define(vm, "math/nan", val_canon_double(NAN), "math/nan\nA float NaN (not a number); test for it with math/nan?.");
 }

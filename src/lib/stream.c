@@ -436,8 +436,12 @@ static Value std_stream(VM *vm, int kind, FILE *fp) {
 
 void lib_stream_init(VM *vm) {
   env_register(vm, defs);
-  env_define(vm, "*stdin*", std_stream(vm, K_STDIN, stdin));
-  env_define(vm, "*stdout*", std_stream(vm, K_STDOUT, NULL));
-  env_define(vm, "*stderr*", std_stream(vm, K_STDERR, NULL));
-  compile_define_macro(vm, SYM(vm, "with-stream"), obj_native(vm, "with-stream", n_with_stream, 1, VARIADIC));
+  doc_define(vm, "*stdin*", std_stream(vm, K_STDIN, stdin), "*stdin*\nThe stream of the process's standard input (readable).");
+  doc_define(vm, "*stdout*", std_stream(vm, K_STDOUT, NULL), "*stdout*\nThe stream of the standard output (writable), the one print and println write to.");
+  doc_define(vm, "*stderr*", std_stream(vm, K_STDERR, NULL), "*stderr*\nThe stream of the standard error output (writable).");
+  Value with_stream = obj_native(vm, "with-stream", n_with_stream, 1, VARIADIC);
+  as_native(with_stream)->doc = "(with-stream (var expr) body...)\nBinds var to the stream expr returns, evaluates the body "
+                                "and returns its value, closing the stream afterwards, also when the body raises (the "
+                                "error is raised again).";
+  compile_define_macro(vm, SYM(vm, "with-stream"), with_stream);
 }
