@@ -308,8 +308,8 @@ static Value n_doc(VM *vm, int argc, Value *argv) {
 
 static const NativeDef defs[] = {
     {"%doc", n_doc, 1, 1,
-     "(%doc name)\nReturns the text that ,doc prints for name (a symbol or a string): the signature, the "
-     "kind of value and the docstring, or that the name is not bound."},
+     "(%doc name)\nReturns the text that ,doc prints for name (a symbol or a string): the signature, the kind of "
+     "value and the docstring, or that the name is not bound."},
     {NULL, NULL, 0, 0, NULL},
 };
 
