@@ -53,10 +53,12 @@ static void trace_part(VM *vm, const char *part, void *ud) {
     if (!p->owner[i] && vm->globals[i].value != UNBOUND_VAL) p->owner[i] = (uint8_t)p->nparts;
 }
 
-/* A global a program can name and that exists from the start. */
+/* A global a program can name and that exists from the start (eval, also a
+ * special form, is listed with the special forms). */
 static bool listed(VM *vm, uint32_t i) {
   GlobalCell *g = &vm->globals[i];
-  return i < vm->first_user_global && g->value != UNBOUND_VAL && sym_cstr(vm, g->name)[0] != ' ';
+  return i < vm->first_user_global && g->value != UNBOUND_VAL && sym_cstr(vm, g->name)[0] != ' ' &&
+         !analyze_is_special(vm, g->name);
 }
 
 static const struct {
@@ -155,7 +157,7 @@ static int markdown(void) {
               "`sema doc --search WORD` finds names. The contract is the Sema specification\n"
               "(language.md, stdlib.md, net.md, async.md).\n\n",
           total);
-  sb_adds(&b, "## Contents\n\n- [Special forms](#special-forms)\n");
+  sb_addf(&b, "## Contents\n\n- [Special forms](#special-forms) (%zu)\n", nsf);
   for (uint32_t k = 0; k < p.nparts; k++) {
     size_t n = 0;
     for (uint32_t i = 0; i < vm->nglobals; i++) n += listed(vm, i) && p.owner[i] == k + 1;
@@ -307,6 +309,33 @@ static int load_file(VM *vm, const char *path) {
   return rc ? 1 : 0;
 }
 
+typedef struct {
+  const char *name;
+  Value text;
+  bool bound;
+} DocJob;
+
+static void format_doc(VM *vm, void *ud) {
+  DocJob *j = ud;
+  DocEntry e;
+  Value sym = SYM(vm, j->name);
+  j->bound = doc_lookup(vm, sym, &e);
+  j->text = doc_format(vm, sym);
+}
+
+/* Under protection: printing a variable's value can raise (a value nested
+ * too deep, the heap limit). */
+bool cli_doc_print(VM *vm, const char *name, FILE *out) {
+  DocJob j = {name, NIL_VAL, false};
+  if (vm_protect(vm, format_doc, &j)) {
+    cli_report_error(vm, "", NULL, 0, NULL);
+    return false;
+  }
+  fwrite(str_data(j.text), 1, str_len(j.text), j.bound ? out : stderr);
+  fflush(j.bound ? out : stderr);
+  return j.bound;
+}
+
 int cli_doc_command(int argc, char **argv) {
   if (argc < 3) {
     usage(stderr);
@@ -337,19 +366,14 @@ int cli_doc_command(int argc, char **argv) {
     }
     i += 2;
   }
-  if (i >= argc || argv[i][0] == '-') {
+  if (i < argc && strcmp(argv[i], "--") == 0) i++; /* names after -- are never options */
+  if (i >= argc || (i == 2 && argv[i][0] == '-' && argv[i][1] == '-')) {
     usage(stderr);
     vm_free(vm);
     return 2;
   }
-  for (; i < argc; i++) {
-    Value sym = SYM(vm, argv[i]);
-    DocEntry e;
-    bool bound = doc_lookup(vm, sym, &e);
-    Value text = doc_format(vm, sym);
-    fwrite(str_data(text), 1, str_len(text), bound ? stdout : stderr);
-    if (!bound) rc = 1;
-  }
+  for (; i < argc; i++)
+    if (!cli_doc_print(vm, argv[i], stdout)) rc = 1;
   fflush(stdout);
   vm_free(vm);
   return rc;

@@ -8,9 +8,9 @@
  *    docstring of their lambda, a string before the other body forms
  *    (Proto.doc, or the evaluator's FnInfo.doc); without one, the
  *    signature comes from the parameter list as written;
- *  - other values bound at start-up (pi, *stdin*): doc_define, which keeps
- *    the docstring with the value in a hidden global; it applies while the
- *    name still holds that value.
+ *  - the prelude's macros and the other values bound at start-up (pi,
+ *    *stdin*): the docstring of their global cell (env_define_doc,
+ *    env_set_doc), which applies while the cell still holds that value.
  * A docstring is "SIGNATURE\nDESCRIPTION"; a Sema docstring whose first line
  * does not start with "(NAME" is all description.
  */
@@ -18,18 +18,6 @@
 #include <string.h>
 #include "../compiler.h"
 #include "doc.h"
-
-#define DOCS_CELL " docs" /* symbol -> [value docstring]; a name source cannot spell */
-
-void doc_define(VM *vm, const char *name, Value v, const char *doc) {
-  env_define(vm, name, v);
-  Value table = env_get(vm, DOCS_CELL);
-  if (table == UNBOUND_VAL) table = map_empty(vm);
-  Value entry = vec_new(vm, 2);
-  vec_items(entry)[0] = v;
-  vec_items(entry)[1] = str_from_c(vm, doc);
-  env_define(vm, DOCS_CELL, map_assoc(vm, table, SYM(vm, name), entry));
-}
 
 /* Split "SIG\nDESC" (C text) into two strings. */
 static void split_doc(VM *vm, const char *doc, DocEntry *e) {
@@ -129,6 +117,8 @@ bool doc_lookup(VM *vm, Value sym, DocEntry *e) {
     e->kind = "macro";
     if (is_native(fn) && !(as_obj(fn)->flags & NATIVE_INTERP) && as_native(fn)->doc)
       split_doc(vm, as_native(fn)->doc, e); /* a transformer written in C (with-stream) */
+    else if (env_doc(vm, sym))
+      split_doc(vm, env_doc(vm, sym), e); /* the prelude's */
     else
       sema_fn_doc(vm, name, fn, e);
   } else if (is_native(v) && !(as_obj(v)->flags & NATIVE_INTERP)) {
@@ -143,13 +133,9 @@ bool doc_lookup(VM *vm, Value sym, DocEntry *e) {
   } else if (is_objtype(v, OBJ_MULTI)) {
     e->kind = "multimethod";
   } else {
-    Value table = env_get(vm, DOCS_CELL), entry;
-    if (table != UNBOUND_VAL && map_get(table, sym, &entry) && vec_items(entry)[0] == v) {
-      e->kind = "constant";
-      split_doc(vm, str_data(vec_items(entry)[1]), e);
-    } else {
-      e->kind = "variable";
-    }
+    const char *doc = env_doc(vm, sym);
+    e->kind = doc ? "constant" : "variable";
+    if (doc) split_doc(vm, doc, e);
   }
   if (!is_string(e->sig)) {
     StrBuf b;

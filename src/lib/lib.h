@@ -20,11 +20,6 @@ uint64_t math_random_u64(void);
 uint64_t math_random_below(uint64_t n);
 
 
-/* Bind NAME to V (a value that is not a procedure: pi, *stdin*) with its
- * docstring "NAME\nDescription." (doc.c); natives carry theirs in their
- * NativeDef row instead. */
-void doc_define(VM *vm, const char *name, Value v, const char *doc);
-
 void regex_thread_cleanup(void); /* a thread that ran Sema code, before it exits */
 
 /* argument helpers (args.c): raise a type error naming the expected type */

@@ -604,9 +604,11 @@ void lib_math_init(VM *vm) {
       {"keyword/to-string", "keyword->string"},
   };
   for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) env_alias(vm, aliases[i][0], aliases[i][1]);
-  doc_define(vm, "pi", double_val(M_PI),
-             "pi\nThe float 3.141592653589793, the ratio of a circle's circumference to its diameter.");
-  doc_define(vm, "e", double_val(M_E), "e\nThe float 2.718281828459045, the base of the natural logarithm.");
-  doc_define(vm, "math/infinity", double_val(INFINITY), "math/infinity\nThe float positive infinity (prints as inf).");
-  doc_define(vm, "math/nan", val_canon_double(NAN), "math/nan\nA float NaN (not a number); test for it with math/nan?.");
+  env_define_doc(vm, "pi", double_val(M_PI),
+                 "pi\nThe float 3.141592653589793, the ratio of a circle's circumference to its diameter.");
+  env_define_doc(vm, "e", double_val(M_E), "e\nThe float 2.718281828459045, the base of the natural logarithm.");
+  env_define_doc(vm, "math/infinity", double_val(INFINITY),
+                 "math/infinity\nThe float positive infinity (prints as inf).");
+  env_define_doc(vm, "math/nan", val_canon_double(NAN),
+                 "math/nan\nA float NaN (not a number); test for it with math/nan?.");
 }

@@ -467,13 +467,15 @@ static Value std_stream(VM *vm, int kind, FILE *fp) {
 
 void lib_stream_init(VM *vm) {
   env_register(vm, defs);
-  doc_define(vm, "*stdin*", std_stream(vm, K_STDIN, stdin), "*stdin*\nThe stream of the standard input (readable).");
-  doc_define(vm, "*stdout*", std_stream(vm, K_STDOUT, NULL),
-             "*stdout*\nThe stream of the standard output (writable), where print and println write.");
-  doc_define(vm, "*stderr*", std_stream(vm, K_STDERR, NULL), "*stderr*\nThe stream of the standard error (writable).");
+  env_define_doc(vm, "*stdin*", std_stream(vm, K_STDIN, stdin),
+                 "*stdin*\nThe stream of the standard input (readable).");
+  env_define_doc(vm, "*stdout*", std_stream(vm, K_STDOUT, NULL),
+                 "*stdout*\nThe stream of the standard output (writable), where print and println write.");
+  env_define_doc(vm, "*stderr*", std_stream(vm, K_STDERR, NULL),
+                 "*stderr*\nThe stream of the standard error (writable).");
   Value with_stream = obj_native(vm, "with-stream", n_with_stream, 1, VARIADIC);
   as_native(with_stream)->doc = "(with-stream (var expr) body...)\nBinds var to the stream expr returns, evaluates the body "
-                                "and returns its value, closing the stream afterwards, also when the body raises (the "
-                                "error is raised again).";
+                                    "and returns its value, closing the stream afterwards, also when the body raises (the "
+                                    "error is raised again).";
   compile_define_macro(vm, SYM(vm, "with-stream"), with_stream);
 }
