@@ -474,8 +474,8 @@ void lib_stream_init(VM *vm) {
   env_define_doc(vm, "*stderr*", std_stream(vm, K_STDERR, NULL),
                  "*stderr*\nThe stream of the standard error (writable).");
   Value with_stream = obj_native(vm, "with-stream", n_with_stream, 1, VARIADIC);
-  as_native(with_stream)->doc = "(with-stream (var expr) body...)\nBinds var to the stream expr returns, evaluates the body "
-                                    "and returns its value, closing the stream afterwards, also when the body raises (the "
-                                    "error is raised again).";
+  as_native(with_stream)->doc =
+      "(with-stream (var expr) body...)\nBinds var to the stream expr returns, evaluates the body and returns its "
+      "value, closing the stream afterwards, also when the body raises (the error is raised again).";
   compile_define_macro(vm, SYM(vm, "with-stream"), with_stream);
 }
