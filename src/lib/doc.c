@@ -1,7 +1,7 @@
 /* doc.c - docstrings: what `,doc NAME`, `sema doc` and the generated
  * reference (docs/reference.md) show for a name.
  *
- * Each kind of name has one source (docs/design.md, "Documentation"):
+ * Each kind of name has one source (docs/design.md, "Documentation in the binary"):
  *  - builtins: the doc field of their module's NativeDef row (Native.doc);
  *  - special forms: the table beside SPECIAL_FORMS in analyze.c;
  *  - macros and functions written in Sema, the prelude's and the user's: the

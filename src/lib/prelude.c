@@ -45,8 +45,9 @@ static const char prelude_src[] =
 
 /* The docstrings of the macros above (`,doc`, `sema doc`), kept on their
  * global cells rather than as strings in the source: reading and allocating
- * them cost `sema -e 1` about 5% more instructions (docs/design.md,
- * "Documentation").  A user defmacro of the same name drops the doc. */
+ * them made `sema -e 1` run 5% more instructions (docs/design.md,
+ * "Documentation in the binary").  A user defmacro of the same name drops
+ * the doc with the old value. */
 static const char *const prelude_docs[][2] = {
     {"term/with-alt-screen",
      "(term/with-alt-screen body...)\nSwitches the terminal to the alternate screen and hides the cursor, evaluates "

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# sema doc: the documentation in the binary (docs/design.md, "Documentation").
+# sema doc: the documentation in the binary (docs/design.md, "Documentation in the binary").
 set -u
 BIN=${1:-build/sema}
 fail=0
