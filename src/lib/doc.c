@@ -4,10 +4,10 @@
  * Each kind of name has one source (docs/design.md, "Documentation in the binary"):
  *  - builtins: the doc field of their module's NativeDef row (Native.doc);
  *  - special forms: the table beside SPECIAL_FORMS in analyze.c;
- *  - macros and functions written in Sema, the prelude's and the user's: the
- *    docstring of their lambda, a string before the other body forms
- *    (Proto.doc, or the evaluator's FnInfo.doc); without one, the
- *    signature comes from the parameter list as written;
+ *  - functions and macros a program writes: the docstring of their lambda,
+ *    a string before the other body forms (Proto.doc, or the evaluator's
+ *    FnInfo.doc); without one, the signature comes from the parameter list
+ *    as written;
  *  - the prelude's macros and the other values bound at start-up (pi,
  *    *stdin*): the docstring of their global cell (env_define_doc,
  *    env_set_doc), which applies while the cell still holds that value.
