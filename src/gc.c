@@ -241,6 +241,8 @@ static void mark_children(VM *vm, Obj *o) {
     mark(vm, p->name);
     mark(vm, p->file);
     mark(vm, p->deopt);
+    mark(vm, p->doc);
+    mark(vm, p->params);
     break;
   }
   case OBJ_BOX: mark(vm, ((Box *)o)->v); break;

@@ -54,6 +54,9 @@ grep "^diff:" /tmp/sema-diff.log
 # ---- the command line: REPL through a pseudo-terminal, sema eval --json ----
 if python3 tests/cli/repl_test.py "$REL"; then ok; else bad "repl"; fi
 if bash tests/cli/eval_json_test.sh "$REL"; then ok; else bad "eval --json"; fi
+# ---- documentation: sema doc, and docs/reference.md current with every start-up name documented ----
+if bash tests/cli/doc_test.sh "$REL"; then ok; else bad "sema doc"; fi
+if tools/gen-reference.sh --check "$REL"; then ok; else bad "reference (run tools/gen-reference.sh)"; fi
 
 # ---- the embedding API example (built against libsema.a) ----
 if make -s embed-example >/tmp/sema-embed.log 2>&1; then ok; else bad "embed example"; tail -20 /tmp/sema-embed.log; fi
