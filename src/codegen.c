@@ -832,6 +832,8 @@ static Proto *finish_proto(FS *fs) {
   p->maxregs = (uint8_t)(fs->maxregs + 1);
   p->name = fn->name;
   p->file = fs->u->file;
+  p->doc = fn->doc;
+  p->params = fn->params_src;
   p->deopt = NIL_VAL;
   if (fs->ndeopt) {
     Value v = vec_new(vm, fs->ndeopt);

@@ -204,6 +204,7 @@ Value err_display(VM *vm, Value err) {
                          : strcmp(t, "arity") == 0      ? "Arity error: "
                          : strcmp(t, "user") == 0       ? "User exception: "
                          : strcmp(t, "io") == 0         ? "IO error: "
+                         : strcmp(t, "llm") == 0        ? "LLM error: "
                                                         : "";
     sb_adds(&b, prefix);
     if (is_string(msg))

@@ -38,6 +38,7 @@
  * limit is declared exceeded.  The next collection is due when the debt
  * exceeds max(8 MiB, live).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "gc.h"
@@ -162,8 +163,13 @@ void *gc_alloc(VM *vm, ObjType type, size_t size) {
   if (size < sizeof(FreeSlot)) size = sizeof(FreeSlot);
   Obj *o;
   if (UNLIKELY(h->live + h->allocated + size > h->max_heap)) {
-    if (!h->grace || h->live + h->allocated + size > h->max_heap + (h->max_heap >> 2) + (1u << 20))
-      heap_exhausted(vm, size);
+    if (!h->grace) heap_exhausted(vm, size);
+    /* past the grace too: even the error cannot be built (raising would
+     * allocate and land here again, without end) */
+    if (h->live + h->allocated + size > h->max_heap + (h->max_heap >> 2) + (1u << 20)) {
+      fprintf(stderr, "sema: out of memory: the heap limit of %zu MB is exhausted even for reporting it\n", h->max_heap >> 20);
+      abort();
+    }
   }
   if (LIKELY(size <= GC_MAX_SMALL)) {
     size_t cls = size / GC_GRAIN;
@@ -254,6 +260,8 @@ static void mark_children(VM *vm, Obj *o) {
     mark(vm, p->name);
     mark(vm, p->file);
     mark(vm, p->deopt);
+    mark(vm, p->doc);
+    mark(vm, p->params);
     break;
   }
   case OBJ_BOX: mark(vm, ((Box *)o)->v); break;

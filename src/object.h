@@ -92,6 +92,8 @@ typedef struct Proto {
   Value name;  /* symbol, or nil for anonymous */
   Value file;  /* string or nil */
   Value deopt; /* vector of (pc cell op) triples for intrinsic instructions, or nil */
+  Value doc;    /* the docstring (string) of a lambda whose body starts with one, or nil */
+  Value params; /* the parameter list as written (list or vector; nil for top-level code), for `,doc` */
 } Proto;
 
 typedef struct {

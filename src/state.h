@@ -50,10 +50,12 @@ typedef struct {
   Value name;       /* symbol */
   int32_t fallback; /* module cells: index of the global cell to read when unbound, else -1 */
   uint16_t flags;   /* CELL_... */
+  const char *doc;  /* with CELL_DOC: the docstring of the value bound at start-up (env_define_doc) */
 } GlobalCell;
 #define CELL_INTRINSIC 1u     /* the builtin stored here compiles to instructions (intrinsics.h) */
 #define CELL_INTRINSIC_OFF 2u /* ... and was replaced: those instructions are deoptimized */
 #define CELL_MACRO 4u
+#define CELL_DOC 8u /* doc describes the value: cleared when another value is stored */
 
 typedef struct Env {
   /* symbol id -> cell index, open addressing; module envs chain to the global env */

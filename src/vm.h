@@ -104,6 +104,21 @@ void env_register(VM *vm, const NativeDef *defs);
 /* Bind NEW to the same value as the global OLD. */
 void env_alias(VM *vm, const char *new_name, const char *old_name);
 void env_define(VM *vm, const char *name, Value v);
+/* Docstrings of globals that are not natives (those carry theirs in their
+ * NativeDef row): "NAME\nDescription." for a value such as pi, "(NAME
+ * args...)\nDescription." for a prelude macro.  The doc describes the value
+ * the cell holds now: storing another value into the cell drops it.  DOC is
+ * not copied.  env_set_doc: false when NAME is unbound; env_doc: NULL when
+ * SYM has no such docstring. */
+void env_define_doc(VM *vm, const char *name, Value v, const char *doc);
+bool env_set_doc(VM *vm, const char *name, const char *doc);
+const char *env_doc(VM *vm, Value sym);
 Value env_get(VM *vm, const char *name); /* UNBOUND_VAL if undefined */
+/* Bind SYM in the environment of the running code (a module's while one
+ * loads, else the global one), as a top-level define there would. */
+void env_define_current(VM *vm, Value sym, Value v);
+/* Global cell I's name (a symbol) and value (UNBOUND_VAL when unbound); false
+ * past the last cell.  For listing names (`,doc`'s suggestions). */
+bool env_global_at(VM *vm, uint32_t i, Value *name, Value *value);
 
 #endif

@@ -13,5 +13,9 @@
 void cli_report_error(VM *vm, const char *prefix, const char *src, size_t len, const char *file);
 int cli_repl(VM *vm, bool quiet);
 int cli_eval_command(int argc, char **argv);
+int cli_doc_command(int argc, char **argv); /* `sema doc` (doc.c) */
+/* Print what `,doc NAME` shows to OUT (an unbound name: to stderr); false
+ * when NAME is not bound. */
+bool cli_doc_print(VM *vm, const char *name, FILE *out);
 
 #endif

@@ -11,6 +11,7 @@
 #include "../boot.h"
 #include "../map.h"
 #include "../runtime.h"
+#include "../lib/llm_cli.h"
 #include "cli.h"
 
 static void json_string(StrBuf *b, const char *s, size_t n) {
@@ -122,7 +123,7 @@ static void json_envelope(VM *vm, Capture *cap, bool ok, Value value, const char
 
 int cli_eval_command(int argc, char **argv) {
   const char *expr = NULL, *path = NULL;
-  bool use_stdin = false, json = false;
+  bool use_stdin = false, json = false, no_llm = false;
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--expr") && i + 1 < argc)
@@ -136,7 +137,7 @@ int cli_eval_command(int argc, char **argv) {
     else if ((!strcmp(a, "--timeout") || !strcmp(a, "--sandbox")) && i + 1 < argc)
       i++; /* accepted, not enforced (as in the reference) */
     else if (!strcmp(a, "--no-llm"))
-      ;
+      no_llm = true;
     else {
       fprintf(stderr, "sema eval: unknown argument %s\n", a);
       return 2;
@@ -147,6 +148,7 @@ int cli_eval_command(int argc, char **argv) {
   sb_init(&cap.out);
   sb_init(&cap.err);
   if (json) vm_set_output(vm, capture_write, capture_flush, &cap);
+  if (!no_llm) llm_cli_auto_configure(vm, false);
   int rc = 0;
   if (!expr && !use_stdin) {
     if (json)

@@ -1,4 +1,5 @@
 /* main.c - the `sema` command (language.md §11). */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -11,12 +12,14 @@
 #include "../reader.h"
 #include "../runtime.h"
 #include "../lib/lib.h"
+#include "../lib/llm_cli.h"
 #include "cli.h"
 
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: sema [OPTIONS] [FILE] [-- SCRIPT-ARGS ...]\n"
+          "       sema doc NAME | --search WORD   documentation of the builtins (sema doc --help)\n"
           "  -e, --eval EXPR     evaluate EXPR, print the result unless nil\n"
           "  -p, --print EXPR    evaluate EXPR, always print the result\n"
           "  -l, --load FILE     load FILE first (repeatable)\n"
@@ -25,6 +28,9 @@ static void usage(FILE *f) {
           "  --max-heap SIZE     heap limit (e.g. 512M, 2G; default: SEMA_MAX_HEAP or half the RAM);\n"
           "                      exceeding it raises a catchable out-of-memory error\n"
           "  --interp            run on the reference tree-walking evaluator instead of the VM\n"
+          "  --no-llm            do not configure LLM providers from the environment\n"
+          "  --chat-model M, --chat-provider P, --embedding-model M, --embedding-provider P\n"
+          "                      choose the default models and providers (SEMA_CHAT_MODEL ...)\n"
           "  -V, --version       print the version\n"
           "  -h, --help          this help\n");
 }
@@ -193,8 +199,9 @@ static int run_expr(VM *vm, const char *src, bool always_print) {
 
 static int cli_main(int argc, char **argv, bool interp) {
   if (argc > 1 && strcmp(argv[1], "eval") == 0) return cli_eval_command(argc, argv);
+  if (argc > 1 && strcmp(argv[1], "doc") == 0) return cli_doc_command(argc, argv);
   const char *expr = NULL, *file = NULL;
-  bool print_mode = false, interactive = false, quiet = false;
+  bool print_mode = false, interactive = false, quiet = false, no_llm = false, llm_report = false;
   const char *loads[64];
   int nloads = 0;
   for (int i = 1; i < argc; i++) {
@@ -217,7 +224,21 @@ static int cli_main(int argc, char **argv, bool interp) {
       interactive = true;
     } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
       quiet = true;
-    } else if (strcmp(a, "--no-llm") == 0 || strcmp(a, "--interp") == 0) {
+    } else if (strcmp(a, "--no-llm") == 0) {
+      no_llm = true;
+    } else if (strcmp(a, "--interp") == 0) {
+    } else if (strcmp(a, "--chat-model") == 0 || strcmp(a, "--chat-provider") == 0 || strcmp(a, "--embedding-model") == 0 ||
+               strcmp(a, "--embedding-provider") == 0) {
+      if (i + 1 >= argc) {
+        usage(stderr);
+        return 2;
+      }
+      /* --chat-model M sets SEMA_CHAT_MODEL, ... (llm.md §7.6) */
+      char var[40];
+      snprintf(var, sizeof var, "SEMA_%s", a + 2);
+      for (char *p = var + 5; *p; p++) *p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+      if (strncmp(a, "--chat", 6) == 0) llm_report = true;
+      setenv(var, argv[++i], 1);
     } else if (strcmp(a, "--max-heap") == 0) {
       if (i + 1 >= argc || !gc_parse_size(argv[i + 1])) {
         fprintf(stderr, "sema: --max-heap needs a size such as 512M or 2G\n");
@@ -249,7 +270,7 @@ static int cli_main(int argc, char **argv, bool interp) {
   }
   vm->args = EMPTY_VAL;
   for (int i = argc; i-- > 0;) vm->args = list_cons(vm, str_from_c(vm, argv[i]), vm->args);
-  int rc = 0;
+  int rc = no_llm ? 0 : llm_cli_auto_configure(vm, llm_report);
   for (int i = 0; i < nloads && rc == 0; i++) {
     char prefix[4200];
     snprintf(prefix, sizeof prefix, "Error loading %s: ", loads[i]);

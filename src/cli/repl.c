@@ -142,7 +142,7 @@ static void meta_help(void) {
          ",builtins      builtin procedures\n"
          ",type EXPR     the type of EXPR's value\n"
          ",time EXPR     evaluate EXPR and report the elapsed time\n"
-         ",doc NAME      what NAME is\n");
+         ",doc NAME      signature and description of NAME (also: sema doc NAME)\n");
 }
 
 static void list_globals(VM *vm, bool builtins) {
@@ -206,16 +206,10 @@ static int meta_command(VM *vm, const char *line) {
     char name[256];
     snprintf(name, sizeof name, "%s", arg);
     name[strcspn(name, " \n")] = 0;
-    Value v = env_get(vm, name);
-    if (v == UNBOUND_VAL)
-      printf("%s is not defined\n", name);
-    else {
-      StrBuf b;
-      sb_init(&b);
-      print_value(vm, &b, v, true);
-      printf("%s: %s\n", name, b.data);
-      sb_free(&b);
-    }
+    if (name[0])
+      cli_doc_print(vm, name, stdout);
+    else
+      printf("usage: ,doc NAME\n");
   } else
     printf("unknown command %s (try ,help)\n", cmd);
   fflush(stdout);

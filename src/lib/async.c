@@ -172,18 +172,33 @@ static Value n_all(VM *vm, int argc, Value *argv) {
 }
 
 static const NativeDef async_defs[] = {
-    {"async/spawn", n_spawn, 1, 1},
-    {"async/await", n_await, 1, 1},
-    {"async/run", n_run, 0, 0},
-    {"async/all", n_all, 1, 1},
-    {"async/resolved", n_resolved, 1, 1},
-    {"async/rejected", n_rejected, 1, 1},
-    {"async/cancel", n_cancel, 1, 1},
-    {"async/pending?", n_pendingp, 1, 1},
-    {"async/resolved?", n_resolvedp, 1, 1},
-    {"async/rejected?", n_rejectedp, 1, 1},
-    {"async/cancelled?", n_cancelledp, 1, 1},
-    {"async/promise?", n_promisep, 1, 1},
+    {"async/spawn", n_spawn, 1, 1,
+     "(async/spawn thunk)\nQueues a task that calls the zero-argument function thunk and returns its pending async "
+     "promise at once; tasks run in spawn order when a promise is awaited or the unit ends."},
+    {"async/await", n_await, 1, 1,
+     "(async/await p)\nReturns the value of the async promise p, running queued tasks until it settles; a rejected "
+     "task raises \"async/await: task rejected: MESSAGE\", a cancelled one \"async/await: task was cancelled\"."},
+    {"async/run", n_run, 0, 0,
+     "(async/run)\nRuns every queued task to completion; returns nil."},
+    {"async/all", n_all, 1, 1,
+     "(async/all ps)\nAwaits each promise of the list or vector ps in order and returns the list of their values; the"
+     " first failure raises."},
+    {"async/resolved", n_resolved, 1, 1,
+     "(async/resolved v)\nReturns a new async promise already resolved with v."},
+    {"async/rejected", n_rejected, 1, 1,
+     "(async/rejected msg)\nReturns a new async promise already rejected with the message msg."},
+    {"async/cancel", n_cancel, 1, 1,
+     "(async/cancel p)\nCancels the pending async promise p and returns #t; returns #f when p has already settled."},
+    {"async/pending?", n_pendingp, 1, 1,
+     "(async/pending? p)\nReturns #t when the async promise p has not settled yet."},
+    {"async/resolved?", n_resolvedp, 1, 1,
+     "(async/resolved? p)\nReturns #t when the async promise p has a value."},
+    {"async/rejected?", n_rejectedp, 1, 1,
+     "(async/rejected? p)\nReturns #t when the task of the async promise p failed."},
+    {"async/cancelled?", n_cancelledp, 1, 1,
+     "(async/cancelled? p)\nReturns #t when the async promise p was cancelled."},
+    {"async/promise?", n_promisep, 1, 1,
+     "(async/promise? x)\nReturns #t when x is an async promise (not a delay promise)."},
     {NULL, NULL, 0, 0},
 };
 

@@ -257,14 +257,25 @@ static Value n_uuid_v4(VM *vm, int argc, Value *argv) {
 }
 
 static const NativeDef defs[] = {
-    {"base64/encode", n_base64_encode, 1, 1},
-    {"base64/decode", n_base64_decode, 1, 1},
-    {"base64/encode-bytes", n_base64_encode_bytes, 1, 1},
-    {"base64/decode-bytes", n_base64_decode_bytes, 1, 1},
-    {"hash/sha256", n_sha256, 1, 1},
-    {"hash/md5", n_md5, 1, 1},
-    {"hash/hmac-sha256", n_hmac_sha256, 2, 2},
-    {"uuid/v4", n_uuid_v4, 0, 0},
+    {"base64/encode", n_base64_encode, 1, 1,
+     "(base64/encode s)\nReturns the base64 encoding (standard alphabet, with = padding) of the UTF-8 bytes of s: "
+     "(base64/encode \"hi\") is \"aGk=\"."},
+    {"base64/decode", n_base64_decode, 1, 1,
+     "(base64/decode s)\nDecodes the base64 text s (standard alphabet, padding required) and returns the bytes as a "
+     "UTF-8 string; invalid input or bytes that are not UTF-8 are an error."},
+    {"base64/encode-bytes", n_base64_encode_bytes, 1, 1,
+     "(base64/encode-bytes bv)\nReturns the base64 encoding of the bytevector bv."},
+    {"base64/decode-bytes", n_base64_decode_bytes, 1, 1,
+     "(base64/decode-bytes s)\nDecodes the base64 text s into a bytevector."},
+    {"hash/sha256", n_sha256, 1, 1,
+     "(hash/sha256 s)\nReturns the SHA-256 digest of the UTF-8 bytes of s as 64 lowercase hex digits."},
+    {"hash/md5", n_md5, 1, 1,
+     "(hash/md5 s)\nReturns the MD5 digest of the UTF-8 bytes of s as 32 lowercase hex digits."},
+    {"hash/hmac-sha256", n_hmac_sha256, 2, 2,
+     "(hash/hmac-sha256 key message)\nReturns the HMAC-SHA256 of the string message under the string key, as "
+     "lowercase hex."},
+    {"uuid/v4", n_uuid_v4, 0, 0,
+     "(uuid/v4)\nReturns a random version-4 UUID as a lowercase hyphenated string of 36 characters."},
     {NULL, NULL, 0, 0},
 };
 
