@@ -182,7 +182,8 @@ Value llm_text_chunk(VM *vm, Value text, Value opts); /* text/chunk */
 
 /* ---------------------------------------------------------------- helpers */
 
-void llm_sha256_hex(const uint8_t *data, size_t n, char out[65]);
+/* SHA-256 in hex (nettle, loaded on first use: raises if it cannot be) */
+void llm_sha256_hex(VM *vm, const uint8_t *data, size_t n, char out[65]);
 Value llm_base64_value(VM *vm, Value bytevec); /* standard, padded */
 bool llm_base64_decode_value(VM *vm, Value s, Value *out, Value *err_msg);
 const char *llm_media_type(const uint8_t *p, size_t n);
@@ -254,7 +255,7 @@ bool llm_price(LlmState *st, const char *model, const char *provider, double *in
 void llm_budget_pregate(VM *vm);
 
 /* cache and cassettes (llm_cache.c) */
-void llm_cache_key(const Value req, char out[65]);
+void llm_cache_key(VM *vm, Value req, char out[65]);
 bool llm_cache_lookup(VM *vm, const char *key, Value model, Value *resp);
 void llm_cache_store(VM *vm, const char *key, Value resp);
 bool llm_cassette_lookup(VM *vm, const char *key, Value *entry);

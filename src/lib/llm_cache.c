@@ -15,12 +15,12 @@
 
 /* ---------------------------------------------------------------- keys */
 
-static void key_of(StrBuf *b, char out[65]) {
-  llm_sha256_hex((const uint8_t *)(b->data ? b->data : ""), b->len, out);
+static void key_of(VM *vm, StrBuf *b, char out[65]) {
+  llm_sha256_hex(vm, (const uint8_t *)(b->data ? b->data : ""), b->len, out);
   sb_free(b);
 }
 
-void llm_cache_key(Value req, char out[65]) {
+void llm_cache_key(VM *vm, Value req, char out[65]) {
   Value *f = RQ(req);
   StrBuf b;
   sb_init(&b);
@@ -37,7 +37,7 @@ void llm_cache_key(Value req, char out[65]) {
     sb_adds(&b, llm_role_names[small_int_of(m[CM_ROLE])]);
     sb_add(&b, str_data(m[CM_CONTENT]), str_len(m[CM_CONTENT]));
   }
-  key_of(&b, out);
+  key_of(vm, &b, out);
 }
 
 static Value n_cache_key(VM *vm, int argc, Value *argv) {
@@ -50,7 +50,7 @@ static Value n_cache_key(VM *vm, int argc, Value *argv) {
   if (s != NIL_VAL) RQ(req)[RQ_SYSTEM] = s;
   RQ(req)[RQ_MSGS] = list_1(vm, llm_cmsg(vm, LLM_USER, prompt, EMPTY_VAL));
   char key[65];
-  llm_cache_key(req, key);
+  llm_cache_key(vm, req, key);
   return str_from_c(vm, key);
 }
 

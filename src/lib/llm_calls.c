@@ -598,7 +598,7 @@ static Value n_embed(VM *vm, int argc, Value *argv) {
     sb_addc(&kb, 0);
   }
   char key[65];
-  llm_sha256_hex((const uint8_t *)kb.data, kb.len, key);
+  llm_sha256_hex(vm, (const uint8_t *)kb.data, kb.len, key);
   sb_free(&kb);
   Value vectors = NIL_VAL, rmodel = model != NIL_VAL ? model : str_new(vm, "", 0);
   int64_t tokens = 0;

@@ -338,7 +338,7 @@ Value llm_complete(VM *vm, Value req) {
     Value model = llm_resolve_model(vm, req);
     Value kr = req_with_model(vm, req, model);
     vm_push_root(vm, kr);
-    llm_cache_key(kr, key);
+    llm_cache_key(vm, kr, key);
     Value hit;
     if (llm_cache_lookup(vm, key, model, &hit)) {
       vm_roots_reset(vm, base);
@@ -347,7 +347,7 @@ Value llm_complete(VM *vm, Value req) {
   }
   bool recording = false;
   if (st->cassette) {
-    llm_cache_key(req, ckey);
+    llm_cache_key(vm, req, ckey);
     Value entry;
     if (llm_cassette_lookup(vm, ckey, &entry)) {
       Value r = llm_cassette_response(vm, entry);
@@ -386,7 +386,7 @@ static Value stream_one(VM *vm, LlmProvider *p, Value req, LlmChunkFn fn, void *
   uint32_t base = vm_roots_mark(vm);
   vm_push_root(vm, req);
   char key[65];
-  llm_cache_key(req, key);
+  llm_cache_key(vm, req, key);
   Value entry;
   if (llm_cassette_lookup(vm, key, &entry)) {
     vm_push_root(vm, entry);

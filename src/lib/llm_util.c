@@ -9,15 +9,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
-#include <nettle/sha2.h>
-#include <nettle/version.h>
+#include "digest.h"
 #include "llm.h"
-
-#if NETTLE_VERSION_MAJOR >= 4
-#define LLM_DIGEST(fn, ctx, size, out) fn(ctx, out)
-#else
-#define LLM_DIGEST(fn, ctx, size, out) fn(ctx, size, out)
-#endif
 
 /* ---- options ---- */
 
@@ -292,14 +285,11 @@ Value llm_text_chunk(VM *vm, Value text, Value opts) {
 
 /* ---- hashing, base64 ---- */
 
-void llm_sha256_hex(const uint8_t *data, size_t n, char out[65]) {
+void llm_sha256_hex(VM *vm, const uint8_t *data, size_t n, char out[65]) {
   static const char hex[] = "0123456789abcdef";
-  struct sha256_ctx ctx;
-  uint8_t d[SHA256_DIGEST_SIZE];
-  sha256_init(&ctx);
-  sha256_update(&ctx, n, data);
-  LLM_DIGEST(sha256_digest, &ctx, SHA256_DIGEST_SIZE, d);
-  for (int i = 0; i < SHA256_DIGEST_SIZE; i++) {
+  uint8_t d[DIGEST_SHA256_SIZE];
+  if (!digest_sha256(data, n, d)) err_eval(vm, "llm: request hashing needs libnettle: %s", digest_error());
+  for (int i = 0; i < DIGEST_SHA256_SIZE; i++) {
     out[2 * i] = hex[d[i] >> 4];
     out[2 * i + 1] = hex[d[i] & 15];
   }
