@@ -118,7 +118,9 @@ extern const unsigned char opcode_layouts[]; /* OP_X -> its deopt argument layou
 /* The instruction a call of the builtin NAME with argc arguments compiles to. */
 bool opcode_intrinsic(const char *name, int argc, OpCode *op);
 /* Does NAME compile to an instruction for some argument count? */
-bool opcode_is_intrinsic_name(const char *name);
+/* Tag every intrinsic's name in the symbol table (sym_is_intrinsic); vm_new. */
+struct VM;
+void opcode_mark_intrinsic_names(struct VM *vm);
 
 /* ---- field access ---- */
 #define GET_OP(i) ((OpCode)((i) & 0xFF))

@@ -162,6 +162,7 @@ VM *vm_new(void) {
   env_init(&vm->genv, NULL);
   vm->env = &vm->genv;
   vm->modules = map_empty(vm);
+  opcode_mark_intrinsic_names(vm);
 #ifdef SEMA_PROFILE_OPS
   static int registered;
   if (!registered++) atexit(print_op_profile);
