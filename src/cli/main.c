@@ -83,20 +83,51 @@ static void print_excerpt(const char *src, size_t len, long line, long col) {
   fputs("^\n", stderr);
 }
 
-/* Position of the error: the reader's, else the innermost frame's in this source. */
-static bool error_position(VM *vm, Value err, const char *file, long *line, long *col) {
+/* Sources the CLI ran that are not files on disk (REPL entries): an error in
+ * a function defined by an earlier entry shows that entry's line. */
+typedef struct {
+  char *name, *src;
+  size_t len;
+} KeptSource;
+static KeptSource *kept;
+static size_t nkept, capkept;
+
+void cli_keep_source(const char *name, const char *src, size_t len) {
+  if (nkept == capkept) {
+    capkept = capkept ? capkept * 2 : 16;
+    kept = realloc(kept, capkept * sizeof *kept);
+    if (!kept) abort();
+  }
+  kept[nkept].name = strdup(name);
+  kept[nkept].src = malloc(len + 1);
+  if (!kept[nkept].name || !kept[nkept].src) abort();
+  memcpy(kept[nkept].src, src, len);
+  kept[nkept].src[len] = 0;
+  kept[nkept++].len = len;
+}
+
+void cli_free_sources(void) {
+  for (size_t i = 0; i < nkept; i++) free(kept[i].name), free(kept[i].src);
+  free(kept);
+  kept = NULL;
+  nkept = capkept = 0;
+}
+
+/* Position of the error: the reader's (with the file being read), else the
+ * innermost frame that has one, in whatever file that frame's code came from. */
+static bool error_position(VM *vm, Value err, Value *file, long *line, long *col) {
   Value l = NIL_VAL, c = NIL_VAL, trace = NIL_VAL;
+  *file = NIL_VAL;
   if (map_get(err, KW(vm, "line"), &l) && map_get(err, KW(vm, "col"), &c) && is_int(l) && is_int(c)) {
+    map_get(err, KW(vm, "file"), file);
     *line = (long)int_of(l), *col = (long)int_of(c);
     return true;
   }
   if (!map_get(err, KW(vm, "stack-trace"), &trace)) return false;
   for (Value t = trace; is_cons(t); t = cdr(t)) {
-    Value fr = car(t), f = NIL_VAL;
-    if (!is_map(fr) || !map_get(fr, KW(vm, "line"), &l) || !map_get(fr, KW(vm, "col"), &c)) continue;
-    map_get(fr, KW(vm, "file"), &f);
-    bool same = file ? (is_string(f) && strcmp(str_data(f), file) == 0) : !is_string(f);
-    if (!same) continue;
+    Value fr = car(t);
+    if (!is_map(fr) || !map_get(fr, KW(vm, "line"), &l) || !map_get(fr, KW(vm, "col"), &c) || !is_int(l)) continue;
+    map_get(fr, KW(vm, "file"), file);
     *line = (long)int_of(l), *col = (long)int_of(c);
     return true;
   }
@@ -110,11 +141,25 @@ void cli_report_error(VM *vm, const char *prefix, const char *src, size_t len, c
   if (!is_map(err)) return;
   long line, col;
   bool reader = false;
-  Value type = NIL_VAL;
+  Value type = NIL_VAL, pfile;
   if (map_get(err, KW(vm, "type"), &type) && is_kw(type)) reader = strcmp(sym_cstr(vm, type), "reader") == 0;
-  if (src && error_position(vm, err, file, &line, &col)) {
-    if (reader) fprintf(stderr, "  --> %s:%ld:%ld\n", file ? file : "<input>", line, col);
-    print_excerpt(src, len, line, col);
+  if (error_position(vm, err, &pfile, &line, &col)) {
+    /* the excerpt comes from the file the position is in: the unit being
+     * run, an earlier REPL entry, or a loaded/imported file read again */
+    const char *pname = is_string(pfile) ? str_data(pfile) : NULL;
+    bool here = pname ? file && strcmp(pname, file) == 0 : !file;
+    const char *text = here ? src : NULL;
+    size_t tlen = here ? len : 0;
+    char *owned = NULL;
+    for (size_t i = 0; !text && pname && i < nkept; i++)
+      if (strcmp(kept[i].name, pname) == 0) text = kept[i].src, tlen = kept[i].len;
+    if (!text && pname && pname[0] != '<') {
+      int e = 0;
+      text = owned = reader_read_file(pname, &tlen, &e);
+    }
+    if (reader || !here) fprintf(stderr, "  --> %s:%ld:%ld\n", pname ? pname : "<input>", line, col);
+    if (text) print_excerpt(text, tlen, line, col);
+    free(owned);
   }
   Value trace = NIL_VAL;
   int shown = 0;
@@ -285,6 +330,7 @@ static int cli_main(int argc, char **argv, bool interp) {
   }
   fflush(stdout);
   vm_free(vm);
+  cli_free_sources();
   return rc;
 }
 
