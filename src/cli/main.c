@@ -25,6 +25,8 @@ static void usage(FILE *f) {
           "  -l, --load FILE     load FILE first (repeatable)\n"
           "  -i, --interactive   start the REPL after FILE/-e/-p\n"
           "  -q, --quiet         no REPL banner\n"
+          "  -                   run the program on stdin (also when stdin is not a terminal)\n"
+          "  --check FILE        read and compile FILE without running it; report its errors\n"
           "  --max-heap SIZE     heap limit (e.g. 512M, 2G; default: SEMA_MAX_HEAP or half the RAM);\n"
           "                      exceeding it raises a catchable out-of-memory error\n"
           "  --interp            run on the reference tree-walking evaluator instead of the VM\n"
@@ -229,6 +231,89 @@ static int run_file(VM *vm, const char *path, const char *error_prefix) {
   return rc ? 1 : 0;
 }
 
+static char *read_all_stdin(size_t *len) {
+  StrBuf b;
+  sb_init(&b);
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) sb_add(&b, buf, n);
+  if (!b.data) sb_add(&b, "", 0);
+  *len = b.len;
+  return b.data;
+}
+
+/* `sema -` and a piped stdin: the program is a script named <stdin>. */
+static int run_stdin(VM *vm) {
+  size_t len;
+  char *src = read_all_stdin(&len);
+  EvalJob j = {src, len, "<stdin>", NIL_VAL, PRINT_NONE};
+  int rc = vm_protect(vm, do_eval, &j);
+  if (rc) {
+    fflush(stdout);
+    cli_report_error(vm, "", src, len, "<stdin>");
+  }
+  free(src);
+  return rc ? 1 : 0;
+}
+
+/* ---- sema --check FILE: read and compile without running ---- */
+
+typedef struct {
+  const char *src;
+  size_t len;
+  Value file, forms;
+} CheckJob;
+
+static void check_read(VM *vm, void *ud) {
+  CheckJob *j = ud;
+  vm->cur_file = j->file; /* reader errors name the file; vm_protect restores cur_file */
+  j->forms = reader_read_all(vm, j->src, j->len);
+}
+
+static void check_form(VM *vm, void *ud) {
+  CheckJob *j = ud;
+  vm->cur_file = j->file;
+  compile_forms_only(vm, j->forms, j->file);
+}
+
+/* The first syntax error, else every form that does not compile (each
+ * top-level form is compiled on its own, so one error does not hide the
+ * next).  Nothing runs: macros defined in the file are not expanded. */
+static int check_file(VM *vm, const char *path) {
+  size_t len;
+  int err = 0;
+  char *src = path[0] == '-' && !path[1] ? read_all_stdin(&len) : reader_read_file(path, &len, &err);
+  if (!src) {
+    fprintf(stderr, "error: %s: %s\n", err == ENOENT ? "file not found" : "reading", path);
+    return 1;
+  }
+  const char *name = path[0] == '-' && !path[1] ? "<stdin>" : path;
+  CheckJob j = {src, len, str_from_c(vm, name), NIL_VAL};
+  vm_push_root(vm, j.file);
+  int errors = 0;
+  if (vm_protect(vm, check_read, &j)) {
+    cli_report_error(vm, "", src, len, name);
+    errors = 1;
+  } else {
+    Value forms = j.forms;
+    vm_push_root(vm, forms);
+    for (Value l = forms; is_cons(l); l = cdr(l)) {
+      CheckJob one = {src, len, j.file, list_1(vm, car(l))};
+      vm_push_root(vm, one.forms);
+      if (vm_protect(vm, check_form, &one)) {
+        cli_report_error(vm, "", src, len, name);
+        errors++;
+      }
+      vm_pop_roots(vm, 1);
+    }
+    vm_pop_roots(vm, 1);
+  }
+  vm_pop_roots(vm, 1);
+  free(src);
+  if (errors > 1) fprintf(stderr, "%s: %d errors\n", name, errors);
+  return errors ? 1 : 0;
+}
+
 static int run_expr(VM *vm, const char *src, bool always_print) {
   EvalJob j = {src, strlen(src), NULL, NIL_VAL, always_print ? PRINT_WRITE : PRINT_PRETTY};
   if (vm_protect(vm, do_eval, &j)) {
@@ -245,7 +330,7 @@ static int run_expr(VM *vm, const char *src, bool always_print) {
 static int cli_main(int argc, char **argv, bool interp) {
   if (argc > 1 && strcmp(argv[1], "eval") == 0) return cli_eval_command(argc, argv);
   if (argc > 1 && strcmp(argv[1], "doc") == 0) return cli_doc_command(argc, argv);
-  const char *expr = NULL, *file = NULL;
+  const char *expr = NULL, *file = NULL, *check = NULL;
   bool print_mode = false, interactive = false, quiet = false, no_llm = false, llm_report = false;
   const char *loads[64];
   int nloads = 0;
@@ -265,6 +350,18 @@ static int cli_main(int argc, char **argv, bool interp) {
         return 2;
       }
       loads[nloads++] = argv[++i];
+    } else if (strcmp(a, "--check") == 0) {
+      if (i + 1 >= argc || check) {
+        usage(stderr);
+        return 2;
+      }
+      check = argv[++i];
+    } else if (strcmp(a, "-") == 0) {
+      if (file || expr) {
+        usage(stderr);
+        return 2;
+      }
+      file = a;
     } else if (strcmp(a, "-i") == 0 || strcmp(a, "--interactive") == 0) {
       interactive = true;
     } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
@@ -321,12 +418,22 @@ static int cli_main(int argc, char **argv, bool interp) {
     snprintf(prefix, sizeof prefix, "Error loading %s: ", loads[i]);
     rc = run_file(vm, loads[i], prefix);
   }
-  if (rc == 0) {
+  /* stdin that is not a terminal is a script (language.md §11.7 as amended), unless -i */
+  bool piped = !expr && !file && !interactive && !isatty(0);
+  if (check) {
+    if (expr || file) {
+      usage(stderr);
+      rc = 2;
+    } else
+      rc = check_file(vm, check);
+  } else if (rc == 0) {
     if (expr)
       rc = run_expr(vm, expr, print_mode);
+    else if ((file && strcmp(file, "-") == 0) || piped)
+      rc = run_stdin(vm);
     else if (file)
       rc = run_file(vm, file, "");
-    if (rc == 0 && (interactive || (!expr && !file))) rc = cli_repl(vm, quiet);
+    if (rc == 0 && (interactive || (!expr && !file && !piped))) rc = cli_repl(vm, quiet);
   }
   fflush(stdout);
   vm_free(vm);
