@@ -1285,7 +1285,14 @@ Value analyze_macroexpand_1(VM *vm, Value form, bool *expanded) {
   vm_push_root(vm, form);
   vm_push_root(vm, m);
   Value out;
+  /* a wrong argument count is reported at the macro call (the transformer
+   * has no frame yet): the trace's first frame is the call site */
+  if (is_closure(mac->fn)) {
+    Proto *p = as_closure(mac->fn)->proto;
+    if (n != p->nparams && (!p->has_rest || n < p->nparams)) vm->compile_pos = as_obj(form)->aux;
+  }
   int rc = vm_pcall(vm, mac->fn, (int)n, args, &out);
+  vm->compile_pos = 0;
   free(args);
   vm->nroots = base;
   if (rc) err_rethrow(vm);

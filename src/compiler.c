@@ -86,12 +86,13 @@ void compile_forms_only(VM *vm, Value forms, Value file) {
 }
 
 Value compile_eval_string(VM *vm, const char *src, size_t len, const char *file) {
-  Value forms = reader_read_all(vm, src, len);
   Value f = file ? str_from_c(vm, file) : NIL_VAL;
-  vm_push_root(vm, forms);
   vm_push_root(vm, f);
   Value saved = vm->cur_file;
-  vm->cur_file = f;
+  vm_push_root(vm, saved);
+  vm->cur_file = f; /* before reading: reader errors name this file */
+  Value forms = reader_read_all(vm, src, len);
+  vm_push_root(vm, forms);
   Value r = compile_run_forms(vm, forms, f, false);
   if (vm->ci == vm->ci_base && vm->hooks.unit_done) { /* language.md §7.25: pending tasks run after the unit */
     vm_push_root(vm, r);
@@ -99,7 +100,7 @@ Value compile_eval_string(VM *vm, const char *src, size_t len, const char *file)
     vm_pop_roots(vm, 1);
   }
   vm->cur_file = saved;
-  vm_pop_roots(vm, 2);
+  vm_pop_roots(vm, 3);
   return r;
 }
 

@@ -164,6 +164,8 @@ void err_reader(VM *vm, uint32_t line, uint32_t col, const char *msg) {
   Value m = err_make(vm, "reader", str_from_c(vm, buf));
   m = map_assoc(vm, m, KW(vm, "line"), small_int_val(line));
   m = map_assoc(vm, m, KW(vm, "col"), small_int_val(col));
+  /* the file being read: an imported module's syntax error is not the importer's */
+  if (is_string(vm->cur_file)) m = map_assoc(vm, m, KW(vm, "file"), vm->cur_file);
   err_throw(vm, m);
 }
 

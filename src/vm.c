@@ -883,6 +883,9 @@ dispatch:
     int argc = (int)GET_B(i);
     SAVE_PC();
     if (LIKELY(is_closure(f))) {
+      /* checked before this frame goes, so the error names the call site */
+      Proto *fp = as_closure(f)->proto;
+      if (UNLIKELY(argc != fp->nparams) && (!fp->has_rest || argc < fp->nparams)) closure_arity(vm, fp, argc);
       memmove(base - 1, fslot, ((size_t)argc + 1) * sizeof(Value));
       uint32_t flags = ci->flags;
       vm->ci--;

@@ -11,6 +11,9 @@
 
 /* "Error: ..." on stderr, the source line with a caret, the stack trace and the hint. */
 void cli_report_error(VM *vm, const char *prefix, const char *src, size_t len, const char *file);
+/* Keep SRC under NAME (a REPL entry's "<repl:N>") for the excerpts of later errors. */
+void cli_keep_source(const char *name, const char *src, size_t len);
+void cli_free_sources(void);
 int cli_repl(VM *vm, bool quiet);
 int cli_eval_command(int argc, char **argv);
 int cli_doc_command(int argc, char **argv); /* `sema doc` (doc.c) */
