@@ -10,11 +10,13 @@
 #include "../runtime.h"
 #include "../lib/lib.h"
 #include "cli.h"
+#include "fmt.h"
 
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: sema [OPTIONS] [FILE] [-- SCRIPT-ARGS ...]\n"
+          "       sema fmt [--check|--diff|--stdout] [FILES...]   format source (sema fmt --help)\n"
           "  -e, --eval EXPR     evaluate EXPR, print the result unless nil\n"
           "  -p, --print EXPR    evaluate EXPR, always print the result\n"
           "  -l, --load FILE     load FILE first (repeatable)\n"
@@ -191,6 +193,7 @@ static int run_expr(VM *vm, const char *src, bool always_print) {
 
 static int cli_main(int argc, char **argv, bool interp) {
   if (argc > 1 && strcmp(argv[1], "eval") == 0) return cli_eval_command(argc, argv);
+  if (argc > 1 && strcmp(argv[1], "fmt") == 0) return cli_fmt_command(argc, argv);
   const char *expr = NULL, *file = NULL;
   bool print_mode = false, interactive = false, quiet = false;
   const char *loads[64];
