@@ -134,6 +134,8 @@ static bool is_semantic(const Node *n) { return n->kind != N_COMMENT && n->kind 
 static bool is_group(const Node *n, int g) { return n->kind == N_GROUP && n->group == g; }
 static bool is_listlike(const Node *n) { return is_group(n, G_LIST) || is_group(n, G_VEC); }
 static size_t measure(const Node *n) { return (n->flags & F_MLSTR) ? TOO_WIDE : n->flat; }
+/* A bare prefix must end its line: its datum is whatever comes next. */
+static bool breaks_after(const Node *n) { return n->kind == N_BARE; }
 static bool sym_is(const Node *n, const char *s) {
   return n->kind == N_ATOM && (n->flags & F_SYMBOL) && n->len == strlen(s) && memcmp(n->text, s, n->len) == 0;
 }
@@ -729,7 +731,7 @@ static void layout_body(const Fmt *f, Out *o, const Node *g, size_t c) {
   uint32_t done = 1;
   for (uint32_t j = 1; j < first && !o->stop; j++) {
     const Node *x = g->sem[j];
-    if (!fits_here(f, o, x, bi)) break;
+    if (breaks_after(g->sem[j - 1]) || !fits_here(f, o, x, bi)) break;
     o_char(o, ' ');
     render(f, o, x, bi);
     done++;
@@ -761,6 +763,7 @@ static void layout_kv(const Fmt *f, Out *o, const Node *g, size_t c) {
   }
   uint32_t idx = 0;
   bool after_comment = false;
+  const Node *prev = g->sem[0];
   for (uint32_t k = after_sem(g, kv0 < g->nsem ? kv0 : g->nsem); k < g->nkids && !o->stop; k++) {
     const Node *x = g->kids[k];
     if (x->kind == N_NL) continue;
@@ -773,7 +776,7 @@ static void layout_kv(const Fmt *f, Out *o, const Node *g, size_t c) {
     if (idx++ % 2 == 0) {
       o_nl(o, pi, false);
       render(f, o, x, pi);
-    } else if (!after_comment && fits_here(f, o, x, pi)) {
+    } else if (!after_comment && !breaks_after(prev) && fits_here(f, o, x, pi)) {
       o_char(o, ' ');
       render(f, o, x, pi);
     } else {
@@ -781,6 +784,7 @@ static void layout_kv(const Fmt *f, Out *o, const Node *g, size_t c) {
       render(f, o, x, pi + f->indent);
     }
     after_comment = false;
+    prev = x;
   }
   if (after_comment) o_nl(o, pi, false);
   o_str(o, g_close[g->group]);
@@ -794,7 +798,7 @@ static void layout_call(const Fmt *f, Out *o, const Node *g, size_t c) {
   size_t ai = c + f->indent;
   o_str(o, g_open[g->group]);
   render(f, o, g->sem[0], c + g_openlen(g));
-  if (g->nsem >= 2 && g->sbfc >= 2 && c + g_openlen(g) + measure(g->sem[0]) + 1 + measure(g->sem[1]) <= f->width &&
+  if (g->nsem >= 2 && g->sbfc >= 2 && !breaks_after(g->sem[0]) && c + g_openlen(g) + measure(g->sem[0]) + 1 + measure(g->sem[1]) <= f->width &&
       (o->probe || single_line(f, g->sem[1], ai, o->col + 1))) {
     o_char(o, ' ');
     render(f, o, g->sem[1], ai);
@@ -835,10 +839,16 @@ static void layout_binding(const Fmt *f, Out *o, const Node *g, size_t c) {
   o_str(o, g_close[g->group]);
 }
 
-/* --align: split a two-element list into "(left" and "right)"; false if it does not qualify. */
-static bool split_pair(const Node *x, bool atom_left, StrBuf *left, StrBuf *right) {
-  if (!is_listlike(x) || x->nsem != 2 || (x->flags & F_INNER)) return false;
+/* --align: split a two-element list into "(left" and "right)"; false if it
+ * does not qualify.  What qualifies is judged by how the pair would come out
+ * (on one line), not by whether the input had line breaks in it: a pair the
+ * normal layout joins onto one line must align in this pass already, or the
+ * next pass would align it and formatting would not be idempotent. */
+static bool split_pair(const Fmt *f, const Node *x, bool atom_left, size_t c, size_t col, StrBuf *left,
+                       StrBuf *right) {
+  if (!is_listlike(x) || x->nsem != 2 || (x->flags & (F_COMMENT | F_MLSTR))) return false;
   if (atom_left && x->sem[0]->kind != N_ATOM) return false;
+  if ((x->flags & F_NEWLINE) && !single_line(f, x, c, col)) return false;
   sb_adds(left, g_open[x->group]);
   flat_string(x->sem[0], left);
   flat_string(x->sem[1], right);
@@ -858,7 +868,7 @@ static bool emit_aligned(const Fmt *f, Out *o, const Node *const *items, uint32_
   for (; made < n && ok; made++) {
     sb_init(&l[made]);
     sb_init(&r[made]);
-    ok = split_pair(items[made], atom_left, &l[made], &r[made]);
+    ok = split_pair(f, items[made], atom_left, ind, made || clauses ? ind : o->col, &l[made], &r[made]);
     if (ok) {
       if (l[made].len > maxl) maxl = l[made].len;
       if (l[made].len < minl) minl = l[made].len;
@@ -993,6 +1003,7 @@ static void layout_map(const Fmt *f, Out *o, const Node *g, size_t c) {
   o_char(o, '{');
   bool started = false, after_comment = false;
   uint32_t idx = 0;
+  const Node *prev = NULL;
   for (uint32_t k = 0; k < g->nkids && !o->stop; k++) {
     const Node *x = g->kids[k];
     if (x->kind == N_NL) continue;
@@ -1005,7 +1016,7 @@ static void layout_map(const Fmt *f, Out *o, const Node *g, size_t c) {
     if (idx++ % 2 == 0) {
       if (started) o_nl(o, pi, false);
       render(f, o, x, pi);
-    } else if (after_comment) {
+    } else if (after_comment || (prev && breaks_after(prev))) {
       o_nl(o, pi + f->indent, false);
       render(f, o, x, pi + f->indent);
     } else {
@@ -1014,6 +1025,7 @@ static void layout_map(const Fmt *f, Out *o, const Node *g, size_t c) {
     }
     started = true;
     after_comment = false;
+    prev = x;
   }
   if (after_comment) o_nl(o, pi, false);
   o_char(o, '}');
@@ -1084,7 +1096,7 @@ static uint32_t define_run(const Fmt *f, Out *o, Node **top, uint32_t ntop, uint
     flat_string(d->sem[1], &l[m]);
     flat_string(d->sem[2], &r[m]);
     sb_addc(&r[m], ')');
-    if ((d->sem[1]->flags | d->sem[2]->flags) & F_INNER) ok = false;
+    if ((d->flags & F_MLSTR) || ((d->flags & F_NEWLINE) && !single_line(f, d, 0, 0))) ok = false;
     if (l[m].len > maxl) maxl = l[m].len;
     if (l[m].len < minl) minl = l[m].len;
   }
