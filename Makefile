@@ -30,7 +30,7 @@ CLI_OBJ = $(CLI_SRC:src/%.c=build/obj/%.o)
 DBG_CORE_OBJ = $(CORE_SRC:src/%.c=build/debug/obj/%.o)
 DBG_CLI_OBJ = $(CLI_SRC:src/%.c=build/debug/obj/%.o)
 
-.PHONY: all debug test deps clean unit bench profile-ops pgo soak fuzz fuzz-build fuzz-smoke
+.PHONY: all debug test check-all deps clean unit bench profile-ops pgo soak fuzz fuzz-build fuzz-smoke
 .PHONY: install embed-example build/sema.pc
 
 all: build/sema build/libsema.so
@@ -45,13 +45,13 @@ build/debug/obj/%.o: src/%.c $(HDRS)
 
 build/libsema.a: $(CORE_OBJ)
 	@mkdir -p build
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 build/sema: $(CLI_OBJ) build/libsema.a
 	$(CC) $(OPT) -o $@ $(CLI_OBJ) build/libsema.a $(RELEASE_LIBS)
 
 build/debug/libsema.a: $(DBG_CORE_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 build/debug/sema: $(DBG_CLI_OBJ) build/debug/libsema.a
 	$(CC) $(DEBUG_FLAGS) -o $@ $(DBG_CLI_OBJ) build/debug/libsema.a $(LIBS) $(CLI_LIBS)
@@ -154,6 +154,13 @@ fuzz-smoke:
 # the soak test for as long as the reliability issue asks (the test command runs it for 20 s)
 soak: build/sema
 	tests/soak/run.sh build/sema 180
+
+# the long variants of the tests that `make test` runs short: the HTTP load
+# test for 10 s per run against Python and Node; the kv/db crash test with
+# 10,000 keys and rows and 20 kills
+check-all: test
+	cd tests/http && python3 load_test.py ../../build/sema 10 --compare
+	python3 tests/store/crash.py build/sema --count 10000 --kills 20
 
 # not part of the tests: the side-by-side benchmark suite (writes bench/RESULTS.md)
 bench: build/sema

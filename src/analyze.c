@@ -10,8 +10,10 @@
 #include <threads.h>
 #include "ast.h"
 #include "compiler.h"
+#include "helpers.h"
 #include "forms.h"
 #include "map.h"
+#include "env.h"
 #include "runtime.h"
 
 /* ---- scopes ---- */
@@ -149,32 +151,37 @@ static Node *an_symbol(Unit *u, Scope *s, Value sym, uint32_t pos) {
 
 typedef Node *(*SpecialFn)(Unit *u, Scope *s, Value form, bool tail, uint32_t pos);
 
-#define SPECIAL_FORMS(X)                                                                    \
-  X(quote) X(quasiquote) X(if) X(cond) X(case) X(when) X(unless) X(and) X(or) X(begin)    \
-  X(progn) X(define) X(def) X(defun) X(defn) X(lambda) X(fn) X(let) X(let_star) X(letrec) \
-  X(do) X(while) X(set) X(throw) X(try) X(defmacro) X(macroexpand) X(eval) X(match)       \
-  X(match_star) X(delay) X(force) X(define_record_type) X(defmulti) X(defmethod) X(module) \
-  X(import) X(load) X(async) X(await)
+/* The special forms, one row each: X(c_name, "name"); the analyzer of form
+ * NAME is sf_c_name.  analyze_intern_specials tags each name's symbol with
+ * its row + 1, so recognising a special form is one load. */
+#define SPECIAL_FORMS(X)                                                                          \
+  X(quote, "quote") X(quasiquote, "quasiquote") X(if, "if") X(cond, "cond") X(case, "case")       \
+  X(when, "when") X(unless, "unless") X(and, "and") X(or, "or") X(begin, "begin")                 \
+  X(progn, "progn") X(define, "define") X(def, "def") X(defun, "defun") X(defn, "defn")           \
+  X(lambda, "lambda") X(fn, "fn") X(let, "let") X(let_star, "let*") X(letrec, "letrec")           \
+  X(do, "do") X(while, "while") X(set, "set!") X(throw, "throw") X(try, "try")                    \
+  X(defmacro, "defmacro") X(macroexpand, "macroexpand") X(eval, "eval") X(match, "match")         \
+  X(match_star, "match*") X(delay, "delay") X(force, "force")                                     \
+  X(define_record_type, "define-record-type") X(defmulti, "defmulti") X(defmethod, "defmethod")   \
+  X(module, "module") X(import, "import") X(load, "load") X(async, "async") X(await, "await")
 
 static const char *const special_names[] = {
-    "quote", "quasiquote", "if", "cond", "case", "when", "unless", "and", "or", "begin",
-    "progn", "define", "def", "defun", "defn", "lambda", "fn", "let", "let*", "letrec",
-    "do", "while", "set!", "throw", "try", "defmacro", "macroexpand", "eval", "match",
-    "match*", "delay", "force", "define-record-type", "defmulti", "defmethod", "module",
-    "import", "load", "async", "await"};
+#define X(c_name, name) name,
+    SPECIAL_FORMS(X)
+#undef X
+};
 #define N_SPECIAL (sizeof special_names / sizeof special_names[0])
 
-void compiler_intern_specials(VM *vm) {
-  for (size_t i = 0; i < N_SPECIAL; i++) {
-    uint32_t id = sym_intern_c(vm, special_names[i]);
-    if (id != i) abort(); /* specials must be the first symbols interned */
-  }
+void analyze_intern_specials(VM *vm) {
+  for (size_t i = 0; i < N_SPECIAL; i++) sym_set_tag(&vm->syms, sym_intern_c(vm, special_names[i]), (uint8_t)(i + 1));
 }
 
-bool is_special_form(Value sym) { return is_sym(sym) && sym_id(sym) < N_SPECIAL; }
+/* The row of SYM in SPECIAL_FORMS + 1, or 0 if it names no special form. */
+static inline unsigned special_of(VM *vm, Value sym) { return is_sym(sym) ? sym_tag(&vm->syms, sym_id(sym)) : 0; }
+
+bool analyze_is_special(VM *vm, Value sym) { return special_of(vm, sym) != 0; }
 
 static Node *sf_quote(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)s, (void)tail;
   int64_t n = form_len(form) - 1;
   if (n != 1) carity(u, pos, "quote", "1", (int)n);
   return const_node(u, nth_form(form, 1), pos);
@@ -338,13 +345,13 @@ static Value destructure_body(VM *vm, Value pairs, Value body) {
   Value inner = destructure_body(vm, cdr(pairs), body);
   Value d = SYM(vm, " destructured");
   ListBuilder binds;
-  lb_init(&binds);
+  list_start(&binds);
   int64_t i = 0;
-  for (Value l = pattern_names(vm, pattern); is_cons(l); l = cdr(l), i++)
-    lb_add(vm, &binds, list2(vm, car(l), list3(vm, global_get(vm, "%vec-ref"), d, small_int_val(i))));
-  Value names_let = cons(vm, SYM(vm, "let"), cons(vm, binds.head, inner));
-  Value call = list3(vm, global_get(vm, "%destructure"), list2(vm, SYM(vm, "quote"), pattern), hidden);
-  return list1(vm, list3(vm, SYM(vm, "let"), list1(vm, list2(vm, d, call)), names_let));
+  for (Value l = compile_pattern_names(vm, pattern); is_cons(l); l = cdr(l), i++)
+    list_add(vm, &binds, list_2(vm, car(l), list_3(vm, vm->helpers[HELPER_VEC_REF], d, small_int_val(i))));
+  Value names_let = list_cons(vm, SYM(vm, "let"), list_cons(vm, binds.head, inner));
+  Value call = list_3(vm, vm->helpers[HELPER_DESTRUCTURE], list_2(vm, SYM(vm, "quote"), pattern), hidden);
+  return list_1(vm, list_3(vm, SYM(vm, "let"), list_1(vm, list_2(vm, d, call)), names_let));
 }
 
 /* Analyze (params body...) into a lambda node.  name: symbol or nil. */
@@ -379,7 +386,7 @@ static Node *an_lambda(Unit *u, Scope *s, Value params, Value body, Value name, 
       snprintf(tmp, sizeof tmp, " arg%d", npat++);
       Var *hv = declare(u, fs, keep(u, SYM(vm, tmp)));
       fn->params[fn->nparams++] = hv;
-      pat_list = keep(u, cons(vm, list2(vm, p, hv->name), pat_list));
+      pat_list = keep(u, list_cons(vm, list_2(vm, p, hv->name), pat_list));
       continue;
     }
     if (!is_sym(p)) cerr(u, pos, "%s: expected a symbol", who);
@@ -399,14 +406,13 @@ static Node *an_lambda(Unit *u, Scope *s, Value params, Value body, Value name, 
 }
 
 static Node *sf_lambda(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   const char *who = sym_cstr(u->vm, car(form));
   if (n < 2) carity(u, pos, who, "2+", (int)n);
   Value params = nth_form(form, 1);
   if (is_sym(params)) {
     /* (lambda args body...): accepted as the whole-argument-list form */
-    params = keep(u, list2(u->vm, SYM(u->vm, "."), params));
+    params = keep(u, list_2(u->vm, SYM(u->vm, "."), params));
   }
   return an_lambda(u, s, params, cdr(cdr(form)), NIL_VAL, pos, who, NULL);
 }
@@ -434,7 +440,6 @@ static Node *define_var(Unit *u, Scope *s, Value name, Node *val, uint32_t pos) 
 static Node *destructure_define(Unit *u, Scope *s, Value pattern, Value expr, uint32_t pos);
 
 static Node *sf_define(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   VM *vm = u->vm;
   int64_t n = form_len(form) - 1;
   if (n < 1) carity(u, pos, "define", "2+", (int)n);
@@ -446,12 +451,10 @@ static Node *sf_define(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
     if (is_cons(e) && (sym_is(vm, car(e), "lambda") || sym_is(vm, car(e), "fn")) && !lookup(s, car(e)) &&
         form_len(e) >= 3) {
       Value params = nth_form(e, 1);
-      if (is_sym(params)) params = keep(u, list2(vm, SYM(vm, "."), params));
+      if (is_sym(params)) params = keep(u, list_2(vm, SYM(vm, "."), params));
       val = an_lambda(u, s, params, cdr(cdr(e)), target, form_pos(u, e), sym_cstr(vm, car(e)), s->toplevel ? NULL : scope_find_here(s, target));
     } else {
-      Var *pre = s->toplevel ? NULL : scope_find_here(s, target);
       val = an(u, s, e, false);
-      (void)pre;
     }
     return define_var(u, s, target, val, pos);
   }
@@ -475,7 +478,6 @@ static Node *sf_define(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
 }
 
 static Node *sf_defun(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   const char *who = sym_cstr(u->vm, car(form));
   int64_t n = form_len(form) - 1;
   if (n < 3) carity(u, pos, who, "3+", (int)n);
@@ -518,11 +520,11 @@ static Node *an_body(Unit *u, Scope *s, Value forms, bool tail, uint32_t pos) {
   if (!is_list(forms)) cerr(u, pos, "expected a body");
   /* expand macro heads first so that macro-generated defines are hoisted */
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   uint32_t slot = vm_root_slot(u->vm, EMPTY_VAL);
   for (Value l = forms; is_cons(l); l = cdr(l)) {
     Value f = expand_head(u, car(l));
-    lb_add(u->vm, &lb, f);
+    list_add(u->vm, &lb, f);
     ROOT(u->vm, slot) = lb.head;
   }
   forms = lb.head;
@@ -559,7 +561,7 @@ static Node *named_let(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   r->kids = arena_alloc(u->arena, ((size_t)nb + 1) * sizeof(Node *));
   r->nkids = (uint32_t)nb;
   ListBuilder params;
-  lb_init(&params);
+  list_start(&params);
   uint32_t slot = vm_root_slot(vm, EMPTY_VAL);
   int64_t i = 0;
   for (Value l = bindings; is_cons(l); l = cdr(l), i++) {
@@ -567,7 +569,7 @@ static Node *named_let(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
     check_binding(u, b, pos, "let");
     if (!is_sym(car(b))) cerr(u, pos, "let: expected a symbol");
     r->kids[i] = an(u, s, nth_form(b, 1), false);
-    lb_add(vm, &params, car(b));
+    list_add(vm, &params, car(b));
     ROOT(vm, slot) = params.head;
   }
   /* the loop variable lives in a scope of its own around the lambda */
@@ -578,7 +580,6 @@ static Node *named_let(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   r->var = lv;
   r->loop_ok = true;
   Node *lam = an_lambda(u, ls, params.head, cdr(cdr(cdr(form))), name, pos, "let", lv);
-  (void)tail;
   r->a = lam;
   if (lam->fn->has_rest) r->loop_ok = false;
   if (r->loop_ok) lam->fn->merged_into = s->fn;
@@ -606,7 +607,7 @@ static Node *an_let_bindings(Unit *u, Scope *s, Value bindings, Value body, bool
       char tmp[32];
       snprintf(tmp, sizeof tmp, " let%d", npat++);
       vname = keep(u, SYM(vm, tmp));
-      pats = keep(u, cons(vm, list2(vm, p, vname), pats));
+      pats = keep(u, list_cons(vm, list_2(vm, p, vname), pats));
     } else if (!is_sym(p)) {
       cerr(u, pos, "%s: expected a symbol", who);
     }
@@ -648,9 +649,9 @@ static Node *sf_let_star(Unit *u, Scope *s, Value form, bool tail, uint32_t pos)
   if (bindings == EMPTY_VAL || cdr(bindings) == EMPTY_VAL)
     return an_let_bindings(u, s, bindings, body, tail, pos, "let*");
   /* (let* (b1 b2 ...) body) = (let (b1) (let* (b2 ...) body)) */
-  Value inner = keep(u, cons_pos(vm, car(form), cons(vm, cdr(bindings), body), pos));
-  Value outer_body = keep(u, list1(vm, inner));
-  return an_let_bindings(u, s, keep(u, list1(vm, car(bindings))), outer_body, tail, pos, "let*");
+  Value inner = keep(u, list_cons_at(vm, car(form), list_cons(vm, cdr(bindings), body), pos));
+  Value outer_body = keep(u, list_1(vm, inner));
+  return an_let_bindings(u, s, keep(u, list_1(vm, car(bindings))), outer_body, tail, pos, "let*");
 }
 
 static Node *sf_letrec(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
@@ -694,7 +695,6 @@ static Node *sf_letrec(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
 /* ---- do / while ---- */
 
 static Node *sf_do(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n < 2) carity(u, pos, "do", "2+", (int)n);
   Value specs = nth_form(form, 1), test_clause = nth_form(form, 2);
@@ -727,7 +727,6 @@ static Node *sf_do(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
 }
 
 static Node *sf_while(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n < 2) carity(u, pos, "while", "2+", (int)n);
   Node *r = node(u, N_DO, pos);
@@ -747,7 +746,6 @@ static Node *sf_while(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
 /* ---- set!, throw, try ---- */
 
 static Node *sf_set(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n != 2) carity(u, pos, "set!", "2", (int)n);
   Value name = nth_form(form, 1);
@@ -775,7 +773,6 @@ static Node *sf_set(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
 }
 
 static Node *sf_throw(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n != 1) carity(u, pos, "throw", "1", (int)n);
   Node *r = node(u, N_THROW, pos);
@@ -794,11 +791,11 @@ static Node *sf_try(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   if (form_len(last) < 3 || !is_sym(nth_form(last, 1))) cerr(u, pos, "try: catch needs (catch var handler...)");
   /* body: every operand but the last */
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   uint32_t slot = vm_root_slot(vm, EMPTY_VAL);
   Value l = cdr(form);
   for (int64_t i = 0; i < n - 1; i++, l = cdr(l)) {
-    lb_add(vm, &lb, car(l));
+    list_add(vm, &lb, car(l));
     ROOT(vm, slot) = lb.head;
   }
   Node *r = node(u, N_TRY, pos);
@@ -806,85 +803,63 @@ static Node *sf_try(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   Scope *hs = scope_new(u, s, s->fn);
   r->var = declare(u, hs, nth_form(last, 1));
   r->b = an_body(u, hs, cdr(cdr(last)), tail, pos);
-  (void)tail;
   return r;
 }
 
 /* ---- helpers called at run time ---- */
 
-static Node *call_helper(Unit *u, const char *name, Node **args, uint32_t nargs, uint32_t pos) {
+static Node *call_helper(Unit *u, HelperId id, Node **args, uint32_t nargs, uint32_t pos) {
   Node *r = node(u, N_CALL, pos);
-  Value fn = global_get(u->vm, name);
-  if (fn == UNBOUND_VAL) cerr(u, pos, "internal helper %s missing", name);
-  r->a = const_node(u, fn, pos);
+  r->a = const_node(u, u->vm->helpers[id], pos);
   r->kids = arena_alloc(u->arena, (nargs + 1) * sizeof(Node *));
   for (uint32_t i = 0; i < nargs; i++) r->kids[i] = args[i];
   r->nkids = nargs;
   return r;
 }
 
-static Node *sf_eval(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
+/* (eval x), (macroexpand x), (load path), (force p): the argument is
+ * evaluated and passed to a runtime helper (helpers.h). */
+static Node *one_arg_helper(Unit *u, Scope *s, Value form, uint32_t pos, const char *name, HelperId id) {
   int64_t n = form_len(form) - 1;
-  if (n != 1) carity(u, pos, "eval", "1", (int)n);
+  if (n != 1) carity(u, pos, name, "1", (int)n);
   Node *arg = an(u, s, nth_form(form, 1), false);
-  return call_helper(u, "%eval", &arg, 1, pos);
+  return call_helper(u, id, &arg, 1, pos);
 }
 
+static Node *sf_eval(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) { return one_arg_helper(u, s, form, pos, "eval", HELPER_EVAL); }
 static Node *sf_macroexpand(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
-  int64_t n = form_len(form) - 1;
-  if (n != 1) carity(u, pos, "macroexpand", "1", (int)n);
-  Node *arg = an(u, s, nth_form(form, 1), false);
-  return call_helper(u, "%macroexpand", &arg, 1, pos);
+  return one_arg_helper(u, s, form, pos, "macroexpand", HELPER_MACROEXPAND);
 }
-
-static Node *sf_load(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
-  int64_t n = form_len(form) - 1;
-  if (n != 1) carity(u, pos, "load", "1", (int)n);
-  Node *arg = an(u, s, nth_form(form, 1), false);
-  return call_helper(u, "%load", &arg, 1, pos);
-}
+static Node *sf_load(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) { return one_arg_helper(u, s, form, pos, "load", HELPER_LOAD); }
+static Node *sf_force(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) { return one_arg_helper(u, s, form, pos, "force", HELPER_FORCE); }
 
 static Node *sf_delay(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n != 1) carity(u, pos, "delay", "1", (int)n);
   Node *thunk = an_lambda(u, s, EMPTY_VAL, cdr(form), NIL_VAL, pos, "delay", NULL);
-  return call_helper(u, "%make-promise", &thunk, 1, pos);
-}
-
-static Node *sf_force(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
-  int64_t n = form_len(form) - 1;
-  if (n != 1) carity(u, pos, "force", "1", (int)n);
-  Node *arg = an(u, s, nth_form(form, 1), false);
-  return call_helper(u, "%force", &arg, 1, pos);
+  return call_helper(u, HELPER_MAKE_PROMISE, &thunk, 1, pos);
 }
 
 /* defmacro: at top level the macro is registered now, during analysis */
 static Node *sf_defmacro(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   VM *vm = u->vm;
   int64_t n = form_len(form) - 1;
   if (n < 3) carity(u, pos, "defmacro", "3+", (int)n);
   Value name = nth_form(form, 1), params = nth_form(form, 2);
   if (!is_sym(name)) cerr(u, pos, "defmacro: name must be a symbol");
   if (!is_list(params)) cerr(u, pos, "defmacro: params must be a list");
-  Value dot = SYM(vm, ".");
   for (Value l = params; is_cons(l); l = cdr(l))
-    if (!is_sym(car(l)) || (car(l) == dot && false)) cerr(u, pos, "defmacro: parameter must be a symbol");
+    if (!is_sym(car(l))) cerr(u, pos, "defmacro: parameter must be a symbol");
   if (s->toplevel) {
-    Value lam = keep(u, cons_pos(vm, SYM(vm, "lambda"), cdr(cdr(form)), pos));
+    Value lam = keep(u, list_cons_at(vm, SYM(vm, "lambda"), cdr(cdr(form)), pos));
     Value closure = compile_transformer(vm, lam, name, u->file);
-    define_macro(vm, name, closure);
+    compile_define_macro(vm, name, closure);
     return const_node(u, NIL_VAL, pos);
   }
   Node *args[2];
   args[0] = const_node(u, name, pos);
   args[1] = an_lambda(u, s, params, cdr(cdr(cdr(form))), name, pos, "defmacro", NULL);
-  return call_helper(u, "%defmacro", args, 2, pos);
+  return call_helper(u, HELPER_DEFMACRO, args, 2, pos);
 }
 
 /* ---- destructuring, match, records, multimethods, modules: runtime helpers ---- */
@@ -892,9 +867,9 @@ static Node *sf_defmacro(Unit *u, Scope *s, Value form, bool tail, uint32_t pos)
 static Node *destructure_define(Unit *u, Scope *s, Value pattern, Value expr, uint32_t pos) {
   /* (define PATTERN expr): evaluate, destructure strictly, define each name */
   VM *vm = u->vm;
-  Value names = keep(u, pattern_names(vm, pattern));
+  Value names = keep(u, compile_pattern_names(vm, pattern));
   Node *args[2] = {const_node(u, pattern, pos), an(u, s, expr, false)};
-  Node *vals = call_helper(u, "%destructure", args, 2, pos);
+  Node *vals = call_helper(u, HELPER_DESTRUCTURE, args, 2, pos);
   /* bind the result vector to a hidden local, then define each name from it */
   Scope *inner = scope_new(u, s, s->fn);
   Node *let = node(u, N_LET, pos);
@@ -940,17 +915,17 @@ static Node *lowered(Unit *u, Scope *s, Value form, bool tail, uint32_t pos, Val
   static Node *name(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {            \
     return lowered(u, s, form, tail, pos, fn);                                           \
   }
-LOWERED(sf_match, lower_match)
-LOWERED(sf_match_star, lower_match)
-LOWERED(sf_defmulti, lower_defmulti)
-LOWERED(sf_defmethod, lower_defmethod)
-LOWERED(sf_module, lower_module)
-LOWERED(sf_import, lower_import)
+LOWERED(sf_match, forms_lower_match)
+LOWERED(sf_match_star, forms_lower_match)
+LOWERED(sf_defmulti, forms_lower_defmulti)
+LOWERED(sf_defmethod, forms_lower_defmethod)
+LOWERED(sf_module, forms_lower_module)
+LOWERED(sf_import, forms_lower_import)
 
 /* records always define globals, even inside a function */
 static Node *sf_define_record_type(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   u->vm->compile_pos = pos;
-  Value out = keep(u, lower_define_record_type(u->vm, form, pos));
+  Value out = keep(u, forms_lower_define_record_type(u->vm, form, pos));
   u->vm->compile_pos = 0;
   Scope *top = scope_new(u, NULL, s->fn);
   top->toplevel = true;
@@ -959,23 +934,21 @@ static Node *sf_define_record_type(Unit *u, Scope *s, Value form, bool tail, uin
 /* language.md §7.25: (async body ...) is (async/spawn (fn () body ...)),
  * (await p) is (async/await p); the scheduler is src/lib/async.c */
 static Node *sf_async(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n < 1) carity(u, pos, "async", "1+", (int)n);
   Node *thunk = an_lambda(u, s, EMPTY_VAL, cdr(form), NIL_VAL, pos, "async", NULL);
-  return call_helper(u, "async/spawn", &thunk, 1, pos);
+  return call_helper(u, HELPER_ASYNC_SPAWN, &thunk, 1, pos);
 }
 
 static Node *sf_await(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   int64_t n = form_len(form) - 1;
   if (n != 1) carity(u, pos, "await", "1", (int)n);
   Node *arg = an(u, s, nth_form(form, 1), false);
-  return call_helper(u, "async/await", &arg, 1, pos);
+  return call_helper(u, HELPER_ASYNC_AWAIT, &arg, 1, pos);
 }
 
 static const SpecialFn special_fns[] = {
-#define X(name) sf_##name,
+#define X(c_name, name) sf_##c_name,
     SPECIAL_FORMS(X)
 #undef X
 };
@@ -1008,9 +981,9 @@ static bool qq_constant(VM *vm, Value t) {
   }
   if (is_map(t)) {
     MapIter it;
-    mapiter_init(&it, t);
+    map_iter_init(&it, t);
     Value k, v;
-    while (mapiter_next(&it, &k, &v))
+    while (map_iter_next(&it, &k, &v))
       if (!qq_constant(vm, k) || !qq_constant(vm, v)) return false;
     return true;
   }
@@ -1041,13 +1014,13 @@ static Node *qq_seq(Unit *u, QQ *q, Value *items, uint32_t n, uint32_t pos) {
       if (nrun) segs[nseg++] = make_list_node(u, N_MKLIST, run, nrun, pos);
       nrun = 0;
       Node *arg = an(u, q->scope, nth_form(e, 1), false);
-      segs[nseg++] = call_helper(u, "%qq-splice", &arg, 1, pos);
+      segs[nseg++] = call_helper(u, HELPER_QQ_SPLICE, &arg, 1, pos);
       continue;
     }
     run[nrun++] = qq(u, q, e, pos);
   }
   if (nrun || nseg == 0) segs[nseg++] = make_list_node(u, N_MKLIST, run, nrun, pos);
-  Node *r = nseg == 1 ? segs[0] : call_helper(u, "%qq-concat", segs, nseg, pos);
+  Node *r = nseg == 1 ? segs[0] : call_helper(u, HELPER_QQ_CONCAT, segs, nseg, pos);
   return r;
 }
 
@@ -1079,16 +1052,16 @@ static Node *qq(Unit *u, QQ *q, Value t, uint32_t pos) {
   }
   if (is_vector(t)) {
     Node *lst = qq_seq(u, q, vec_items(t), vec_len(t), pos);
-    return call_helper(u, "%qq-vector", &lst, 1, pos);
+    return call_helper(u, HELPER_QQ_VECTOR, &lst, 1, pos);
   }
   if (is_map(t)) {
     size_t n = map_count(t);
     Node **kv = arena_alloc(u->arena, (2 * n + 1) * sizeof(Node *));
     MapIter it;
-    mapiter_init(&it, t);
+    map_iter_init(&it, t);
     Value k, v;
     size_t i = 0;
-    while (mapiter_next(&it, &k, &v)) {
+    while (map_iter_next(&it, &k, &v)) {
       if ((is_cons(k) && sym_is(vm, car(k), "unquote-splicing")) || (is_cons(v) && sym_is(vm, car(v), "unquote-splicing"))) {
         cerr(u, pos, "unquote-splicing is not allowed in a quasiquoted map key or value");
       }
@@ -1115,9 +1088,9 @@ static void collect_gensyms(VM *vm, Value t, Value *acc, Unit *u) {
     for (uint32_t i = 0; i < vec_len(t); i++) collect_gensyms(vm, vec_items(t)[i], acc, u);
   } else if (is_map(t)) {
     MapIter it;
-    mapiter_init(&it, t);
+    map_iter_init(&it, t);
     Value k, v;
-    while (mapiter_next(&it, &k, &v)) {
+    while (map_iter_next(&it, &k, &v)) {
       collect_gensyms(vm, k, acc, u);
       collect_gensyms(vm, v, acc, u);
     }
@@ -1125,7 +1098,6 @@ static void collect_gensyms(VM *vm, Value t, Value *acc, Unit *u) {
 }
 
 static Node *sf_quasiquote(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
-  (void)tail;
   VM *vm = u->vm;
   int64_t n = form_len(form) - 1;
   if (n != 1) carity(u, pos, "quasiquote", "1", (int)n);
@@ -1141,12 +1113,12 @@ static Node *sf_quasiquote(Unit *u, Scope *s, Value form, bool tail, uint32_t po
   let->vars = arena_alloc(u->arena, (ng + 1) * sizeof(Var *));
   let->kids = arena_alloc(u->arena, (ng + 1) * sizeof(Node *));
   MapIter it;
-  mapiter_init(&it, q.gensyms);
+  map_iter_init(&it, q.gensyms);
   Value k, v;
-  while (mapiter_next(&it, &k, &v)) {
+  while (map_iter_next(&it, &k, &v)) {
     String *nm = sym_name(vm, sym_id(k));
     Node *prefix = const_node(u, keep(u, str_new(vm, nm->data, nm->len - 1)), pos);
-    let->kids[let->nkids++] = call_helper(u, "%gensym", &prefix, 1, pos);
+    let->kids[let->nkids++] = call_helper(u, HELPER_GENSYM, &prefix, 1, pos);
     let->vars[let->nvars++] = declare(u, inner, v);
   }
   q.scope = inner;
@@ -1157,7 +1129,7 @@ static Node *sf_quasiquote(Unit *u, Scope *s, Value form, bool tail, uint32_t po
 /* ---- macros ---- */
 
 static Value macro_of(VM *vm, Value head) {
-  if (!is_sym(head) || is_special_form(head)) return UNDEF_VAL;
+  if (!is_sym(head) || special_of(vm, head)) return UNDEF_VAL;
   int32_t cell = env_lookup(vm, vm->env, head, false);
   if (cell < 0) return UNDEF_VAL;
   Value v = vm->globals[cell].value;
@@ -1165,7 +1137,7 @@ static Value macro_of(VM *vm, Value head) {
   return is_objtype(v, OBJ_MACRO) ? v : UNDEF_VAL;
 }
 
-Value macroexpand_1(VM *vm, Value form, bool *expanded) {
+Value analyze_macroexpand_1(VM *vm, Value form, bool *expanded) {
   *expanded = false;
   if (!is_cons(form)) return form;
   Value m = macro_of(vm, car(form));
@@ -1183,7 +1155,7 @@ Value macroexpand_1(VM *vm, Value form, bool *expanded) {
   int rc = vm_pcall(vm, mac->fn, (int)n, args, &out);
   free(args);
   vm->nroots = base;
-  if (rc) vm_rethrow(vm);
+  if (rc) err_rethrow(vm);
   *expanded = true;
   return out;
 }
@@ -1193,7 +1165,7 @@ static Value expand_head(Unit *u, Value form) {
     bool ex;
     if (!is_cons(form)) return form;
     u->last_pos = form_pos(u, form);
-    Value out = macroexpand_1(u->vm, form, &ex);
+    Value out = analyze_macroexpand_1(u->vm, form, &ex);
     if (!ex) return form;
     /* expansions without positions inherit the call site's */
     if (is_cons(out) && as_obj(out)->aux == 0) as_obj(out)->aux = form_pos(u, form);
@@ -1204,65 +1176,10 @@ static Value expand_head(Unit *u, Value form) {
 
 /* ---- calls ---- */
 
-typedef struct {
-  const char *name;
-  int argc; /* -1: 0..255 args (vector, list) */
-  OpCode op;
-} Intrinsic;
-
-static const Intrinsic intrinsics[] = {
-    {"+", 2, OP_ADD},         {"+", 3, OP_ADD3},        {"-", 2, OP_SUB},         {"-", 1, OP_NEG},        {"*", 2, OP_MUL},
-    {"/", 2, OP_DIV},         {"mod", 2, OP_MOD},       {"modulo", 2, OP_MOD},   {"=", 2, OP_EQV},
-    {"<", 2, OP_LTV},         {">", 2, OP_GTV},         {"<=", 2, OP_LEV},       {">=", 2, OP_GEV},
-    {"not", 1, OP_NOT},       {"car", 1, OP_CAR},       {"first", 1, OP_CAR},    {"cdr", 1, OP_CDR},
-    {"rest", 1, OP_CDR},      {"cons", 2, OP_CONS},     {"cadr", 1, OP_CADR},    {"null?", 1, OP_NULLP},
-    {"nil?", 1, OP_NILP},     {"pair?", 1, OP_PAIRP},   {"list?", 1, OP_LISTP},  {"number?", 1, OP_NUMBERP},
-    {"string?", 1, OP_STRINGP}, {"symbol?", 1, OP_SYMBOLP}, {"zero?", 1, OP_ZEROP}, {"length", 1, OP_LENGTH},
-    {"equal?", 2, OP_EQUALP}, {"eq?", 2, OP_EQUALP},    {"get", 2, OP_GET},      {"contains?", 2, OP_CONTAINS},
-    {"nth", 2, OP_NTH},       {"append", 2, OP_APPEND2}, {"string-length", 1, OP_STRLEN},
-    {"string/split", 2, OP_STRSPLIT}, {"string-split", 2, OP_STRSPLIT},
-    {"string->number", 1, OP_STR2NUM}, {"string/to-number", 1, OP_STR2NUM},
-    {"string-ref", 2, OP_STRREF}, {"string-append", 2, OP_STRAPPEND}, {"min", 2, OP_MIN2},
-    {"max", 2, OP_MAX2},      {"vector", -1, OP_VECTOR}, {"list", -1, OP_LIST},  {"assoc", 3, OP_ASSOC},
-};
-
-/* Intrinsic names in a small open-addressing set: global_define asks for
- * every builtin at startup, so a linear strcmp scan showed up in the
- * startup profile (25% of `sema -e 1`). */
-#define INTRINSIC_SET 256
-static uint8_t intrinsic_set[INTRINSIC_SET]; /* index + 1 into intrinsics[], 0 = empty */
-static once_flag intrinsic_once = ONCE_FLAG_INIT;
-
-static uint32_t name_hash(const char *s) {
-  uint32_t h = 2166136261u;
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-  return h;
-}
-
-static void build_intrinsic_set(void) {
-  for (size_t i = 0; i < sizeof intrinsics / sizeof intrinsics[0]; i++) {
-    uint32_t j = name_hash(intrinsics[i].name) % INTRINSIC_SET;
-    while (intrinsic_set[j]) j = (j + 1) % INTRINSIC_SET;
-    intrinsic_set[j] = (uint8_t)(i + 1);
-  }
-}
-
-int intrinsic_id(const char *name) {
-  call_once(&intrinsic_once, build_intrinsic_set);
-  for (uint32_t j = name_hash(name) % INTRINSIC_SET; intrinsic_set[j]; j = (j + 1) % INTRINSIC_SET)
-    if (strcmp(intrinsics[intrinsic_set[j] - 1].name, name) == 0) return 1;
-  return 0;
-}
-
+/* The instruction a call of the global builtin SYM with argc arguments
+ * compiles to, if any (intrinsics.h). */
 static bool find_intrinsic(VM *vm, Value sym, int argc, OpCode *op) {
-  const char *name = sym_cstr(vm, sym);
-  if (!intrinsic_id(name)) return false;
-  for (size_t i = 0; i < sizeof intrinsics / sizeof intrinsics[0]; i++)
-    if (strcmp(intrinsics[i].name, name) == 0 && (intrinsics[i].argc == argc || (intrinsics[i].argc < 0 && argc < 200))) {
-      *op = intrinsics[i].op;
-      return true;
-    }
-  return false;
+  return opcode_intrinsic(sym_cstr(vm, sym), argc, op);
 }
 
 static Node *an_call(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
@@ -1275,7 +1192,7 @@ static Node *an_call(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   if (is_sym(head) && !lookup(s, head) && vm->env == &vm->genv) {
     int32_t cell = env_lookup(vm, vm->env, head, false);
     OpCode op;
-    if (cell >= 0 && vm->globals[cell].opcode_id && !(vm->globals[cell].flags & GC_INTRINSIC_OFF) &&
+    if (cell >= 0 && (vm->globals[cell].flags & (CELL_INTRINSIC | CELL_INTRINSIC_OFF)) == CELL_INTRINSIC &&
         find_intrinsic(vm, head, (int)argc, &op)) {
       Node *r = node(u, N_PRIM, pos);
       r->op = op;
@@ -1310,7 +1227,7 @@ static Node *an_call(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
 static Node *an(Unit *u, Scope *s, Value form, bool tail) {
   VM *vm = u->vm;
   if (++u->depth > 4000) cerr(u, u->last_pos, "maximum lowering depth exceeded");
-  vm_check_c_stack(vm);
+  err_check_c_stack(vm);
   Node *r;
   if (is_sym(form)) {
     r = an_symbol(u, s, form, u->last_pos);
@@ -1319,9 +1236,10 @@ static Node *an(Unit *u, Scope *s, Value form, bool tail) {
     uint32_t saved = u->last_pos;
     u->last_pos = pos;
     Value head = car(form);
-    if (is_special_form(head)) {
+    unsigned special = special_of(vm, head);
+    if (special) {
       if (form_len(form) < 0) cerr(u, pos, "malformed special form");
-      r = special_fns[sym_id(head)](u, s, form, tail, pos);
+      r = special_fns[special - 1](u, s, form, tail, pos);
     } else {
       Value ex = expand_head(u, form);
       if (ex != form) {
@@ -1353,9 +1271,9 @@ static Node *an(Unit *u, Scope *s, Value form, bool tail) {
     r = node(u, N_MKMAP, u->last_pos);
     r->kids = arena_alloc(u->arena, (2 * n + 1) * sizeof(Node *));
     MapIter it;
-    mapiter_init(&it, form);
+    map_iter_init(&it, form);
     Value k, v;
-    while (mapiter_next(&it, &k, &v)) {
+    while (map_iter_next(&it, &k, &v)) {
       r->kids[r->nkids++] = an(u, s, k, false);
       r->kids[r->nkids++] = an(u, s, v, false);
     }
@@ -1397,19 +1315,19 @@ Node *analyze_toplevel(Unit *u, Value form) {
   return lam;
 }
 
-void unit_begin(Unit *u, VM *vm, Value file) {
+void analyze_unit_begin(Unit *u, VM *vm, Value file) {
   memset(u, 0, sizeof *u);
   u->vm = vm;
   u->roots_base = vm->nroots;
   u->file = file;
-  u->arena_slot = vm_arena_push(vm);
-  u->arena = vm_arena(vm, u->arena_slot);
+  u->arena_slot = arena_push(vm);
+  u->arena = arena_at(vm, u->arena_slot);
   vm_push_root(vm, file);
 }
 
-void unit_free_arena(Unit *u) { vm_arena_release(u->vm, u->arena_slot); }
+void analyze_unit_free_arena(Unit *u) { arena_release(u->vm, u->arena_slot); }
 
-void unit_end(Unit *u) {
-  unit_free_arena(u);
+void analyze_unit_end(Unit *u) {
+  analyze_unit_free_arena(u);
   u->vm->nroots = u->roots_base;
 }

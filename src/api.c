@@ -2,13 +2,16 @@
  *
  * A sema_State * is the VM itself; the API's own data hangs off vm->api.
  * Handles are slots in chunks that never move, threaded on a free list, and
- * marked through vm->mark_extra.  Every entry that can reach the evaluator or
+ * marked through a root marker (vm_add_marker).  Every entry that can reach the evaluator or
  * raise runs under vm_protect, so no longjmp ever crosses user C code.
  */
 #include <stdarg.h>
 #include <stdlib.h>
+#include "boot.h"
+#include "compiler.h"
 #include "sema.h"
 #include "map.h"
+#include "env.h"
 #include "runtime.h"
 
 /* Comparisons of symbols and the deep-recursion guard read this global
@@ -121,7 +124,7 @@ static void error_pos(VM *vm, Value err, int *line, int *col) {
 
 static void describe_error(VM *vm, void *ud) {
   Api *a = ud;
-  Value d = error_display(vm, a->err);
+  Value d = err_display(vm, a->err);
   set_errmsg(a, str_data(d), str_len(d));
   error_pos(vm, a->err, &a->errline, &a->errcol);
 }
@@ -144,13 +147,13 @@ static void record_api_error(VM *vm, const char *msg) {
   set_errmsg(a, msg, strlen(msg));
 }
 
-/* Run fn under protection with rt_current_vm naming this state. */
+/* Run fn under protection with val_current_vm naming this state. */
 static int run(VM *vm, void (*fn)(VM *, void *), void *ud) {
-  VM *saved = rt_current_vm;
-  rt_current_vm = vm;
+  VM *saved = val_current_vm;
+  val_current_vm = vm;
   int failed = vm_protect(vm, fn, ud);
   if (failed) record_error(vm);
-  rt_current_vm = saved;
+  val_current_vm = saved;
   return failed ? SEMA_ERROR : SEMA_OK;
 }
 
@@ -159,14 +162,14 @@ static int run(VM *vm, void (*fn)(VM *, void *), void *ud) {
 const char *sema_version(void) { return SEMA_VERSION_STRING; }
 
 sema_State *sema_open(void) {
-  VM *saved = rt_current_vm;
+  VM *saved = val_current_vm;
   Api *a = calloc(1, sizeof(Api));
   if (!a) return NULL;
-  VM *vm = vm_new();
-  rt_current_vm = saved; /* vm_new claims it; a caller inside another state keeps its own */
+  VM *vm = boot_vm_new();
+  val_current_vm = saved; /* vm_new claims it; a caller inside another state keeps its own */
   a->err = NIL_VAL;
   vm->api = a;
-  vm->mark_extra = mark_handles;
+  vm_add_marker(vm, mark_handles);
   return (sema_State *)vm;
 }
 
@@ -174,11 +177,11 @@ void sema_close(sema_State *S) {
   if (!S) return;
   VM *vm = VMOF(S);
   Api *a = API(vm);
-  VM *saved = rt_current_vm == vm ? NULL : rt_current_vm;
-  vm->mark_extra = NULL;
+  VM *saved = val_current_vm == vm ? NULL : val_current_vm;
+  vm_remove_marker(vm, mark_handles);
   vm->api = NULL;
   vm_free(vm);
-  rt_current_vm = saved;
+  val_current_vm = saved;
   for (Chunk *c = a->chunks, *p; c; c = p) {
     p = c->prev;
     free(c);
@@ -201,12 +204,12 @@ typedef struct {
 
 static void do_eval(VM *vm, void *ud) {
   EvalJob *j = ud;
-  j->result = vm_eval_string(vm, j->src, j->len, j->name);
+  j->result = compile_eval_string(vm, j->src, j->len, j->name);
 }
 
 static void do_eval_file(VM *vm, void *ud) {
   EvalJob *j = ud;
-  j->result = vm_load_file(vm, j->name, false); /* one unit, like `sema FILE` */
+  j->result = compile_load_file(vm, j->name, false); /* one unit, like `sema FILE` */
 }
 
 static int finish(VM *vm, int rc, Value v, sema_Value **result) {
@@ -241,12 +244,12 @@ int sema_call(sema_State *S, sema_Value *fn, int argc, sema_Value *const *argv, 
   Value small[SMALL_ARGS], *args = small;
   if (argc > SMALL_ARGS && !(args = malloc((size_t)argc * sizeof(Value)))) abort();
   for (int i = 0; i < argc; i++) args[i] = VAL(argv[i]);
-  VM *saved = rt_current_vm;
-  rt_current_vm = vm;
+  VM *saved = val_current_vm;
+  val_current_vm = vm;
   Value out = NIL_VAL;
   int failed = vm_pcall(vm, VAL(fn), argc, args, &out);
   if (failed) record_error(vm);
-  rt_current_vm = saved;
+  val_current_vm = saved;
   if (args != small) free(args);
   /* out is unrooted, but nothing collects before handle() stores it */
   return finish(vm, failed ? SEMA_ERROR : SEMA_OK, out, result);
@@ -274,7 +277,7 @@ static bool name_ok(const char *name) { return name && *name && utf8_valid(name,
 sema_Value *sema_get_global(sema_State *S, const char *name) {
   VM *vm = VMOF(S);
   if (!name_ok(name)) return NULL;
-  Value v = global_get(vm, name);
+  Value v = env_get(vm, name);
   return v == UNBOUND_VAL ? NULL : handle(vm, v);
 }
 
@@ -283,7 +286,7 @@ void sema_set_global(sema_State *S, const char *name, sema_Value *v) {
   if (!name_ok(name)) return;
   /* vm_set_global, not a plain store: code compiled against a builtin's
    * intrinsic opcode must see the new binding */
-  vm_set_global(vm, global_cell(vm, SYM(vm, name)), VAL(v));
+  env_set_global(vm, env_global_cell(vm, SYM(vm, name)), VAL(v));
 }
 
 /* ---- making values ---- */
@@ -315,7 +318,7 @@ static void make_seq(VM *vm, void *ud) {
     return;
   }
   j->out = EMPTY_VAL;
-  for (size_t i = j->n; i-- > 0;) j->out = cons(vm, VAL(j->items[i]), j->out);
+  for (size_t i = j->n; i-- > 0;) j->out = list_cons(vm, VAL(j->items[i]), j->out);
 }
 
 static sema_Value *make(VM *vm, void (*fn)(VM *, void *), MakeJob *j) {
@@ -358,7 +361,6 @@ sema_Value *sema_vector(sema_State *S, size_t n, sema_Value *const *items) {
 /* ---- reading values ---- */
 
 sema_Type sema_type(sema_State *S, sema_Value *h) {
-  (void)S;
   Value v = VAL(h);
   if (is_double(v)) return SEMA_TFLOAT;
   if (is_small_int(v)) return SEMA_TINT;
@@ -390,19 +392,16 @@ const char *sema_type_name(sema_Type t) {
 }
 
 bool sema_to_bool(sema_State *S, sema_Value *v) {
-  (void)S;
   return is_truthy(VAL(v));
 }
 
 int64_t sema_to_int(sema_State *S, sema_Value *h, int *ok) {
-  (void)S;
   Value v = VAL(h);
   if (ok) *ok = is_int(v);
   return is_int(v) ? int_of(v) : 0;
 }
 
 double sema_to_float(sema_State *S, sema_Value *h, int *ok) {
-  (void)S;
   Value v = VAL(h);
   if (ok) *ok = is_number(v);
   return is_number(v) ? num_to_double(v) : 0.0;
@@ -443,7 +442,6 @@ char *sema_repr(sema_State *S, sema_Value *v) {
 }
 
 size_t sema_len(sema_State *S, sema_Value *h) {
-  (void)S;
   Value v = VAL(h);
   if (is_list(v)) {
     size_t n = 0;
@@ -465,7 +463,6 @@ sema_Value *sema_index(sema_State *S, sema_Value *h, size_t i) {
 }
 
 static void do_map_get(VM *vm, void *ud) {
-  (void)vm;
   ReadJob *j = ud;
   j->found = anymap_get(j->v, j->key, &j->out); /* comparing deep keys may raise */
 }
@@ -501,7 +498,7 @@ static Value trampoline(VM *vm, int argc, Value *argv) {
   unsigned failures = a->nfailures;
   a->raised = false;
   int rc = cf->fn((sema_State *)vm, argc, hs, &res, cf->ud);
-  rt_current_vm = vm;
+  val_current_vm = vm;
   Value out = VAL(res);
   for (int i = 0; i < argc; i++) release(a, hs[i]);
   release(a, res); /* no-op if the function returned one of its arguments */
@@ -513,7 +510,7 @@ static Value trampoline(VM *vm, int argc, Value *argv) {
   }
   /* the function passed on the failure of a nested API call */
   if (a->nfailures != failures) {
-    if (a->err != NIL_VAL) vm_throw(vm, a->err);
+    if (a->err != NIL_VAL) err_throw(vm, a->err);
     err_eval(vm, "%s", a->errmsg);
   }
   err_eval(vm, "%s: C function failed", sym_cstr(vm, self->name));
@@ -527,9 +524,9 @@ typedef struct {
 
 static void do_register(VM *vm, void *ud) {
   RegJob *j = ud;
-  Value f = native_new(vm, j->name, trampoline, j->min, j->max);
+  Value f = obj_native(vm, j->name, trampoline, j->min, j->max);
   as_native(f)->ud = j->cf;
-  vm_set_global(vm, global_cell(vm, SYM(vm, j->name)), f);
+  env_set_global(vm, env_global_cell(vm, SYM(vm, j->name)), f);
 }
 
 int sema_register(sema_State *S, const char *name, sema_CFunction fn, int min_args, int max_args, void *ud) {

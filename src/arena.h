@@ -15,13 +15,15 @@ typedef struct Arena {
   struct Arena *prev;
 } Arena;
 
+#define ARENA_MAX_NESTING 256 /* compilations and reads in progress at once */
+
 struct VM;
 void *arena_alloc(Arena **a, size_t n);
 void arena_free(Arena **a);
 /* Register a fresh arena on the VM's stack; returns its slot. */
-unsigned vm_arena_push(struct VM *vm);
-Arena **vm_arena(struct VM *vm, unsigned slot);
+unsigned arena_push(struct VM *vm);
+Arena **arena_at(struct VM *vm, unsigned slot);
 /* Free every arena from slot up. */
-void vm_arena_release(struct VM *vm, unsigned slot);
+void arena_release(struct VM *vm, unsigned slot);
 
 #endif

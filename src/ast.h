@@ -8,6 +8,7 @@
 
 #include "arena.h"
 #include "opcodes.h"
+#include "state.h"
 #include "vm.h"
 
 typedef struct FnInfo FnInfo;
@@ -114,15 +115,15 @@ typedef struct Unit {
   int depth;
 } Unit;
 
-void unit_begin(Unit *u, VM *vm, Value file);
-void unit_end(Unit *u);
-void unit_free_arena(Unit *u); /* the AST is no longer needed; roots stay */
+void analyze_unit_begin(Unit *u, VM *vm, Value file);
+void analyze_unit_end(Unit *u);
+void analyze_unit_free_arena(Unit *u); /* the AST is no longer needed; roots stay */
 Node *analyze_toplevel(Unit *u, Value form);
 /* Generate a prototype for a top-level node (a zero-argument function). */
 Proto *codegen_toplevel(Unit *u, Node *n);
 
 /* compiler.c: the whole pipeline for one unit */
-Value compile_and_run_forms(VM *vm, Value forms, Value file, bool form_by_form);
-Value macroexpand_1(VM *vm, Value form, bool *expanded);
+Value compile_run_forms(VM *vm, Value forms, Value file, bool form_by_form);
+Value analyze_macroexpand_1(VM *vm, Value form, bool *expanded);
 
 #endif

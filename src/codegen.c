@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include "ast.h"
 #include "disasm.h"
+#include "env.h"
 #include "runtime.h"
 
 #define MAX_REGS 250
@@ -320,11 +321,10 @@ static void cg_prim(FS *fs, Node *n, int dest) {
   OpCode op = n->op;
   int pc;
   int imm;
-  switch (op) {
-  case OP_VECTOR:
-  case OP_LIST:
-  case OP_ADD3:
-  case OP_ASSOC: {
+  /* the operand shape comes from the row's layout (intrinsics.h): one or
+   * two registers, or consecutive registers from B (C = their count) */
+  int layout = opcode_layouts[op];
+  if (layout == L_ARGS || layout == L_B3) {
     int base = fs->freereg;
     for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
     if (op == OP_ASSOC && n->owner) {
@@ -333,8 +333,7 @@ static void cg_prim(FS *fs, Node *n, int dest) {
     } else {
       pc = emit(fs, MK_ABC(op, dest, base, n->nkids));
     }
-    break;
-  }
+  } else switch (op) {
   case OP_ADD:
   case OP_SUB:
   case OP_MUL:
@@ -361,7 +360,7 @@ static void cg_prim(FS *fs, Node *n, int dest) {
     break;
   }
   default:
-    if (n->nkids == 1) {
+    if (layout == L_B) {
       int ra = cg_any(fs, n->kids[0]);
       pc = emit(fs, MK_ABC(op, dest, ra, 0));
     } else {
@@ -377,7 +376,6 @@ static void cg_prim(FS *fs, Node *n, int dest) {
 static void cg_args(FS *fs, Node *n, int base) {
   for (uint32_t i = 0; i < n->nkids; i++) {
     int r = alloc_reg(fs);
-    (void)base;
     cg(fs, n->kids[i], r, false);
   }
 }
@@ -400,7 +398,12 @@ static int cg_parallel(FS *fs, Node *n, Var **targets, uint32_t ntargets) {
  *
  * A loop variable (or a function's first parameter, for fold drivers) is a
  * linear accumulator when, in its body, it is only
- *   - read by get / contains? (intrinsics that do not retain it),
+ *   - read by get / contains? / length (intrinsics that do not retain it),
+ *     anywhere inside other intrinsic expressions, conditionals and lets:
+ *     what those reads return is an element, never the map, and in-place
+ *     updates change only the map's own nodes (deopt: when a program
+ *     replaces any such builtin, env.c turns every owned assoc back into a
+ *     persistent one, since the replacement might keep the map),
  *   - returned in tail position (the loop or function ends with it),
  *   - passed to the next iteration unchanged or as the first argument of an
  *     assoc in that argument position, with no later argument mentioning it,
@@ -456,9 +459,12 @@ static bool lin(Node *n, bool tail, Linear *l) {
   switch (n->kind) {
   case N_LOCAL: return tail;
   case N_PRIM:
-    if ((n->op == OP_GET || n->op == OP_CONTAINS) && is_acc(n->kids[0], l)) return lin(n->kids[1], false, l);
+    if ((n->op == OP_GET || n->op == OP_GET3 || n->op == OP_CONTAINS || n->op == OP_LENGTH) && is_acc(n->kids[0], l))
+      return lin_list(n->kids + 1, n->nkids - 1, false, l);
     if (n->op == OP_ASSOC && !l->loop && tail && is_acc(n->kids[0], l)) return lin_assoc(n, l);
-    return false;
+    /* any other intrinsic: the accumulator may only be read below it (a
+     * direct operand is rejected by the N_LOCAL case) */
+    return lin_list(n->kids, n->nkids, false, l);
   case N_CALL:
     if (l->loop && n->is_recur && n->loop == l->loop) {
       for (uint32_t i = 0; i < n->nkids; i++) {
@@ -712,7 +718,7 @@ static void cg_build(FS *fs, Node *n, int dest, OpCode op) {
 static void cg(FS *fs, Node *n, int dest, bool tail) {
   uint32_t saved_pos = fs->curpos;
   set_pos(fs, n);
-  vm_check_c_stack(fs->u->vm);
+  err_check_c_stack(fs->u->vm);
   switch (n->kind) {
   case N_CONST: cg_const(fs, n->value, dest); ret(fs, dest, tail); break;
   case N_LOCAL:

@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include "ast.h"
 #include "compiler.h"
+#include "helpers.h"
 #include "forms.h"
 #include "interp.h"
 #include "map.h"
 #include "ops.h"
 #include "reader.h"
+#include "env.h"
 #include "runtime.h"
 #include "lib/lib.h"
 
@@ -32,7 +34,7 @@ static Value prepare_unit(VM *vm, Unit *u, Node **nodes, int64_t n, uint32_t kee
   Value protos = vec_new(vm, (size_t)n);
   vm_push_root(vm, protos);
   for (int64_t i = 0; i < n; i++) vec_items(protos)[i] = obj_val(codegen_toplevel(u, nodes[i]));
-  unit_free_arena(u);
+  analyze_unit_free_arena(u);
   return protos;
 }
 
@@ -40,14 +42,14 @@ static Value run_form(VM *vm, Value protos, Node **nodes, int64_t i) {
   return vm->interp ? interp_run_toplevel(vm, nodes[i]) : run_proto(vm, as_proto(vec_items(protos)[i]));
 }
 
-Value compile_and_run_forms(VM *vm, Value forms, Value file, bool form_by_form) {
+Value compile_run_forms(VM *vm, Value forms, Value file, bool form_by_form) {
   uint32_t base = vm->nroots;
   vm_push_root(vm, forms);
   Value result = NIL_VAL;
   if (form_by_form) {
     for (Value l = forms; is_cons(l); l = cdr(l)) {
       Unit u;
-      unit_begin(&u, vm, file);
+      analyze_unit_begin(&u, vm, file);
       Node *n = analyze_toplevel(&u, car(l));
       Value protos = prepare_unit(vm, &u, &n, 1, base);
       result = run_form(vm, protos, &n, 0);
@@ -55,7 +57,7 @@ Value compile_and_run_forms(VM *vm, Value forms, Value file, bool form_by_form) 
     }
   } else {
     Unit u;
-    unit_begin(&u, vm, file);
+    analyze_unit_begin(&u, vm, file);
     int64_t n = list_length(forms);
     Node **nodes = arena_alloc(u.arena, ((size_t)n + 1) * sizeof(Node *));
     int64_t i = 0;
@@ -74,26 +76,26 @@ void compile_forms_only(VM *vm, Value forms, Value file) {
   uint32_t base = vm->nroots;
   vm_push_root(vm, forms);
   Unit u;
-  unit_begin(&u, vm, file);
+  analyze_unit_begin(&u, vm, file);
   for (Value l = forms; is_cons(l); l = cdr(l)) {
     Node *n = analyze_toplevel(&u, car(l));
     codegen_toplevel(&u, n);
   }
-  unit_free_arena(&u);
+  analyze_unit_free_arena(&u);
   vm->nroots = base;
 }
 
-Value vm_eval_string(VM *vm, const char *src, size_t len, const char *file) {
-  Value forms = read_all(vm, src, len);
+Value compile_eval_string(VM *vm, const char *src, size_t len, const char *file) {
+  Value forms = reader_read_all(vm, src, len);
   Value f = file ? str_from_c(vm, file) : NIL_VAL;
   vm_push_root(vm, forms);
   vm_push_root(vm, f);
   Value saved = vm->cur_file;
   vm->cur_file = f;
-  Value r = compile_and_run_forms(vm, forms, f, false);
-  if (vm->ci == vm->ci_base) { /* language.md §7.25: pending tasks run after the unit */
+  Value r = compile_run_forms(vm, forms, f, false);
+  if (vm->ci == vm->ci_base && vm->hooks.unit_done) { /* language.md §7.25: pending tasks run after the unit */
     vm_push_root(vm, r);
-    async_drain(vm);
+    vm->hooks.unit_done(vm);
     vm_pop_roots(vm, 1);
   }
   vm->cur_file = saved;
@@ -101,11 +103,11 @@ Value vm_eval_string(VM *vm, const char *src, size_t len, const char *file) {
   return r;
 }
 
-Value vm_eval_datum(VM *vm, Value form) {
+Value compile_eval_datum(VM *vm, Value form) {
   vm_push_root(vm, form);
   Env *saved = vm->env;
   vm->env = &vm->genv;
-  Value r = compile_and_run_forms(vm, list1(vm, form), vm->cur_file, false);
+  Value r = compile_run_forms(vm, list_1(vm, form), vm->cur_file, false);
   vm->env = saved;
   vm_pop_roots(vm, 1);
   return r;
@@ -113,34 +115,8 @@ Value vm_eval_datum(VM *vm, Value form) {
 
 /* ---- files ---- */
 
-char *read_file(const char *path, size_t *len, int *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    *err = errno;
-    return NULL;
-  }
-  StrBuf b;
-  sb_init(&b);
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) sb_add(&b, buf, n);
-  if (ferror(f)) {
-    *err = errno;
-    fclose(f);
-    sb_free(&b);
-    return NULL;
-  }
-  fclose(f);
-  *len = b.len;
-  if (!b.data) {
-    b.data = malloc(1);
-    b.data[0] = 0;
-  }
-  return b.data;
-}
-
 /* Resolve path against the directory of the file being run (or the cwd). */
-Value resolve_path(VM *vm, Value path) {
+Value compile_resolve_path(VM *vm, Value path) {
   const char *p = str_data(path);
   if (p[0] == '/' || !is_string(vm->cur_file)) return path;
   char *copy = strdup(str_data(vm->cur_file));
@@ -156,10 +132,10 @@ Value resolve_path(VM *vm, Value path) {
   return sb_to_string(vm, &b);
 }
 
-Value vm_load_file(VM *vm, const char *path, bool form_by_form) {
+Value compile_load_file(VM *vm, const char *path, bool form_by_form) {
   size_t len;
   int err = 0;
-  char *src = read_file(path, &len, &err);
+  char *src = reader_read_file(path, &len, &err);
   if (!src) err_io(vm, "load %s: %s", path, strerror(err));
   Value forms;
   Value f = str_from_c(vm, path);
@@ -169,18 +145,16 @@ Value vm_load_file(VM *vm, const char *path, bool form_by_form) {
   vm->cur_file = f;
   /* read errors must not leak the buffer */
   uint32_t roots = vm->nroots;
-  Value tmp;
-  (void)tmp;
   forms = NIL_VAL;
   {
     Value str = str_new_uninit(vm, len);
     memcpy(as_string(str)->data, src, len);
     free(src);
     vm_push_root(vm, str);
-    forms = read_all(vm, str_data(str), len);
+    forms = reader_read_all(vm, str_data(str), len);
   }
   vm->nroots = roots;
-  Value r = compile_and_run_forms(vm, forms, f, form_by_form);
+  Value r = compile_run_forms(vm, forms, f, form_by_form);
   vm->cur_file = saved;
   vm_pop_roots(vm, 2);
   return r;
@@ -190,23 +164,23 @@ Value vm_load_file(VM *vm, const char *path, bool form_by_form) {
 
 Value compile_transformer(VM *vm, Value lambda_form, Value name, Value file) {
   Unit u;
-  unit_begin(&u, vm, file);
+  analyze_unit_begin(&u, vm, file);
   vm_push_root(vm, lambda_form);
   Node *n = analyze_toplevel(&u, lambda_form);
   Proto *p = codegen_toplevel(&u, n);
-  unit_free_arena(&u);
+  analyze_unit_free_arena(&u);
   Value c = run_proto(vm, p);
   if (is_closure(c)) as_closure(c)->proto->name = name;
   vm->nroots = u.roots_base;
   return c;
 }
 
-void define_macro(VM *vm, Value name, Value closure) {
+void compile_define_macro(VM *vm, Value name, Value closure) {
   Macro *m = gc_alloc(vm, OBJ_MACRO, sizeof(Macro));
   m->fn = closure;
   m->name = name;
   int32_t cell = env_lookup(vm, vm->env, name, true);
-  vm_set_global(vm, cell, obj_val(m));
+  env_set_global(vm, cell, obj_val(m));
 }
 
 /* ---- destructuring (language.md §7.13) ---- */
@@ -216,34 +190,34 @@ static bool is_underscore(VM *vm, Value v) { return is_sym(v) && strcmp(sym_cstr
 
 static void names_into(VM *vm, Value p, ListBuilder *lb) {
   if (is_sym(p)) {
-    if (!is_underscore(vm, p)) lb_add(vm, lb, p);
+    if (!is_underscore(vm, p)) list_add(vm, lb, p);
   } else if (is_vector(p)) {
     for (uint32_t i = 0; i < vec_len(p); i++)
       if (!is_amp(vm, vec_items(p)[i])) names_into(vm, vec_items(p)[i], lb);
   } else if (is_map(p)) {
     MapIter it;
-    mapiter_init(&it, p);
+    map_iter_init(&it, p);
     Value k, v;
-    while (mapiter_next(&it, &k, &v)) {
+    while (map_iter_next(&it, &k, &v)) {
       if (is_kw(k) && strcmp(sym_cstr(vm, k), "keys") == 0) {
         Value ks = is_vector(v) ? list_from(vm, vec_items(v), vec_len(v)) : v;
         if (!is_list(ks)) err_eval(vm, "destructure: :keys must be followed by a vector or list of symbols");
         for (; is_cons(ks); ks = cdr(ks)) {
           if (!is_sym(car(ks))) err_eval(vm, "destructure: :keys entries must be symbols");
-          lb_add(vm, lb, car(ks));
+          list_add(vm, lb, car(ks));
         }
       } else {
         names_into(vm, v, lb);
       }
     }
   } else {
-    err_eval(vm, "destructure: invalid pattern, expected symbol, vector, or map, got %s", type_name(p));
+    err_eval(vm, "destructure: invalid pattern, expected symbol, vector, or map, got %s", val_type_name(p));
   }
 }
 
-Value pattern_names(VM *vm, Value pattern) {
+Value compile_pattern_names(VM *vm, Value pattern) {
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   names_into(vm, pattern, &lb);
   return lb.head;
 }
@@ -279,16 +253,16 @@ static void bind_seq(VM *vm, Value p, Value v, ListBuilder *lb) {
   }
   if (amp >= 0) {
     ListBuilder rest;
-    lb_init(&rest);
-    while (seqiter_next(&it, &x)) lb_add(vm, &rest, x);
+    list_start(&rest);
+    while (seqiter_next(&it, &x)) list_add(vm, &rest, x);
     bind_into(vm, pi[amp + 1], rest.head, lb);
   }
 }
 
 static void bind_into(VM *vm, Value p, Value v, ListBuilder *lb) {
-  vm_check_c_stack(vm);
+  err_check_c_stack(vm);
   if (is_sym(p)) {
-    if (!is_underscore(vm, p)) lb_add(vm, lb, v);
+    if (!is_underscore(vm, p)) list_add(vm, lb, v);
     return;
   }
   if (is_vector(p)) {
@@ -298,15 +272,15 @@ static void bind_into(VM *vm, Value p, Value v, ListBuilder *lb) {
   if (is_map(p)) {
     if (!is_anymap(v)) err_type(vm, "map or hashmap", v);
     MapIter it;
-    mapiter_init(&it, p);
+    map_iter_init(&it, p);
     Value k, pv;
-    while (mapiter_next(&it, &k, &pv)) {
+    while (map_iter_next(&it, &k, &pv)) {
       if (is_kw(k) && strcmp(sym_cstr(vm, k), "keys") == 0) {
         Value ks = is_vector(pv) ? list_from(vm, vec_items(pv), vec_len(pv)) : pv;
         for (; is_cons(ks); ks = cdr(ks)) {
           Value got;
           Value key = kw_val(sym_id(car(ks)));
-          lb_add(vm, lb, anymap_get(v, key, &got) ? got : NIL_VAL);
+          list_add(vm, lb, anymap_get(v, key, &got) ? got : NIL_VAL);
         }
       } else {
         Value got;
@@ -315,12 +289,12 @@ static void bind_into(VM *vm, Value p, Value v, ListBuilder *lb) {
     }
     return;
   }
-  err_eval(vm, "destructure: invalid pattern, expected symbol, vector, or map, got %s", type_name(p));
+  err_eval(vm, "destructure: invalid pattern, expected symbol, vector, or map, got %s", val_type_name(p));
 }
 
-Value destructure(VM *vm, Value pattern, Value value) {
+Value compile_destructure(VM *vm, Value pattern, Value value) {
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   bind_into(vm, pattern, value, &lb);
   int64_t n = list_length(lb.head);
   Value vec = vec_new(vm, (size_t)n);
@@ -332,31 +306,26 @@ Value destructure(VM *vm, Value pattern, Value value) {
 /* ---- helper natives ---- */
 
 static Value h_eval(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  return vm_eval_datum(vm, argv[0]);
+  return compile_eval_datum(vm, argv[0]);
 }
 
 static Value h_macroexpand(VM *vm, int argc, Value *argv) {
-  (void)argc;
   bool ex;
-  return macroexpand_1(vm, argv[0], &ex);
+  return analyze_macroexpand_1(vm, argv[0], &ex);
 }
 
 static Value h_defmacro(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (is_closure(argv[1])) as_closure(argv[1])->proto->name = argv[0];
   if (is_native(argv[1]) && (as_obj(argv[1])->flags & NATIVE_INTERP)) as_native(argv[1])->name = argv[0];
-  define_macro(vm, argv[0], argv[1]);
+  compile_define_macro(vm, argv[0], argv[1]);
   return NIL_VAL;
 }
 
 static Value h_destructure(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  return destructure(vm, argv[0], argv[1]);
+  return compile_destructure(vm, argv[0], argv[1]);
 }
 
 static Value h_qq_splice(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v = argv[0];
   if (is_list(v)) return v;
   if (is_vector(v)) return list_from(vm, vec_items(v), vec_len(v));
@@ -370,7 +339,6 @@ static Value h_qq_concat(VM *vm, int argc, Value *argv) {
 }
 
 static Value h_qq_vector(VM *vm, int argc, Value *argv) {
-  (void)argc;
   int64_t n = list_length(argv[0]);
   Value v = vec_new(vm, (size_t)n);
   int64_t i = 0;
@@ -378,30 +346,28 @@ static Value h_qq_vector(VM *vm, int argc, Value *argv) {
   return v;
 }
 
-Value make_gensym(VM *vm, const char *prefix) {
+Value compile_gensym(VM *vm, const char *prefix) {
   char buf[300];
   snprintf(buf, sizeof buf, "%.250s__%llu", prefix, (unsigned long long)++vm->gensym_counter);
   return SYM(vm, buf);
 }
 
 static Value h_gensym(VM *vm, int argc, Value *argv) {
-  if (argc == 0) return make_gensym(vm, "g");
+  if (argc == 0) return compile_gensym(vm, "g");
   if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
-  return make_gensym(vm, str_data(argv[0]));
+  return compile_gensym(vm, str_data(argv[0]));
 }
 
 static Value h_make_promise(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Promise *p = gc_alloc(vm, OBJ_PROMISE, sizeof(Promise));
   p->thunk = argv[0];
   return obj_val(p);
 }
 
 static Value h_force(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v = argv[0];
   if (!is_objtype(v, OBJ_PROMISE)) {
-    vm_set_hint(vm, "force expects a promise created by delay");
+    err_hint(vm, "force expects a promise created by delay");
     err_type(vm, "thunk", v);
   }
   Promise *p = (Promise *)as_obj(v);
@@ -415,11 +381,10 @@ static Value h_force(VM *vm, int argc, Value *argv) {
 }
 
 static Value h_load(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
-  Value path = resolve_path(vm, argv[0]);
+  Value path = compile_resolve_path(vm, argv[0]);
   vm_push_root(vm, path);
-  Value r = vm_load_file(vm, str_data(path), true);
+  Value r = compile_load_file(vm, str_data(path), true);
   vm_pop_roots(vm, 1);
   return r;
 }
@@ -441,7 +406,26 @@ static const NativeDef helpers[] = {
     {NULL, NULL, 0, 0},
 };
 
-void compiler_register_helpers(VM *vm) {
-  lib_register(vm, helpers);
+_Static_assert(HELPER__COUNT <= VM_MAX_HELPERS, "raise VM_MAX_HELPERS");
+
+static const char *const helper_names[] = {
+#define X(id, name, module) name,
+    SEMA_HELPERS(X)
+#undef X
+};
+
+void compile_bind_helpers(VM *vm) {
+  for (int i = 0; i < HELPER__COUNT; i++) {
+    Value fn = env_get(vm, helper_names[i]);
+    if (!is_native(fn)) {
+      fprintf(stderr, "sema: internal helper %s is not registered\n", helper_names[i]);
+      abort(); /* a row of helpers.h without its native: a build error, found at every start */
+    }
+    vm->helpers[i] = fn;
+  }
+}
+
+void compile_register_helpers(VM *vm) {
+  env_register(vm, helpers);
   forms_register_helpers(vm);
 }

@@ -4,28 +4,39 @@
 
 #include "vm.h"
 
-/* Intern the special-form names; must run first on a new VM. */
-void compiler_intern_specials(VM *vm);
-bool is_special_form(Value sym);
-/* Nonzero if NAME has an intrinsic opcode for some argument count. */
-int intrinsic_id(const char *name);
+/* Mark the special-form names in the symbol table (boot.c, once per VM). */
+void analyze_intern_specials(VM *vm);
+bool analyze_is_special(VM *vm, Value sym);
 
 /* Compile (lambda params body...) and run it to get the transformer closure. */
 Value compile_transformer(VM *vm, Value lambda_form, Value name, Value file);
-void define_macro(VM *vm, Value name, Value closure);
+void compile_define_macro(VM *vm, Value name, Value closure);
 /* The variables a destructuring pattern binds, in order (a list of symbols). */
-Value pattern_names(VM *vm, Value pattern);
+Value compile_pattern_names(VM *vm, Value pattern);
 /* Strictly destructure: returns a vector of values in pattern_names order. */
-Value destructure(VM *vm, Value pattern, Value value);
-
-/* Read a whole file into a malloc'd NUL-terminated buffer; NULL with errno in *err. */
-char *read_file(const char *path, size_t *len, int *err);
+Value compile_destructure(VM *vm, Value pattern, Value value);
 
 /* Evaluate a list of forms as one unit (or form by form for load/import). */
-Value compile_and_run_forms(VM *vm, Value forms, Value file, bool form_by_form);
+Value compile_run_forms(VM *vm, Value forms, Value file, bool form_by_form);
 /* Analyze and compile forms without running them (macro transformers do run). */
 void compile_forms_only(VM *vm, Value forms, Value file);
 /* Register the internal helpers (%eval, %defmacro, ...). */
-void compiler_register_helpers(VM *vm);
+void compile_register_helpers(VM *vm);
+/* Fill vm->helpers from the registered natives (helpers.h); after every module. */
+void compile_bind_helpers(VM *vm);
+
+/* ---- evaluation entry points ---- */
+/* Read, expand, compile and run a unit of source.  file may be NULL.  At the
+ * top level (no frame running) the hook unit_done runs after it (pending
+ * async tasks). */
+Value compile_eval_string(VM *vm, const char *src, size_t len, const char *file);
+/* Evaluate one datum in the global environment (eval). */
+Value compile_eval_datum(VM *vm, Value form);
+/* Run a file, as one unit or form by form (load, import). */
+Value compile_load_file(VM *vm, const char *path, bool form_by_form);
+/* PATH relative to the directory of the file being run (or the cwd). */
+Value compile_resolve_path(VM *vm, Value path);
+/* A fresh symbol PREFIX__N (gensym). */
+Value compile_gensym(VM *vm, const char *prefix);
 
 #endif

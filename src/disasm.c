@@ -2,6 +2,7 @@
  * compiled prototype to stderr). */
 #include "disasm.h"
 #include "opcodes.h"
+#include "env.h"
 #include "runtime.h"
 
 static void print_const(VM *vm, FILE *f, Value v) {
@@ -21,7 +22,7 @@ void disasm_proto(VM *vm, Proto *p, FILE *f) {
   for (uint32_t pc = 0; pc < p->ncode; pc++) {
     Instr i = p->code[pc];
     OpCode op = GET_OP(i);
-    fprintf(f, "%5u  [%u:%u]  %-10s", pc, POS_LINE(p->pos[pc]), POS_COL(p->pos[pc]), op_names[op]);
+    fprintf(f, "%5u  [%u:%u]  %-10s", pc, POS_LINE(p->pos[pc]), POS_COL(p->pos[pc]), opcode_names[op]);
     switch (op) {
     case OP_LOADK:
     case OP_GETGLOBAL:

@@ -4,11 +4,32 @@
  * as is.  The stack trace is captured when the error is raised.
  */
 #include <stdlib.h>
-#include "interp.h"
 #include "map.h"
 #include "runtime.h"
+#include "state.h"
+#include "vm.h"
 
 #define MAX_TRACE 64
+
+/* Raising: a longjmp to the innermost handler (vm.c pushes them: a `try`, a
+ * run level, a protected call), which restores the state it saved. */
+void err_throw(VM *vm, Value err) {
+  vm->error = err;
+  if (vm->nhandlers == 0) {
+    fprintf(stderr, "sema: uncaught error outside any protected call\n");
+    exit(70);
+  }
+  longjmp(*vm->handlers[vm->nhandlers - 1].jb, 1);
+}
+
+void err_rethrow(VM *vm) { err_throw(vm, vm->error); }
+
+/* Natives that recurse in C (printing, equality, macro expansion, callbacks)
+ * check the C stack against the limit vm_new derived from RLIMIT_STACK. */
+void err_check_c_stack(VM *vm) {
+  char here;
+  if (UNLIKELY(&here < vm->c_stack_limit)) err_eval(vm, "stack overflow: maximum call depth exceeded");
+}
 
 static Value frame_map(VM *vm, const char *name, uint32_t pos, Value file) {
   Value m = map_empty(vm);
@@ -23,31 +44,31 @@ static Value frame_map(VM *vm, const char *name, uint32_t pos, Value file) {
 
 static Value stack_trace(VM *vm) {
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   int n = 0;
   if (vm->compile_pos) {
-    lb_add(vm, &lb, frame_map(vm, "<lambda>", vm->compile_pos, vm->cur_file));
+    list_add(vm, &lb, frame_map(vm, "<lambda>", vm->compile_pos, vm->cur_file));
     vm->compile_pos = 0;
     n++;
   }
-  for (uint32_t i = vm->interp_depth; i-- > 0 && n < MAX_TRACE; n++) {
+  for (uint32_t i = vm->hooks.ext_frame ? vm->ext_depth : 0; i-- > 0 && n < MAX_TRACE; n++) {
     const char *name;
     uint32_t pos;
     Value file;
-    interp_frame(vm, i, &name, &pos, &file);
-    lb_add(vm, &lb, frame_map(vm, name, pos, file));
+    vm->hooks.ext_frame(vm, i, &name, &pos, &file);
+    list_add(vm, &lb, frame_map(vm, name, pos, file));
   }
   for (CallInfo *ci = vm->ci; ci > vm->ci_base && n < MAX_TRACE; ci--, n++) {
     if (!ci->cl) continue;
     Proto *p = ci->cl->proto;
     uint32_t pos = 0;
     if (ci->pc > p->code && ci->pc <= p->code + p->ncode) pos = p->pos[ci->pc - p->code - 1];
-    lb_add(vm, &lb, frame_map(vm, is_sym(p->name) ? sym_cstr(vm, p->name) : "<lambda>", pos, p->file));
+    list_add(vm, &lb, frame_map(vm, is_sym(p->name) ? sym_cstr(vm, p->name) : "<lambda>", pos, p->file));
   }
   return lb.head;
 }
 
-Value make_error(VM *vm, const char *kind, Value message) {
+Value err_make(VM *vm, const char *kind, Value message) {
   Value m = map_empty(vm);
   m = map_assoc(vm, m, KW(vm, "type"), KW(vm, kind));
   m = map_assoc(vm, m, KW(vm, "message"), message);
@@ -68,7 +89,7 @@ static Value vfmt(VM *vm, const char *fmt, va_list ap) {
   return str_new(vm, buf, (size_t)n);
 }
 
-void vm_set_hint(VM *vm, const char *fmt, ...) {
+void err_hint(VM *vm, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vm->pending_hint = vfmt(vm, fmt, ap);
@@ -80,7 +101,7 @@ void err_eval(VM *vm, const char *fmt, ...) {
   va_start(ap, fmt);
   Value msg = vfmt(vm, fmt, ap);
   va_end(ap);
-  vm_throw(vm, make_error(vm, "eval", msg));
+  err_throw(vm, err_make(vm, "eval", msg));
 }
 
 void err_io(VM *vm, const char *fmt, ...) {
@@ -88,36 +109,36 @@ void err_io(VM *vm, const char *fmt, ...) {
   va_start(ap, fmt);
   Value msg = vfmt(vm, fmt, ap);
   va_end(ap);
-  vm_throw(vm, make_error(vm, "io", msg));
+  err_throw(vm, err_make(vm, "io", msg));
 }
 
 static NORETURN void type_error_with(VM *vm, const char *expected, const char *got) {
   char buf[512];
   snprintf(buf, sizeof buf, "expected %s, got %s", expected, got);
-  Value m = make_error(vm, "type-error", str_from_c(vm, buf));
+  Value m = err_make(vm, "type-error", str_from_c(vm, buf));
   m = map_assoc(vm, m, KW(vm, "expected"), str_from_c(vm, expected));
   m = map_assoc(vm, m, KW(vm, "got"), str_from_c(vm, got));
-  vm_throw(vm, m);
+  err_throw(vm, m);
 }
 
-void err_type(VM *vm, const char *expected, Value got) { type_error_with(vm, expected, type_name(got)); }
+void err_type(VM *vm, const char *expected, Value got) { type_error_with(vm, expected, val_type_name(got)); }
 
 void err_type_in(VM *vm, const char *expected, Value got, const char *fname) {
   char buf[256];
-  snprintf(buf, sizeof buf, "%s in %s", type_name(got), fname);
+  snprintf(buf, sizeof buf, "%s in %s", val_type_name(got), fname);
   type_error_with(vm, expected, buf);
 }
 
 void err_type2(VM *vm, const char *expected, Value a, Value b) {
   char buf[128];
-  snprintf(buf, sizeof buf, "%s and %s", type_name(a), type_name(b));
+  snprintf(buf, sizeof buf, "%s and %s", val_type_name(a), val_type_name(b));
   type_error_with(vm, expected, buf);
 }
 
 void err_arity(VM *vm, const char *name, const char *expects, int got) {
   char buf[512];
   snprintf(buf, sizeof buf, "%s expects %s args, got %d", name, expects, got);
-  vm_throw(vm, make_error(vm, "arity", str_from_c(vm, buf)));
+  err_throw(vm, err_make(vm, "arity", str_from_c(vm, buf)));
 }
 
 void err_unbound(VM *vm, Value sym) {
@@ -126,28 +147,28 @@ void err_unbound(VM *vm, Value sym) {
   sb_init(&b);
   sb_adds(&b, "Unbound variable: ");
   sb_add(&b, n->data, n->len);
-  Value m = make_error(vm, "unbound", sb_to_string(vm, &b));
+  Value m = err_make(vm, "unbound", sb_to_string(vm, &b));
   m = map_assoc(vm, m, KW(vm, "name"), str_new(vm, n->data, n->len));
-  vm_throw(vm, m);
+  err_throw(vm, m);
 }
 
 void err_user(VM *vm, Value thrown) {
-  Value m = make_error(vm, "user", value_to_string(vm, thrown, true));
+  Value m = err_make(vm, "user", print_to_string(vm, thrown, true));
   m = map_assoc(vm, m, KW(vm, "value"), thrown);
-  vm_throw(vm, m);
+  err_throw(vm, m);
 }
 
 void err_reader(VM *vm, uint32_t line, uint32_t col, const char *msg) {
   char buf[640];
   snprintf(buf, sizeof buf, "%s at %u:%u", msg, line, col);
-  Value m = make_error(vm, "reader", str_from_c(vm, buf));
+  Value m = err_make(vm, "reader", str_from_c(vm, buf));
   m = map_assoc(vm, m, KW(vm, "line"), small_int_val(line));
   m = map_assoc(vm, m, KW(vm, "col"), small_int_val(col));
-  vm_throw(vm, m);
+  err_throw(vm, m);
 }
 
 void err_nonneg(VM *vm, const char *fname, Value got) {
-  vm_set_hint(vm, "pass 0 or a positive integer");
+  err_hint(vm, "pass 0 or a positive integer");
   StrBuf b;
   sb_init(&b);
   print_value(vm, &b, got, true);
@@ -156,7 +177,7 @@ void err_nonneg(VM *vm, const char *fname, Value got) {
 }
 
 /* The display form of an error (without the "Error: " prefix). */
-Value error_display(VM *vm, Value err) {
+Value err_display(VM *vm, Value err) {
   Value type = NIL_VAL, msg = NIL_VAL;
   if (is_map(err)) {
     map_get(err, KW(vm, "type"), &type);

@@ -9,14 +9,15 @@
 #include <limits.h>
 #include <stdlib.h>
 #include "compiler.h"
+#include "helpers.h"
 #include "forms.h"
 #include "map.h"
+#include "env.h"
 #include "runtime.h"
 #include "lib/lib.h"
 
-static Value helper(VM *vm, const char *name) { return global_get(vm, name); }
 static bool sym_named(VM *vm, Value v, const char *name) { return is_sym(v) && strcmp(sym_cstr(vm, v), name) == 0; }
-static Value quoted(VM *vm, Value v) { return list2(vm, SYM(vm, "quote"), v); }
+static Value quoted(VM *vm, Value v) { return list_2(vm, SYM(vm, "quote"), v); }
 static Value nth_of(Value l, int i) {
   while (i-- > 0) l = cdr(l);
   return car(l);
@@ -25,9 +26,9 @@ static Value nth_of(Value l, int i) {
 /* ---- match ---- */
 
 static void match_names_into(VM *vm, Value p, ListBuilder *lb) {
-  vm_check_c_stack(vm);
+  err_check_c_stack(vm);
   if (is_sym(p)) {
-    if (!sym_named(vm, p, "_")) lb_add(vm, lb, p);
+    if (!sym_named(vm, p, "_")) list_add(vm, lb, p);
   } else if (is_vector(p)) {
     uint32_t n = vec_len(p);
     for (uint32_t i = 0; i < n; i++) {
@@ -40,9 +41,9 @@ static void match_names_into(VM *vm, Value p, ListBuilder *lb) {
     }
   } else if (is_map(p)) {
     MapIter it;
-    mapiter_init(&it, p);
+    map_iter_init(&it, p);
     Value k, v;
-    while (mapiter_next(&it, &k, &v)) {
+    while (map_iter_next(&it, &k, &v)) {
       if (is_kw(k) && strcmp(sym_cstr(vm, k), "keys") == 0) {
         if (!is_vector(v) && !is_list(v)) err_eval(vm, "match: :keys must be followed by a vector or list of symbols");
         SeqIter si;
@@ -50,7 +51,7 @@ static void match_names_into(VM *vm, Value p, ListBuilder *lb) {
         Value name;
         while (seqiter_next(&si, &name)) {
           if (!is_sym(name)) err_eval(vm, "match: :keys entries must be symbols");
-          lb_add(vm, lb, name);
+          list_add(vm, lb, name);
         }
       } else {
         match_names_into(vm, v, lb);
@@ -80,8 +81,8 @@ static bool match_seq(VM *vm, Value p, Value v, ListBuilder *lb) {
   }
   if (amp >= 0) {
     ListBuilder rest;
-    lb_init(&rest);
-    while (seqiter_next(&it, &x)) lb_add(vm, &rest, x);
+    list_start(&rest);
+    while (seqiter_next(&it, &x)) list_add(vm, &rest, x);
     return match_into(vm, vec_items(p)[amp + 1], rest.head, lb);
   }
   return true;
@@ -90,14 +91,14 @@ static bool match_seq(VM *vm, Value p, Value v, ListBuilder *lb) {
 static bool match_map(VM *vm, Value p, Value v, ListBuilder *lb) {
   if (!is_anymap(v)) return false;
   MapIter it;
-  mapiter_init(&it, p);
+  map_iter_init(&it, p);
   Value k, pv, got;
-  while (mapiter_next(&it, &k, &pv)) {
+  while (map_iter_next(&it, &k, &pv)) {
     if (is_kw(k) && strcmp(sym_cstr(vm, k), "keys") == 0) {
       SeqIter si;
       seqiter_init(&si, pv);
       Value name;
-      while (seqiter_next(&si, &name)) lb_add(vm, lb, anymap_get(v, kw_val(sym_id(name)), &got) ? got : NIL_VAL);
+      while (seqiter_next(&si, &name)) list_add(vm, lb, anymap_get(v, kw_val(sym_id(name)), &got) ? got : NIL_VAL);
     } else if (!anymap_get(v, k, &got) || !match_into(vm, pv, got, lb)) {
       return false;
     }
@@ -106,9 +107,9 @@ static bool match_map(VM *vm, Value p, Value v, ListBuilder *lb) {
 }
 
 static bool match_into(VM *vm, Value p, Value v, ListBuilder *lb) {
-  vm_check_c_stack(vm);
+  err_check_c_stack(vm);
   if (is_sym(p)) {
-    if (!sym_named(vm, p, "_")) lb_add(vm, lb, v);
+    if (!sym_named(vm, p, "_")) list_add(vm, lb, v);
     return true;
   }
   if (is_vector(p)) return match_seq(vm, p, v, lb);
@@ -118,9 +119,8 @@ static bool match_into(VM *vm, Value p, Value v, ListBuilder *lb) {
 }
 
 static Value h_match(VM *vm, int argc, Value *argv) {
-  (void)argc;
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   if (!match_into(vm, argv[0], argv[1], &lb)) return FALSE_VAL;
   int64_t n = list_length(lb.head);
   Value vec = vec_new(vm, (size_t)n);
@@ -130,33 +130,30 @@ static Value h_match(VM *vm, int argc, Value *argv) {
 }
 
 static Value h_match_fail(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  Value s = value_to_string(vm, argv[0], true);
+  Value s = print_to_string(vm, argv[0], true);
   err_eval(vm, "match: no clause matched value: %s", str_data(s));
 }
 
 static Value h_vec_ref(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc;
   return vec_items(argv[0])[small_int_of(argv[1])];
 }
 
 /* (let ((name (%vec-ref m i)) ...) body...) */
 static Value bind_names(VM *vm, Value names, Value m, Value body) {
   ListBuilder binds;
-  lb_init(&binds);
+  list_start(&binds);
   int64_t i = 0;
   for (Value l = names; is_cons(l); l = cdr(l), i++)
-    lb_add(vm, &binds, list2(vm, car(l), list3(vm, helper(vm, "%vec-ref"), m, small_int_val(i))));
-  return cons(vm, SYM(vm, "let"), cons(vm, binds.head, body));
+    list_add(vm, &binds, list_2(vm, car(l), list_3(vm, vm->helpers[HELPER_VEC_REF], m, small_int_val(i))));
+  return list_cons(vm, SYM(vm, "let"), list_cons(vm, binds.head, body));
 }
 
-Value lower_match(VM *vm, Value form, uint32_t pos) {
-  (void)pos;
+Value forms_lower_match(VM *vm, Value form, uint32_t pos) {
   bool star = sym_named(vm, car(form), "match*");
   int64_t n = list_length(form) - 1;
   if (n < 2) err_arity(vm, star ? "match*" : "match", "2+", (int)n);
   Value v = SYM(vm, " match-v"), m = SYM(vm, " match-m"), ok = SYM(vm, " match-ok");
-  Value next = star ? NIL_VAL : list2(vm, helper(vm, "%match-fail"), v);
+  Value next = star ? NIL_VAL : list_2(vm, vm->helpers[HELPER_MATCH_FAIL], v);
   /* clauses back to front */
   Value clauses = list_reverse(vm, cdr(cdr(form)));
   for (Value l = clauses; is_cons(l); l = cdr(l)) {
@@ -170,23 +167,23 @@ Value lower_match(VM *vm, Value form, uint32_t pos) {
       rest = cdr(cdr(rest));
     }
     ListBuilder nb;
-    lb_init(&nb);
+    list_start(&nb);
     match_names_into(vm, pat, &nb);
-    Value body = rest == EMPTY_VAL ? list1(vm, NIL_VAL) : rest;
-    Value try_m = list3(vm, helper(vm, "%match"), quoted(vm, pat), v);
+    Value body = rest == EMPTY_VAL ? list_1(vm, NIL_VAL) : rest;
+    Value try_m = list_3(vm, vm->helpers[HELPER_MATCH], quoted(vm, pat), v);
     Value on_match = bind_names(vm, nb.head, m, body);
     Value test = m;
     if (guard != UNDEF_VAL) {
-      Value guarded = bind_names(vm, nb.head, m, list1(vm, guard));
+      Value guarded = bind_names(vm, nb.head, m, list_1(vm, guard));
       test = ok;
-      on_match = list3(vm, SYM(vm, "let"), list1(vm, list2(vm, ok, list3(vm, SYM(vm, "and"), m, guarded))),
-                       list(vm, 4, SYM(vm, "if"), ok, on_match, next));
-      next = list3(vm, SYM(vm, "let"), list1(vm, list2(vm, m, try_m)), on_match);
+      on_match = list_3(vm, SYM(vm, "let"), list_1(vm, list_2(vm, ok, list_3(vm, SYM(vm, "and"), m, guarded))),
+                       list_n(vm, 4, SYM(vm, "if"), ok, on_match, next));
+      next = list_3(vm, SYM(vm, "let"), list_1(vm, list_2(vm, m, try_m)), on_match);
       continue;
     }
-    next = list3(vm, SYM(vm, "let"), list1(vm, list2(vm, m, try_m)), list(vm, 4, SYM(vm, "if"), test, on_match, next));
+    next = list_3(vm, SYM(vm, "let"), list_1(vm, list_2(vm, m, try_m)), list_n(vm, 4, SYM(vm, "if"), test, on_match, next));
   }
-  return list3(vm, SYM(vm, "let"), list1(vm, list2(vm, v, nth_of(form, 1))), next);
+  return list_3(vm, SYM(vm, "let"), list_1(vm, list_2(vm, v, nth_of(form, 1))), next);
 }
 
 /* ---- records ---- */
@@ -200,23 +197,20 @@ static Value h_make_record(VM *vm, int argc, Value *argv) {
 }
 
 static Value h_record_get(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value x = argv[0];
   if (!is_objtype(x, OBJ_RECORD) || ((Record *)as_obj(x))->tag != argv[1]) err_type(vm, sym_cstr(vm, argv[1]), x);
   return ((Record *)as_obj(x))->fields[small_int_of(argv[2])];
 }
 
 static Value h_record_is(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc;
   return bool_val(is_objtype(argv[0], OBJ_RECORD) && ((Record *)as_obj(argv[0]))->tag == argv[1]);
 }
 
 static Value defun_form(VM *vm, Value name, Value params, Value body_expr) {
-  return list3(vm, SYM(vm, "define"), cons(vm, name, params), body_expr);
+  return list_3(vm, SYM(vm, "define"), list_cons(vm, name, params), body_expr);
 }
 
-Value lower_define_record_type(VM *vm, Value form, uint32_t pos) {
-  (void)pos;
+Value forms_lower_define_record_type(VM *vm, Value form, uint32_t pos) {
   int64_t n = list_length(form) - 1;
   if (n < 3) err_eval(vm, "define-record-type: requires at least type name, constructor, and predicate");
   Value type = nth_of(form, 1), ctor = nth_of(form, 2), pred = nth_of(form, 3);
@@ -227,12 +221,12 @@ Value lower_define_record_type(VM *vm, Value form, uint32_t pos) {
   for (Value l = ctor; is_cons(l); l = cdr(l))
     if (!is_sym(car(l))) err_eval(vm, "define-record-type: constructor name and fields must be symbols");
   ListBuilder out;
-  lb_init(&out);
-  lb_add(vm, &out, SYM(vm, "begin"));
+  list_start(&out);
+  list_add(vm, &out, SYM(vm, "begin"));
   Value qtype = quoted(vm, type);
-  lb_add(vm, &out, defun_form(vm, car(ctor), fields, cons(vm, helper(vm, "%make-record"), cons(vm, qtype, fields))));
+  list_add(vm, &out, defun_form(vm, car(ctor), fields, list_cons(vm, vm->helpers[HELPER_MAKE_RECORD], list_cons(vm, qtype, fields))));
   Value x = SYM(vm, "record");
-  lb_add(vm, &out, defun_form(vm, pred, list1(vm, x), list3(vm, helper(vm, "%record-is?"), x, qtype)));
+  list_add(vm, &out, defun_form(vm, pred, list_1(vm, x), list_3(vm, vm->helpers[HELPER_RECORD_IS], x, qtype)));
   for (Value l = cdr(cdr(cdr(cdr(form)))); is_cons(l); l = cdr(l)) {
     Value spec = car(l);
     if (!is_cons(spec) || list_length(spec) < 2 || !is_sym(car(spec)) || !is_sym(car(cdr(spec))))
@@ -241,17 +235,16 @@ Value lower_define_record_type(VM *vm, Value form, uint32_t pos) {
     Value f = fields;
     for (; is_cons(f) && car(f) != car(spec); f = cdr(f)) idx++;
     if (!is_cons(f)) err_eval(vm, "define-record-type: field '%s' not in constructor", sym_cstr(vm, car(spec)));
-    lb_add(vm, &out, defun_form(vm, car(cdr(spec)), list1(vm, x),
-                                list(vm, 4, helper(vm, "%record-get"), x, qtype, small_int_val(idx))));
+    list_add(vm, &out, defun_form(vm, car(cdr(spec)), list_1(vm, x),
+                                list_n(vm, 4, vm->helpers[HELPER_RECORD_GET], x, qtype, small_int_val(idx))));
   }
-  lb_add(vm, &out, NIL_VAL);
+  list_add(vm, &out, NIL_VAL);
   return out.head;
 }
 
 /* ---- multimethods ---- */
 
 static Value h_make_multi(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Multi *m = gc_alloc(vm, OBJ_MULTI, sizeof(Multi));
   m->name = argv[0];
   m->dispatch = argv[1];
@@ -261,7 +254,6 @@ static Value h_make_multi(VM *vm, int argc, Value *argv) {
 }
 
 static Value h_add_method(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_objtype(argv[0], OBJ_MULTI)) err_eval(vm, "defmethod: first argument is not a multimethod");
   Multi *m = (Multi *)as_obj(argv[0]);
   if (is_kw(argv[1]) && strcmp(sym_cstr(vm, argv[1]), "default") == 0)
@@ -271,43 +263,23 @@ static Value h_add_method(VM *vm, int argc, Value *argv) {
   return NIL_VAL;
 }
 
-Value multi_call(VM *vm, Value mv, int argc, Value *argv) {
-  vm_push_root(vm, mv);
-  Multi *m = (Multi *)as_obj(mv);
-  Value d = vm_call(vm, m->dispatch, argc, argv);
-  Value method;
-  if (!map_get(m->methods, d, &method)) {
-    if (m->deflt == UNBOUND_VAL) {
-      Value s = value_to_string(vm, d, true);
-      err_eval(vm, "no method in multimethod '%s' for dispatch value: %s", sym_cstr(vm, m->name), str_data(s));
-    }
-    method = m->deflt;
-  }
-  Value r = vm_call(vm, method, argc, argv);
-  vm_pop_roots(vm, 1);
-  return r;
-}
-
-Value lower_defmulti(VM *vm, Value form, uint32_t pos) {
-  (void)pos;
+Value forms_lower_defmulti(VM *vm, Value form, uint32_t pos) {
   int64_t n = list_length(form) - 1;
   if (n != 2) err_arity(vm, "defmulti", "2", (int)n);
   Value name = nth_of(form, 1);
   if (!is_sym(name)) err_eval(vm, "defmulti: name must be a symbol");
-  return list3(vm, SYM(vm, "define"), name, list3(vm, helper(vm, "%make-multi"), quoted(vm, name), nth_of(form, 2)));
+  return list_3(vm, SYM(vm, "define"), name, list_3(vm, vm->helpers[HELPER_MAKE_MULTI], quoted(vm, name), nth_of(form, 2)));
 }
 
-Value lower_defmethod(VM *vm, Value form, uint32_t pos) {
-  (void)pos;
+Value forms_lower_defmethod(VM *vm, Value form, uint32_t pos) {
   int64_t n = list_length(form) - 1;
   if (n != 3) err_arity(vm, "defmethod", "3", (int)n);
-  return cons(vm, helper(vm, "%add-method"), cdr(form));
+  return list_cons(vm, vm->helpers[HELPER_ADD_METHOD], cdr(form));
 }
 
 /* ---- modules ---- */
 
-Value lower_module(VM *vm, Value form, uint32_t pos) {
-  (void)pos;
+Value forms_lower_module(VM *vm, Value form, uint32_t pos) {
   int64_t n = list_length(form) - 1;
   if (n < 2) err_arity(vm, "module", "2+", (int)n);
   if (!is_sym(nth_of(form, 1))) err_eval(vm, "module: name must be a symbol");
@@ -315,26 +287,23 @@ Value lower_module(VM *vm, Value form, uint32_t pos) {
   if (!is_cons(ex) || !sym_named(vm, car(ex), "export")) err_eval(vm, "module: second argument must start with 'export'");
   for (Value l = cdr(ex); is_cons(l); l = cdr(l))
     if (!is_sym(car(l))) err_eval(vm, "module: export list must contain symbols");
-  Value set = list2(vm, helper(vm, "%module-exports"), quoted(vm, cdr(ex)));
-  return cons(vm, SYM(vm, "begin"), cons(vm, set, cdr(cdr(cdr(form)))));
+  Value set = list_2(vm, vm->helpers[HELPER_MODULE_EXPORTS], quoted(vm, cdr(ex)));
+  return list_cons(vm, SYM(vm, "begin"), list_cons(vm, set, cdr(cdr(cdr(form)))));
 }
 
-Value lower_import(VM *vm, Value form, uint32_t pos) {
-  (void)pos;
+Value forms_lower_import(VM *vm, Value form, uint32_t pos) {
   int64_t n = list_length(form) - 1;
   if (n < 1) err_arity(vm, "import", "1+", (int)n);
   for (Value l = cdr(cdr(form)); is_cons(l); l = cdr(l))
     if (!is_sym(car(l))) err_eval(vm, "import: expected a symbol");
-  return list3(vm, helper(vm, "%import"), nth_of(form, 1), quoted(vm, cdr(cdr(form))));
+  return list_3(vm, vm->helpers[HELPER_IMPORT], nth_of(form, 1), quoted(vm, cdr(cdr(form))));
 }
 
 static Value h_module_exports(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (vm->env != &vm->genv) vm->env->exports = argv[0];
   return NIL_VAL;
 }
 
-Value resolve_path(VM *vm, Value path);
 
 static bool is_package_path(const char *p) {
   size_t n = strlen(p);
@@ -380,7 +349,7 @@ static Value load_module(VM *vm, Value canon) {
   env->parent = &vm->genv;
   env->exports = NIL_VAL;
   Env *saved = vm->env;
-  vm->loading = cons(vm, canon, vm->loading);
+  vm->loading = list_cons(vm, canon, vm->loading);
   vm->env = env;
   Value exports;
   uint32_t roots = vm->nroots;
@@ -389,7 +358,7 @@ static Value load_module(VM *vm, Value canon) {
     /* run the module form by form; on error clean up and re-raise */
     Value out;
     vm_push_root(vm, canon);
-    Value loader = global_get(vm, "%load-module-file");
+    Value loader = vm->helpers[HELPER_LOAD_MODULE_FILE];
     rc = vm_pcall(vm, loader, 1, &canon, &out);
   }
   vm->env = saved;
@@ -399,7 +368,7 @@ static Value load_module(VM *vm, Value canon) {
     free(env->keys);
     free(env->cells);
     free(env);
-    vm_rethrow(vm);
+    err_rethrow(vm);
   }
   exports = module_exports(vm, env);
   free(env->keys);
@@ -410,16 +379,14 @@ static Value load_module(VM *vm, Value canon) {
 }
 
 static Value h_load_module_file(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  return vm_load_file(vm, str_data(argv[0]), true);
+  return compile_load_file(vm, str_data(argv[0]), true);
 }
 
 static Value h_import(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value path = argv[0];
   if (!is_string(path)) err_type(vm, "string", path);
   if (is_package_path(str_data(path))) err_io(vm, "import %s: package imports are not supported", str_data(path));
-  Value full = resolve_path(vm, path);
+  Value full = compile_resolve_path(vm, path);
   char canon_buf[PATH_MAX];
   if (!realpath(str_data(full), canon_buf)) err_io(vm, "import %s: %s", str_data(path), strerror(errno));
   Value canon = str_from_c(vm, canon_buf);
@@ -430,14 +397,14 @@ static Value h_import(VM *vm, int argc, Value *argv) {
   Value names = argv[1];
   if (names == EMPTY_VAL) {
     MapIter it;
-    mapiter_init(&it, exports);
+    map_iter_init(&it, exports);
     Value k, v;
-    while (mapiter_next(&it, &k, &v)) vm_set_global(vm, env_lookup(vm, vm->env, k, true), v);
+    while (map_iter_next(&it, &k, &v)) env_set_global(vm, env_lookup(vm, vm->env, k, true), v);
   } else {
     for (Value l = names; is_cons(l); l = cdr(l)) {
       Value v;
       if (!map_get(exports, car(l), &v)) err_eval(vm, "import: module does not export '%s'", sym_cstr(vm, car(l)));
-      vm_set_global(vm, env_lookup(vm, vm->env, car(l), true), v);
+      env_set_global(vm, env_lookup(vm, vm->env, car(l), true), v);
     }
   }
   vm_pop_roots(vm, 2);
@@ -459,4 +426,4 @@ static const NativeDef form_helpers[] = {
     {NULL, NULL, 0, 0},
 };
 
-void forms_register_helpers(VM *vm) { lib_register(vm, form_helpers); }
+void forms_register_helpers(VM *vm) { env_register(vm, form_helpers); }

@@ -5,13 +5,12 @@
 
 #include "vm.h"
 
-Value lower_match(VM *vm, Value form, uint32_t pos);
-Value lower_define_record_type(VM *vm, Value form, uint32_t pos);
-Value lower_defmulti(VM *vm, Value form, uint32_t pos);
-Value lower_defmethod(VM *vm, Value form, uint32_t pos);
-Value lower_module(VM *vm, Value form, uint32_t pos);
-Value lower_import(VM *vm, Value form, uint32_t pos);
+Value forms_lower_match(VM *vm, Value form, uint32_t pos);
+Value forms_lower_define_record_type(VM *vm, Value form, uint32_t pos);
+Value forms_lower_defmulti(VM *vm, Value form, uint32_t pos);
+Value forms_lower_defmethod(VM *vm, Value form, uint32_t pos);
+Value forms_lower_module(VM *vm, Value form, uint32_t pos);
+Value forms_lower_import(VM *vm, Value form, uint32_t pos);
 void forms_register_helpers(VM *vm);
-Value multi_call(VM *vm, Value m, int argc, Value *argv);
 
 #endif

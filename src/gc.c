@@ -1,16 +1,49 @@
 /* gc.c - size-class allocator and non-moving mark-sweep collector.
  *
- * Roots: the VM value stack up to vm->top, the frames' closures, the global
- * cells, the symbol table, the explicit root stack, and a few VM fields.
- * Marking uses an explicit gray stack so deep structures never recurse in C.
- * After marking, the dead part of the value stack (top .. high-water mark) is
- * cleared to nil, so a register can never keep a pointer to a freed object.
+ * ALLOCATION.  Objects up to GC_MAX_SMALL bytes come from 64 KiB pages of one
+ * size class (8-byte granularity), each class with a free list: allocation
+ * is a pop.  Larger objects are malloc'd and kept on a list.  Objects never
+ * move, so a C pointer to a reachable object stays valid.
+ *
+ * WHEN IT COLLECTS.  Never inside gc_alloc: allocation only adds to
+ * heap.allocated and sets heap.pending once the debt passes the threshold
+ * (or always, under SEMA_GC_STRESS).  The VM collects at its safe points
+ * (vm.c: after allocating instructions, after native calls, on return,
+ * vm_safepoint).  This is the invariant the whole runtime leans on: C code
+ * may hold fresh, unrooted objects in locals as long as it does not reach a
+ * safe point, i.e. does not call back into Sema code.  Natives that do call
+ * back root what they hold (vm_push_root).
+ *
+ * ROOTS.  The value stack up to vm->top (the live windows of every frame:
+ * the VM sets top before collecting), each frame's closure, the global
+ * cells, the symbol table's names, the C root stack, the handlers' saved
+ * files, the runtime helpers, a few VM fields, and what the subsystems'
+ * markers add (the embedding API's handles, the evaluator's kept units).
+ * Marking uses an explicit gray stack; list spines are walked iteratively,
+ * so no structure, however deep, recurses in C.  After marking, the dead
+ * part of the value stack (top .. high-water mark) is cleared to nil, so a
+ * stale register can never keep garbage alive or point at a freed object.
+ *
+ * SWEEP.  Every page is swept; unmarked objects are finalized (prototypes'
+ * code arrays, foreign objects' C data, hash-map tables) and threaded onto
+ * the free lists.  Empty pages are released only beyond twice the live data
+ * plus PAGE_SLACK: re-threading fresh pages every cycle was 6% of 1BRC.
+ *
+ * THE HEAP LIMIT.  live + allocated may not pass max_heap (--max-heap,
+ * SEMA_MAX_HEAP, default half the physical memory).  Crossing it raises the
+ * catchable "out of memory" error (never the OOM killer); raising grants a
+ * grace (a quarter of the limit more, until the next collection) so the
+ * error map and the handler can allocate.  Near the limit the threshold
+ * shrinks to half the remaining room, so garbage is reclaimed before the
+ * limit is declared exceeded.  The next collection is due when the debt
+ * exceeds max(8 MiB, live).
  */
 #include <stdlib.h>
 #include <unistd.h>
 #include "gc.h"
 #include "map.h"
 #include "runtime.h"
+#include "state.h"
 #include "vm.h"
 
 #define PAGE_BYTES (64 * 1024)
@@ -67,7 +100,7 @@ static NORETURN void heap_exhausted(VM *vm, size_t size) {
   Heap *h = &vm->heap;
   h->grace = 1;
   h->pending = 1;
-  vm_set_hint(vm, "raise the limit with --max-heap SIZE or SEMA_MAX_HEAP");
+  err_hint(vm, "raise the limit with --max-heap SIZE or SEMA_MAX_HEAP");
   err_eval(vm, "out of memory: allocating %zu bytes would exceed the heap limit of %zu MB", size, h->max_heap >> 20);
 }
 
@@ -259,11 +292,12 @@ static void mark_roots(VM *vm) {
   mark(vm, vm->loading);
   mark(vm, vm->cur_file);
   mark(vm, vm->intern_strs);
-  mark(vm, vm->interp_keep);
+  for (int i = 0; i < VM_MAX_HELPERS; i++) mark(vm, vm->helpers[i]);
   for (Env *e = vm->env; e; e = e->parent) mark(vm, e->exports);
   for (uint32_t i = 0; i < vm->nhandlers; i++) mark(vm, vm->handlers[i].cur_file);
   mark(vm, vm->pending_hint);
-  if (vm->mark_extra) vm->mark_extra(vm);
+  for (int i = 0; i < VM_MAX_MARKERS; i++)
+    if (vm->markers[i]) vm->markers[i](vm);
 }
 
 /* ---- sweeping ---- */

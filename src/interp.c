@@ -26,6 +26,7 @@
 #include "ast.h"
 #include "map.h"
 #include "ops.h"
+#include "env.h"
 #include "runtime.h"
 
 typedef struct {
@@ -34,16 +35,17 @@ typedef struct {
 } Call;
 
 typedef struct {
-  Call *calls; /* the call stack, vm->interp_depth deep (handlers restore the depth) */
+  Call *calls; /* the call stack, vm->ext_depth deep (handlers restore the depth) */
   uint32_t capcalls;
   Arena **arenas; /* detached unit arenas, freed with the VM */
   size_t narenas, caparenas;
+  Value keep;   /* list of the constant vectors of interpreted units, kept alive */
   bool tail_pending; /* eval returned a tail call: callee and arguments at tail_base */
   Value *tail_base;
   int tail_argc;
 } Interp;
 
-#define STATE(vm) ((Interp *)(vm)->interp_state)
+#define STATE(vm) ((Interp *)(vm)->interp)
 
 static Value eval(VM *vm, Node *n, Value env, bool tail);
 
@@ -53,17 +55,17 @@ static inline void push(VM *vm, Value v) {
   if (vm->top > vm->stack_hw) vm->stack_hw = vm->top;
 }
 
-static inline void set_pos(VM *vm, uint32_t pos) { STATE(vm)->calls[vm->interp_depth - 1].pos = pos; }
+static inline void set_pos(VM *vm, uint32_t pos) { STATE(vm)->calls[vm->ext_depth - 1].pos = pos; }
 
 static void push_call(VM *vm, FnInfo *fn) {
   Interp *I = STATE(vm);
-  if (vm->interp_depth == I->capcalls) {
+  if (vm->ext_depth == I->capcalls) {
     I->capcalls = I->capcalls ? I->capcalls * 2 : 256;
     I->calls = realloc(I->calls, I->capcalls * sizeof(Call));
     if (!I->calls) abort();
   }
-  I->calls[vm->interp_depth].fn = fn;
-  I->calls[vm->interp_depth++].pos = fn->pos;
+  I->calls[vm->ext_depth].fn = fn;
+  I->calls[vm->ext_depth++].pos = fn->pos;
 }
 
 void interp_frame(VM *vm, uint32_t i, const char **name, uint32_t *pos, Value *file) {
@@ -118,7 +120,6 @@ static Value closure_new(VM *vm, FnInfo *fn, Value env) {
   c->name = is_sym(fn->name) ? fn->name : SYM(vm, "<vm-closure>");
   c->min_args = 0;
   c->max_args = -1;
-  c->opcode_id = 0;
   c->ud = fn;
   c->data = env;
   return obj_val(c);
@@ -139,9 +140,9 @@ static Value apply(VM *vm, FnInfo *fn, Value env, int argc, Value *argv) {
   Interp *I = STATE(vm);
   Value *base = vm->top;
   check_depth(vm);
-  uint32_t depth = vm->interp_depth;
+  uint32_t depth = vm->ext_depth;
   for (;;) {
-    vm->interp_depth = depth; /* a tail call replaces the caller's entry */
+    vm->ext_depth = depth; /* a tail call replaces the caller's entry */
     if (UNLIKELY(vm_interrupt_requested)) vm_interrupted(vm);
     uint32_t fixed = fn->nparams - (fn->has_rest ? 1u : 0u);
     if ((uint32_t)argc != fixed && (!fn->has_rest || (uint32_t)argc < fixed)) arity_error(vm, fn, fixed, argc);
@@ -150,7 +151,7 @@ static Value apply(VM *vm, FnInfo *fn, Value env, int argc, Value *argv) {
     for (uint32_t i = 0; i < fixed; i++) vec_items(frame)[2 + i] = argv[i];
     if (fn->has_rest) {
       Value rest = EMPTY_VAL;
-      for (int i = argc; i-- > (int)fixed;) rest = cons(vm, argv[i], rest);
+      for (int i = argc; i-- > (int)fixed;) rest = list_cons(vm, argv[i], rest);
       vec_items(frame)[2 + fixed] = rest;
     }
     push(vm, frame);
@@ -158,7 +159,7 @@ static Value apply(VM *vm, FnInfo *fn, Value env, int argc, Value *argv) {
     Value r = eval(vm, fn->body, frame, true);
     if (!I->tail_pending) {
       vm->top = base;
-      vm->interp_depth = depth;
+      vm->ext_depth = depth;
       return r;
     }
     /* a tail call: move callee and arguments down and go round */
@@ -169,7 +170,7 @@ static Value apply(VM *vm, FnInfo *fn, Value env, int argc, Value *argv) {
     if (!is_interp_closure(base[0])) {
       r = call_value(vm, base, argc);
       vm->top = base;
-      vm->interp_depth = depth;
+      vm->ext_depth = depth;
       return r;
     }
     Native *c = as_native(base[0]);
@@ -201,15 +202,27 @@ static Value *eval_onto_stack(VM *vm, Node **kids, uint32_t n, Value env) {
   return base;
 }
 
-/* Intrinsics the analyzer makes without a global behind them. */
-static Value eval_internal_prim(VM *vm, Node *n, Value env) {
-  Value *base = eval_onto_stack(vm, n->kids, n->nkids, env);
+/* An intrinsic call (N_PRIM): the IMPL of its row in intrinsics.h, the
+ * function the compiled instruction's slow path calls; once the program has
+ * stored another value into the builtin's global, that value is called
+ * instead, as compiled code's DEOPT does. */
+static Value eval_prim(VM *vm, Node *n, Value env) {
+  Value *a = vm->top;
+  bool redefined = n->cell >= 0 && (vm->globals[n->cell].flags & CELL_INTRINSIC_OFF);
+  if (redefined) push(vm, env_global_value(vm, (uint32_t)n->cell));
+  Value *args = eval_onto_stack(vm, n->kids, n->nkids, env);
   set_pos(vm, n->pos);
+  if (redefined) return call_value(vm, a, (int)n->nkids);
+#define ARGS_L_B(impl) impl(vm, args[0])
+#define ARGS_L_BC(impl) impl(vm, args[0], args[1])
+#define ARGS_L_B3(impl) impl(vm, args[0], args[1], args[2])
+#define ARGS_L_ARGS(impl) impl(vm, args, (int)n->nkids)
   switch (n->op) {
-  case OP_NOT: return bool_val(is_falsy(base[0]));
-  case OP_EQV: return bool_val(val_num_eq(base[0], base[1]));
-  case OP_NTH: return op_nth(vm, base[0], base[1]);
-  default: err_eval(vm, "internal error: intrinsic %d has no builtin", (int)n->op);
+#define I(op, name, argc, layout, kind, impl, doc) \
+  case OP_##op: return ARGS_##layout(impl);
+    SEMA_INTRINSICS(I)
+#undef I
+  default: err_eval(vm, "internal error: instruction %s is not an intrinsic", opcode_names[n->op]);
   }
 }
 
@@ -250,7 +263,7 @@ static Value eval_do(VM *vm, Node *n, Value env) {
 static Value eval(VM *vm, Node *n, Value env, bool tail) {
   Value *top0 = vm->top;
   Value r;
-  vm_check_c_stack(vm);
+  err_check_c_stack(vm);
   for (;;) {
     switch (n->kind) {
     case N_CONST: r = n->value; goto done;
@@ -259,7 +272,7 @@ static Value eval(VM *vm, Node *n, Value env, bool tail) {
       r = vm->globals[n->cell].value;
       if (r == UNBOUND_VAL) {
         set_pos(vm, n->pos);
-        r = vm_global_value(vm, (uint32_t)n->cell);
+        r = env_global_value(vm, (uint32_t)n->cell);
       }
       goto done;
     case N_SETLOCAL:
@@ -271,7 +284,7 @@ static Value eval(VM *vm, Node *n, Value env, bool tail) {
     case N_SETGLOBAL:
     case N_DEFGLOBAL:
       r = eval(vm, n->a, env, false);
-      vm_set_global(vm, n->cell, r);
+      env_set_global(vm, n->cell, r);
       if (n->kind == N_DEFGLOBAL) r = NIL_VAL;
       goto done;
     case N_IF: n = is_truthy(eval(vm, n->a, env, false)) ? n->b : n->c; continue;
@@ -342,17 +355,7 @@ static Value eval(VM *vm, Node *n, Value env, bool tail) {
       goto done;
     }
     case N_PRIM:
-      if (n->cell < 0) {
-        r = eval_internal_prim(vm, n, env);
-        goto done;
-      }
-      {
-        Value *cb = vm->top;
-        push(vm, vm_global_value(vm, (uint32_t)n->cell));
-        eval_onto_stack(vm, n->kids, n->nkids, env);
-        set_pos(vm, n->pos);
-        r = call_value(vm, cb, (int)n->nkids);
-      }
+      r = eval_prim(vm, n, env);
       goto done;
     case N_TRY: {
       TryJob j = {n->a, env, NIL_VAL};
@@ -394,24 +397,31 @@ done:
 
 /* ---- units ---- */
 
+static void mark_kept(VM *vm) { gc_mark_value(vm, STATE(vm)->keep); }
+
+void interp_enable(VM *vm) {
+  if (vm->interp) return;
+  Interp *I = calloc(1, sizeof(Interp));
+  if (!I) abort();
+  I->keep = EMPTY_VAL;
+  vm->interp = I;
+  vm_add_marker(vm, mark_kept);
+}
+
 void interp_keep_unit(VM *vm, Unit *u, uint32_t roots_from) {
-  if (!vm->interp_state) {
-    vm->interp_state = calloc(1, sizeof(Interp));
-    if (!vm->interp_state) abort();
-  }
   Interp *I = STATE(vm);
-  vm_arena_release(vm, u->arena_slot + 1);
+  arena_release(vm, u->arena_slot + 1);
   if (I->narenas == I->caparenas) {
     I->caparenas = I->caparenas ? I->caparenas * 2 : 16;
     I->arenas = realloc(I->arenas, I->caparenas * sizeof(Arena *));
     if (!I->arenas) abort();
   }
-  Arena **slot = vm_arena(vm, u->arena_slot);
+  Arena **slot = arena_at(vm, u->arena_slot);
   I->arenas[I->narenas++] = *slot;
   *slot = NULL;
-  vm_arena_release(vm, u->arena_slot);
+  arena_release(vm, u->arena_slot);
   Value consts = vec_from(vm, vm->roots + roots_from, vm->nroots - roots_from);
-  vm->interp_keep = cons(vm, consts, vm->interp_keep);
+  I->keep = list_cons(vm, consts, I->keep);
 }
 
 Value interp_run_toplevel(VM *vm, Node *lam) { return apply(vm, lam->fn, NIL_VAL, 0, vm->top); }
@@ -422,5 +432,6 @@ void interp_free(VM *vm) {
   free(I->arenas);
   free(I->calls);
   free(I);
-  vm->interp_state = NULL;
+  vm->interp = NULL;
+  vm_remove_marker(vm, mark_kept);
 }

@@ -7,6 +7,8 @@
 
 #include "ast.h"
 
+/* Run every unit of this VM on the evaluator from now on (sema --interp). */
+void interp_enable(VM *vm);
 /* An analyzed unit's AST and constants must outlive it (closures point into
  * them): take its arena off the VM's stack and keep its roots from roots_from. */
 void interp_keep_unit(VM *vm, Unit *u, uint32_t roots_from);

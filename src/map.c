@@ -13,6 +13,7 @@
 #include <string.h>
 #include "map.h"
 #include "runtime.h"
+#include "state.h"
 
 /* Entries per B+tree node (a full node is 264 bytes).  Measured against 31
  * (the widest node that fits a GC size class): 31 looks up ~15% faster at
@@ -84,12 +85,21 @@ static MNode *mn_new(VM *vm, const Value *kv, uint32_t n) {
   return nd;
 }
 
+/* The order of key e against k: identity first, then for two names of the
+ * same kind (both keywords, both symbols: the keys of most maps) their
+ * precomputed order keys (symbol.h), else the total order. */
+static inline int key_compare(Value e, Value k) {
+  if (e == k) return 0;
+  if (VAL_TAG(e) == VAL_TAG(k) && (is_kw(k) || is_sym(k))) return sym_compare(&val_current_vm->syms, sym_id(e), sym_id(k));
+  return val_compare(e, k);
+}
+
 /* Index of the first pair whose key is >= k; *found says whether it equals k. */
 static uint32_t search(const Value *kv, uint32_t n, Value k, bool *found) {
   uint32_t lo = 0, hi = n;
   while (lo < hi) {
     uint32_t mid = (lo + hi) / 2;
-    int c = val_compare(kv[2 * mid], k);
+    int c = key_compare(kv[2 * mid], k);
     if (c < 0)
       lo = mid + 1;
     else if (c > 0)
@@ -336,7 +346,7 @@ static void push_leftmost(MapIter *it, Obj *o, uint32_t levels) {
 
 static inline uint32_t iter_height(const SMap *s) { return s->height ? s->height : 1; }
 
-void mapiter_init(MapIter *it, Value m) {
+void map_iter_init(MapIter *it, Value m) {
   it->map = m;
   it->depth = 0;
   if (OBJ_TYPE(m) == OBJ_HASHMAP) {
@@ -347,7 +357,7 @@ void mapiter_init(MapIter *it, Value m) {
   push_leftmost(it, s->height ? as_obj(s->kv[0]) : &s->h, iter_height(s));
 }
 
-bool mapiter_next(MapIter *it, Value *k, Value *v) {
+bool map_iter_next(MapIter *it, Value *k, Value *v) {
   if (OBJ_TYPE(it->map) == OBJ_HASHMAP) return hmap_iter_next(it, k, v);
   int height = (int)iter_height(smap(it->map));
   while (it->depth > 0) {
@@ -401,7 +411,46 @@ static void sort_pairs(Value *e, size_t n) {
   }
 }
 
-Value *anymap_sorted_entries(Value m, size_t *count) {
+/* Keys of one simple kind -- all strings, all small ints, all keywords or all
+ * symbols: the common hash maps -- order by a comparison that cannot raise,
+ * so the library's merge sort (qsort) may allocate its buffer: 400k string
+ * keys sort about 6x faster than by the heap sort over val_compare. */
+static int cmp_str_pairs(const void *a, const void *b) {
+  String *x = as_string(*(const Value *)a), *y = as_string(*(const Value *)b);
+  int c = memcmp(x->data, y->data, x->len < y->len ? x->len : y->len);
+  return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static int cmp_int_pairs(const void *a, const void *b) {
+  int64_t x = small_int_of(*(const Value *)a), y = small_int_of(*(const Value *)b);
+  return (x > y) - (x < y);
+}
+
+static int cmp_name_pairs(const void *a, const void *b) {
+  return sym_compare(&val_current_vm->syms, sym_id(*(const Value *)a), sym_id(*(const Value *)b));
+}
+
+static bool sort_uniform_pairs(Value *e, size_t n) {
+  if (n < 2) return true;
+  int (*cmp)(const void *, const void *);
+  Value k0 = e[0];
+  if (is_string(k0)) {
+    for (size_t i = 1; i < n; i++)
+      if (!is_string(e[2 * i])) return false;
+    cmp = cmp_str_pairs;
+  } else if (is_small_int(k0) || is_kw(k0) || is_sym(k0)) {
+    uint64_t tag = VAL_TAG(k0);
+    for (size_t i = 1; i < n; i++)
+      if (VAL_TAG(e[2 * i]) != tag) return false;
+    cmp = is_small_int(k0) ? cmp_int_pairs : cmp_name_pairs;
+  } else {
+    return false;
+  }
+  qsort(e, n, 2 * sizeof(Value), cmp);
+  return true;
+}
+
+Value *map_sorted_entries(Value m, size_t *count) {
   size_t n = anymap_count(m);
   Value *out = malloc((2 * n + 1) * sizeof(Value)); /* +1: never malloc(0) */
   if (!out) {
@@ -409,10 +458,10 @@ Value *anymap_sorted_entries(Value m, size_t *count) {
     abort();
   }
   MapIter it;
-  mapiter_init(&it, m);
+  map_iter_init(&it, m);
   size_t i = 0;
-  while (mapiter_next(&it, &out[i], &out[i + 1])) i += 2;
-  if (OBJ_TYPE(m) == OBJ_HASHMAP) sort_pairs(out, n);
+  while (map_iter_next(&it, &out[i], &out[i + 1])) i += 2;
+  if (OBJ_TYPE(m) == OBJ_HASHMAP && !sort_uniform_pairs(out, n)) sort_pairs(out, n);
   *count = n;
   return out;
 }

@@ -8,7 +8,7 @@
 #ifndef SEMA_MAP_H
 #define SEMA_MAP_H
 
-#include "vm.h"
+#include "runtime.h"
 
 /* ---- sorted maps (OBJ_MAP) ---- */
 Value map_empty(VM *vm);
@@ -54,12 +54,12 @@ typedef struct {
     uint32_t i;
   } stack[MAPITER_DEPTH];
 } MapIter;
-void mapiter_init(MapIter *it, Value m);
-bool mapiter_next(MapIter *it, Value *k, Value *v);
+void map_iter_init(MapIter *it, Value m);
+bool map_iter_next(MapIter *it, Value *k, Value *v);
 
 /* Entries of either kind, sorted by key (for printing and ordering): fills
  * a malloc'd array of 2*count values (k0 v0 k1 v1 ...); caller frees. */
-Value *anymap_sorted_entries(Value m, size_t *count);
+Value *map_sorted_entries(Value m, size_t *count);
 
 /* GC support: mark the children of a map object (OBJ_MAP, OBJ_HASHMAP, OBJ_MAPNODE). */
 void map_mark_children(VM *vm, Obj *o);

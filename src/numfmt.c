@@ -423,3 +423,70 @@ size_t numfmt_double(char *buf, size_t cap, double d, bool force_point) {
   }
   return n;
 }
+
+/* ---- the grammar of string->number (stdlib.md §7) ---- */
+
+/* Decimal integer with optional sign; 1 = ok, 0 = not that shape, -1 = overflow. */
+int numfmt_parse_i64(const char *s, size_t len, int64_t *out) {
+  size_t i = 0;
+  bool neg = false;
+  if (i < len && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+  if (i == len) return 0;
+  uint64_t lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, acc = 0;
+  bool over = false;
+  for (; i < len; i++) {
+    unsigned d = (unsigned char)s[i] - '0';
+    if (d > 9) return 0;
+    if (acc > (lim - d) / 10) over = true; /* keep scanning: "1e" etc. must still fail the shape */
+    else acc = acc * 10 + d;
+  }
+  if (over) return -1;
+  *out = neg ? (int64_t)(0 - acc) : (int64_t)acc;
+  return 1;
+}
+
+static bool ieq(const char *s, size_t len, const char *word) {
+  size_t n = strlen(word);
+  if (len != n) return false;
+  for (size_t i = 0; i < n; i++)
+    if ((s[i] | 0x20) != word[i]) return false;
+  return true;
+}
+
+/* The float grammar of §7 (sign; inf/infinity/nan; or digits with optional
+ * point, fraction and exponent).  s must be NUL-terminated after len. */
+static bool parse_float_slow(const char *s, size_t len, double *out) {
+  size_t i = 0;
+  if (i < len && (s[i] == '+' || s[i] == '-')) i++;
+  const char *w = s + i;
+  size_t wl = len - i;
+  if (ieq(w, wl, "inf") || ieq(w, wl, "infinity") || ieq(w, wl, "nan")) {
+    double d = ieq(w, wl, "nan") ? NAN : INFINITY;
+    *out = s[0] == '-' ? -d : d;
+    return true;
+  }
+  size_t digits = 0;
+  while (i < len && s[i] >= '0' && s[i] <= '9') i++, digits++;
+  if (i < len && s[i] == '.')
+    for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) digits++;
+  if (digits == 0) return false;
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    if (i < len && (s[i] == '+' || s[i] == '-')) i++;
+    size_t e0 = i;
+    while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+    if (i == e0) return false;
+  }
+  if (i != len) return false;
+  *out = strtod(s, NULL); /* s is NUL-terminated; glibc strtod is correctly rounded */
+  return true;
+}
+
+/* string->number: integer if it has the integer shape and fits, else float.
+ * The reader grammar (numfmt_parse, fast) covers the common cases. */
+NumKind numfmt_parse_lenient(const char *s, size_t len, int64_t *iv, double *dv) {
+  NumKind k = numfmt_parse(s, len, iv, dv);
+  if (k == NUMFMT_INT || k == NUMFMT_FLOAT) return k;
+  if (numfmt_parse_i64(s, len, iv) == 1) return NUMFMT_INT; /* "+5" */
+  return parse_float_slow(s, len, dv) ? NUMFMT_FLOAT : NUMFMT_NONE;
+}

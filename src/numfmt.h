@@ -44,4 +44,13 @@ NumKind numfmt_parse(const char *s, size_t len, int64_t *ival, double *dval);
  * and a digit. */
 size_t numfmt_scan(const char *s, size_t len);
 
+/* Decimal integer with an optional sign ('+' too): 1 = ok (*out set), 0 = not
+ * that shape, -1 = the shape but outside int64. */
+int numfmt_parse_i64(const char *s, size_t len, int64_t *out);
+
+/* string->number's grammar (stdlib.md §7), wider than the reader's: a '+'
+ * sign, inf/infinity/nan in any case, "1." and ".5".  Integers that do not
+ * fit int64 become floats.  s must be NUL-terminated after len. */
+NumKind numfmt_parse_lenient(const char *s, size_t len, int64_t *ival, double *dval);
+
 #endif

@@ -105,7 +105,6 @@ typedef struct {
   NativeFn fn;
   Value name; /* symbol */
   int16_t min_args, max_args; /* max_args < 0: variadic */
-  int32_t opcode_id;  /* > 0 when calls may be compiled to an intrinsic opcode */
   void *ud;           /* user data of natives registered through the embedding API */
   Value data;         /* marked by the GC: the environment of an --interp closure */
   const char *doc;    /* docstring: "(name args...)\ndescription", or NULL */

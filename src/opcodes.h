@@ -12,15 +12,19 @@
  * JMP word; the conditional's handler takes that jump itself, so a taken
  * branch costs one dispatch.
  *
- * Opcodes marked "intrinsic" are compiled from calls of global builtins.
- * Each such instruction is recorded in its prototype's deopt table; when the
- * program redefines the builtin, the instruction is rewritten into DEOPT,
- * which calls the global's current value instead.
+ * The instruction set is this list followed by the intrinsics, the builtins
+ * compiled to instructions (intrinsics.h, one row each).  Some instructions
+ * here are variants that codegen derives from an intrinsic (immediate
+ * operands, fused branches, owned updates); like the intrinsics they are
+ * recorded in their prototype's deopt table and rewritten into DEOPT when the
+ * program redefines the builtin.
  *
- * X(name, format, intrinsic-arg-layout, effect)
+ * X(name, format, deopt argument layout, effect)
  */
 #ifndef SEMA_OPCODES_H
 #define SEMA_OPCODES_H
+
+#include "intrinsics.h"
 
 /* argument layouts for DEOPT: which operands are the call's arguments */
 #define L_NONE 0  /* not an intrinsic */
@@ -71,12 +75,8 @@
   X(MKLIST, ABC, L_NONE, "R[A] = (R[B] ... R[B+C-1])")                       \
   X(MKMAP, ABC, L_NONE, "R[A] = {R[B] R[B+1] ...} with C pairs")             \
   X(DEOPT, ABC, L_NONE, "call the global an intrinsic was compiled from")    \
-  /* ---- arithmetic (intrinsic) ---- */                                     \
-  X(ADD, ABC, L_BC, "R[A] = R[B] + R[C]")                                    \
-  X(SUB, ABC, L_BC, "R[A] = R[B] - R[C]")                                    \
-  X(MUL, ABC, L_BC, "R[A] = R[B] * R[C]")                                    \
-  X(DIV, ABC, L_BC, "R[A] = R[B] / R[C]")                                    \
-  X(MOD, ABC, L_BC, "R[A] = (mod R[B] R[C])")                                \
+  /* ---- variants codegen derives from intrinsics (intrinsics.h): the deopt \
+   * record names the builtin, the layout says where its arguments are ---- */ \
   X(ADDI, ABC, L_BsC, "R[A] = R[B] + sC")                                    \
   X(SUBI, ABC, L_BsC, "R[A] = R[B] - sC")                                    \
   X(RSUBI, ABC, L_BsC_R, "R[A] = sC - R[B]")                                 \
@@ -85,15 +85,7 @@
   X(SUBK, ABC, L_BK, "R[A] = R[B] - K[C]")                                   \
   X(MULK, ABC, L_BK, "R[A] = R[B] * K[C]")                                   \
   X(DIVK, ABC, L_BK, "R[A] = R[B] / K[C]")                                   \
-  X(NEG, ABC, L_B, "R[A] = -R[B]")                                           \
-  X(NOT, ABC, L_B, "R[A] = (not R[B])")                                      \
-  /* ---- comparison as values (intrinsic) ---- */                           \
-  X(EQV, ABC, L_BC, "R[A] = (= R[B] R[C])")                                  \
-  X(LTV, ABC, L_BC, "R[A] = (< R[B] R[C])")                                  \
-  X(LEV, ABC, L_BC, "R[A] = (<= R[B] R[C])")                                 \
-  X(GTV, ABC, L_BC, "R[A] = (> R[B] R[C])")                                  \
-  X(GEV, ABC, L_BC, "R[A] = (>= R[B] R[C])")                                 \
-  /* ---- compare and branch (intrinsic): take the next JMP if result == C */ \
+  /* compare and branch: take the next JMP if the result == C */            \
   X(BEQ, ABC, L_AB_J, "(= R[A] R[B])")                                       \
   X(BLT, ABC, L_AB_J, "(< R[A] R[B])")                                       \
   X(BLE, ABC, L_AB_J, "(<= R[A] R[B])")                                      \
@@ -107,48 +99,26 @@
   X(BNOT, ABC, L_A_J, "(not R[A])")                                          \
   X(BNULLP, ABC, L_A_J, "(null? R[A])")                                      \
   X(BPAIRP, ABC, L_A_J, "(pair? R[A])")                                      \
-  /* ---- lists, predicates, collections (intrinsic) ---- */                 \
-  X(CAR, ABC, L_B, "R[A] = (car R[B])")                                      \
-  X(CDR, ABC, L_B, "R[A] = (cdr R[B])")                                      \
-  X(CONS, ABC, L_BC, "R[A] = (cons R[B] R[C])")                              \
-  X(CADR, ABC, L_B, "R[A] = (cadr R[B])")                                    \
-  X(NULLP, ABC, L_B, "R[A] = (null? R[B])")                                  \
-  X(NILP, ABC, L_B, "R[A] = (nil? R[B])")                                    \
-  X(PAIRP, ABC, L_B, "R[A] = (pair? R[B])")                                  \
-  X(LISTP, ABC, L_B, "R[A] = (list? R[B])")                                  \
-  X(NUMBERP, ABC, L_B, "R[A] = (number? R[B])")                              \
-  X(STRINGP, ABC, L_B, "R[A] = (string? R[B])")                              \
-  X(SYMBOLP, ABC, L_B, "R[A] = (symbol? R[B])")                              \
-  X(ZEROP, ABC, L_B, "R[A] = (zero? R[B])")                                  \
-  X(LENGTH, ABC, L_B, "R[A] = (length R[B])")                                \
-  X(EQUALP, ABC, L_BC, "R[A] = (equal? R[B] R[C])")                          \
-  X(GET, ABC, L_BC, "R[A] = (get R[B] R[C])")                                \
-  X(CONTAINS, ABC, L_BC, "R[A] = (contains? R[B] R[C])")                     \
-  X(NTH, ABC, L_BC, "R[A] = (nth R[B] R[C])")                                \
-  X(APPEND2, ABC, L_BC, "R[A] = (append R[B] R[C])")                         \
-  X(STRLEN, ABC, L_B, "R[A] = (string-length R[B])")                         \
-  X(STRSPLIT, ABC, L_BC, "R[A] = (string/split R[B] R[C])")                  \
-  X(STR2NUM, ABC, L_B, "R[A] = (string->number R[B])")                       \
-  X(STRREF, ABC, L_BC, "R[A] = (string-ref R[B] R[C])")                      \
-  X(STRAPPEND, ABC, L_BC, "R[A] = (string-append R[B] R[C])")                \
-  X(MIN2, ABC, L_BC, "R[A] = (min R[B] R[C])")                               \
-  X(MAX2, ABC, L_BC, "R[A] = (max R[B] R[C])")                               \
-  X(VECTOR, ABC, L_ARGS, "R[A] = (vector R[B] ... R[B+C-1])")                \
-  X(LIST, ABC, L_ARGS, "R[A] = (list R[B] ... R[B+C-1])")                    \
-  X(ADD3, ABC, L_ARGS, "R[A] = (+ R[B] R[B+1] R[B+2]): small ints inline, else the builtin") \
-  X(ASSOC, ABC, L_B3, "R[A] = (assoc R[B] R[B+1] R[B+2])")                  \
   X(ASSOC_OWNED, ABC, L_B3, "R[A] = assoc, in place when R[B] carries token R[C] (C=255: the frame's)") \
   X(NEWTOKEN, ABC, L_NONE, "R[A] = a fresh owner token")
 
+/* every instruction, base list then intrinsics: X(name, ...) */
+#define SEMA_ALL_OPCODES(X) SEMA_OPCODES(X) SEMA_INTRINSICS(X)
+
 typedef enum {
-#define X(name, fmt, layout, doc) OP_##name,
-  SEMA_OPCODES(X)
+#define X(name, ...) OP_##name,
+  SEMA_ALL_OPCODES(X)
 #undef X
       OP__COUNT
 } OpCode;
 
-extern const char *const op_names[];
-extern const unsigned char op_layouts[];
+#include <stdbool.h>
+extern const char *const opcode_names[];     /* OP_X -> "X" */
+extern const unsigned char opcode_layouts[]; /* OP_X -> its deopt argument layout (L_...) */
+/* The instruction a call of the builtin NAME with argc arguments compiles to. */
+bool opcode_intrinsic(const char *name, int argc, OpCode *op);
+/* Does NAME compile to an instruction for some argument count? */
+bool opcode_is_intrinsic_name(const char *name);
 
 /* ---- field access ---- */
 #define GET_OP(i) ((OpCode)((i) & 0xFF))

@@ -1,20 +1,21 @@
 /* ops.c - semantics shared by intrinsic opcodes and library natives. */
 #include <math.h>
 #include "map.h"
+#include "numfmt.h"
 #include "ops.h"
 #include "runtime.h"
 
 /* ---- arithmetic (language.md §3.4) ---- */
 
 static NORETURN void arith_type_error(VM *vm, Value a, Value b, bool plus) {
-  if (plus && (is_string(a) || is_string(b))) vm_set_hint(vm, "use (str a b ...) to build a string");
+  if (plus && (is_string(a) || is_string(b))) err_hint(vm, "use (str a b ...) to build a string");
   err_type2(vm, plus ? "number or string" : "number", a, b);
 }
 
 /* wrapping 64-bit integer results */
 static Value wrap(VM *vm, uint64_t r) { return num_int(vm, (int64_t)r); }
 
-Value arith_add(VM *vm, Value a, Value b) {
+Value op_add(VM *vm, Value a, Value b) {
   if (is_int(a) && is_int(b)) return wrap(vm, (uint64_t)int_of(a) + (uint64_t)int_of(b));
   if (is_number(a) && is_number(b)) return double_val(num_to_double(a) + num_to_double(b));
   if (is_string(a) && is_string(b)) {
@@ -28,19 +29,29 @@ Value arith_add(VM *vm, Value a, Value b) {
   arith_type_error(vm, a, b, true);
 }
 
-Value arith_sub(VM *vm, Value a, Value b) {
+/* (+ a b c) exactly as the variadic builtin: every operand a number, then
+ * folded from the integer 0 (so (+ -0.0 -0.0 -0.0) is 0.0). */
+Value op_add3(VM *vm, Value a, Value b, Value c) {
+  if (is_double(a) && is_double(b) && is_double(c)) return double_val(0.0 + as_double(a) + as_double(b) + as_double(c));
+  if (!is_number(a)) err_type(vm, "number", a);
+  if (!is_number(b)) err_type(vm, "number", b);
+  if (!is_number(c)) err_type(vm, "number", c);
+  return op_add(vm, op_add(vm, op_add(vm, small_int_val(0), a), b), c);
+}
+
+Value op_sub(VM *vm, Value a, Value b) {
   if (is_int(a) && is_int(b)) return wrap(vm, (uint64_t)int_of(a) - (uint64_t)int_of(b));
   if (is_number(a) && is_number(b)) return double_val(num_to_double(a) - num_to_double(b));
   arith_type_error(vm, a, b, false);
 }
 
-Value arith_mul(VM *vm, Value a, Value b) {
+Value op_mul(VM *vm, Value a, Value b) {
   if (is_int(a) && is_int(b)) return wrap(vm, (uint64_t)int_of(a) * (uint64_t)int_of(b));
   if (is_number(a) && is_number(b)) return double_val(num_to_double(a) * num_to_double(b));
   arith_type_error(vm, a, b, false);
 }
 
-Value arith_div(VM *vm, Value a, Value b) {
+Value op_div(VM *vm, Value a, Value b) {
   if (is_int(a) && is_int(b)) {
     int64_t x = int_of(a), y = int_of(b);
     if (y == 0) err_eval(vm, "division by zero");
@@ -52,7 +63,7 @@ Value arith_div(VM *vm, Value a, Value b) {
   arith_type_error(vm, a, b, false);
 }
 
-Value arith_mod(VM *vm, Value a, Value b) {
+Value op_mod(VM *vm, Value a, Value b) {
   if (is_int(a) && is_int(b)) {
     int64_t x = int_of(a), y = int_of(b);
     if (y == 0) err_eval(vm, "modulo by zero");
@@ -63,7 +74,7 @@ Value arith_mod(VM *vm, Value a, Value b) {
   arith_type_error(vm, a, b, false);
 }
 
-Value arith_neg(VM *vm, Value a) {
+Value op_neg(VM *vm, Value a) {
   if (is_int(a)) return wrap(vm, (uint64_t)0 - (uint64_t)int_of(a));
   if (is_double(a)) return double_val(-as_double(a));
   err_type(vm, "number", a);
@@ -71,14 +82,14 @@ Value arith_neg(VM *vm, Value a) {
 
 static NORETURN void cmp_error(VM *vm, Value a, Value b) { err_type2(vm, "comparable values", a, b); }
 
-bool cmp_lt(VM *vm, Value a, Value b) {
+bool op_cmp_lt(VM *vm, Value a, Value b) {
   if (is_int(a) && is_int(b)) return int_of(a) < int_of(b);
   if (is_number(a) && is_number(b)) return num_to_double(a) < num_to_double(b);
   if (is_string(a) && is_string(b)) return val_compare(a, b) < 0;
   cmp_error(vm, a, b);
 }
 
-bool cmp_le(VM *vm, Value a, Value b) {
+bool op_cmp_le(VM *vm, Value a, Value b) {
   if (is_int(a) && is_int(b)) return int_of(a) <= int_of(b);
   if (is_number(a) && is_number(b)) return num_to_double(a) <= num_to_double(b);
   if (is_string(a) && is_string(b)) return val_compare(a, b) <= 0;
@@ -104,6 +115,23 @@ Value op_max2(VM *vm, Value a, Value b) {
   return gt ? a : b;
 }
 
+Value op_num_eq(VM *vm, Value a, Value b) { return bool_val(val_num_eq(a, b)); }
+Value op_lt(VM *vm, Value a, Value b) { return bool_val(op_cmp_lt(vm, a, b)); }
+Value op_le(VM *vm, Value a, Value b) { return bool_val(op_cmp_le(vm, a, b)); }
+Value op_gt(VM *vm, Value a, Value b) { return bool_val(op_cmp_lt(vm, b, a)); }
+Value op_ge(VM *vm, Value a, Value b) { return bool_val(op_cmp_le(vm, b, a)); }
+
+/* ---- predicates ---- */
+
+Value op_equalp(VM *vm, Value a, Value b) { return bool_val(val_equal(a, b)); }
+
+Value op_zerop(VM *vm, Value x) {
+  if (is_small_int(x)) return bool_val(x == small_int_val(0));
+  if (is_double(x)) return bool_val(as_double(x) == 0.0);
+  if (is_bigint(x)) return FALSE_VAL; /* boxed integers are never 0 */
+  err_type(vm, "number", x);
+}
+
 /* ---- lists and sequences ---- */
 
 Value op_car(VM *vm, Value x) {
@@ -124,10 +152,15 @@ Value op_cdr(VM *vm, Value x) {
 }
 
 Value op_cons(VM *vm, Value a, Value b) {
-  if (is_list(b)) return cons(vm, a, b);
-  if (b == NIL_VAL) return cons(vm, a, EMPTY_VAL);
-  return cons(vm, a, cons(vm, b, EMPTY_VAL));
+  if (is_list(b)) return list_cons(vm, a, b);
+  if (b == NIL_VAL) return list_cons(vm, a, EMPTY_VAL);
+  return list_cons(vm, a, list_cons(vm, b, EMPTY_VAL));
 }
+
+Value op_cadr(VM *vm, Value x) { return op_car(vm, op_cdr(vm, x)); }
+
+Value op_list(VM *vm, const Value *items, int n) { return list_from(vm, items, (size_t)n); }
+Value op_vector(VM *vm, const Value *items, int n) { return vec_from(vm, items, (size_t)n); }
 
 Value op_length(VM *vm, Value x) {
   if (is_list(x)) return small_int_val(list_length(x));
@@ -140,9 +173,9 @@ Value op_length(VM *vm, Value x) {
   err_type(vm, "list, vector, string, map, bytevector, or typed array", x);
 }
 
-Value op_get(VM *vm, Value m, Value k, Value dflt) {
+Value op_get_or(VM *vm, Value m, Value k, Value dflt) {
   if (!is_anymap(m)) {
-    if (is_vector(m) || is_list(m)) vm_set_hint(vm, "to index a list or vector, use (nth coll i)");
+    if (is_vector(m) || is_list(m)) err_hint(vm, "to index a list or vector, use (nth coll i)");
     err_type(vm, "map or hashmap", m);
   }
   Value v;
@@ -151,7 +184,7 @@ Value op_get(VM *vm, Value m, Value k, Value dflt) {
 
 Value op_contains(VM *vm, Value m, Value k) {
   if (!is_anymap(m)) {
-    if (is_vector(m) || is_list(m)) vm_set_hint(vm, "to look for an element of a list or vector, use list/contains?; to index one, use (nth coll i)");
+    if (is_vector(m) || is_list(m)) err_hint(vm, "to look for an element of a list or vector, use list/contains?; to index one, use (nth coll i)");
     err_type(vm, "map or hashmap", m);
   }
   Value v;
@@ -160,7 +193,7 @@ Value op_contains(VM *vm, Value m, Value k) {
 
 Value op_nth(VM *vm, Value coll, Value idx) {
   if (!is_int(idx)) {
-    if ((is_list(idx) || is_vector(idx)) && is_int(coll)) vm_set_hint(vm, "the arguments are swapped: the order is (nth sequence index)");
+    if ((is_list(idx) || is_vector(idx)) && is_int(coll)) err_hint(vm, "the arguments are swapped: the order is (nth sequence index)");
     err_type(vm, "int", idx);
   }
   int64_t i = int_of(idx);
@@ -182,13 +215,13 @@ Value op_append2(VM *vm, Value a, Value b) {
   Value tail = b;
   if (is_vector(b)) tail = list_from(vm, vec_items(b), vec_len(b));
   if (is_vector(a)) {
-    for (uint32_t i = vec_len(a); i-- > 0;) tail = cons(vm, vec_items(a)[i], tail);
+    for (uint32_t i = vec_len(a); i-- > 0;) tail = list_cons(vm, vec_items(a)[i], tail);
     return tail;
   }
   if (a == EMPTY_VAL) return tail;
   ListBuilder lb;
-  lb_init(&lb);
-  for (Value l = a; is_cons(l); l = cdr(l)) lb_add(vm, &lb, car(l));
+  list_start(&lb);
+  for (Value l = a; is_cons(l); l = cdr(l)) list_add(vm, &lb, car(l));
   lb.tail->cdr = tail;
   return lb.head;
 }
@@ -212,7 +245,7 @@ Value op_strref(VM *vm, Value s, Value i) {
 }
 
 Value op_strappend(VM *vm, Value a, Value b) {
-  if (is_string(a) && is_string(b)) return arith_add(vm, a, b);
+  if (is_string(a) && is_string(b)) return op_add(vm, a, b);
   StrBuf sb;
   sb_init(&sb);
   print_value(vm, &sb, a, false);
@@ -229,4 +262,49 @@ Value op_keyword_call(VM *vm, Value kw, Value m) {
   if (!is_anymap(m)) err_type(vm, "map or hashmap", m);
   Value v;
   return anymap_get(m, kw, &v) ? v : NIL_VAL;
+}
+
+/* ---- string/split and string->number: the 1BRC row parse (stdlib.md §3, §7) ---- */
+
+static Value split_on(VM *vm, Value s, const char *sep, size_t sl) {
+  const char *p = str_data(s), *end = p + str_len(s);
+  bool ascii = (as_string(s)->h.flags & STR_ASCII) != 0;
+  ListBuilder lb;
+  list_start(&lb);
+  if (sl == 0) { /* "" + every character + "" */
+    Value empty = str_new(vm, "", 0);
+    list_add(vm, &lb, empty);
+    size_t adv;
+    for (const char *q = p; q < end; q += adv) {
+      utf8_decode(q, &adv);
+      list_add(vm, &lb, str_new_flagged(vm, q, adv, adv == 1));
+    }
+    list_add(vm, &lb, empty);
+    return lb.head;
+  }
+  for (;;) {
+    const char *hit = sl == 1 ? memchr(p, sep[0], (size_t)(end - p)) : memmem(p, (size_t)(end - p), sep, sl);
+    const char *stop = hit ? hit : end;
+    list_add(vm, &lb, str_new_flagged(vm, p, (size_t)(stop - p), ascii));
+    if (!hit) break;
+    p = hit + sl;
+  }
+  return lb.head;
+}
+
+Value op_string_split(VM *vm, Value s, Value sep) {
+  if (!is_string(s)) err_type(vm, "string", s);
+  if (!is_string(sep)) err_type(vm, "string", sep);
+  return split_on(vm, s, str_data(sep), str_len(sep));
+}
+
+Value op_string_to_number(VM *vm, Value s) {
+  if (!is_string(s)) err_type(vm, "string", s);
+  int64_t iv;
+  double dv;
+  switch (numfmt_parse_lenient(str_data(s), str_len(s), &iv, &dv)) {
+  case NUMFMT_INT: return num_int(vm, iv);
+  case NUMFMT_FLOAT: return val_canon_double(dv);
+  default: err_eval(vm, "cannot parse '%.*s' as number", (int)str_len(s), str_data(s));
+  }
 }

@@ -5,7 +5,7 @@
 #include "numfmt.h"
 #include "runtime.h"
 
-void format_double(StrBuf *b, double d, bool force_point) {
+void print_double(StrBuf *b, double d, bool force_point) {
   char buf[NUMFMT_BUFSIZE];
   size_t n = numfmt_double(buf, sizeof buf, d, force_point);
   sb_add(b, buf, n);
@@ -48,7 +48,7 @@ static void print_char(StrBuf *b, uint32_t c) {
 
 static void print_map(VM *vm, StrBuf *b, Value m) {
   size_t n;
-  Value *e = anymap_sorted_entries(m, &n);
+  Value *e = map_sorted_entries(m, &n);
   sb_addc(b, '{');
   for (size_t i = 0; i < n; i++) {
     if (i) sb_addc(b, ' ');
@@ -126,7 +126,7 @@ static void print_obj(VM *vm, StrBuf *b, Value v) {
 
 void print_value(VM *vm, StrBuf *b, Value v, bool write) {
   if (is_double(v)) {
-    format_double(b, as_double(v), true);
+    print_double(b, as_double(v), true);
     return;
   }
   switch (VAL_TAG(v)) {
@@ -152,11 +152,11 @@ void print_value(VM *vm, StrBuf *b, Value v, bool write) {
     sb_add(b, str_data(v), str_len(v));
     return;
   }
-  vm_check_c_stack(vm);
+  err_check_c_stack(vm);
   print_obj(vm, b, v);
 }
 
-Value value_to_string(VM *vm, Value v, bool write) {
+Value print_to_string(VM *vm, Value v, bool write) {
   if (!write && is_string(v)) return v;
   StrBuf b;
   sb_init(&b);
@@ -188,10 +188,10 @@ static void pp(VM *vm, StrBuf *b, Value v, int indent, int width) {
     sb_free(&tmp);
     return;
   }
-  vm_check_c_stack(vm);
+  err_check_c_stack(vm);
   if (is_anymap(v)) {
     size_t n;
-    Value *e = anymap_sorted_entries(v, &n);
+    Value *e = map_sorted_entries(v, &n);
     sb_addc(b, '{');
     for (size_t i = 0; i < n; i++) {
       if (i) newline_indent(b, indent + 1);
@@ -232,4 +232,4 @@ static void pp(VM *vm, StrBuf *b, Value v, int indent, int width) {
   sb_free(&tmp);
 }
 
-void pretty_print(VM *vm, StrBuf *b, Value v, int width) { pp(vm, b, v, 0, width); }
+void print_pretty(VM *vm, StrBuf *b, Value v, int width) { pp(vm, b, v, 0, width); }

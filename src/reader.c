@@ -5,6 +5,7 @@
  * every other cell the position of its element.  The compiler uses these for
  * error positions.  Reading never collects (allocation only records debt).
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <utf8proc.h>
@@ -12,6 +13,7 @@
 #include "arena.h"
 #include "numfmt.h"
 #include "reader.h"
+#include "state.h"
 #include "runtime.h"
 
 typedef struct {
@@ -171,7 +173,7 @@ static Value read_number(Reader *r, Pos p) {
   NumKind k = numfmt_parse(r->src + r->i, n, &iv, &dv);
   if (k == NUMFMT_RANGE) rerr(r, p, false, "invalid integer: %.*s", (int)n, r->src + r->i);
   skip_bytes(r, n);
-  if (k == NUMFMT_INT) return int_val(r->vm, iv);
+  if (k == NUMFMT_INT) return obj_int(r->vm, iv);
   return double_val(dv);
 }
 
@@ -356,7 +358,7 @@ static const char *token_class(Value v) {
   if (is_cons(v)) return "list";
   if (is_vector(v)) return "vector";
   if (is_anymap(v)) return "map";
-  return type_name(v);
+  return val_type_name(v);
 }
 
 /* Items are collected in malloc'd arrays; they must not leak on error, so
@@ -417,7 +419,7 @@ static Value read_seq(Reader *r, int open, Pos start) {
   if (open == '(') {
     result = EMPTY_VAL;
     for (size_t k = it.n; k-- > 0;)
-      result = cons_pos(vm, it.items[k], result, k == 0 ? POS_PACK(start.line, start.col) : it.pos[k]);
+      result = list_cons_at(vm, it.items[k], result, k == 0 ? POS_PACK(start.line, start.col) : it.pos[k]);
   } else if (open == '[') {
     result = vec_from(vm, it.items, it.n);
   } else {
@@ -490,7 +492,7 @@ static Value shorthand_scan(VM *vm, Value v, int *maxk) {
     Value head = shorthand_scan(vm, car(v), maxk);
     Value tail = shorthand_scan(vm, cdr(v), maxk);
     if (head == car(v) && tail == cdr(v)) return v;
-    return cons_pos(vm, head, tail, as_obj(v)->aux);
+    return list_cons_at(vm, head, tail, as_obj(v)->aux);
   }
   if (is_vector(v)) {
     uint32_t n = vec_len(v);
@@ -515,10 +517,10 @@ static Value read_short_lambda(Reader *r, Pos start) {
   for (int k = maxk; k >= 1; k--) {
     char name[16];
     snprintf(name, sizeof name, "%%%d", k);
-    params = cons(vm, SYM(vm, name), params);
+    params = list_cons(vm, SYM(vm, name), params);
   }
   uint32_t pos = POS_PACK(start.line, start.col);
-  return cons_pos(vm, SYM(vm, "lambda"), cons_pos(vm, params, cons_pos(vm, body, EMPTY_VAL, pos), pos), pos);
+  return list_cons_at(vm, SYM(vm, "lambda"), list_cons_at(vm, params, list_cons_at(vm, body, EMPTY_VAL, pos), pos), pos);
 }
 
 /* ---- f-strings ---- */
@@ -580,8 +582,8 @@ static Value read_fstring(Reader *r, Pos start) {
   if (lit.len) items_add(r, &parts, str_new(vm, lit.data, lit.len), 0);
   Value l = EMPTY_VAL;
   uint32_t pos = POS_PACK(start.line, start.col);
-  for (size_t k = parts.n; k-- > 0;) l = cons_pos(vm, parts.items[k], l, parts.pos[k] ? parts.pos[k] : pos);
-  return cons_pos(vm, SYM(vm, "str"), l, pos);
+  for (size_t k = parts.n; k-- > 0;) l = list_cons_at(vm, parts.items[k], l, parts.pos[k] ? parts.pos[k] : pos);
+  return list_cons_at(vm, SYM(vm, "str"), l, pos);
 }
 
 /* ---- dispatch ---- */
@@ -595,7 +597,7 @@ static Value read_quote_like(Reader *r, const char *name, const char *shown, Pos
   }
   VM *vm = r->vm;
   uint32_t pos = POS_PACK(start.line, start.col);
-  return cons_pos(vm, SYM(vm, name), cons_pos(vm, v, EMPTY_VAL, POS_PACK(p.line, p.col)), pos);
+  return list_cons_at(vm, SYM(vm, name), list_cons_at(vm, v, EMPTY_VAL, POS_PACK(p.line, p.col)), pos);
 }
 
 static TokKind read_token(Reader *r, Value *out, Pos *pos) {
@@ -699,10 +701,10 @@ static TokKind read_token(Reader *r, Value *out, Pos *pos) {
 bool reader_next(Reader *r, Value *out) {
   Pos p;
   Arena **saved = r->arena;
-  unsigned slot = vm_arena_push(r->vm);
-  r->arena = vm_arena(r->vm, slot);
+  unsigned slot = arena_push(r->vm);
+  r->arena = arena_at(r->vm, slot);
   TokKind k = read_token(r, out, &p);
-  vm_arena_release(r->vm, slot);
+  arena_release(r->vm, slot);
   r->arena = saved;
   if (k == TK_EOF) return false;
   if (k == TK_DOT) rerr(r, p, false, "unexpected `.`");
@@ -723,14 +725,14 @@ static void check_utf8(VM *vm, const char *src, size_t len) {
   err_reader(vm, line, col, "invalid UTF-8 in source");
 }
 
-Value read_all(VM *vm, const char *src, size_t len) {
+Value reader_read_all(VM *vm, const char *src, size_t len) {
   check_utf8(vm, src, len);
   Reader r;
   reader_init(&r, vm, src, len);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   Value v;
-  while (reader_next(&r, &v)) lb_add(vm, &lb, v);
+  while (reader_next(&r, &v)) list_add(vm, &lb, v);
   return lb.head;
 }
 
@@ -748,7 +750,7 @@ static void read_everything(VM *vm, void *ud) {
   }
 }
 
-bool read_is_incomplete(VM *vm, const char *src, size_t len) {
+bool reader_is_incomplete(VM *vm, const char *src, size_t len) {
   /* re-read under protection; the reader marks errors caused by end of input */
   Source c = {src, len};
   uint32_t roots = vm->nroots;
@@ -760,4 +762,32 @@ bool read_is_incomplete(VM *vm, const char *src, size_t len) {
   const char *m = str_data(msg);
   return strncmp(m, "unterminated", 12) == 0 || strncmp(m, "unexpected end of input", 23) == 0 ||
          strstr(m, "requires an expression after it") != NULL;
+}
+
+/* ---- whole files ---- */
+
+char *reader_read_file(const char *path, size_t *len, int *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    *err = errno;
+    return NULL;
+  }
+  StrBuf b;
+  sb_init(&b);
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) sb_add(&b, buf, n);
+  if (ferror(f)) {
+    *err = errno;
+    fclose(f);
+    sb_free(&b);
+    return NULL;
+  }
+  fclose(f);
+  *len = b.len;
+  if (!b.data) {
+    b.data = malloc(1);
+    b.data[0] = 0;
+  }
+  return b.data;
 }

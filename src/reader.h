@@ -20,8 +20,10 @@ void reader_init(Reader *r, VM *vm, const char *src, size_t len);
 /* Read the next datum; false at end of input.  Raises reader errors. */
 bool reader_next(Reader *r, Value *out);
 /* Read every datum of src into a list (validates UTF-8 first). */
-Value read_all(VM *vm, const char *src, size_t len);
+Value reader_read_all(VM *vm, const char *src, size_t len);
 /* Would reading src fail only because input ended early?  (REPL continuation) */
-bool read_is_incomplete(VM *vm, const char *src, size_t len);
+bool reader_is_incomplete(VM *vm, const char *src, size_t len);
+/* Read a whole file into a malloc'd NUL-terminated buffer; NULL with errno in *err. */
+char *reader_read_file(const char *path, size_t *len, int *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* symbol.c - interning of symbol and keyword names. */
 #include <stdlib.h>
 #include "runtime.h"
+#include "state.h"
 #include "symbol.h"
 #include "vm.h"
 
@@ -37,11 +38,17 @@ uint32_t sym_intern(VM *vm, const char *name, size_t len) {
   if (t->count == t->cap) {
     t->cap = t->cap ? t->cap * 2 : 1024;
     t->names = realloc(t->names, t->cap * sizeof(String *));
-    if (!t->names) abort();
+    t->tags = realloc(t->tags, t->cap);
+    t->order = realloc(t->order, t->cap * sizeof(uint64_t));
+    if (!t->names || !t->tags || !t->order) abort();
   }
   uint32_t id = t->count;
   /* allocation cannot collect, so the new name is safe until it is stored */
   t->names[id] = as_string(str_new(vm, name, len));
+  t->tags[id] = 0;
+  uint64_t key = 0;
+  for (size_t k = 0; k < 8; k++) key = key << 8 | (k < len ? (uint8_t)name[k] : 0);
+  t->order[id] = key;
   t->count++;
   t->slots[i] = id + 1;
   return id;
@@ -49,8 +56,21 @@ uint32_t sym_intern(VM *vm, const char *name, size_t len) {
 
 String *sym_name(VM *vm, uint32_t id) { return vm->syms.names[id]; }
 
-void symtab_free(SymTab *t) {
+int sym_compare(const SymTab *t, uint32_t a, uint32_t b) {
+  if (a == b) return 0;
+  uint64_t x = t->order[a], y = t->order[b];
+  if (x != y) return x < y ? -1 : 1;
+  const String *p = t->names[a], *q = t->names[b];
+  size_t n = p->len < q->len ? p->len : q->len;
+  int c = memcmp(p->data, q->data, n);
+  if (c) return c < 0 ? -1 : 1;
+  return (p->len > q->len) - (p->len < q->len);
+}
+
+void sym_table_free(SymTab *t) {
   free(t->names);
+  free(t->tags);
+  free(t->order);
   free(t->slots);
   memset(t, 0, sizeof *t);
 }

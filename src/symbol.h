@@ -12,6 +12,8 @@
 
 typedef struct SymTab {
   String **names; /* id -> name */
+  uint8_t *tags;  /* id -> a small tag a layer above attaches (the front end: special forms) */
+  uint64_t *order; /* id -> the name's first 8 bytes, big-endian: orders most pairs of names */
   uint32_t count, cap;
   uint32_t *slots; /* hash index: id + 1, 0 = empty */
   uint32_t nslots;
@@ -24,6 +26,15 @@ String *sym_name(struct VM *vm, uint32_t id);
 static inline const char *sym_cstr(struct VM *vm, Value sym_or_kw) { return sym_name(vm, sym_id(sym_or_kw))->data; }
 #define SYM(vm, s) sym_val(sym_intern_c(vm, s))
 #define KW(vm, s) kw_val(sym_intern_c(vm, s))
-void symtab_free(SymTab *t);
+void sym_table_free(SymTab *t);
+/* Order two symbol (or keyword) names, by bytes as strings are ordered:
+ * the precomputed 8-byte prefix keys decide unless they are equal, then the
+ * names.  Comparing keywords in a sorted map is thus one load and compare,
+ * not a memcmp of their names (value.c). */
+int sym_compare(const SymTab *t, uint32_t a, uint32_t b);
+
+/* The tag of symbol id (0 unless set), like Lua's reserved-word marks. */
+static inline uint8_t sym_tag(const SymTab *t, uint32_t id) { return t->tags[id]; }
+static inline void sym_set_tag(SymTab *t, uint32_t id, uint8_t tag) { t->tags[id] = tag; }
 
 #endif

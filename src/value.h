@@ -25,6 +25,10 @@
 
 typedef uint64_t Value;
 
+#define NORETURN __attribute__((noreturn))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
 #define TAG_SPECIAL 0xFFF9u
 #define TAG_INT 0xFFFAu
 #define TAG_CHAR 0xFFFBu

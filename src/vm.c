@@ -1,43 +1,85 @@
-/* vm.c - the dispatch loop, calls, frames and the global environment.
+/* vm.c - the dispatch loop, calls, run levels, handlers and deopt.
  *
- * One contiguous value stack, reserved once and never moved, holds every
- * frame's registers; a frame's function sits just below its register 0
- * (base[-1]) and its result is written there on return.  Sema-to-Sema calls
- * never recurse in C; natives that call back (map, sort, ...) enter a new
- * run level (vm_run), which is where errors caught by `try` resume.
+ * THE STACK.  One contiguous value stack, reserved once (STACK_SLOTS values,
+ * pages touched lazily) and never moved, holds every frame's registers.  So a
+ * pointer into it -- a frame's base, a native's argv, a handler's top --
+ * stays valid as long as its slot is in use, and nothing ever has to be
+ * re-derived after a reallocation (there is none).  What *does* change under
+ * a running frame is which frame is current: after anything that may push
+ * or pop frames (a call, a return, an error caught by `try`), the dispatch
+ * loop reloads ci, cl, base, pc and k from vm->ci (LOAD_FRAME) instead of
+ * trusting its locals.
+ *
+ * CALLING CONVENTION.  A frame is a window of the stack: its function sits in
+ * base[-1], its arguments in base[0..argc), its other registers above; a
+ * prototype's maxregs bounds the window.  `CALL A B` calls R[A] with
+ * R[A+1..A+B]: the callee's base is &R[A+1], so arguments are never copied,
+ * and the result is written into R[A] (the callee's base[-1]) on return.
+ * A rest parameter is collected into a list at frame entry.  TAILCALL moves
+ * callee and arguments down over the current frame and reuses its CallInfo,
+ * so tail calls run in constant space.  Sema-to-Sema calls never recurse in
+ * C: the loop just switches frames.
+ *
+ * RUN LEVELS.  A native that calls back into Sema code (map, sort, foldl,
+ * the embedding API) goes through vm_call, which pushes the callee's frame
+ * marked CI_FRESH and enters a new run level (vm_run -> execute).  Returning
+ * from a CI_FRESH frame leaves that execute(); so C recursion happens only
+ * at native boundaries, and the C stack guard (err_check_c_stack) bounds it.
+ *
+ * SAFE POINTS.  Allocation never collects: gc_alloc only records debt and
+ * sets heap.pending.  The collector runs only at safe points: after an
+ * instruction that allocates (GC_CHECK), after a call to a native, on
+ * return, at frame entry with a rest list, and in vm_safepoint.  Before
+ * collecting, the loop sets vm->top to the end of the current window, so the
+ * collector scans exactly the live registers of every frame (gc.c: the stack
+ * up to vm->top).  Consequences: a native may keep fresh objects in C
+ * locals until it calls back into Sema code; an instruction handler may hold
+ * an unrooted value across an allocation but not across a GC_CHECK.
+ *
+ * ERRORS.  Raising (error.c) is a longjmp to the innermost Handler.  `TRY`
+ * pushes one that names this run level's jmp_buf, the frame, the register
+ * for the error map and the catch pc; vm_run's setjmp restores the state the
+ * handler saved (frames, top, roots, arenas, environment, current file) and
+ * resumes at the catch pc.  A protected call (vm_protect) is a handler with
+ * no catch pc.  The setjmp lives in vm_run, once per run level, not in the
+ * dispatch loop, so the loop is not pessimised by returns_twice.
+ *
+ * DEOPT CONTRACT.  Intrinsic instructions (intrinsics.h) assume the builtin
+ * they were compiled from is still in its global cell.  Each such
+ * instruction is recorded in its prototype's deopt table (pc, cell, opcode
+ * and a swapped-operands flag).  Storing a different value into the cell
+ * (env_set_global) rewrites every recorded instruction of every live
+ * prototype into DEOPT before the store; DEOPT finds its record and calls the
+ * cell's current value with the operands the layout names.  A program that
+ * never redefines a builtin pays nothing; one that does gets its own
+ * definition from the next execution of each instruction on.
+ *
+ * OWNER TOKENS.  An owner token (vm_new_token) marks map nodes that only
+ * one loop activation or one fold-driver call can reach; ASSOC_OWNED may
+ * update such nodes in place.  A token is lent to a frame (CallInfo.owner)
+ * by vm_call_owned and dropped by any tail call out of it; tokens come from
+ * a counter and are never reused, so an escaped map is persistent forever
+ * after.  (docs/design.md, "Owned updates".)
  */
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include "arena.h"
-#include "compiler.h"
-#include "forms.h"
-#include "interp.h"
+#include "state.h"
+#include "vm.h"
 #include "map.h"
 #include "opcodes.h"
 #include "ops.h"
+#include "env.h"
 #include "runtime.h"
 
 #define STACK_SLOTS (16u << 20) /* 16M values: 128 MiB reserved, touched lazily */
 #define MAX_FRAMES 400000u
-#define MAX_ARENAS 256
 
-const char *const op_names[] = {
-#define X(name, fmt, layout, doc) #name,
-    SEMA_OPCODES(X)
-#undef X
-};
-const unsigned char op_layouts[] = {
-#define X(name, fmt, layout, doc) layout,
-    SEMA_OPCODES(X)
-#undef X
-};
 
 #ifdef SEMA_PROFILE_OPS
 static void print_op_profile(void);
 #endif
-void lib_register_all(VM *vm);
-void lib_prelude_init(VM *vm);
 
 static void *reserve(size_t bytes) {
   void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -48,7 +90,12 @@ static void *reserve(size_t bytes) {
   return p;
 }
 
-/* ---- C stack guard ---- */
+/* ---- C stack guard ----
+ * C recursion happens at native boundaries (callbacks, printing, equality,
+ * macro expansion).  The limit is derived from RLIMIT_STACK at start (or set
+ * for a thread made with a big stack), leaving a margin for the deepest C
+ * frames below the check, so running out is the catchable "stack overflow",
+ * never SIGSEGV. */
 
 static char *stack_limit_for(size_t size) {
   uintptr_t here = (uintptr_t)__builtin_frame_address(0);
@@ -67,23 +114,32 @@ static char *stack_limit_from_rlimit(void) {
 
 void vm_set_c_stack_size(VM *vm, size_t size) { vm->c_stack_limit = stack_limit_for(size); }
 
-void vm_check_c_stack(VM *vm) {
-  char here;
-  if (UNLIKELY(&here < vm->c_stack_limit)) err_eval(vm, "stack overflow: maximum call depth exceeded");
+
+/* ---- output: the default writer is stdio ---- */
+
+static void std_write(void *ud, int stream, const char *s, size_t n) {
+  if (stream == 2) {
+    fflush(stdout); /* keep program order when both go to one place */
+    fwrite(s, 1, n, stderr);
+  } else {
+    fwrite(s, 1, n, stdout);
+  }
 }
 
-/* ---- lifecycle ---- */
-
-static void env_init(Env *e, Env *parent) {
-  memset(e, 0, sizeof *e);
-  e->parent = parent;
-  e->exports = NIL_VAL;
+static void std_flush(void *ud) {
+  fflush(stdout);
+  fflush(stderr);
 }
+
+/* ---- lifecycle ----
+ * A bare state: stack and frames reserved (virtual memory only until
+ * touched), heap, global environment.  No symbol is interned here, no
+ * library exists yet: boot.c builds the rest on top. */
 
 VM *vm_new(void) {
   VM *vm = calloc(1, sizeof(VM));
   if (!vm) abort();
-  rt_current_vm = vm;
+  val_current_vm = vm;
   vm->stack = reserve(STACK_SLOTS * sizeof(Value));
   vm->stack_end = vm->stack + STACK_SLOTS - 512;
   vm->top = vm->stack;
@@ -92,232 +148,91 @@ VM *vm_new(void) {
   vm->ci = vm->ci_base; /* sentinel frame */
   vm->ci_end = vm->ci_base + MAX_FRAMES;
   vm->max_depth = MAX_FRAMES;
-  vm->arenas = calloc(MAX_ARENAS, sizeof(Arena *));
+  vm->arenas = calloc(ARENA_MAX_NESTING, sizeof(Arena *));
   vm->c_stack_limit = stack_limit_from_rlimit();
   gc_init(vm);
   vm->error = vm->error_hint = vm->pending_hint = NIL_VAL;
+  for (int i = 0; i < VM_MAX_HELPERS; i++) vm->helpers[i] = NIL_VAL;
   vm->args = EMPTY_VAL;
   vm->modules = NIL_VAL;
   vm->loading = EMPTY_VAL;
   vm->cur_file = NIL_VAL;
   vm->intern_strs = NIL_VAL;
-  vm->interp_keep = NIL_VAL;
-  vm->out = stdout;
-  vm->errout = stderr;
+  vm->output = (VmOutput){std_write, std_flush, NULL};
   env_init(&vm->genv, NULL);
   vm->env = &vm->genv;
-  const char *stress = getenv("SEMA_GC_STRESS");
-  vm->stress_gc = stress && *stress && *stress != '0';
-  compiler_intern_specials(vm);
   vm->modules = map_empty(vm);
-  lib_register_all(vm);
-  compiler_register_helpers(vm);
-  lib_prelude_init(vm);
-  vm->first_user_global = vm->nglobals;
 #ifdef SEMA_PROFILE_OPS
   static int registered;
   if (!registered++) atexit(print_op_profile);
 #endif
-  const char *dis = getenv("SEMA_DISASM");
-  vm->disasm = dis && *dis && *dis != '0';
   return vm;
 }
 
-static void env_free(Env *e) {
-  free(e->keys);
-  free(e->cells);
-}
-
 void vm_free(VM *vm) {
-  if (vm->interp_state) interp_free(vm);
+  if (vm->hooks.on_free) vm->hooks.on_free(vm);
   gc_heap_free(vm);
-  symtab_free(&vm->syms);
+  sym_table_free(&vm->syms);
   env_free(&vm->genv);
   free(vm->globals);
   free(vm->roots);
   free(vm->handlers);
-  vm_arena_release(vm, 0);
+  arena_release(vm, 0);
   free(vm->arenas);
-  free(vm->outcap.data);
-  free(vm->errcap.data);
   munmap(vm->stack, STACK_SLOTS * sizeof(Value));
   munmap(vm->ci_base, (MAX_FRAMES + 8) * sizeof(CallInfo));
-  if (rt_current_vm == vm) rt_current_vm = NULL;
+  if (val_current_vm == vm) val_current_vm = NULL;
   free(vm);
 }
 
-/* ---- arenas ---- */
+/* ---- roots for C code ----
+ * A LIFO stack of values the collector marks (vm.h explains when a native
+ * needs it).  Handlers save its depth, so an error pops what the aborted
+ * code pushed. */
 
-
-void *arena_alloc(Arena **ap, size_t n) {
-  n = (n + 15) & ~(size_t)15;
-  Arena *a = *ap;
-  if (!a || a->used + n > a->cap) {
-    size_t cap = n > 65536 ? n : 65536;
-    Arena *b = malloc(sizeof(Arena));
-    if (!b || !(b->block = malloc(cap))) abort();
-    b->used = 0;
-    b->cap = cap;
-    b->prev = a;
-    *ap = a = b;
+void vm_push_root(VM *vm, Value v) {
+  if (UNLIKELY(vm->nroots == vm->caproots)) {
+    vm->caproots = vm->caproots ? vm->caproots * 2 : 256;
+    vm->roots = realloc(vm->roots, vm->caproots * sizeof(Value));
+    if (!vm->roots) abort();
   }
-  void *p = a->block + a->used;
-  a->used += n;
-  memset(p, 0, n);
-  return p;
+  vm->roots[vm->nroots++] = v;
 }
 
-void arena_free(Arena **ap) {
-  Arena *a = *ap;
-  while (a) {
-    Arena *p = a->prev;
-    free(a->block);
-    free(a);
-    a = p;
-  }
-  *ap = NULL;
+void vm_pop_roots(VM *vm, uint32_t n) { vm->nroots -= n; }
+
+uint32_t vm_root_slot(VM *vm, Value v) {
+  vm_push_root(vm, v);
+  return vm->nroots - 1;
 }
 
-unsigned vm_arena_push(VM *vm) {
-  if (vm->narenas == MAX_ARENAS) err_eval(vm, "compilation nested too deeply");
-  vm->arenas[vm->narenas] = NULL;
-  return vm->narenas++;
+Value *vm_root_ref(VM *vm, uint32_t slot) { return &vm->roots[slot]; }
+uint32_t vm_roots_mark(VM *vm) { return vm->nroots; }
+void vm_roots_reset(VM *vm, uint32_t mark) { vm->nroots = mark; }
+
+void vm_add_marker(VM *vm, void (*mark)(VM *vm)) {
+  for (int i = 0; i < VM_MAX_MARKERS; i++)
+    if (!vm->markers[i]) {
+      vm->markers[i] = mark;
+      return;
+    }
+  abort(); /* a fixed set of subsystems registers markers: more is a bug */
 }
 
-Arena **vm_arena(VM *vm, unsigned slot) { return &vm->arenas[slot]; }
-
-void vm_arena_release(VM *vm, unsigned slot) {
-  while (vm->narenas > slot) arena_free(&vm->arenas[--vm->narenas]);
+void vm_remove_marker(VM *vm, void (*mark)(VM *vm)) {
+  for (int i = 0; i < VM_MAX_MARKERS; i++)
+    if (vm->markers[i] == mark) vm->markers[i] = NULL;
 }
 
-void vm_grow_roots(VM *vm) {
-  vm->caproots = vm->caproots ? vm->caproots * 2 : 256;
-  vm->roots = realloc(vm->roots, vm->caproots * sizeof(Value));
-  if (!vm->roots) abort();
-}
+Value vm_error(VM *vm) { return vm->error; }
+Value vm_args(VM *vm) { return vm->args; }
 
 void vm_safepoint(VM *vm) {
   if (vm->heap.pending) gc_collect(vm);
 }
 
-/* ---- environments and global cells ---- */
-
-static int32_t new_cell(VM *vm, Value sym) {
-  if (vm->nglobals == vm->capglobals) {
-    vm->capglobals = vm->capglobals ? vm->capglobals * 2 : 1024;
-    vm->globals = realloc(vm->globals, vm->capglobals * sizeof(GlobalCell));
-    if (!vm->globals) abort();
-  }
-  GlobalCell *g = &vm->globals[vm->nglobals];
-  g->value = UNBOUND_VAL;
-  g->name = sym;
-  g->fallback = -1;
-  g->flags = 0;
-  g->opcode_id = 0;
-  return (int32_t)vm->nglobals++;
-}
-
-static void env_rehash(Env *e) {
-  uint32_t cap = e->cap ? e->cap * 2 : 256;
-  uint32_t *keys = calloc(cap, sizeof *keys);
-  int32_t *cells = calloc(cap, sizeof *cells);
-  if (!keys || !cells) abort();
-  for (uint32_t i = 0; i < e->cap; i++) {
-    if (!e->keys[i]) continue;
-    uint32_t j = (e->keys[i] * 2654435761u) & (cap - 1);
-    while (keys[j]) j = (j + 1) & (cap - 1);
-    keys[j] = e->keys[i];
-    cells[j] = e->cells[i];
-  }
-  free(e->keys);
-  free(e->cells);
-  e->keys = keys;
-  e->cells = cells;
-  e->cap = cap;
-}
-
-static int32_t env_find(Env *e, uint32_t id) {
-  if (!e->cap) return -1;
-  uint32_t key = id + 1;
-  uint32_t j = (key * 2654435761u) & (e->cap - 1);
-  while (e->keys[j]) {
-    if (e->keys[j] == key) return e->cells[j];
-    j = (j + 1) & (e->cap - 1);
-  }
-  return -1;
-}
-
-static void env_insert(Env *e, uint32_t id, int32_t cell) {
-  if ((e->count + 1) * 2 > e->cap) env_rehash(e);
-  uint32_t key = id + 1;
-  uint32_t j = (key * 2654435761u) & (e->cap - 1);
-  while (e->keys[j] && e->keys[j] != key) j = (j + 1) & (e->cap - 1);
-  if (!e->keys[j]) e->count++;
-  e->keys[j] = key;
-  e->cells[j] = cell;
-}
-
-/* Find the cell for sym in env; module envs get their own cell that falls
- * back to the global one while unbound. */
-int32_t env_lookup(VM *vm, Env *env, Value sym, bool create) {
-  int32_t c = env_find(env, sym_id(sym));
-  if (c >= 0 || !create) {
-    if (c < 0 && env->parent) return env_lookup(vm, env->parent, sym, false);
-    return c;
-  }
-  c = new_cell(vm, sym);
-  if (env->parent) vm->globals[c].fallback = env_lookup(vm, env->parent, sym, true);
-  env_insert(env, sym_id(sym), c);
-  return c;
-}
-
-int32_t global_cell(VM *vm, Value sym) { return env_lookup(vm, &vm->genv, sym, true); }
-
-void global_define(VM *vm, const char *name, Value v) {
-  int32_t c = global_cell(vm, SYM(vm, name));
-  vm->globals[c].value = v;
-  if (is_native(v) && intrinsic_id(name)) vm->globals[c].opcode_id = 1;
-}
-
-Value global_get(VM *vm, const char *name) {
-  int32_t c = env_find(&vm->genv, sym_intern_c(vm, name));
-  return c < 0 ? UNBOUND_VAL : vm->globals[c].value;
-}
-
-/* Rewrite every intrinsic instruction compiled from this cell into DEOPT. */
-static void deopt_proto(VM *vm, Obj *o, void *ud) {
-  (void)vm;
-  int32_t cell = *(int32_t *)ud;
-  Proto *p = (Proto *)o;
-  if (!is_vector(p->deopt)) return;
-  Value *d = vec_items(p->deopt);
-  for (uint32_t i = 0; i + 2 < vec_len(p->deopt); i += 3)
-    if (small_int_of(d[i + 1]) == cell) {
-      uint32_t pc = (uint32_t)small_int_of(d[i]);
-      p->code[pc] = SET_OP(p->code[pc], OP_DEOPT);
-    }
-}
-
-void vm_set_global(VM *vm, int32_t cell, Value v) {
-  GlobalCell *g = &vm->globals[cell];
-  if (UNLIKELY(g->opcode_id) && !(g->flags & GC_INTRINSIC_OFF) && g->value != v) {
-    g->flags |= GC_INTRINSIC_OFF;
-    gc_each_object(vm, OBJ_PROTO, deopt_proto, &cell);
-  }
-  g->value = v;
-}
-
-static Value global_slow(VM *vm, uint32_t cell) {
-  GlobalCell *g = &vm->globals[cell];
-  if (g->fallback >= 0 && vm->globals[g->fallback].value != UNBOUND_VAL) return vm->globals[g->fallback].value;
-  err_unbound(vm, g->name);
-}
-
-Value vm_global_value(VM *vm, uint32_t cell) {
-  Value v = vm->globals[cell].value;
-  return v != UNBOUND_VAL ? v : global_slow(vm, cell);
-}
-
+/* Set asynchronously (signal handlers, other threads); read at backward
+ * jumps and calls.  sig_atomic_t: the only type a handler may write. */
 volatile sig_atomic_t vm_interrupt_requested;
 
 void vm_interrupted(VM *vm) {
@@ -327,37 +242,18 @@ void vm_interrupted(VM *vm) {
 
 /* ---- output ---- */
 
-static void capture_add(StrBufC *b, const char *s, size_t n) {
-  if (b->len + n + 1 > b->cap) {
-    while (b->len + n + 1 > b->cap) b->cap = b->cap ? b->cap * 2 : 1024;
-    b->data = realloc(b->data, b->cap);
-    if (!b->data) abort();
-  }
-  memcpy(b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = 0;
-}
+void vm_write(VM *vm, const char *s, size_t n) { vm->output.write(vm->output.ud, 1, s, n); }
+void vm_write_err(VM *vm, const char *s, size_t n) { vm->output.write(vm->output.ud, 2, s, n); }
+void vm_flush(VM *vm) { vm->output.flush(vm->output.ud); }
 
-void vm_write(VM *vm, const char *s, size_t n) {
-  if (vm->capture)
-    capture_add(&vm->outcap, s, n);
-  else
-    fwrite(s, 1, n, vm->out);
-}
-
-void vm_write_err(VM *vm, const char *s, size_t n) {
-  if (vm->capture) {
-    capture_add(&vm->errcap, s, n);
-  } else {
-    fflush(vm->out); /* keep program order when both go to one place */
-    fwrite(s, 1, n, vm->errout);
-  }
+void vm_set_output(VM *vm, void (*write)(void *ud, int stream, const char *s, size_t n), void (*flush)(void *ud), void *ud) {
+  vm->output = write ? (VmOutput){write, flush ? flush : std_flush, ud} : (VmOutput){std_write, std_flush, NULL};
 }
 
 /* ---- calls ---- */
 
 void vm_stack_overflow(VM *vm) {
-  vm_set_hint(vm, "make the call tail-recursive or use do");
+  err_hint(vm, "make the call tail-recursive or use do");
   err_eval(vm, "stack overflow: maximum call depth exceeded");
 }
 
@@ -383,10 +279,16 @@ static NORETURN void not_callable(VM *vm, Value f) {
   sb_init(&b);
   print_value(vm, &b, f, true);
   Value s = sb_to_string(vm, &b);
-  err_eval(vm, "not callable: %s (%s)", str_data(s), type_name(f));
+  err_eval(vm, "not callable: %s (%s)", str_data(s), val_type_name(f));
 }
 
-/* Set up a closure frame for base[-1] with argc arguments at base[0..]. */
+/* Set up a closure frame for base[-1] with argc arguments at base[0..].
+ * Checks the arity, gathers a rest parameter, and checks both limits (the
+ * window must fit below stack_end, the frame below ci_end): running out of
+ * either is the catchable "stack overflow", never a crash.  stack_hw records
+ * the highest window ever used, so the collector can clear the dead part
+ * above vm->top (a stale register must never keep garbage alive or point at
+ * a freed object).  The caller sets flags (CI_FRESH) and owner. */
 static inline CallInfo *push_frame(VM *vm, Closure *cl, Value *base, int argc) {
   Proto *p = cl->proto;
   if (UNLIKELY(argc != p->nparams)) {
@@ -394,7 +296,7 @@ static inline CallInfo *push_frame(VM *vm, Closure *cl, Value *base, int argc) {
   }
   if (p->has_rest) {
     Value rest = EMPTY_VAL;
-    for (int i = argc; i-- > p->nparams;) rest = cons(vm, base[i], rest);
+    for (int i = argc; i-- > p->nparams;) rest = list_cons(vm, base[i], rest);
     base[p->nparams] = rest;
   }
   Value *top = base + p->maxregs;
@@ -410,6 +312,8 @@ static inline CallInfo *push_frame(VM *vm, Closure *cl, Value *base, int argc) {
 }
 
 
+/* Natives get their arguments in place (argv points into the caller's
+ * registers, callee object at argv[-1]) after the table's arity check. */
 static Value call_native(VM *vm, Native *n, int argc, Value *argv) {
   if (UNLIKELY(argc < n->min_args || (n->max_args >= 0 && argc > n->max_args))) native_arity(vm, n, argc);
   return n->fn(vm, argc, argv);
@@ -417,7 +321,29 @@ static Value call_native(VM *vm, Native *n, int argc, Value *argv) {
 
 static void vm_run(VM *vm);
 
-/* Call slot[0] with argc arguments at slot[1..]; the result replaces slot[0]. */
+/* A multimethod (language.md §7.22): call the dispatch function, then the
+ * method registered for its result, or the default. */
+static Value call_multi(VM *vm, Value mv, int argc, Value *argv) {
+  vm_push_root(vm, mv);
+  Multi *m = (Multi *)as_obj(mv);
+  Value d = vm_call(vm, m->dispatch, argc, argv);
+  Value method;
+  if (!map_get(m->methods, d, &method)) {
+    if (m->deflt == UNBOUND_VAL) {
+      Value s = print_to_string(vm, d, true);
+      err_eval(vm, "no method in multimethod '%s' for dispatch value: %s", sym_cstr(vm, m->name), str_data(s));
+    }
+    method = m->deflt;
+  }
+  Value r = vm_call(vm, method, argc, argv);
+  vm_pop_roots(vm, 1);
+  return r;
+}
+
+/* Call slot[0] with argc arguments at slot[1..]; the result replaces
+ * slot[0].  Every callable kind: closures (in a new run level), natives,
+ * keywords as accessors ((:k m)), multimethods.  vm->top must already be
+ * above slot + argc, so a collection inside the call sees the arguments. */
 static void call_at(VM *vm, Value *slot, int argc, uint32_t owner) {
   Value f = slot[0];
   if (is_closure(f)) {
@@ -441,7 +367,7 @@ static void call_at(VM *vm, Value *slot, int argc, uint32_t owner) {
     return;
   }
   if (is_objtype(f, OBJ_MULTI)) {
-    slot[0] = multi_call(vm, f, argc, slot + 1);
+    slot[0] = call_multi(vm, f, argc, slot + 1);
     return;
   }
   not_callable(vm, f);
@@ -452,8 +378,12 @@ uint32_t vm_new_token(VM *vm) {
   return vm->next_token;
 }
 
+/* The C entry into Sema code: copy callee and arguments to the top of the
+ * stack (argv may point anywhere, even into the stack below), call, pop.
+ * The 256 slots of headroom let the callee's first window fit without a
+ * second check. */
 static Value call_with(VM *vm, Value fn, int argc, const Value *argv, uint32_t owner) {
-  vm_check_c_stack(vm);
+  err_check_c_stack(vm);
   Value *slot = vm->top;
   if (slot + argc + 1 + 256 > vm->stack_end) vm_stack_overflow(vm);
   if (argc) memmove(slot + 1, argv, (size_t)argc * sizeof(Value));
@@ -471,7 +401,11 @@ Value vm_call_owned(VM *vm, Value fn, int argc, const Value *argv, uint32_t toke
   return call_with(vm, fn, argc, argv, token);
 }
 
-/* ---- handlers ---- */
+/* ---- handlers ----
+ * A handler saves everything an error may leave inconsistent; restoring it
+ * is what makes a caught error leave the state exactly as at the `try` or
+ * the protected call.  Handlers form a stack (vm->handlers); raising jumps
+ * to the innermost, whose jmp_buf is the run level that owns it. */
 
 static Handler *push_handler(VM *vm) {
   if (vm->nhandlers == vm->caphandlers) {
@@ -490,7 +424,7 @@ static Handler *push_handler(VM *vm) {
   h->cur_file = vm->cur_file;
   h->env = vm->env;
   h->narenas = vm->narenas;
-  h->interp_depth = vm->interp_depth;
+  h->ext_depth = vm->ext_depth;
   return h;
 }
 
@@ -502,41 +436,16 @@ static void restore_handler(VM *vm, uint32_t idx) {
   vm->c_depth = h->c_depth;
   vm->cur_file = h->cur_file;
   vm->env = h->env;
-  vm->interp_depth = h->interp_depth;
-  vm_arena_release(vm, h->narenas);
+  vm->ext_depth = h->ext_depth;
+  arena_release(vm, h->narenas);
   vm->nhandlers = idx;
 }
 
-void vm_throw(VM *vm, Value err) {
-  vm->error = err;
-  if (vm->nhandlers == 0) {
-    fprintf(stderr, "sema: uncaught error outside any protected call\n");
-    exit(70);
-  }
-  longjmp(*vm->handlers[vm->nhandlers - 1].jb, 1);
-}
 
-void vm_rethrow(VM *vm) { vm_throw(vm, vm->error); }
-
-int vm_pcall(VM *vm, Value fn, int argc, const Value *argv, Value *out) {
-  rt_current_vm = vm;
-  jmp_buf jb;
-  volatile uint32_t idx = vm->nhandlers;
-  jmp_buf *volatile saved_run = vm->run_jb;
-  Handler *h = push_handler(vm);
-  h->jb = &jb;
-  if (setjmp(jb) == 0) {
-    *out = vm_call(vm, fn, argc, argv);
-    vm->nhandlers = idx;
-    return 0;
-  }
-  restore_handler(vm, idx);
-  vm->run_jb = saved_run;
-  return 1;
-}
-
+/* A C-level handler: run fn under it.  Locals that live across the setjmp
+ * are volatile (C11 7.13.2.1). */
 int vm_protect(VM *vm, void (*fn)(VM *, void *), void *ud) {
-  rt_current_vm = vm;
+  val_current_vm = vm;
   jmp_buf jb;
   volatile uint32_t idx = vm->nhandlers;
   jmp_buf *volatile saved_run = vm->run_jb;
@@ -552,40 +461,63 @@ int vm_protect(VM *vm, void (*fn)(VM *, void *), void *ud) {
   return 1;
 }
 
-/* ---- DEOPT: an intrinsic whose builtin was redefined calls the global ---- */
+typedef struct {
+  Value fn;
+  int argc;
+  const Value *argv;
+  Value result;
+} PCall;
 
-static const int32_t *deopt_find(Proto *p, uint32_t pc) {
+static void pcall_body(VM *vm, void *ud) {
+  PCall *c = ud;
+  c->result = vm_call(vm, c->fn, c->argc, c->argv);
+}
+
+int vm_pcall(VM *vm, Value fn, int argc, const Value *argv, Value *out) {
+  PCall c = {fn, argc, argv, NIL_VAL};
+  int failed = vm_protect(vm, pcall_body, &c);
+  if (!failed) *out = c.result;
+  return failed;
+}
+
+/* ---- DEOPT: an intrinsic whose builtin was redefined calls the global ----
+ * The record of the instruction at pc (sorted by pc in the prototype's deopt
+ * vector of (pc cell op) triples) names the global cell and the opcode the
+ * instruction was compiled as, which says where its operands are. */
+
+typedef struct {
+  int32_t cell; /* global cell of the builtin, -1 if there is no record */
+  int32_t op;   /* opcode as compiled, | DEOPT_SWAPPED */
+} DeoptRecord;
+
+static DeoptRecord deopt_find(Proto *p, uint32_t pc) {
   Value *d = vec_items(p->deopt);
   uint32_t lo = 0, hi = vec_len(p->deopt) / 3;
   while (lo < hi) {
     uint32_t mid = (lo + hi) / 2;
     uint32_t mpc = (uint32_t)small_int_of(d[mid * 3]);
-    if (mpc == pc) {
-      static int32_t rec[2];
-      rec[0] = (int32_t)small_int_of(d[mid * 3 + 1]);
-      rec[1] = (int32_t)small_int_of(d[mid * 3 + 2]);
-      return rec;
-    }
+    if (mpc == pc) return (DeoptRecord){(int32_t)small_int_of(d[mid * 3 + 1]), (int32_t)small_int_of(d[mid * 3 + 2])};
     if (mpc < pc)
       lo = mid + 1;
     else
       hi = mid;
   }
-  return NULL;
+  return (DeoptRecord){-1, 0};
 }
 
-/* Returns the call's result; *branch is set for compare-and-branch layouts. */
-static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t pc, Instr i) {
-  const int32_t *rec = deopt_find(p, pc);
-  if (!rec) err_eval(vm, "internal error: missing deopt record");
-  int32_t cell = rec[0];
-  int op = rec[1] & 0xFF;
-  bool swapped = rec[1] & DEOPT_SWAPPED;
+/* Call the cell's current value with the instruction's operands, in the
+ * order the builtin takes them; returns its result (for the branch layouts
+ * the caller branches on its truth). */
+static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, DeoptRecord rec, Instr i) {
+  if (rec.cell < 0) err_eval(vm, "internal error: missing deopt record");
+  int32_t cell = rec.cell;
+  int op = rec.op & 0xFF;
+  bool swapped = rec.op & DEOPT_SWAPPED;
   Value f = vm->globals[cell].value;
   if (f == UNBOUND_VAL) err_unbound(vm, vm->globals[cell].name);
   Value args[256];
   int n = 0;
-  switch (op_layouts[op]) {
+  switch (opcode_layouts[op]) {
   case L_B: args[n++] = base[GET_B(i)]; break;
   case L_BC:
     args[n++] = base[GET_B(i)];
@@ -625,7 +557,6 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
     args[0] = args[1];
     args[1] = t;
   }
-  (void)op;
   return vm_call(vm, f, n, args);
 }
 
@@ -635,6 +566,16 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
 #define USE_COMPUTED_GOTO 1
 #endif
 
+/* The loop keeps the current frame in locals: ci (its CallInfo), cl (its
+ * closure), base (register 0), k (the constants), pc (the next word) and i
+ * (the word being executed).  Invariants:
+ *  - ci->pc is only written by SAVE_PC(); anything that can raise or look at
+ *    the frames (an error's stack trace, a call, a collection that prints a
+ *    trace for an out-of-memory error) must come after SAVE_PC(), so traces
+ *    and positions name the right instruction.
+ *  - After a call that returns into this frame the locals are still right
+ *    (the stack does not move); after a frame switch (CALL of a closure,
+ *    RETURN, an error caught here) they are reloaded from vm->ci. */
 #define RA base[GET_A(i)]
 #define RB base[GET_B(i)]
 #define RC base[GET_C(i)]
@@ -648,6 +589,8 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
     pc = ci->pc;            \
     k = cl->proto->consts;  \
   } while (0)
+/* The safe point after an allocating instruction: the window of this frame
+ * is the top of the live stack, everything above is dead. */
 #define GC_CHECK()                                  \
   do {                                              \
     if (UNLIKELY(vm->heap.pending)) {               \
@@ -655,6 +598,8 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
       gc_collect(vm);                               \
     }                                               \
   } while (0)
+/* Type tests are one compare on the word (value.h): small ints by tag, doubles
+ * by being below the tagged range. */
 #define BOTH_SMALL(a, b) (VAL_TAG(a) == TAG_INT && VAL_TAG(b) == TAG_INT)
 #define BOTH_DOUBLE(a, b) (is_double(a) && is_double(b))
 #define TAKE_JUMP() (pc += GET_sJ(*pc) + 1)
@@ -666,6 +611,8 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, uint32_t 
       vm_interrupted(vm);                      \
     }                                          \
   } while (0)
+/* A conditional is followed by a JMP word: take it when cond == C, else skip
+ * it, so a taken branch is one dispatch. */
 #define COND_JUMP(cond)             \
   do {                              \
     if ((cond) == (bool)GET_C(i))   \
@@ -698,10 +645,10 @@ static void print_op_profile(void) {
     }
   fprintf(stderr, "-- opcode pairs (%llu instructions)\n", (unsigned long long)total);
   for (int k = 0; k < 40 && top[k].n; k++)
-    fprintf(stderr, "%6.2f%%  %-10s %-10s\n", 100.0 * top[k].n / total, op_names[top[k].a], op_names[top[k].b]);
+    fprintf(stderr, "%6.2f%%  %-10s %-10s\n", 100.0 * top[k].n / total, opcode_names[top[k].a], opcode_names[top[k].b]);
   fprintf(stderr, "-- opcodes\n");
   for (unsigned b = 0; b < OP__COUNT; b++)
-    if (singles[b] * 200 > total) fprintf(stderr, "%6.2f%%  %s\n", 100.0 * singles[b] / total, op_names[b]);
+    if (singles[b] * 200 > total) fprintf(stderr, "%6.2f%%  %s\n", 100.0 * singles[b] / total, opcode_names[b]);
 }
 #else
 #define PROFILE(op) ((void)0)
@@ -720,13 +667,18 @@ static void print_op_profile(void) {
 #define CASE(name) case OP_##name:
 #endif
 
-static inline Value int_result(VM *vm, int64_t r) { return fits_small_int(r) ? small_int_val(r) : int_val(vm, r); }
+/* The sum or difference of two 48-bit ints fits in 64 bits; it is immediate
+ * again if it fits 48, else boxed.  (Wrapping at 64 bits is op_add's, for
+ * operands that are already boxed.) */
+static inline Value int_result(VM *vm, int64_t r) { return fits_small_int(r) ? small_int_val(r) : obj_int(vm, r); }
 
+/* Run from vm->ci until a CI_FRESH frame returns.  One invocation per run
+ * level; errors caught by a `try` of this level re-enter it (vm_run). */
 static void execute(VM *vm) {
 #ifdef USE_COMPUTED_GOTO
   static const void *const jump[] = {
-#define X(name, fmt, layout, doc) &&L_##name,
-      SEMA_OPCODES(X)
+#define X(name, ...) &&L_##name,
+      SEMA_ALL_OPCODES(X)
 #undef X
   };
 #endif
@@ -794,21 +746,26 @@ dispatch:
     RA = EMPTY_VAL;
     DISPATCH();
   }
+  /* Globals are cells addressed by index; an unbound cell holds UNBOUND_VAL,
+   * and a module's cell falls back to the global one (env.c). */
   CASE(GETGLOBAL) {
     Value v = vm->globals[GET_Bx(i)].value;
     if (UNLIKELY(v == UNBOUND_VAL)) {
       SAVE_PC();
-      v = global_slow(vm, GET_Bx(i));
+      v = env_global_unbound(vm, GET_Bx(i));
     }
     RA = v;
     DISPATCH();
   }
+  /* may deoptimize instructions compiled from this cell's builtin */
   CASE(SETGLOBAL)
   CASE(DEFGLOBAL) {
     SAVE_PC();
-    vm_set_global(vm, (int32_t)GET_Bx(i), RA);
+    env_set_global(vm, (int32_t)GET_Bx(i), RA);
     DISPATCH();
   }
+  /* Closures capture values at creation (upvals[]); a variable that is both
+   * captured and assigned lives in a Box, which frame and closures share. */
   CASE(GETUPVAL) {
     RA = cl->upvals[GET_B(i)];
     DISPATCH();
@@ -822,7 +779,7 @@ dispatch:
     DISPATCH();
   }
   CASE(MKBOX) {
-    RA = box_new(vm, RB);
+    RA = obj_box(vm, RB);
     GC_CHECK();
     DISPATCH();
   }
@@ -872,6 +829,10 @@ dispatch:
     COND_JUMP(is_cons(RA));
     DISPATCH();
   }
+  /* A call of a closure switches frames inside this loop (no C recursion);
+   * anything else is called from C with vm->top set above the arguments,
+   * and its result lands in R[A].  The interrupt check here and at backward
+   * jumps means every loop, recursive or iterative, can be interrupted. */
   CASE(CALL) {
     CHECK_INTERRUPT();
     Value *fslot = &RA;
@@ -896,6 +857,10 @@ dispatch:
     GC_CHECK();
     DISPATCH();
   }
+  /* Reuse this frame: move callee and arguments down to base-1 and push the
+   * callee's frame in place of ours (keeping CI_FRESH, so returning from it
+   * still leaves this run level; dropping the owner token).  A native callee
+   * returns at once, as if from here. */
   CASE(TAILCALL) {
     CHECK_INTERRUPT();
     Value *fslot = &RA;
@@ -922,6 +887,7 @@ dispatch:
     base[-1] = *fslot;
     goto do_return;
   }
+  /* The result goes to base[-1], the caller's R[A] of its CALL. */
   CASE(RETURN) {
     base[-1] = RA;
   do_return:
@@ -937,6 +903,10 @@ dispatch:
     GC_CHECK();
     DISPATCH();
   }
+  /* Push a handler owned by this frame and this run level: on an error the
+   * error map lands in R[A] and execution resumes at the catch code, the
+   * target of the JMP word that follows.  top is this frame's window, so the
+   * catch sees every register of the frame. */
   CASE(TRY) {
     Handler *h = push_handler(vm);
     h->jb = vm->run_jb;
@@ -964,6 +934,8 @@ dispatch:
     GC_CHECK();
     DISPATCH();
   }
+  /* Map literals are built by persistent assoc, so duplicate keys keep the
+   * last value (language.md §3.6). */
   CASE(MKMAP) {
     SAVE_PC();
     Value m = map_empty(vm);
@@ -974,12 +946,13 @@ dispatch:
     DISPATCH();
   }
   CASE(DEOPT) {
+    /* an intrinsic whose builtin was replaced: call the global (see DEOPT
+     * CONTRACT above); the word keeps its operands, the record its shape */
     SAVE_PC();
     vm->top = base + cl->proto->maxregs;
-    uint32_t at = (uint32_t)(pc - 1 - cl->proto->code);
-    const int32_t *rec = deopt_find(cl->proto, at);
-    int layout = rec ? op_layouts[rec[1] & 0xFF] : L_NONE;
-    Value r = deopt_call(vm, cl->proto, base, k, at, i);
+    DeoptRecord rec = deopt_find(cl->proto, (uint32_t)(pc - 1 - cl->proto->code));
+    int layout = rec.cell >= 0 ? opcode_layouts[rec.op & 0xFF] : L_NONE;
+    Value r = deopt_call(vm, cl->proto, base, k, rec, i);
     if (layout == L_AB_J || layout == L_AsB_J || layout == L_A_J)
       COND_JUMP(is_truthy(r));
     else
@@ -988,7 +961,10 @@ dispatch:
     DISPATCH();
   }
 
-  /* ---- arithmetic ---- */
+  /* ---- arithmetic ----
+   * Fast paths inline: two small ints (results re-boxed only past 48 bits),
+   * two doubles; every other pairing (bigints, mixed int/float, strings for
+   * +, errors) goes to the op_ implementation, which is the builtin's. */
 #define ARITH(name, iop, dop, slow)                                    \
   CASE(name) {                                                         \
     Value b = RB, c = RC;                                              \
@@ -1003,8 +979,8 @@ dispatch:
     }                                                                  \
     DISPATCH();                                                        \
   }
-  ARITH(ADD, +, +, arith_add)
-  ARITH(SUB, -, -, arith_sub)
+  ARITH(ADD, +, +, op_add)
+  ARITH(SUB, -, -, op_sub)
   CASE(MUL) {
     Value b = RB, c = RC;
     int64_t r;
@@ -1014,7 +990,7 @@ dispatch:
       RA = double_val(as_double(b) * as_double(c));
     } else {
       SAVE_PC();
-      RA = arith_mul(vm, b, c);
+      RA = op_mul(vm, b, c);
       GC_CHECK();
     }
     DISPATCH();
@@ -1025,7 +1001,7 @@ dispatch:
       RA = double_val(as_double(b) / as_double(c));
     } else {
       SAVE_PC();
-      RA = arith_div(vm, b, c);
+      RA = op_div(vm, b, c);
       GC_CHECK();
     }
     DISPATCH();
@@ -1036,7 +1012,7 @@ dispatch:
       RA = small_int_val(small_int_of(b) % small_int_of(c));
     } else {
       SAVE_PC();
-      RA = arith_mod(vm, b, c);
+      RA = op_mod(vm, b, c);
       GC_CHECK();
     }
     DISPATCH();
@@ -1056,10 +1032,10 @@ dispatch:
     }                                                                  \
     DISPATCH();                                                        \
   }
-  ARITH_IMM(ADDI, +, +, arith_add, 0)
-  ARITH_IMM(SUBI, -, -, arith_sub, 0)
-  ARITH_IMM(RSUBI, -, -, arith_sub, 1)
-  ARITH_IMM(MULI, *, *, arith_mul, 0)
+  ARITH_IMM(ADDI, +, +, op_add, 0)
+  ARITH_IMM(SUBI, -, -, op_sub, 0)
+  ARITH_IMM(RSUBI, -, -, op_sub, 1)
+  ARITH_IMM(MULI, *, *, op_mul, 0)
 #define ARITH_K(name, dop, slow)                                       \
   CASE(name) {                                                         \
     Value b = RB, c = k[GET_C(i)];                                     \
@@ -1072,27 +1048,23 @@ dispatch:
     }                                                                  \
     DISPATCH();                                                        \
   }
-  ARITH_K(ADDK, +, arith_add)
-  ARITH_K(SUBK, -, arith_sub)
-  ARITH_K(MULK, *, arith_mul)
-  ARITH_K(DIVK, /, arith_div)
+  ARITH_K(ADDK, +, op_add)
+  ARITH_K(SUBK, -, op_sub)
+  ARITH_K(MULK, *, op_mul)
+  ARITH_K(DIVK, /, op_div)
   CASE(NEG) {
     Value b = RB;
     if (is_double(b)) {
       RA = double_val(-as_double(b));
     } else {
       SAVE_PC();
-      RA = arith_neg(vm, b);
+      RA = op_neg(vm, b);
       GC_CHECK();
     }
     DISPATCH();
   }
-  CASE(NOT) {
-    RA = bool_val(is_falsy(RB));
-    DISPATCH();
-  }
 
-  /* ---- comparisons ---- */
+  /* ---- comparisons: as values, then fused with the branch that uses them ---- */
 #define CMP_VALUE(name, iop, slowexpr)                                 \
   CASE(name) {                                                         \
     Value b = RB, c = RC;                                              \
@@ -1109,10 +1081,10 @@ dispatch:
     DISPATCH();                                                        \
   }
   CMP_VALUE(EQV, ==, val_num_eq(b, c))
-  CMP_VALUE(LTV, <, cmp_lt(vm, b, c))
-  CMP_VALUE(LEV, <=, cmp_le(vm, b, c))
-  CMP_VALUE(GTV, >, cmp_lt(vm, c, b))
-  CMP_VALUE(GEV, >=, cmp_le(vm, c, b))
+  CMP_VALUE(LTV, <, op_cmp_lt(vm, b, c))
+  CMP_VALUE(LEV, <=, op_cmp_le(vm, b, c))
+  CMP_VALUE(GTV, >, op_cmp_lt(vm, c, b))
+  CMP_VALUE(GEV, >=, op_cmp_le(vm, c, b))
 #define CMP_BRANCH(name, iop, slowexpr)                                \
   CASE(name) {                                                         \
     Value b = RA, c = RB;                                              \
@@ -1129,10 +1101,10 @@ dispatch:
     DISPATCH();                                                        \
   }
   CMP_BRANCH(BEQ, ==, val_num_eq(b, c))
-  CMP_BRANCH(BLT, <, cmp_lt(vm, b, c))
-  CMP_BRANCH(BLE, <=, cmp_le(vm, b, c))
-  CMP_BRANCH(BGT, >, cmp_lt(vm, c, b))
-  CMP_BRANCH(BGE, >=, cmp_le(vm, c, b))
+  CMP_BRANCH(BLT, <, op_cmp_lt(vm, b, c))
+  CMP_BRANCH(BLE, <=, op_cmp_le(vm, b, c))
+  CMP_BRANCH(BGT, >, op_cmp_lt(vm, c, b))
+  CMP_BRANCH(BGE, >=, op_cmp_le(vm, c, b))
 #define CMP_BRANCH_I(name, iop, slowexpr)                              \
   CASE(name) {                                                         \
     Value b = RA;                                                      \
@@ -1151,12 +1123,13 @@ dispatch:
     DISPATCH();                                                        \
   }
   CMP_BRANCH_I(BEQI, ==, val_num_eq(b, c))
-  CMP_BRANCH_I(BLTI, <, cmp_lt(vm, b, c))
-  CMP_BRANCH_I(BLEI, <=, cmp_le(vm, b, c))
-  CMP_BRANCH_I(BGTI, >, cmp_lt(vm, c, b))
-  CMP_BRANCH_I(BGEI, >=, cmp_le(vm, c, b))
+  CMP_BRANCH_I(BLTI, <, op_cmp_lt(vm, b, c))
+  CMP_BRANCH_I(BLEI, <=, op_cmp_le(vm, b, c))
+  CMP_BRANCH_I(BGTI, >, op_cmp_lt(vm, c, b))
+  CMP_BRANCH_I(BGEI, >=, op_cmp_le(vm, c, b))
 
-  /* ---- lists, predicates, collections ---- */
+  /* ---- lists, predicates, collections: inline where the common case is one
+   * tag test, else the implementation (intrinsics.h) ---- */
   CASE(CAR) {
     Value x = RB;
     if (LIKELY(is_cons(x)))
@@ -1181,7 +1154,7 @@ dispatch:
   CASE(CONS) {
     Value d = RC;
     if (LIKELY(is_list(d)))
-      RA = cons(vm, RB, d);
+      RA = list_cons(vm, RB, d);
     else {
       SAVE_PC();
       RA = op_cons(vm, RB, d);
@@ -1195,71 +1168,19 @@ dispatch:
       RA = car(cdr(x));
     else {
       SAVE_PC();
-      RA = op_car(vm, op_cdr(vm, x));
+      RA = op_cadr(vm, x);
       GC_CHECK();
     }
     DISPATCH();
   }
-  CASE(NULLP) {
-    Value x = RB;
-    RA = bool_val(x == EMPTY_VAL || x == NIL_VAL);
-    DISPATCH();
-  }
-  CASE(NILP) {
-    RA = bool_val(RB == NIL_VAL);
-    DISPATCH();
-  }
-  CASE(PAIRP) {
-    RA = bool_val(is_cons(RB));
-    DISPATCH();
-  }
-  CASE(LISTP) {
-    RA = bool_val(is_list(RB));
-    DISPATCH();
-  }
-  CASE(NUMBERP) {
-    RA = bool_val(is_number(RB));
-    DISPATCH();
-  }
-  CASE(STRINGP) {
-    RA = bool_val(is_string(RB));
-    DISPATCH();
-  }
-  CASE(SYMBOLP) {
-    RA = bool_val(is_sym(RB));
-    DISPATCH();
-  }
   CASE(ZEROP) {
     Value x = RB;
-    if (VAL_TAG(x) == TAG_INT)
+    if (LIKELY(VAL_TAG(x) == TAG_INT))
       RA = bool_val(x == small_int_val(0));
-    else if (is_double(x))
-      RA = bool_val(as_double(x) == 0.0);
-    else if (is_bigint(x))
-      RA = FALSE_VAL;
     else {
       SAVE_PC();
-      err_type(vm, "number", x);
+      RA = op_zerop(vm, x);
     }
-    DISPATCH();
-  }
-  CASE(LENGTH) {
-    SAVE_PC();
-    RA = op_length(vm, RB);
-    DISPATCH();
-  }
-  CASE(EQUALP) {
-    RA = bool_val(val_equal(RB, RC));
-    DISPATCH();
-  }
-  CASE(GET) {
-    SAVE_PC();
-    RA = op_get(vm, RB, RC, NIL_VAL);
-    DISPATCH();
-  }
-  CASE(CONTAINS) {
-    SAVE_PC();
-    RA = op_contains(vm, RB, RC);
     DISPATCH();
   }
   CASE(NTH) {
@@ -1272,24 +1193,6 @@ dispatch:
     }
     DISPATCH();
   }
-  CASE(APPEND2) {
-    SAVE_PC();
-    RA = op_append2(vm, RB, RC);
-    GC_CHECK();
-    DISPATCH();
-  }
-  CASE(STRSPLIT) {
-    SAVE_PC();
-    RA = op_string_split(vm, RB, RC);
-    GC_CHECK();
-    DISPATCH();
-  }
-  CASE(STR2NUM) {
-    SAVE_PC();
-    RA = op_string_to_number(vm, RB);
-    GC_CHECK();
-    DISPATCH();
-  }
   CASE(STRLEN) {
     Value s = RB;
     if (is_string(s))
@@ -1298,17 +1201,6 @@ dispatch:
       SAVE_PC();
       RA = op_strlen(vm, s);
     }
-    DISPATCH();
-  }
-  CASE(STRREF) {
-    SAVE_PC();
-    RA = op_strref(vm, RB, RC);
-    DISPATCH();
-  }
-  CASE(STRAPPEND) {
-    SAVE_PC();
-    RA = op_strappend(vm, RB, RC);
-    GC_CHECK();
     DISPATCH();
   }
   CASE(MIN2) {
@@ -1331,37 +1223,22 @@ dispatch:
     }
     DISPATCH();
   }
-  CASE(VECTOR) {
-    RA = vec_from(vm, &RB, GET_C(i));
-    GC_CHECK();
-    DISPATCH();
-  }
   CASE(ADD3) {
-    /* three small ints inline; anything else is the builtin's business
-     * (float contagion from 0, strings rejected), through the deopt record */
+    /* three small ints inline; anything else goes to op_add3, which
+     * folds from 0 like the builtin (float contagion, strings rejected) */
     Value *a = &RB;
     if (LIKELY(VAL_TAG(a[0]) == TAG_INT && VAL_TAG(a[1]) == TAG_INT && VAL_TAG(a[2]) == TAG_INT)) {
       RA = int_result(vm, small_int_of(a[0]) + small_int_of(a[1]) + small_int_of(a[2]));
     } else {
       SAVE_PC();
-      vm->top = base + cl->proto->maxregs;
-      RA = deopt_call(vm, cl->proto, base, k, (uint32_t)(pc - 1 - cl->proto->code), i);
+      RA = op_add3(vm, a[0], a[1], a[2]);
     }
     GC_CHECK();
     DISPATCH();
   }
-  CASE(LIST) {
-    RA = list_from(vm, &RB, GET_C(i));
-    GC_CHECK();
-    DISPATCH();
-  }
-  CASE(ASSOC) {
-    SAVE_PC();
-    Value *a = &RB;
-    RA = op_assoc(vm, a[0], a[1], a[2]);
-    GC_CHECK();
-    DISPATCH();
-  }
+  /* assoc where codegen proved the old map dead (docs/design.md, "Owned
+   * updates"): nodes carrying the token are updated in place, others copied
+   * once and tagged.  The token is R[C], or the frame's lent one (C = 255). */
   CASE(ASSOC_OWNED) {
     SAVE_PC();
     Value *a = &RB;
@@ -1377,14 +1254,29 @@ dispatch:
     RA = small_int_val(vm_new_token(vm));
     DISPATCH();
   }
+  /* ---- intrinsics without a hand-written fast path (intrinsics.h kind CALLn):
+   * the instruction is a direct call of the row's IMPL on its operands ---- */
+#define GEN_FAST(op, impl)
+#define GEN_PURE1(op, impl) CASE(op) { RA = impl(vm, RB); DISPATCH(); }
+#define GEN_CALL1(op, impl) CASE(op) { SAVE_PC(); RA = impl(vm, RB); GC_CHECK(); DISPATCH(); }
+#define GEN_CALL2(op, impl) CASE(op) { SAVE_PC(); RA = impl(vm, RB, RC); GC_CHECK(); DISPATCH(); }
+#define GEN_CALL3(op, impl) CASE(op) { SAVE_PC(); Value *a3 = &RB; RA = impl(vm, a3[0], a3[1], a3[2]); GC_CHECK(); DISPATCH(); }
+#define GEN_CALLN(op, impl) CASE(op) { SAVE_PC(); RA = impl(vm, &RB, (int)GET_C(i)); GC_CHECK(); DISPATCH(); }
+#define I(op, name, argc, layout, kind, impl, doc) GEN_##kind(op, impl)
+  SEMA_INTRINSICS(I)
+#undef I
 #ifndef USE_COMPUTED_GOTO
   default: abort();
   }
 #endif
 }
 
-/* One run level: resumes execution after an error caught by a `try` whose
- * handler belongs to this level. */
+/* One run level.  The setjmp here is where an error caught by a `try` of
+ * this level lands: restore the state the handler saved, store the error map
+ * in its register, clear the registers of the aborted try body (dead, but a
+ * precise collector would keep what they point to alive: a caught 32 MB list
+ * stayed live before this), and re-enter execute at the catch pc.  Errors
+ * caught by handlers of outer levels longjmp past this frame entirely. */
 static void vm_run(VM *vm) {
   jmp_buf jb;
   jmp_buf *volatile saved = vm->run_jb;

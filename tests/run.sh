@@ -68,8 +68,27 @@ fi
 # ---- soak: memory stays flat while a loop allocates and drops (make soak runs it for 3 minutes) ----
 if tests/soak/run.sh "$REL" "${SOAK_SECONDS:-20}"; then ok; else bad "soak"; fi
 
+# ---- architecture: layers call only downward, every external symbol has its module's prefix ----
+if python3 tools/layers.py --check --max-scc 12 >/tmp/sema-layers.log 2>&1; then ok; else bad "layers"; cat /tmp/sema-layers.log; fi
+head -1 /tmp/sema-layers.log
+if python3 tools/prefixes.py build/libsema.a >/tmp/sema-prefixes.log 2>&1; then ok; else bad "prefixes"; cat /tmp/sema-prefixes.log; fi
+tail -1 /tmp/sema-prefixes.log
+
 # ---- instruction-count regression guard ----
 if tests/perf/guard.sh; then ok; else bad "perf guard"; fi
+
+# ---- HTTP: real servers and clients on 127.0.0.1 (tests/http; net.md §8) ----
+for t in server_test client_test bad_input_test; do
+  if (cd tests/http && timeout 600 python3 $t.py "../../$REL") >/tmp/sema-http.log 2>&1; then ok; else bad "http $t"; tail -30 /tmp/sema-http.log; fi
+  tail -1 /tmp/sema-http.log
+done
+# the same under ASan + UBSan (the server's threads and callbacks included)
+for t in server_test client_test; do
+  if (cd tests/http && timeout 900 python3 $t.py "../../$DBG") >/tmp/sema-http.log 2>&1; then ok; else bad "http $t (asan)"; tail -30 /tmp/sema-http.log; fi
+done
+if (cd tests/http && timeout 120 python3 load_test.py "../../$REL" "${HTTP_LOAD_SECONDS:-3}") >/tmp/sema-http.log 2>&1; then ok; else bad "http load"; cat /tmp/sema-http.log; fi
+grep "^sema:" /tmp/sema-http.log
+if python3 tests/http/examples_test.py "$REL" >/tmp/sema-http.log 2>&1; then ok; else bad "http examples"; tail -30 /tmp/sema-http.log; fi
 
 # ---- conformance corpus and the spec's tier-A and tier-B names (outside the project; skipped when absent) ----
 CONF=../shared/tools/conformance
@@ -86,12 +105,29 @@ if [ -x "$CONF" ] && [ -d ../shared/conformance ]; then
   out=$(python3 "$CONF" --bin "$DBG" --expect-failures tests/conformance-xfail.txt ../shared/conformance 2>&1)
   if [ $? -eq 0 ]; then ok; else bad "conformance (asan)"; echo "$out" | tail -15; fi
   echo "conformance (asan): $(echo "$out" | tail -1)"
+  # the http area (left out by default): net_test.jsonl and the corpus's http cases, release and ASan
+  for b in "$REL" "$DBG"; do
+    out=$(python3 "$CONF" --bin "$b" --exclude-area '' --area http ../shared/conformance 2>&1)
+    if [ $? -eq 0 ]; then ok; else bad "conformance http ($b)"; echo "$out" | tail -15; fi
+    echo "conformance http ($b): $(echo "$out" | tail -1)"
+  done
   out=$(SEMA_INTERP_BIN="$PWD/$REL" python3 "$CONF" --bin tests/diff/interp.sh --expect-failures tests/conformance-xfail.txt ../shared/conformance 2>&1)
   if [ $? -eq 0 ]; then ok; else bad "conformance (--interp)"; echo "$out" | tail -15; fi
   echo "conformance (--interp): $(echo "$out" | tail -1)"
 else
   echo "conformance: ../shared not present, skipped"
 fi
+
+# ---- kv and db: their conformance areas (left out by default) under release and ASan, the crash test ----
+if [ -x "$CONF" ] && [ -d ../shared/conformance ]; then
+  for bin in "$REL" "$DBG"; do
+    out=$(python3 "$CONF" --bin "$bin" --exclude-area '' --area kv,db --expect-failures tests/conformance-xfail.txt ../shared/conformance 2>&1)
+    if [ $? -eq 0 ]; then ok; else bad "conformance kv,db ($bin)"; echo "$out" | tail -15; fi
+    echo "conformance kv,db ($bin): $(echo "$out" | tail -1)"
+  done
+fi
+# a child writing kv keys / db rows is SIGKILLed 5 times (make check-all: 10,000 and 20)
+if python3 tests/store/crash.py "$REL" --count 1000 --kills 5; then ok; else bad "store crash test"; fi
 
 echo
 if [ $fail -gt 0 ]; then

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang + ASan + UBSan.
-#   tools/fuzz.sh build                 build build/fuzz/fuzz_{reader,compile,eval,fmt}
+#   tools/fuzz.sh build                 build build/fuzz/fuzz_{reader,compile,eval,http,fmt}
 #   tools/fuzz.sh run SECONDS [TARGET]  fuzz each target (or one) for SECONDS,
 #                                       corpus in build/fuzz/corpus/T (seeded from tests/fuzz/corpus/T)
 #   tools/fuzz.sh smoke                 replay tests/fuzz/regressions, then 50 s per target (CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLANG=${CLANG:-clang}
-TARGETS=(reader compile eval fmt)
+TARGETS=(reader compile eval http fmt)
 FLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc -Iinclude"
 LIBS="-lutf8proc -lpcre2-8 -lnettle -lm"
 

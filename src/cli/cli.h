@@ -2,7 +2,10 @@
 #ifndef SEMA_CLI_H
 #define SEMA_CLI_H
 
+#include "../env.h"
+#include "../state.h"
 #include "../vm.h"
+#include "../compiler.h"
 
 #define SEMA_VERSION "0.1.0"
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "../boot.h"
 #include "../map.h"
 #include "../runtime.h"
 #include "cli.h"
@@ -39,9 +40,21 @@ typedef struct {
   Value result;
 } Job;
 
+/* The JSON envelope carries what the program printed: capture both streams. */
+typedef struct {
+  StrBuf out, err;
+} Capture;
+
+static void capture_write(void *ud, int stream, const char *s, size_t n) {
+  Capture *c = ud;
+  sb_add(stream == 2 ? &c->err : &c->out, s, n);
+}
+
+static void capture_flush(void *ud) {}
+
 static void run(VM *vm, void *ud) {
   Job *j = ud;
-  j->result = vm_eval_string(vm, j->src, j->len, j->path);
+  j->result = compile_eval_string(vm, j->src, j->len, j->path);
 }
 
 static char *read_stdin(size_t *len) {
@@ -71,22 +84,22 @@ static bool error_pos(VM *vm, Value err, int64_t *line, int64_t *col) {
   return false;
 }
 
-static void json_envelope(VM *vm, bool ok, Value value, const char *errmsg, long ms) {
+static void json_envelope(VM *vm, Capture *cap, bool ok, Value value, const char *errmsg, long ms) {
   StrBuf b;
   sb_init(&b);
   sb_adds(&b, ok ? "{\"ok\":true,\"value\":" : "{\"ok\":false,\"value\":");
   if (ok && value != NIL_VAL) {
     StrBuf v;
     sb_init(&v);
-    pretty_print(vm, &v, value, 120);
+    print_pretty(vm, &v, value, 120);
     json_string(&b, v.data, v.len);
     sb_free(&v);
   } else
     sb_adds(&b, "null");
   sb_adds(&b, ",\"stdout\":");
-  json_string(&b, vm->outcap.data ? vm->outcap.data : "", vm->outcap.len);
+  json_string(&b, cap->out.data ? cap->out.data : "", cap->out.len);
   sb_adds(&b, ",\"stderr\":");
-  json_string(&b, vm->errcap.data ? vm->errcap.data : "", vm->errcap.len);
+  json_string(&b, cap->err.data ? cap->err.data : "", cap->err.len);
   sb_adds(&b, ",\"error\":");
   if (ok) {
     sb_adds(&b, "null");
@@ -129,12 +142,15 @@ int cli_eval_command(int argc, char **argv) {
       return 2;
     }
   }
-  VM *vm = vm_new();
-  if (json) vm->capture = 1;
+  VM *vm = boot_vm_new();
+  Capture cap;
+  sb_init(&cap.out);
+  sb_init(&cap.err);
+  if (json) vm_set_output(vm, capture_write, capture_flush, &cap);
   int rc = 0;
   if (!expr && !use_stdin) {
     if (json)
-      json_envelope(vm, false, NIL_VAL, "Either --stdin or --expr is required", 0);
+      json_envelope(vm, &cap, false, NIL_VAL, "Either --stdin or --expr is required", 0);
     else
       fprintf(stderr, "sema eval: Either --stdin or --expr is required\n");
     vm_free(vm);
@@ -146,7 +162,7 @@ int cli_eval_command(int argc, char **argv) {
     expr = owned = read_stdin(&len);
   else
     len = strlen(expr);
-  vm->args = list1(vm, str_from_c(vm, argv[0]));
+  vm->args = list_1(vm, str_from_c(vm, argv[0]));
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   Job j = {expr, len, path, NIL_VAL};
@@ -154,8 +170,8 @@ int cli_eval_command(int argc, char **argv) {
   clock_gettime(CLOCK_MONOTONIC, &t1);
   long ms = (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
   if (json) {
-    const char *msg = failed ? str_data(error_display(vm, vm->error)) : "";
-    json_envelope(vm, !failed, j.result, msg, ms);
+    const char *msg = failed ? str_data(err_display(vm, vm->error)) : "";
+    json_envelope(vm, &cap, !failed, j.result, msg, ms);
   } else if (failed) {
     fflush(stdout);
     cli_report_error(vm, "", expr, len, path);
@@ -163,7 +179,7 @@ int cli_eval_command(int argc, char **argv) {
   } else if (j.result != NIL_VAL) {
     StrBuf b;
     sb_init(&b);
-    pretty_print(vm, &b, j.result, 120);
+    print_pretty(vm, &b, j.result, 120);
     sb_addc(&b, '\n');
     fwrite(b.data, 1, b.len, stdout);
     sb_free(&b);
@@ -171,5 +187,7 @@ int cli_eval_command(int argc, char **argv) {
   free(owned);
   fflush(stdout);
   vm_free(vm);
+  sb_free(&cap.out);
+  sb_free(&cap.err);
   return rc;
 }

@@ -470,15 +470,15 @@ static void parse_job(VM *vm, void *ud) {
 /* The reader's error as a FmtError (the message without its " at L:C"). */
 static void reader_error(VM *vm, FmtError *err) {
   Value msg = NIL_VAL, line = NIL_VAL, col = NIL_VAL;
-  if (is_map(vm->error)) {
-    map_get(vm->error, KW(vm, "message"), &msg);
-    map_get(vm->error, KW(vm, "line"), &line);
-    map_get(vm->error, KW(vm, "col"), &col);
+  if (is_map(vm_error(vm))) {
+    map_get(vm_error(vm), KW(vm, "message"), &msg);
+    map_get(vm_error(vm), KW(vm, "line"), &line);
+    map_get(vm_error(vm), KW(vm, "col"), &col);
   }
   err->line = is_int(line) ? (uint32_t)int_of(line) : 0;
   err->col = is_int(col) ? (uint32_t)int_of(col) : 0;
   if (!is_string(msg)) {
-    snprintf(err->msg, sizeof err->msg, "%s", is_string(vm->error) ? str_data(vm->error) : "error while reading");
+    snprintf(err->msg, sizeof err->msg, "%s", is_string(vm_error(vm)) ? str_data(vm_error(vm)) : "error while reading");
     return;
   }
   const char *m = str_data(msg);
@@ -1173,18 +1173,18 @@ typedef struct {
 
 static void print_job(VM *vm, void *ud) {
   PrintJob *j = ud;
-  Value forms = read_all(vm, j->src, j->len);
+  Value forms = reader_read_all(vm, j->src, j->len);
   vm_push_root(vm, forms);
   print_value(vm, j->out, forms, true);
   vm_pop_roots(vm, 1);
 }
 
-/* The written form of everything src reads to; false (and vm->error) if it does not read. */
+/* The written form of everything src reads to; false (and vm_error) if it does not read. */
 static bool read_print(VM *vm, const char *src, size_t len, StrBuf *out) {
   PrintJob j = {src, len, out};
-  uint32_t roots = vm->nroots;
+  uint32_t roots = vm_roots_mark(vm);
   int rc = vm_protect(vm, print_job, &j);
-  vm->nroots = roots;
+  vm_roots_reset(vm, roots);
   return rc == 0;
 }
 
@@ -1244,9 +1244,9 @@ FmtStatus fmt_format(VM *vm, const char *src, size_t len, const FmtOptions *opt,
   }
   NVec top = {0};
   ParseJob pj = {&p, &top, false};
-  uint32_t roots = vm->nroots;
+  uint32_t roots = vm_roots_mark(vm);
   if (vm_protect(vm, parse_job, &pj)) {
-    vm->nroots = roots;
+    vm_roots_reset(vm, roots);
     reader_error(vm, err);
     fa_free(&ar);
     return FMT_ESYNTAX;
@@ -1433,19 +1433,19 @@ static void load_config(VM *vm, FmtOptions *o, bool *align) {
     snprintf(path, sizeof path, "%s%ssema.toml", dir, strcmp(dir, "/") == 0 ? "" : "/");
     size_t len;
     int err = 0;
-    char *src = read_file(path, &len, &err);
+    char *src = reader_read_file(path, &len, &err);
     if (src) {
       size_t bad;
-      Value fn = global_get(vm, "toml/decode");
+      Value fn = env_get(vm, "toml/decode");
       if (!utf8_valid(src, len, &bad) || memchr(src, 0, len)) {
         fprintf(stderr, "sema fmt: %s is not UTF-8 text; ignored\n", path);
       } else if (fn != UNBOUND_VAL) {
-        uint32_t roots = vm->nroots;
+        uint32_t roots = vm_roots_mark(vm);
         Value s = str_new(vm, src, len), res;
         vm_push_root(vm, s);
         if (vm_pcall(vm, fn, 1, &s, &res) != 0) {
           Value msg = NIL_VAL;
-          if (is_map(vm->error)) map_get(vm->error, KW(vm, "message"), &msg);
+          if (is_map(vm_error(vm))) map_get(vm_error(vm), KW(vm, "message"), &msg);
           fprintf(stderr, "sema fmt: ignoring %s: %s\n", path, is_string(msg) ? str_data(msg) : "parse error");
         } else {
           Value tab;
@@ -1464,8 +1464,8 @@ static void load_config(VM *vm, FmtOptions *o, bool *align) {
               }
               MapIter it;
               Value k, v;
-              mapiter_init(&it, tab);
-              while (mapiter_next(&it, &k, &v)) {
+              map_iter_init(&it, tab);
+              while (map_iter_next(&it, &k, &v)) {
                 const char *name = is_kw(k) ? sym_cstr(vm, k) : "?";
                 if (strcmp(name, "width") && strcmp(name, "indent") && strcmp(name, "align"))
                   fprintf(stderr, "sema fmt: %s: unknown key [fmt] %s; ignored\n", path, name);
@@ -1473,7 +1473,7 @@ static void load_config(VM *vm, FmtOptions *o, bool *align) {
             }
           }
         }
-        vm->nroots = roots;
+        vm_roots_reset(vm, roots);
       }
       free(src);
       return;
@@ -1887,7 +1887,7 @@ int cli_fmt_command(int argc, char **argv) {
     const char *path = files.v[k];
     size_t len;
     int err_no = 0;
-    char *src = read_file(path, &len, &err_no);
+    char *src = reader_read_file(path, &len, &err_no);
     if (!src) {
       if (err_no == ENOENT)
         fprintf(stderr, "error: file not found: %s\n", path);

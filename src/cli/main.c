@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "../boot.h"
+#include "../interp.h"
 #include "../compiler.h"
 #include "../map.h"
 #include "../reader.h"
@@ -99,7 +101,7 @@ static bool error_position(VM *vm, Value err, const char *file, long *line, long
 
 void cli_report_error(VM *vm, const char *prefix, const char *src, size_t len, const char *file) {
   Value err = vm->error;
-  Value disp = error_display(vm, err);
+  Value disp = err_display(vm, err);
   fprintf(stderr, "%sError: %s\n", prefix, str_data(disp));
   if (!is_map(err)) return;
   long line, col;
@@ -140,7 +142,7 @@ typedef struct {
  * can raise "stack overflow" like any other operation. */
 static void do_eval(VM *vm, void *ud) {
   EvalJob *j = ud;
-  j->result = vm_eval_string(vm, j->src, j->len, j->file);
+  j->result = compile_eval_string(vm, j->src, j->len, j->file);
   if (j->print == PRINT_NONE || (j->print == PRINT_PRETTY && j->result == NIL_VAL)) return;
   vm_push_root(vm, j->result);
   StrBuf b;
@@ -148,7 +150,7 @@ static void do_eval(VM *vm, void *ud) {
   if (j->print == PRINT_WRITE)
     print_value(vm, &b, j->result, true);
   else
-    pretty_print(vm, &b, j->result, 80);
+    print_pretty(vm, &b, j->result, 80);
   sb_addc(&b, '\n');
   vm_write(vm, b.data, b.len);
   sb_free(&b);
@@ -158,7 +160,7 @@ static void do_eval(VM *vm, void *ud) {
 static int run_file(VM *vm, const char *path, const char *error_prefix) {
   size_t len;
   int err = 0;
-  char *src = read_file(path, &len, &err);
+  char *src = reader_read_file(path, &len, &err);
   if (!src) {
     if (err == ENOENT)
       fprintf(stderr, "error: file not found: %s\n", path);
@@ -243,13 +245,13 @@ static int cli_main(int argc, char **argv, bool interp) {
       file = a;
     }
   }
-  VM *vm = vm_new();
+  VM *vm = boot_vm_new();
   if (interp) {
-    vm->interp = true;
+    interp_enable(vm);
     vm_set_c_stack_size(vm, INTERP_STACK);
   }
   vm->args = EMPTY_VAL;
-  for (int i = argc; i-- > 0;) vm->args = cons(vm, str_from_c(vm, argv[i]), vm->args);
+  for (int i = argc; i-- > 0;) vm->args = list_cons(vm, str_from_c(vm, argv[i]), vm->args);
   int rc = 0;
   for (int i = 0; i < nloads && rc == 0; i++) {
     char prefix[4200];

@@ -22,7 +22,6 @@ static sigjmp_buf repl_interrupt;
 static volatile sig_atomic_t reading;
 
 static void on_sigint(int sig) {
-  (void)sig;
   if (reading) siglongjmp(repl_interrupt, 1);
   vm_interrupt_requested = 1; /* running code stops with the error "interrupted" */
 }
@@ -47,7 +46,6 @@ static char *complete_global(const char *text, int state) {
 }
 
 static char **complete(const char *text, int start, int end) {
-  (void)start, (void)end;
   rl_attempted_completion_over = 1;
   return rl_completion_matches(text, complete_global);
 }
@@ -78,21 +76,21 @@ typedef struct {
 
 static void eval_entry(VM *vm, void *ud) {
   Entry *e = ud;
-  e->result = vm_eval_string(vm, e->src, e->len, NULL);
+  e->result = compile_eval_string(vm, e->src, e->len, NULL);
 }
 
-static void set_global(VM *vm, const char *name, Value v) { vm_set_global(vm, global_cell(vm, SYM(vm, name)), v); }
+static void set_global(VM *vm, const char *name, Value v) { env_set_global(vm, env_global_cell(vm, SYM(vm, name)), v); }
 
 static void remember(VM *vm, Value v) {
-  set_global(vm, "*3", global_get(vm, "*2") == UNBOUND_VAL ? NIL_VAL : global_get(vm, "*2"));
-  set_global(vm, "*2", global_get(vm, "*1") == UNBOUND_VAL ? NIL_VAL : global_get(vm, "*1"));
+  set_global(vm, "*3", env_get(vm, "*2") == UNBOUND_VAL ? NIL_VAL : env_get(vm, "*2"));
+  set_global(vm, "*2", env_get(vm, "*1") == UNBOUND_VAL ? NIL_VAL : env_get(vm, "*1"));
   set_global(vm, "*1", v);
 }
 
 static void print_result(VM *vm, Value v) {
   StrBuf b;
   sb_init(&b);
-  pretty_print(vm, &b, v, 80);
+  print_pretty(vm, &b, v, 80);
   sb_addc(&b, '\n');
   vm_write(vm, b.data, b.len);
   sb_free(&b);
@@ -122,7 +120,7 @@ static void run_entry(VM *vm, const char *src, size_t len) {
   if (vm_protect(vm, eval_entry, &e)) {
     fflush(stdout);
     cli_report_error(vm, "", src, len, NULL);
-    set_global(vm, "*e", error_display(vm, vm->error));
+    set_global(vm, "*e", err_display(vm, vm->error));
     return;
   }
   if (e.result != NIL_VAL) {
@@ -172,7 +170,7 @@ static void meta_eval(VM *vm, const char *expr, bool type_only) {
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);
   if (type_only) {
-    print_result(vm, type_keyword(vm, e.result));
+    print_result(vm, val_type_keyword(vm, e.result));
     return;
   }
   print_result(vm, e.result);
@@ -208,7 +206,7 @@ static int meta_command(VM *vm, const char *line) {
     char name[256];
     snprintf(name, sizeof name, "%s", arg);
     name[strcspn(name, " \n")] = 0;
-    Value v = global_get(vm, name);
+    Value v = env_get(vm, name);
     if (v == UNBOUND_VAL)
       printf("%s is not defined\n", name);
     else {
@@ -276,7 +274,7 @@ int cli_repl(VM *vm, bool quiet) {
     sb_adds(&pending, line);
     sb_addc(&pending, '\n');
     free(line);
-    if (read_is_incomplete(vm, pending.data, pending.len)) continue;
+    if (reader_is_incomplete(vm, pending.data, pending.len)) continue;
     if (tty) {
       /* one history item per entry, multi-line entries included */
       char *item = strdup(pending.data);

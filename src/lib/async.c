@@ -36,7 +36,7 @@ static const ForeignClass promise_class = {.name = "async-promise", .print = pro
 #define QUEUE_CELL " async queue"
 
 static Foreign *promise_arg(VM *vm, Value v) {
-  if (!is_foreign_of(v, &promise_class)) err_type(vm, "async-promise", v);
+  if (!obj_is_foreign(v, &promise_class)) err_type(vm, "async-promise", v);
   return (Foreign *)as_obj(v);
 }
 
@@ -44,7 +44,7 @@ static Value new_promise(VM *vm, int state, Value thunk, Value result) {
   Value extra = vec_new(vm, 2);
   vec_items(extra)[0] = thunk;
   vec_items(extra)[1] = result;
-  return foreign_new(vm, &promise_class, (void *)(intptr_t)state, extra);
+  return obj_foreign(vm, &promise_class, (void *)(intptr_t)state, extra);
 }
 
 static void settle(Foreign *f, int state, Value result) {
@@ -55,13 +55,13 @@ static void settle(Foreign *f, int state, Value result) {
 
 static void enqueue(VM *vm, Value p) {
   /* append: queues are short, and spawn order is what the spec orders by */
-  Value q = global_get(vm, QUEUE_CELL);
+  Value q = env_get(vm, QUEUE_CELL);
   if (q == UNBOUND_VAL) q = EMPTY_VAL;
   vm_push_root(vm, p);
-  Value tail = list1(vm, p);
+  Value tail = list_1(vm, p);
   vm_pop_roots(vm, 1);
   if (q == EMPTY_VAL) {
-    global_define(vm, QUEUE_CELL, tail);
+    env_define(vm, QUEUE_CELL, tail);
     return;
   }
   Value last = q;
@@ -70,9 +70,9 @@ static void enqueue(VM *vm, Value p) {
 }
 
 static Value dequeue(VM *vm) {
-  Value q = global_get(vm, QUEUE_CELL);
+  Value q = env_get(vm, QUEUE_CELL);
   if (q == UNBOUND_VAL || !is_cons(q)) return NIL_VAL;
-  global_define(vm, QUEUE_CELL, cdr(q));
+  env_define(vm, QUEUE_CELL, cdr(q));
   return car(q);
 }
 
@@ -88,8 +88,8 @@ static void run_task(VM *vm, Value p) {
     settle(f, RESOLVED, out);
   } else {
     Value msg = NIL_VAL;
-    if (is_anymap(vm->error)) anymap_get(vm->error, KW(vm, "message"), &msg);
-    settle(f, REJECTED, is_string(msg) ? msg : value_to_string(vm, vm->error, false));
+    if (is_anymap(vm_error(vm))) anymap_get(vm_error(vm), KW(vm, "message"), &msg);
+    settle(f, REJECTED, is_string(msg) ? msg : print_to_string(vm, vm_error(vm), false));
   }
   vm_pop_roots(vm, 1);
 }
@@ -99,7 +99,6 @@ void async_drain(VM *vm) {
 }
 
 static Value n_spawn(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_procedure(argv[0])) err_type(vm, "function", argv[0]);
   Value p = new_promise(vm, PENDING, argv[0], NIL_VAL);
   enqueue(vm, p);
@@ -107,7 +106,6 @@ static Value n_spawn(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_await(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Foreign *f = promise_arg(vm, argv[0]);
   vm_push_root(vm, argv[0]);
   while (state_of(f) == PENDING) {
@@ -124,24 +122,20 @@ static Value n_await(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_run(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   async_drain(vm);
   return NIL_VAL;
 }
 
 static Value n_resolved(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return new_promise(vm, RESOLVED, NIL_VAL, argv[0]);
 }
 
 static Value n_rejected(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  Value msg = is_string(argv[0]) ? argv[0] : value_to_string(vm, argv[0], false);
+  Value msg = is_string(argv[0]) ? argv[0] : print_to_string(vm, argv[0], false);
   return new_promise(vm, REJECTED, NIL_VAL, msg);
 }
 
 static Value n_cancel(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Foreign *f = promise_arg(vm, argv[0]);
   if (state_of(f) != PENDING) return FALSE_VAL;
   settle(f, CANCELLED, NIL_VAL);
@@ -149,30 +143,28 @@ static Value n_cancel(VM *vm, int argc, Value *argv) {
 }
 
 static Value state_is(VM *vm, Value p, int st) { return bool_val(state_of(promise_arg(vm, p)) == st); }
-static Value n_pendingp(VM *vm, int argc, Value *argv) { (void)argc; return state_is(vm, argv[0], PENDING); }
-static Value n_resolvedp(VM *vm, int argc, Value *argv) { (void)argc; return state_is(vm, argv[0], RESOLVED); }
-static Value n_rejectedp(VM *vm, int argc, Value *argv) { (void)argc; return state_is(vm, argv[0], REJECTED); }
-static Value n_cancelledp(VM *vm, int argc, Value *argv) { (void)argc; return state_is(vm, argv[0], CANCELLED); }
+static Value n_pendingp(VM *vm, int argc, Value *argv) { return state_is(vm, argv[0], PENDING); }
+static Value n_resolvedp(VM *vm, int argc, Value *argv) { return state_is(vm, argv[0], RESOLVED); }
+static Value n_rejectedp(VM *vm, int argc, Value *argv) { return state_is(vm, argv[0], REJECTED); }
+static Value n_cancelledp(VM *vm, int argc, Value *argv) { return state_is(vm, argv[0], CANCELLED); }
 
 static Value n_promisep(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc;
-  return bool_val(is_foreign_of(argv[0], &promise_class));
+  return bool_val(obj_is_foreign(argv[0], &promise_class));
 }
 
 /* (async/all promises): a list of their values, awaiting each in order */
 static Value n_all(VM *vm, int argc, Value *argv) {
-  (void)argc;
   arg_seq(vm, argv[0], "async/all");
   uint32_t slot = vm_root_slot(vm, argv[0]);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   uint32_t out = vm_root_slot(vm, NIL_VAL);
   SeqIter it;
   seqiter_init(&it, ROOT(vm, slot));
   Value p;
   while (seqiter_next(&it, &p)) {
     Value v = n_await(vm, 1, &p);
-    lb_add(vm, &lb, v);
+    list_add(vm, &lb, v);
     ROOT(vm, out) = lb.head;
   }
   vm_pop_roots(vm, 2);
@@ -195,4 +187,4 @@ static const NativeDef async_defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_async_init(VM *vm) { lib_register(vm, async_defs); }
+void lib_async_init(VM *vm) { env_register(vm, async_defs); }

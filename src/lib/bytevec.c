@@ -18,7 +18,7 @@ static Value n_bytevector(VM *vm, int argc, Value *argv) {
     int64_t b = arg_int(vm, argv[i]);
     if (b < 0 || b > 255) err_eval(vm, "bytevector: byte value %lld at index %d out of range 0..255", (long long)b, i);
   }
-  Value r = bytevec_new(vm, NULL, (size_t)argc);
+  Value r = obj_bytevec(vm, NULL, (size_t)argc);
   Bytevec *bv = (Bytevec *)as_obj(r);
   for (int i = 0; i < argc; i++) bv->data[i] = (uint8_t)int_of(argv[i]);
   return r;
@@ -33,18 +33,16 @@ static Value n_make_bytevector(VM *vm, int argc, Value *argv) {
     if (fill < 0 || fill > 255) err_eval(vm, "make-bytevector: fill value %lld out of range 0..255", (long long)fill);
   }
   if ((uint64_t)n > BV_MAX_LEN) err_eval(vm, "make-bytevector: size %lld is too large", (long long)n);
-  Value r = bytevec_new(vm, NULL, (size_t)n);
+  Value r = obj_bytevec(vm, NULL, (size_t)n);
   if (fill) memset(((Bytevec *)as_obj(r))->data, (int)fill, (size_t)n);
   return r;
 }
 
 static Value n_bytevector_length(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return small_int_val(arg_bv(vm, argv[0])->len);
 }
 
 static Value n_bytevector_u8_ref(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Bytevec *bv = arg_bv(vm, argv[0]);
   int64_t i = arg_int(vm, argv[1]);
   if (i < 0 || i >= (int64_t)bv->len)
@@ -53,14 +51,13 @@ static Value n_bytevector_u8_ref(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_bytevector_u8_set(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Bytevec *bv = arg_bv(vm, argv[0]);
   int64_t i = arg_int(vm, argv[1]);
   int64_t b = arg_int(vm, argv[2]);
   if (i < 0 || i >= (int64_t)bv->len)
     err_eval(vm, "bytevector-u8-set!: index %lld out of range for bytevector of length %u", (long long)i, bv->len);
   if (b < 0 || b > 255) err_eval(vm, "bytevector-u8-set!: byte value %lld out of range 0..255", (long long)b);
-  Value r = bytevec_new(vm, bv->data, bv->len);
+  Value r = obj_bytevec(vm, bv->data, bv->len);
   ((Bytevec *)as_obj(r))->data[i] = (uint8_t)b;
   return r;
 }
@@ -72,14 +69,14 @@ static Value n_bytevector_copy(VM *vm, int argc, Value *argv) {
   if (start < 0 || end < 0 || start > end || end > (int64_t)bv->len)
     err_eval(vm, "bytevector-copy: range %lld..%lld out of bounds for bytevector of length %u", (long long)start,
              (long long)end, bv->len);
-  return bytevec_new(vm, bv->data + start, (size_t)(end - start));
+  return obj_bytevec(vm, bv->data + start, (size_t)(end - start));
 }
 
 static Value n_bytevector_append(VM *vm, int argc, Value *argv) {
   size_t total = 0;
   for (int i = 0; i < argc; i++) total += arg_bv(vm, argv[i])->len;
   if (total > BV_MAX_LEN) err_eval(vm, "bytevector-append: result is too large");
-  Value r = bytevec_new(vm, NULL, total);
+  Value r = obj_bytevec(vm, NULL, total);
   uint8_t *p = ((Bytevec *)as_obj(r))->data;
   for (int i = 0; i < argc; i++) {
     Bytevec *bv = (Bytevec *)as_obj(argv[i]);
@@ -90,16 +87,14 @@ static Value n_bytevector_append(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_bytevector_to_list(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Bytevec *bv = arg_bv(vm, argv[0]);
   Value l = EMPTY_VAL;
   /* allocation never collects, so bv stays valid */
-  for (uint32_t i = bv->len; i > 0; i--) l = cons(vm, small_int_val(bv->data[i - 1]), l);
+  for (uint32_t i = bv->len; i > 0; i--) l = list_cons(vm, small_int_val(bv->data[i - 1]), l);
   return l;
 }
 
 static Value n_list_to_bytevector(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value l = argv[0];
   if (!is_list(l)) err_type(vm, "list", l);
   size_t n = 0;
@@ -109,20 +104,18 @@ static Value n_list_to_bytevector(VM *vm, int argc, Value *argv) {
     n++;
   }
   if (n > BV_MAX_LEN) err_eval(vm, "list->bytevector: list is too long");
-  Value r = bytevec_new(vm, NULL, n);
+  Value r = obj_bytevec(vm, NULL, n);
   uint8_t *d = ((Bytevec *)as_obj(r))->data;
   for (Value p = l; is_cons(p); p = cdr(p)) *d++ = (uint8_t)int_of(car(p));
   return r;
 }
 
 static Value n_string_to_utf8(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = arg_string(vm, argv[0]);
-  return bytevec_new(vm, (const uint8_t *)str_data(s), str_len(s));
+  return obj_bytevec(vm, (const uint8_t *)str_data(s), str_len(s));
 }
 
 static Value n_utf8_to_string(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Bytevec *bv = arg_bv(vm, argv[0]);
   if (!utf8_valid((const char *)bv->data, bv->len, NULL)) err_eval(vm, "utf8->string: invalid UTF-8");
   return str_new(vm, (const char *)bv->data, bv->len);
@@ -144,21 +137,21 @@ static const NativeDef defs[] = {
 };
 
 void lib_bytevec_init(VM *vm) {
-  lib_register(vm, defs);
-  lib_alias(vm, "bytevector/new", "make-bytevector");
-  lib_alias(vm, "bytevector/make", "make-bytevector");
-  lib_alias(vm, "bytevector/length", "bytevector-length");
-  lib_alias(vm, "bytevector/ref", "bytevector-u8-ref");
-  lib_alias(vm, "bytevector/u8-ref", "bytevector-u8-ref");
-  lib_alias(vm, "bytevector/set!", "bytevector-u8-set!");
-  lib_alias(vm, "bytevector/u8-set!", "bytevector-u8-set!");
-  lib_alias(vm, "bytevector/copy", "bytevector-copy");
-  lib_alias(vm, "bytevector/append", "bytevector-append");
-  lib_alias(vm, "bytevector/to-list", "bytevector->list");
-  lib_alias(vm, "list/to-bytevector", "list->bytevector");
-  lib_alias(vm, "bytevector/from-list", "list->bytevector");
-  lib_alias(vm, "string/to-utf8", "string->utf8");
-  lib_alias(vm, "string->bytevector", "string->utf8");
-  lib_alias(vm, "utf8/to-string", "utf8->string");
-  lib_alias(vm, "bytevector->string", "utf8->string");
+  env_register(vm, defs);
+  env_alias(vm, "bytevector/new", "make-bytevector");
+  env_alias(vm, "bytevector/make", "make-bytevector");
+  env_alias(vm, "bytevector/length", "bytevector-length");
+  env_alias(vm, "bytevector/ref", "bytevector-u8-ref");
+  env_alias(vm, "bytevector/u8-ref", "bytevector-u8-ref");
+  env_alias(vm, "bytevector/set!", "bytevector-u8-set!");
+  env_alias(vm, "bytevector/u8-set!", "bytevector-u8-set!");
+  env_alias(vm, "bytevector/copy", "bytevector-copy");
+  env_alias(vm, "bytevector/append", "bytevector-append");
+  env_alias(vm, "bytevector/to-list", "bytevector->list");
+  env_alias(vm, "list/to-bytevector", "list->bytevector");
+  env_alias(vm, "bytevector/from-list", "list->bytevector");
+  env_alias(vm, "string/to-utf8", "string->utf8");
+  env_alias(vm, "string->bytevector", "string->utf8");
+  env_alias(vm, "utf8/to-string", "utf8->string");
+  env_alias(vm, "bytevector->string", "utf8->string");
 }

@@ -44,7 +44,7 @@ static int code_of(VM *vm, Value v, const Code *t) {
 static int kw_code(VM *vm, const char *fn, Value v, const Code *t, const char *what) {
   int c = code_of(vm, v, t);
   if (c < 0) {
-    Value s = value_to_string(vm, v, true);
+    Value s = print_to_string(vm, v, true);
     err_eval(vm, "%s: unknown %s %s", fn, what, str_data(s));
   }
   return c;
@@ -72,7 +72,6 @@ static Value instr(VM *vm, int n, ...) {
 }
 
 static Value n_nop(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   return instr(vm, 3, "op", KW(vm, "mov"), "dest", KW(vm, "y"), "source", KW(vm, "y"));
 }
 
@@ -94,7 +93,6 @@ static Value n_wait(VM *vm, int argc, Value *argv) {
 }
 
 static Value in_out(VM *vm, int argc, Value *argv, const char *fn, const char *op, const Code *t, const char *key) {
-  (void)argc;
   kw_code(vm, fn, argv[0], t, !strcmp(key, "source") ? "source" : "destination");
   if (!is_int(argv[1])) err_type(vm, "int", argv[1]);
   if (int_of(argv[1]) < 1 || int_of(argv[1]) > 32) err_eval(vm, "%s: bit count %lld must be 1..32", fn, (long long)int_of(argv[1]));
@@ -110,7 +108,7 @@ static Value push_pull(VM *vm, int argc, Value *argv, const char *fn, const char
     if (argv[i] == KW(vm, ifkey)) cond = true;
     else if (argv[i] == KW(vm, "block")) block = true;
     else if (argv[i] == KW(vm, "no-block")) block = false;
-    else err_eval(vm, "%s: unexpected option %s", fn, str_data(value_to_string(vm, argv[i], true)));
+    else err_eval(vm, "%s: unexpected option %s", fn, str_data(print_to_string(vm, argv[i], true)));
   }
   return instr(vm, 3, "op", KW(vm, op), "block", bool_val(block), ifkey, bool_val(cond));
 }
@@ -131,7 +129,7 @@ static Value n_mov(VM *vm, int argc, Value *argv) {
   bool inv;
   mov_source(vm, argv[1], &inv);
   Value op = argc == 3 ? argv[2] : KW(vm, inv ? "invert" : "none");
-  if (code_of(vm, op, mov_ops) < 0) err_eval(vm, "pio/mov: unknown operation %s", str_data(value_to_string(vm, op, true)));
+  if (code_of(vm, op, mov_ops) < 0) err_eval(vm, "pio/mov: unknown operation %s", str_data(print_to_string(vm, op, true)));
   return instr(vm, 4, "op", KW(vm, "mov"), "dest", argv[0], "source", argv[1], "mov-op", op);
 }
 
@@ -144,7 +142,6 @@ static Value n_irq(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_set(VM *vm, int argc, Value *argv) {
-  (void)argc;
   kw_code(vm, "pio/set", argv[0], set_dests, "destination");
   int64_t v = int_in(vm, "pio/set", argv[1], 0, 31, "value");
   return instr(vm, 3, "op", KW(vm, "set"), "dest", argv[0], "value", small_int_val(v));
@@ -157,12 +154,10 @@ static Value with_field(VM *vm, const char *fn, Value n, Value ins, const char *
 }
 
 static Value n_side(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return with_field(vm, "pio/side", argv[0], argv[1], "side-set", 31);
 }
 
 static Value n_delay(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return with_field(vm, "pio/delay", argv[0], argv[1], "delay", 31);
 }
 
@@ -210,7 +205,7 @@ static unsigned encode(VM *vm, Value ins, Value labels, int sidebits) {
   } else if (!strcmp(o, "set"))
     w = 7u << 13 | (unsigned)code_of(vm, field(vm, ins, "dest"), set_dests) << 5 | (unsigned)int_of(field(vm, ins, "value"));
   else
-    err_eval(vm, "pio/assemble: not an instruction: %s", str_data(value_to_string(vm, ins, true)));
+    err_eval(vm, "pio/assemble: not an instruction: %s", str_data(print_to_string(vm, ins, true)));
   Value d = field(vm, ins, "delay"), s = field(vm, ins, "side-set");
   int delaybits = 5 - sidebits;
   if (is_int(d) && int_of(d) >= (1 << delaybits)) err_eval(vm, "pio/assemble: delay %lld out of range", (long long)int_of(d));
@@ -246,13 +241,13 @@ static Value n_assemble(VM *vm, int argc, Value *argv) {
     } else if (is_map(x)) {
       n++;
     } else {
-      err_eval(vm, "pio/assemble: expected an instruction, a label or :wrap/:wrap-target, got %s", str_data(value_to_string(vm, x, true)));
+      err_eval(vm, "pio/assemble: expected an instruction, a label or :wrap/:wrap-target, got %s", str_data(print_to_string(vm, x, true)));
     }
   }
   if (n > 32) err_eval(vm, "pio/assemble: program of %d instructions does not fit in 32", n);
   if (wrap < 0) wrap = n - 1;
   /* pass 2: encode */
-  Value bv = bytevec_new(vm, NULL, (size_t)n * 2);
+  Value bv = obj_bytevec(vm, NULL, (size_t)n * 2);
   Bytevec *b = (Bytevec *)as_obj(bv);
   int i = 0;
   seqiter_init(&it, argv[0]);
@@ -281,25 +276,23 @@ static void on_signal(int sig) {
 }
 
 static Value n_on_signal(VM *vm, int argc, Value *argv) {
-  (void)argc;
   int which = -1;
   for (int i = 0; i < 3; i++)
     if (is_kw(argv[0]) && !strcmp(sym_cstr(vm, argv[0]), signal_names[i])) which = i;
-  if (which < 0) err_eval(vm, "sys/on-signal: unknown signal %s (expected :winch, :int or :term)", str_data(value_to_string(vm, argv[0], true)));
+  if (which < 0) err_eval(vm, "sys/on-signal: unknown signal %s (expected :winch, :int or :term)", str_data(print_to_string(vm, argv[0], true)));
   if (!is_procedure(argv[1])) err_type(vm, "function", argv[1]);
-  Value m = global_get(vm, SIGNAL_CELL);
+  Value m = env_get(vm, SIGNAL_CELL);
   if (m == UNBOUND_VAL) m = map_empty(vm);
-  global_define(vm, SIGNAL_CELL, map_assoc(vm, m, argv[0], argv[1]));
+  env_define(vm, SIGNAL_CELL, map_assoc(vm, m, argv[0], argv[1]));
   signal(signal_numbers[which], on_signal);
   return NIL_VAL;
 }
 
 static Value n_check_signals(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   for (int i = 0; i < 3; i++) {
     if (!pending_signals[i]) continue;
     pending_signals[i] = 0;
-    Value m = global_get(vm, SIGNAL_CELL), f;
+    Value m = env_get(vm, SIGNAL_CELL), f;
     if (m != UNBOUND_VAL && map_get(m, KW(vm, signal_names[i]), &f)) vm_call(vm, f, 0, NULL);
   }
   return NIL_VAL;
@@ -311,7 +304,6 @@ static struct termios saved_termios;
 static bool raw_active;
 
 static Value n_tty_raw(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc, (void)argv;
   if (!isatty(0) || tcgetattr(0, &saved_termios) != 0) return NIL_VAL;
   struct termios raw = saved_termios;
   cfmakeraw(&raw);
@@ -321,7 +313,6 @@ static Value n_tty_raw(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_tty_restore(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc, (void)argv;
   if (raw_active) tcsetattr(0, TCSANOW, &saved_termios);
   raw_active = false;
   return NIL_VAL;
@@ -349,12 +340,10 @@ static Value read_key(VM *vm, int timeout_ms) {
 }
 
 static Value n_read_key(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   return read_key(vm, -1);
 }
 
 static Value n_read_key_timeout(VM *vm, int argc, Value *argv) {
-  (void)argc;
   int64_t ms = arg_int(vm, argv[0]);
   return read_key(vm, ms < 0 ? 0 : ms > 86400000 ? 86400000 : (int)ms);
 }
@@ -362,10 +351,9 @@ static Value n_read_key_timeout(VM *vm, int argc, Value *argv) {
 /* ---- source tools (§26) ---- */
 
 static Value n_format_form(VM *vm, int argc, Value *argv) {
-  (void)argc;
   StrBuf b;
   sb_init(&b);
-  pretty_print(vm, &b, argv[0], 80);
+  print_pretty(vm, &b, argv[0], 80);
   return sb_to_string(vm, &b);
 }
 
@@ -375,27 +363,26 @@ typedef struct {
 
 static void check_read(VM *vm, void *ud) {
   CheckJob *j = ud;
-  read_all(vm, str_data(j->src), str_len(j->src));
+  reader_read_all(vm, str_data(j->src), str_len(j->src));
 }
 
 static Value n_check_string(VM *vm, int argc, Value *argv) {
-  (void)argc;
   CheckJob j = {arg_string(vm, argv[0])};
-  uint32_t roots = vm->nroots;
+  uint32_t roots = vm_roots_mark(vm);
   int failed = vm_protect(vm, check_read, &j);
-  vm->nroots = roots;
+  vm_roots_reset(vm, roots);
   Value r = map_assoc(vm, map_empty(vm), KW(vm, "ok"), bool_val(!failed));
   if (!failed) return map_assoc(vm, r, KW(vm, "diagnostics"), EMPTY_VAL);
   vm_push_root(vm, r);
   Value line = small_int_val(1), col = small_int_val(1), msg = NIL_VAL;
-  anymap_get(vm->error, KW(vm, "line"), &line);
-  anymap_get(vm->error, KW(vm, "col"), &col);
-  anymap_get(vm->error, KW(vm, "message"), &msg);
+  anymap_get(vm_error(vm), KW(vm, "line"), &line);
+  anymap_get(vm_error(vm), KW(vm, "col"), &col);
+  anymap_get(vm_error(vm), KW(vm, "message"), &msg);
   Value span = map_assoc(vm, map_assoc(vm, map_empty(vm), KW(vm, "line"), line), KW(vm, "col"), col);
   Value d = map_assoc(vm, map_empty(vm), KW(vm, "code"), str_from_c(vm, "syntax"));
   d = map_assoc(vm, d, KW(vm, "message"), msg);
   d = map_assoc(vm, d, KW(vm, "span"), span);
-  r = map_assoc(vm, r, KW(vm, "diagnostics"), list1(vm, d));
+  r = map_assoc(vm, r, KW(vm, "diagnostics"), list_1(vm, d));
   vm_pop_roots(vm, 1);
   return r;
 }
@@ -405,7 +392,6 @@ static Value n_check_string(VM *vm, int argc, Value *argv) {
 /* The text of an HTML fragment: tags dropped, the common entities decoded,
  * runs of whitespace collapsed to one space, trimmed. */
 static Value n_html_text(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value h = arg_string(vm, argv[0]);
   const char *p = str_data(h), *end = p + str_len(h);
   static const char *const ents[][2] = {{"&amp;", "&"}, {"&lt;", "<"},  {"&gt;", ">"},
@@ -448,7 +434,6 @@ static int cmp_span(const void *a, const void *b) {
 /* Replace the (character) spans {:start :end} by «redacted»; in start order, a
  * span that overlaps one already replaced is skipped. */
 static Value n_redact_spans(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = arg_string(vm, argv[0]);
   arg_seq(vm, argv[1], "redact/spans");
   int64_t nch = (int64_t)as_string(s)->nchars, n = 0, cap = 8;
@@ -495,7 +480,6 @@ static Value n_otel_span(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_otel_noop(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc, (void)argv;
   return NIL_VAL;
 }
 
@@ -520,4 +504,4 @@ static const NativeDef compat_defs[] = {
     {"pio/assemble", n_assemble, 1, 2}, {NULL, NULL, 0, 0},
 };
 
-void lib_compat_init(VM *vm) { lib_register(vm, compat_defs); }
+void lib_compat_init(VM *vm) { env_register(vm, compat_defs); }

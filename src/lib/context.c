@@ -15,14 +15,14 @@
 enum { S_FRAMES, S_HIDDEN, S_STACKS, S_COUNT };
 
 static Value *state(VM *vm) {
-  Value v = global_get(vm, STATE_NAME);
+  Value v = env_get(vm, STATE_NAME);
   if (!is_vector(v) || vec_len(v) != S_COUNT) {
     v = vec_new(vm, S_COUNT);
     Value *s = vec_items(v);
-    s[S_FRAMES] = list1(vm, map_empty(vm));
+    s[S_FRAMES] = list_1(vm, map_empty(vm));
     s[S_HIDDEN] = map_empty(vm);
     s[S_STACKS] = map_empty(vm);
-    global_define(vm, STATE_NAME, v);
+    env_define(vm, STATE_NAME, v);
   }
   return vec_items(v);
 }
@@ -34,7 +34,7 @@ static void check_map(VM *vm, Value m) {
 /* Set k in the top frame. */
 static void frame_set(VM *vm, Value *s, Value k, Value v) {
   Value frames = s[S_FRAMES];
-  s[S_FRAMES] = cons(vm, map_assoc(vm, car(frames), k, v), cdr(frames));
+  s[S_FRAMES] = list_cons(vm, map_assoc(vm, car(frames), k, v), cdr(frames));
 }
 
 /* The innermost binding of k. */
@@ -52,96 +52,86 @@ static Value frames_all(VM *vm, Value *s) {
   for (; is_cons(rev); rev = cdr(rev)) {
     MapIter it;
     Value k, v;
-    mapiter_init(&it, car(rev));
-    while (mapiter_next(&it, &k, &v)) acc = map_assoc(vm, acc, k, v);
+    map_iter_init(&it, car(rev));
+    while (map_iter_next(&it, &k, &v)) acc = map_assoc(vm, acc, k, v);
   }
   return acc;
 }
 
 static Value n_set(VM *vm, int argc, Value *argv) {
-  (void)argc;
   frame_set(vm, state(vm), argv[0], argv[1]);
   return NIL_VAL;
 }
 
 static Value n_get(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v;
   return frames_get(state(vm), argv[0], &v) ? v : NIL_VAL;
 }
 
 static Value n_has(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v;
   return bool_val(frames_get(state(vm), argv[0], &v));
 }
 
 static Value n_pull(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value *s = state(vm), k = argv[0], result = NIL_VAL;
   bool found = false;
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (Value f = s[S_FRAMES]; is_cons(f); f = cdr(f)) {
     Value m = car(f), v;
     if (map_get(m, k, &v)) {
       if (!found) result = v, found = true;
       m = map_dissoc(vm, m, k);
     }
-    lb_add(vm, &lb, m);
+    list_add(vm, &lb, m);
   }
   if (found) s[S_FRAMES] = lb.head;
   return result;
 }
 
 static Value n_all(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   return frames_all(vm, state(vm));
 }
 
 static Value n_merge(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   Value *s = state(vm), top = car(s[S_FRAMES]), k, v;
   MapIter it;
-  mapiter_init(&it, argv[0]);
-  while (mapiter_next(&it, &k, &v)) top = map_assoc(vm, top, k, v);
-  s[S_FRAMES] = cons(vm, top, cdr(s[S_FRAMES]));
+  map_iter_init(&it, argv[0]);
+  while (map_iter_next(&it, &k, &v)) top = map_assoc(vm, top, k, v);
+  s[S_FRAMES] = list_cons(vm, top, cdr(s[S_FRAMES]));
   return NIL_VAL;
 }
 
 static Value n_clear(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
-  state(vm)[S_FRAMES] = list1(vm, map_empty(vm));
+  state(vm)[S_FRAMES] = list_1(vm, map_empty(vm));
   return NIL_VAL;
 }
 
 static Value n_with(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   if (!is_procedure(argv[1])) err_type(vm, "function", argv[1]);
   Value *s = state(vm);
-  s[S_FRAMES] = cons(vm, argv[0], s[S_FRAMES]);
+  s[S_FRAMES] = list_cons(vm, argv[0], s[S_FRAMES]);
   Value r;
   int rc = vm_pcall(vm, argv[1], 0, NULL, &r);
   /* pop the pushed frame; the thunk may have cleared the stack meanwhile */
   s = state(vm);
   Value frames = s[S_FRAMES];
-  s[S_FRAMES] = is_cons(cdr(frames)) ? cdr(frames) : list1(vm, map_empty(vm));
-  if (rc) vm_rethrow(vm);
+  s[S_FRAMES] = is_cons(cdr(frames)) ? cdr(frames) : list_1(vm, map_empty(vm));
+  if (rc) err_rethrow(vm);
   return r;
 }
 
 static Value n_push(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value *s = state(vm), old;
   if (!map_get(s[S_STACKS], argv[0], &old)) old = EMPTY_VAL;
-  s[S_STACKS] = map_assoc(vm, s[S_STACKS], argv[0], cons(vm, argv[1], old));
+  s[S_STACKS] = map_assoc(vm, s[S_STACKS], argv[0], list_cons(vm, argv[1], old));
   return NIL_VAL;
 }
 
 static Value n_pop(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value *s = state(vm), st;
   if (!map_get(s[S_STACKS], argv[0], &st) || !is_cons(st)) return NIL_VAL;
   s[S_STACKS] = map_assoc(vm, s[S_STACKS], argv[0], cdr(st));
@@ -149,27 +139,23 @@ static Value n_pop(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_stack(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value st;
   if (!map_get(state(vm)[S_STACKS], argv[0], &st)) return EMPTY_VAL;
   return list_reverse(vm, st);
 }
 
 static Value n_set_hidden(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value *s = state(vm);
   s[S_HIDDEN] = map_assoc(vm, s[S_HIDDEN], argv[0], argv[1]);
   return NIL_VAL;
 }
 
 static Value n_get_hidden(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v;
   return map_get(state(vm)[S_HIDDEN], argv[0], &v) ? v : NIL_VAL;
 }
 
 static Value n_has_hidden(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v;
   return bool_val(map_get(state(vm)[S_HIDDEN], argv[0], &v));
 }
@@ -193,7 +179,7 @@ static Value log_line(VM *vm, const char *level, int argc, Value *argv) {
   }
   sb_addc(&b, '\n');
   /* keep program order with what was already written to stdout */
-  if (!vm->capture) fflush(vm->out);
+  vm_flush(vm);
   vm_write_err(vm, b.data, b.len);
   sb_free(&b);
   return NIL_VAL;
@@ -228,6 +214,6 @@ static const NativeDef defs[] = {
 };
 
 void lib_context_init(VM *vm) {
-  lib_register(vm, defs);
+  env_register(vm, defs);
   state(vm);
 }

@@ -13,45 +13,44 @@ static void check_numbers(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_add(VM *vm, int argc, Value *argv) {
-  if (argc == 2) return arith_add(vm, argv[0], argv[1]);
+  if (argc == 2) return op_add(vm, argv[0], argv[1]);
+  if (argc == 3) return op_add3(vm, argv[0], argv[1], argv[2]);
   check_numbers(vm, argc, argv);
   Value r = small_int_val(0);
-  for (int i = 0; i < argc; i++) r = arith_add(vm, r, argv[i]);
+  for (int i = 0; i < argc; i++) r = op_add(vm, r, argv[i]);
   return r;
 }
 
 static Value n_sub(VM *vm, int argc, Value *argv) {
-  if (argc == 1) return arith_neg(vm, argv[0]);
+  if (argc == 1) return op_neg(vm, argv[0]);
   if (argc > 2) check_numbers(vm, argc, argv);
   Value r = argv[0];
-  for (int i = 1; i < argc; i++) r = arith_sub(vm, r, argv[i]);
+  for (int i = 1; i < argc; i++) r = op_sub(vm, r, argv[i]);
   return r;
 }
 
 static Value n_mul(VM *vm, int argc, Value *argv) {
-  if (argc == 2) return arith_mul(vm, argv[0], argv[1]); /* errors name both operands in order */
+  if (argc == 2) return op_mul(vm, argv[0], argv[1]); /* errors name both operands in order */
   check_numbers(vm, argc, argv);
   Value r = small_int_val(1);
-  for (int i = 0; i < argc; i++) r = arith_mul(vm, r, argv[i]);
+  for (int i = 0; i < argc; i++) r = op_mul(vm, r, argv[i]);
   return r;
 }
 
 static Value n_div(VM *vm, int argc, Value *argv) {
   if (argc > 2) check_numbers(vm, argc, argv);
   Value r = argv[0];
-  for (int i = 1; i < argc; i++) r = arith_div(vm, r, argv[i]);
+  for (int i = 1; i < argc; i++) r = op_div(vm, r, argv[i]);
   return r;
 }
 
 static Value n_mod(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  return arith_mod(vm, argv[0], argv[1]);
+  return op_mod(vm, argv[0], argv[1]);
 }
 
 /* ---- comparison ---- */
 
 static Value n_numeq(VM *vm, int argc, Value *argv) {
-  (void)vm;
   for (int i = 0; i + 1 < argc; i++)
     if (!val_num_eq(argv[i], argv[i + 1])) return FALSE_VAL;
   return TRUE_VAL;
@@ -67,18 +66,16 @@ static Value chain(VM *vm, int argc, Value *argv, CmpFn f, bool swap) {
   }
   return bool_val(result);
 }
-static Value n_lt(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, cmp_lt, false); }
-static Value n_gt(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, cmp_lt, true); }
-static Value n_le(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, cmp_le, false); }
-static Value n_ge(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, cmp_le, true); }
+static Value n_lt(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, op_cmp_lt, false); }
+static Value n_gt(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, op_cmp_lt, true); }
+static Value n_le(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, op_cmp_le, false); }
+static Value n_ge(VM *vm, int argc, Value *argv) { return chain(vm, argc, argv, op_cmp_le, true); }
 
 static Value n_not(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc;
   return bool_val(is_falsy(argv[0]));
 }
 
 static Value n_equal(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc;
   return bool_val(val_equal(argv[0], argv[1]));
 }
 
@@ -100,12 +97,10 @@ static Value n_max(VM *vm, int argc, Value *argv) {
 
 #define WRAP1(cname, op)                                 \
   static Value cname(VM *vm, int argc, Value *argv) {    \
-    (void)argc;                                          \
     return op(vm, argv[0]);                              \
   }
 #define WRAP2(cname, op)                                 \
   static Value cname(VM *vm, int argc, Value *argv) {    \
-    (void)argc;                                          \
     return op(vm, argv[0], argv[1]);                     \
   }
 WRAP1(n_car, op_car)
@@ -118,7 +113,6 @@ WRAP1(n_strlen, op_strlen)
 WRAP2(n_strref, op_strref)
 
 static Value n_cadr(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return op_car(vm, op_cdr(vm, argv[0]));
 }
 
@@ -134,7 +128,7 @@ static Value n_append(VM *vm, int argc, Value *argv) {
   return r;
 }
 
-static Value n_get(VM *vm, int argc, Value *argv) { return op_get(vm, argv[0], argv[1], argc > 2 ? argv[2] : NIL_VAL); }
+static Value n_get(VM *vm, int argc, Value *argv) { return op_get_or(vm, argv[0], argv[1], argc > 2 ? argv[2] : NIL_VAL); }
 
 /* (assoc key alist) or (assoc m k v ...) */
 static Value n_assoc(VM *vm, int argc, Value *argv) {
@@ -163,7 +157,6 @@ static Value n_string_append(VM *vm, int argc, Value *argv) {
 
 #define PRED(cname, expr)                                \
   static Value cname(VM *vm, int argc, Value *argv) {    \
-    (void)vm, (void)argc;                                \
     Value x = argv[0];                                   \
     return bool_val(expr);                               \
   }
@@ -176,7 +169,6 @@ PRED(n_stringp, is_string(x))
 PRED(n_symbolp, is_sym(x))
 
 static Value n_zerop(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value x = argv[0];
   if (!is_number(x)) err_type(vm, "number", x);
   return bool_val(is_double(x) ? as_double(x) == 0.0 : int_of(x) == 0);
@@ -209,7 +201,6 @@ static Value n_print(VM *vm, int argc, Value *argv) {
   return NIL_VAL;
 }
 static Value n_newline(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   vm_write(vm, "\n", 1);
   return NIL_VAL;
 }
@@ -217,8 +208,7 @@ static Value n_newline(VM *vm, int argc, Value *argv) {
 /* ---- types, apply, errors, exit ---- */
 
 static Value n_type(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  return type_keyword(vm, argv[0]);
+  return val_type_keyword(vm, argv[0]);
 }
 
 static Value n_apply(VM *vm, int argc, Value *argv) {
@@ -239,14 +229,14 @@ static Value n_apply(VM *vm, int argc, Value *argv) {
   Value r;
   int rc = vm_pcall(vm, argv[0], (int)total, args, &r);
   free(args);
-  if (rc) vm_rethrow(vm);
+  if (rc) err_rethrow(vm);
   return r;
 }
 
 static Value n_error(VM *vm, int argc, Value *argv) {
   if (argc == 0) err_eval(vm, "error called with no message");
-  Value s = value_to_string(vm, argv[0], false);
-  vm_throw(vm, make_error(vm, "eval", s));
+  Value s = print_to_string(vm, argv[0], false);
+  err_throw(vm, err_make(vm, "eval", s));
 }
 
 static Value n_exit(VM *vm, int argc, Value *argv) {
@@ -265,8 +255,7 @@ static Value n_exit(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_sys_args(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
-  return vm->args;
+  return vm_args(vm);
 }
 
 static const NativeDef core_defs[] = {
@@ -320,15 +309,15 @@ static const NativeDef core_defs[] = {
 };
 
 void lib_core_init(VM *vm) {
-  lib_register(vm, core_defs);
-  lib_alias(vm, "modulo", "mod");
-  lib_alias(vm, "eq?", "equal?");
-  lib_alias(vm, "first", "car");
-  lib_alias(vm, "rest", "cdr");
-  lib_alias(vm, "str", "string-append");
-  lib_alias(vm, "string/append", "string-append");
-  lib_alias(vm, "type-of", "type");
-  lib_alias(vm, "hash-ref", "get");
-  lib_alias(vm, "string/length", "string-length");
-  lib_alias(vm, "string/ref", "string-ref");
+  env_register(vm, core_defs);
+  env_alias(vm, "modulo", "mod");
+  env_alias(vm, "eq?", "equal?");
+  env_alias(vm, "first", "car");
+  env_alias(vm, "rest", "cdr");
+  env_alias(vm, "str", "string-append");
+  env_alias(vm, "string/append", "string-append");
+  env_alias(vm, "type-of", "type");
+  env_alias(vm, "hash-ref", "get");
+  env_alias(vm, "string/length", "string-length");
+  env_alias(vm, "string/ref", "string-ref");
 }

@@ -79,10 +79,10 @@ static bool csv_skip_empty(CsvReader *r) {
  * consumes the first terminator byte.  *nfields gets the field count. */
 static Value csv_record(CsvReader *r, size_t *nfields) {
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   size_t n = 0;
   for (;;) {
-    lb_add(r->vm, &lb, csv_field(r));
+    list_add(r->vm, &lb, csv_field(r));
     n++;
     if (r->p < r->end && *r->p == ',') {
       r->p++;
@@ -108,7 +108,7 @@ static Value csv_read_all(VM *vm, Value text, const char *fname, bool maps) {
   sb_init(&r.scratch);
   if (r.end - r.p >= 3 && memcmp(r.p, "\xEF\xBB\xBF", 3) == 0) r.p += 3; /* BOM */
   ListBuilder out;
-  lb_init(&out);
+  list_start(&out);
   Value header = NIL_VAL; /* list of keywords (maps mode) */
   size_t expected = 0;
   uint64_t recno = 0;
@@ -128,17 +128,17 @@ static Value csv_read_all(VM *vm, Value text, const char *fname, bool maps) {
                expected);
     }
     if (!maps) {
-      lb_add(vm, &out, rec);
+      list_add(vm, &out, rec);
     } else if (recno == 0) {
       ListBuilder hb;
-      lb_init(&hb);
+      list_start(&hb);
       for (Value l = rec; is_cons(l); l = cdr(l))
-        lb_add(vm, &hb, kw_val(sym_intern(vm, str_data(car(l)), str_len(car(l)))));
+        list_add(vm, &hb, kw_val(sym_intern(vm, str_data(car(l)), str_len(car(l)))));
       header = hb.head;
     } else {
       Value m = map_empty(vm);
       for (Value h = header, l = rec; is_cons(l); h = cdr(h), l = cdr(l)) m = map_assoc(vm, m, car(h), car(l));
-      lb_add(vm, &out, m);
+      list_add(vm, &out, m);
     }
   }
   sb_free(&r.scratch);
@@ -146,13 +146,11 @@ static Value csv_read_all(VM *vm, Value text, const char *fname, bool maps) {
 }
 
 static Value n_csv_parse(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
   return csv_read_all(vm, argv[0], "csv/parse", false);
 }
 
 static Value n_csv_parse_maps(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
   return csv_read_all(vm, argv[0], "csv/parse-maps", true);
 }
@@ -184,7 +182,6 @@ static void csv_put_field(StrBuf *b, const char *s, size_t n) {
 }
 
 static Value n_csv_encode(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value rows = argv[0];
   if (!is_list(rows)) err_type(vm, "list", rows);
   /* check the shapes first so no buffer is live when an error is raised */
@@ -244,4 +241,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_csv_init(VM *vm) { lib_register(vm, defs); }
+void lib_csv_init(VM *vm) { env_register(vm, defs); }

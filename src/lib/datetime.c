@@ -961,7 +961,6 @@ static PErr to_timestamp(Parsed *ps, int64_t *out) {
 /* ---- natives ---- */
 
 static Value n_now(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc, (void)argv;
   struct timespec t;
   clock_gettime(CLOCK_REALTIME, &t);
   int64_t ms = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
@@ -969,7 +968,6 @@ static Value n_now(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_format(VM *vm, int argc, Value *argv) {
-  (void)argc;
   DT t;
   arg_dt(vm, argv[0], &t);
   arg_string(vm, argv[1]);
@@ -983,7 +981,6 @@ static Value n_format(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_parse(VM *vm, int argc, Value *argv) {
-  (void)argc;
   arg_string(vm, argv[0]);
   arg_string(vm, argv[1]);
   Parsed ps;
@@ -997,7 +994,6 @@ static Value n_parse(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_date_parts(VM *vm, int argc, Value *argv) {
-  (void)argc;
   DT t;
   arg_dt(vm, argv[0], &t);
   Value m = map_empty(vm);
@@ -1012,13 +1008,11 @@ static Value n_date_parts(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_add(VM *vm, int argc, Value *argv) {
-  (void)argc;
   double a = arg_num(vm, argv[0]), b = arg_num(vm, argv[1]);
   return val_canon_double(a + b);
 }
 
 static Value n_diff(VM *vm, int argc, Value *argv) {
-  (void)argc;
   double a = arg_num(vm, argv[0]), b = arg_num(vm, argv[1]);
   return val_canon_double(a - b);
 }
@@ -1033,4 +1027,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_datetime_init(VM *vm) { lib_register(vm, defs); }
+void lib_datetime_init(VM *vm) { env_register(vm, defs); }

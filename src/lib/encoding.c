@@ -137,13 +137,11 @@ static bool b64_decode(const uint8_t *s, size_t n, StrBuf *out, char *err, size_
 }
 
 static Value n_base64_encode(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = arg_string(vm, argv[0]);
   return b64_encode(vm, (const uint8_t *)str_data(s), str_len(s));
 }
 
 static Value n_base64_encode_bytes(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_objtype(argv[0], OBJ_BYTEVEC)) err_type(vm, "bytevector", argv[0]);
   Bytevec *bv = (Bytevec *)as_obj(argv[0]);
   return b64_encode(vm, bv->data, bv->len);
@@ -159,7 +157,6 @@ static void decode_arg(VM *vm, Value v, const char *fname, StrBuf *out) {
 }
 
 static Value n_base64_decode(VM *vm, int argc, Value *argv) {
-  (void)argc;
   StrBuf b;
   decode_arg(vm, argv[0], "base64/decode", &b);
   if (!utf8_valid(b.data ? b.data : "", b.len, NULL)) {
@@ -170,10 +167,9 @@ static Value n_base64_decode(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_base64_decode_bytes(VM *vm, int argc, Value *argv) {
-  (void)argc;
   StrBuf b;
   decode_arg(vm, argv[0], "base64/decode-bytes", &b);
-  Value r = bytevec_new(vm, (const uint8_t *)b.data, b.len);
+  Value r = obj_bytevec(vm, (const uint8_t *)b.data, b.len);
   sb_free(&b);
   return r;
 }
@@ -193,7 +189,6 @@ static Value hex_string(VM *vm, const uint8_t *d, size_t n) {
 }
 
 static Value n_sha256(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = arg_string(vm, argv[0]);
   struct sha256_ctx ctx;
   uint8_t d[SHA256_DIGEST_SIZE];
@@ -204,7 +199,6 @@ static Value n_sha256(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_md5(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = arg_string(vm, argv[0]);
   struct md5_ctx ctx;
   uint8_t d[MD5_DIGEST_SIZE];
@@ -215,7 +209,6 @@ static Value n_md5(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_hmac_sha256(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value key = arg_string(vm, argv[0]);
   Value msg = arg_string(vm, argv[1]);
   struct hmac_sha256_ctx ctx;
@@ -257,8 +250,6 @@ static void random_bytes(uint8_t *p, size_t n) {
 }
 
 static Value n_uuid_v4(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  (void)argv;
   uint8_t u[16];
   random_bytes(u, sizeof u);
   u[6] = (uint8_t)((u[6] & 0x0f) | 0x40); /* version 4 */
@@ -286,4 +277,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_encoding_init(VM *vm) { lib_register(vm, defs); }
+void lib_encoding_init(VM *vm) { env_register(vm, defs); }

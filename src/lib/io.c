@@ -15,7 +15,7 @@
 #include "lib.h"
 
 static void flush_out(VM *vm) {
-  if (!vm->capture) fflush(vm->out);
+  vm_flush(vm);
 }
 
 /* ---- format and printing (§11.7, §13) ---- */
@@ -69,10 +69,9 @@ static Value n_println_error(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_pprint(VM *vm, int argc, Value *argv) {
-  (void)argc;
   StrBuf b;
   sb_init(&b);
-  pretty_print(vm, &b, argv[0], 80);
+  print_pretty(vm, &b, argv[0], 80);
   sb_addc(&b, '\n');
   vm_write(vm, b.data, b.len);
   sb_free(&b);
@@ -84,7 +83,6 @@ static Value n_pprint(VM *vm, int argc, Value *argv) {
 static bool stdin_eof;
 
 static Value n_read_line(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   flush_out(vm);
   char *line = NULL;
   size_t cap = 0;
@@ -106,7 +104,6 @@ static Value n_read_line(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_read_stdin(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   flush_out(vm);
   StrBuf b;
   sb_init(&b);
@@ -122,12 +119,10 @@ static Value n_read_stdin(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_eofp(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc, (void)argv;
   return bool_val(stdin_eof);
 }
 
 static Value n_flush(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   flush_out(vm);
   return NIL_VAL;
 }
@@ -135,7 +130,6 @@ static Value n_flush(VM *vm, int argc, Value *argv) {
 /* ---- the reader as a function (§26) ---- */
 
 static Value n_read(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = arg_string(vm, argv[0]);
   Reader r;
   reader_init(&r, vm, str_data(s), str_len(s));
@@ -144,9 +138,8 @@ static Value n_read(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_read_many(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = arg_string(vm, argv[0]);
-  return read_all(vm, str_data(s), str_len(s));
+  return reader_read_all(vm, str_data(s), str_len(s));
 }
 
 /* ---- whole files (§20.1) ---- */
@@ -189,7 +182,6 @@ static Value slurp_string(VM *vm, const char *fname, const char *path) {
 }
 
 static Value n_file_read(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return slurp_string(vm, "file/read", path_arg(vm, argv[0]));
 }
 
@@ -203,7 +195,6 @@ static void write_file(VM *vm, const char *fname, const char *path, const char *
 }
 
 static Value n_file_write(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   Value s = arg_string(vm, argv[1]);
   write_file(vm, "file/write", p, "wb", str_data(s), str_len(s));
@@ -211,7 +202,6 @@ static Value n_file_write(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_file_append(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   Value s = arg_string(vm, argv[1]);
   write_file(vm, "file/append", p, "ab", str_data(s), str_len(s));
@@ -221,20 +211,19 @@ static Value n_file_append(VM *vm, int argc, Value *argv) {
 /* Lines of s: "\n" or "\r\n" terminated, no empty last line for a final newline. */
 static Value split_lines(VM *vm, const char *s, size_t n) {
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   size_t i = 0;
   while (i < n) {
     const char *nl = memchr(s + i, '\n', n - i);
     size_t end = nl ? (size_t)(nl - s) : n, stop = end;
     if (nl && stop > i && s[stop - 1] == '\r') stop--;
-    lb_add(vm, &lb, str_new(vm, s + i, stop - i));
+    list_add(vm, &lb, str_new(vm, s + i, stop - i));
     i = end + 1;
   }
   return lb.head;
 }
 
 static Value n_file_read_lines(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = slurp_string(vm, "file/read-lines", path_arg(vm, argv[0]));
   vm_push_root(vm, s);
   Value r = split_lines(vm, str_data(s), str_len(s));
@@ -243,7 +232,6 @@ static Value n_file_read_lines(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_file_write_lines(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   arg_seq(vm, argv[1], "file/write-lines");
   StrBuf b;
@@ -269,23 +257,21 @@ static Value n_file_write_lines(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_file_read_bytes(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   size_t len;
   int err = 0;
-  char *data = read_file(p, &len, &err);
+  char *data = reader_read_file(p, &len, &err);
   if (!data) io_fail(vm, "file/read-bytes", p, err);
   if (len > UINT32_MAX) {
     free(data);
     err_io(vm, "file/read-bytes %s: file too large for a bytevector", p);
   }
-  Value bv = bytevec_new(vm, (const uint8_t *)data, len);
+  Value bv = obj_bytevec(vm, (const uint8_t *)data, len);
   free(data);
   return bv;
 }
 
 static Value n_file_write_bytes(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   if (!is_objtype(argv[1], OBJ_BYTEVEC)) err_type(vm, "bytevector", argv[1]);
   Bytevec *bv = (Bytevec *)as_obj(argv[1]);
@@ -361,31 +347,29 @@ static Value run_lines(VM *vm, LineWalk *w, Value path, Value fn, Value init) {
   if (!w->f) io_fail(vm, w->fname, w->path, errno);
   w->cap = 256 * 1024;
   w->buf = malloc(w->cap);
-  uint32_t roots = vm->nroots;
+  uint32_t roots = vm_roots_mark(vm);
   vm_push_root(vm, path);
   vm_push_root(vm, fn);
   w->acc_slot = vm_root_slot(vm, init);
   w->token = w->fold ? vm_new_token(vm) : 0;
   int failed = w->buf ? vm_protect(vm, walk_lines, w) : 1;
   Value acc = ROOT(vm, w->acc_slot);
-  vm->nroots = roots;
+  vm_roots_reset(vm, roots);
   fclose(w->f);
   free(w->buf);
   if (failed) {
     if (!w->buf) err_io(vm, "%s: out of memory", w->fname);
-    vm_rethrow(vm);
+    err_rethrow(vm);
   }
   return acc;
 }
 
 static Value n_file_fold_lines(VM *vm, int argc, Value *argv) {
-  (void)argc;
   LineWalk w = {.fname = "file/fold-lines", .fold = true};
   return run_lines(vm, &w, argv[0], argv[1], argv[2]);
 }
 
 static Value n_file_for_each_line(VM *vm, int argc, Value *argv) {
-  (void)argc;
   LineWalk w = {.fname = "file/for-each-line", .fold = false};
   run_lines(vm, &w, argv[0], argv[1], NIL_VAL);
   return NIL_VAL;
@@ -394,31 +378,26 @@ static Value n_file_for_each_line(VM *vm, int argc, Value *argv) {
 /* ---- the file system (§20.3) ---- */
 
 static Value n_file_exists(VM *vm, int argc, Value *argv) {
-  (void)argc;
   struct stat st;
   return bool_val(stat(path_arg(vm, argv[0]), &st) == 0);
 }
 
 static Value n_file_is_file(VM *vm, int argc, Value *argv) {
-  (void)argc;
   struct stat st;
   return bool_val(stat(path_arg(vm, argv[0]), &st) == 0 && S_ISREG(st.st_mode));
 }
 
 static Value n_file_is_dir(VM *vm, int argc, Value *argv) {
-  (void)argc;
   struct stat st;
   return bool_val(stat(path_arg(vm, argv[0]), &st) == 0 && S_ISDIR(st.st_mode));
 }
 
 static Value n_file_is_symlink(VM *vm, int argc, Value *argv) {
-  (void)argc;
   struct stat st;
   return bool_val(lstat(path_arg(vm, argv[0]), &st) == 0 && S_ISLNK(st.st_mode));
 }
 
 static Value n_file_delete(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   struct stat st;
   if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) io_fail(vm, "file/delete", p, EISDIR);
@@ -427,14 +406,12 @@ static Value n_file_delete(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_file_rename(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *from = path_arg(vm, argv[0]), *to = path_arg(vm, argv[1]);
   if (rename(from, to) != 0) err_io(vm, "file/rename %s -> %s: %s", from, to, strerror(errno));
   return NIL_VAL;
 }
 
 static Value n_file_copy(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *from = path_arg(vm, argv[0]), *to = path_arg(vm, argv[1]);
   FILE *in = fopen(from, "rb");
   if (!in) err_io(vm, "file/copy %s -> %s: %s", from, to, strerror(errno));
@@ -457,7 +434,6 @@ static Value n_file_copy(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_file_mkdir(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   size_t n = strlen(p);
   char *tmp = malloc(n + 1);
@@ -503,20 +479,18 @@ static void free_names(char **names, size_t n) {
 }
 
 static Value n_file_list(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   size_t n;
   char **names = dir_names(p, &n);
   if (!names) io_fail(vm, "file/list", p, errno);
   ListBuilder lb;
-  lb_init(&lb);
-  for (size_t i = 0; i < n; i++) lb_add(vm, &lb, str_from_c(vm, names[i]));
+  list_start(&lb);
+  for (size_t i = 0; i < n; i++) list_add(vm, &lb, str_from_c(vm, names[i]));
   free_names(names, n);
   return lb.head;
 }
 
 static Value n_file_info(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *p = path_arg(vm, argv[0]);
   struct stat st;
   if (stat(p, &st) != 0) io_fail(vm, "file/info", p, errno);
@@ -575,7 +549,7 @@ static void glob_join(StrBuf *b, const char *base, const char *name) {
 static void glob_walk(GlobOut *g, const char *base, char **comp, size_t ncomp) {
   struct stat st;
   if (ncomp == 0) {
-    if (*base && stat(base, &st) == 0) lb_add(g->vm, &g->lb, str_from_c(g->vm, base));
+    if (*base && stat(base, &st) == 0) list_add(g->vm, &g->lb, str_from_c(g->vm, base));
     return;
   }
   StrBuf b;
@@ -617,7 +591,6 @@ static void glob_walk(GlobOut *g, const char *base, char **comp, size_t ncomp) {
 }
 
 static Value n_file_glob(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *pat = path_arg(vm, argv[0]), *why;
   if (!glob_valid(pat, &why)) err_eval(vm, "file/glob: invalid pattern: %s", why);
   char *copy = strdup(pat);
@@ -625,7 +598,7 @@ static Value n_file_glob(VM *vm, int argc, Value *argv) {
   char *comp[256];
   for (char *s = strtok(copy, "/"); s && ncomp < 256; s = strtok(NULL, "/")) comp[ncomp++] = s;
   GlobOut g = {vm, {NIL_VAL, NULL}};
-  lb_init(&g.lb);
+  list_start(&g.lb);
   glob_walk(&g, pat[0] == '/' ? "/" : "", comp, ncomp);
   free(copy);
   return g.lb.head;
@@ -695,7 +668,6 @@ static bool last_component(const char *p, size_t len, Slice *name, size_t *befor
 }
 
 static Value n_path_dir(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v = path_string_arg(vm, argv[0]);
   const char *p = str_data(v);
   Slice name;
@@ -705,7 +677,6 @@ static Value n_path_dir(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_path_filename(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v = path_string_arg(vm, argv[0]);
   Slice name;
   size_t before;
@@ -727,7 +698,6 @@ static bool split_ext(Slice name, size_t *dot) {
 }
 
 static Value n_path_extension(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v = path_string_arg(vm, argv[0]);
   Slice name;
   size_t before, dot;
@@ -736,7 +706,6 @@ static Value n_path_extension(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_path_stem(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v = path_string_arg(vm, argv[0]);
   Slice name;
   size_t before, dot;
@@ -746,7 +715,6 @@ static Value n_path_stem(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_path_absolutep(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value v = path_string_arg(vm, argv[0]);
   return bool_val(str_len(v) > 0 && str_data(v)[0] == '/');
 }
@@ -765,12 +733,10 @@ static Value canonical(VM *vm, const char *fname, Value v) {
 }
 
 static Value n_path_absolute(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return canonical(vm, "path/absolute", argv[0]);
 }
 
 static Value n_path_canonicalize(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return canonical(vm, "path/canonicalize", argv[0]);
 }
 
@@ -808,7 +774,6 @@ static void lexical_abs(const char *p, CompList *out) {
 static bool slice_eq(Slice a, Slice b) { return a.n == b.n && !memcmp(a.s, b.s, a.n); }
 
 static Value n_path_relative_to(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *base = path_arg(vm, argv[0]), *p = path_arg(vm, argv[1]);
   CompList *a = malloc(sizeof *a), *t = malloc(sizeof *t);
   lexical_abs(base, a);
@@ -858,7 +823,6 @@ static void resolve_within(const char *p, CompList *out) {
 }
 
 static Value n_path_within(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *base = path_arg(vm, argv[0]), *p = path_arg(vm, argv[1]);
   CompList *a = malloc(sizeof *a), *t = malloc(sizeof *t);
   resolve_within(base, a);
@@ -914,15 +878,15 @@ static const NativeDef io_defs[] = {
 };
 
 void lib_io_init(VM *vm) {
-  lib_register(vm, io_defs);
-  lib_alias(vm, "io/print-error", "print-error");
-  lib_alias(vm, "io/println-error", "println-error");
-  lib_alias(vm, "io/read-line", "read-line");
-  lib_alias(vm, "io/read-stdin", "read-stdin");
-  lib_alias(vm, "io/read-many", "read-many");
-  lib_alias(vm, "read/string", "read");
-  lib_alias(vm, "read/all", "read-many");
-  lib_alias(vm, "path/dirname", "path/dir");
-  lib_alias(vm, "path/basename", "path/filename");
-  lib_alias(vm, "path/ext", "path/extension");
+  env_register(vm, io_defs);
+  env_alias(vm, "io/print-error", "print-error");
+  env_alias(vm, "io/println-error", "println-error");
+  env_alias(vm, "io/read-line", "read-line");
+  env_alias(vm, "io/read-stdin", "read-stdin");
+  env_alias(vm, "io/read-many", "read-many");
+  env_alias(vm, "read/string", "read");
+  env_alias(vm, "read/all", "read-many");
+  env_alias(vm, "path/dirname", "path/dir");
+  env_alias(vm, "path/basename", "path/filename");
+  env_alias(vm, "path/ext", "path/extension");
 }

@@ -14,10 +14,13 @@
  *
  * The encoder writes into one StrBuf; floats use the shortest round-trip
  * digits of numfmt laid out like Ryu's (serde_json's) format.  Errors are
- * reported by return value so the buffer can be freed before raising. */
+ * reported by return value so the buffer can be freed before raising.
+ * json.h exports both directions to other modules, with the lossy encoding
+ * of net.md §1.3 (JSON_LOSSY) that the kv store and the HTTP helpers use. */
 #include <math.h>
+#include <setjmp.h>
 #include <stdlib.h>
-#include "lib.h"
+#include "json.h"
 #include "../numfmt.h"
 
 /* ================================================================ decoder */
@@ -236,7 +239,7 @@ static void jp_enter(JP *jp) {
 static Value jp_array(JP *jp) {
   jp_enter(jp);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   bool first = true;
   for (;;) {
     int c = jp_skip_ws(jp);
@@ -250,7 +253,7 @@ static Value jp_array(JP *jp) {
       if (c < 0) jp_peek_error(jp, "EOF while parsing a value");
     }
     first = false;
-    lb_add(jp->vm, &lb, jp_value(jp));
+    list_add(jp->vm, &lb, jp_value(jp));
   }
   jp->p++;
   jp->depth--;
@@ -318,19 +321,9 @@ static Value jp_value(JP *jp) {
   }
 }
 
-static Value n_json_decode(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
-  /* volatile: read after longjmp */
-  JP *volatile jpv = malloc(sizeof(JP));
-  JP *jp = jpv;
-  jp->vm = vm;
-  jp->s = jp->p = str_data(argv[0]);
-  jp->end = jp->s + str_len(argv[0]);
-  jp->depth = 0;
-  sb_init(&jp->scratch);
+/* The parse proper: jp is not assigned after setjmp, so it survives the longjmp. */
+static bool jp_run(JP *jp, Value *out, JsonError *err) {
   if (setjmp(jp->jb)) {
-    jp = jpv;
     size_t line = 1, col = 0;
     for (size_t i = 0; i < jp->err_index; i++) {
       if (jp->s[i] == '\n') {
@@ -340,15 +333,53 @@ static Value n_json_decode(VM *vm, int argc, Value *argv) {
         col++;
       }
     }
-    const char *msg = jp->msg;
-    sb_free(&jp->scratch);
-    free(jp);
-    err_eval(vm, "json/decode: parse error at line %zu column %zu: %s", line, col, msg);
+    *err = (JsonError){jp->msg, line, col};
+    return false;
   }
   Value v = jp_value(jp);
   if (jp_skip_ws(jp) >= 0) jp_peek_error(jp, "trailing characters");
+  *out = v;
+  return true;
+}
+
+typedef struct {
+  JP *jp;
+  Value *out;
+  JsonError *err;
+  bool ok;
+} JPRun;
+
+static void jp_run_protected(VM *vm, void *ud) {
+  JPRun *r = ud;
+  r->ok = jp_run(r->jp, r->out, r->err);
+}
+
+bool json_parse(VM *vm, const char *s, size_t len, Value *out, JsonError *err) {
+  JP *jp = malloc(sizeof(JP));
+  if (!jp) {
+    *err = (JsonError){"out of memory", 1, 0};
+    return false;
+  }
+  jp->vm = vm;
+  jp->s = jp->p = s;
+  jp->end = s + len;
+  jp->depth = 0;
+  sb_init(&jp->scratch);
+  /* an allocation over the heap limit raises: free the parser's buffers first */
+  JPRun r = {jp, out, err, false};
+  int raised = vm_protect(vm, jp_run_protected, &r);
   sb_free(&jp->scratch);
   free(jp);
+  if (raised) err_rethrow(vm);
+  return r.ok;
+}
+
+static Value n_json_decode(VM *vm, int argc, Value *argv) {
+  if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
+  Value v;
+  JsonError e;
+  if (!json_parse(vm, str_data(argv[0]), str_len(argv[0]), &v, &e))
+    err_eval(vm, "json/decode: parse error at line %zu column %zu: %s", e.line, e.col, e.msg);
   return v;
 }
 
@@ -358,15 +389,16 @@ static Value n_json_decode(VM *vm, int argc, Value *argv) {
 
 typedef struct {
   VM *vm;
-  StrBuf b;
-  bool pretty;
+  StrBuf *out;
+  bool pretty, lossy;
   int depth;
   const char *fname;
-  char err[160];
+  char *err;
+  size_t errsz;
 } JE;
 
 static bool je_fail(JE *e, const char *what) {
-  snprintf(e->err, sizeof e->err, "%s: %s", e->fname, what);
+  snprintf(e->err, e->errsz, "%s: %s", e->fname, what);
   return false;
 }
 
@@ -462,18 +494,12 @@ static void je_int(StrBuf *b, int64_t i) {
 }
 
 static void je_newline(JE *e, int level) {
-  sb_addc(&e->b, '\n');
-  for (int i = 0; i < level; i++) sb_add(&e->b, "  ", 2);
+  sb_addc(e->out, '\n');
+  for (int i = 0; i < level; i++) sb_add(e->out, "  ", 2);
 }
 
-typedef struct {
-  const char *p; /* NULL: text at keybuf offset off */
-  size_t len, off;
-  uint32_t idx;
-} JKey;
-
-static int jkey_cmp(const void *a, const void *b) {
-  const JKey *x = a, *y = b;
+static int key_cmp(const void *a, const void *b) {
+  const JsonKey *x = a, *y = b;
   size_t n = x->len < y->len ? x->len : y->len;
   int c = memcmp(x->p, y->p, n);
   if (c) return c;
@@ -481,82 +507,96 @@ static int jkey_cmp(const void *a, const void *b) {
   return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+size_t json_key_entries(VM *vm, Value m, JsonKey **out, StrBuf *kb) {
+  size_t n;
+  Value *kv = map_sorted_entries(m, &n);
+  JsonKey *ents = malloc((n ? n : 1) * sizeof(JsonKey));
+  if (!ents) abort();
+  sb_init(kb);
+  bool sorted = true;
+  for (size_t i = 0; i < n; i++) {
+    Value k = kv[2 * i];
+    JsonKey *t = &ents[i];
+    t->idx = (uint32_t)i;
+    t->v = kv[2 * i + 1];
+    if (is_string(k)) {
+      t->p = str_data(k);
+      t->len = str_len(k);
+    } else if (is_kw(k) || is_sym(k)) {
+      String *s = sym_name(vm, sym_id(k));
+      t->p = s->data;
+      t->len = s->len;
+    } else {
+      t->p = NULL;
+      t->off = kb->len;
+      print_value(vm, kb, k, true);
+      t->len = kb->len - t->off;
+    }
+  }
+  free(kv);
+  for (size_t i = 0; i < n; i++)
+    if (!ents[i].p) ents[i].p = kb->data + ents[i].off;
+  for (size_t i = 1; i < n && sorted; i++)
+    if (key_cmp(&ents[i - 1], &ents[i]) > 0) sorted = false;
+  if (!sorted) qsort(ents, n, sizeof(JsonKey), key_cmp);
+  *out = ents;
+  return n;
+}
+
 static bool je_value(JE *e, Value v, int level);
 
 static bool je_map(JE *e, Value m, int level) {
   VM *vm = e->vm;
-  size_t n;
-  Value *ents = anymap_sorted_entries(m, &n);
+  StrBuf kb; /* printed forms of non-string, non-name keys */
+  JsonKey *keys;
+  size_t n = json_key_entries(vm, m, &keys, &kb);
   if (n == 0) {
-    free(ents);
-    sb_add(&e->b, "{}", 2);
+    free(keys);
+    sb_free(&kb);
+    sb_add(e->out, "{}", 2);
     return true;
   }
-  JKey *keys = malloc(n * sizeof(JKey));
-  StrBuf kb; /* printed forms of non-string, non-name keys */
-  sb_init(&kb);
-  bool sorted = true;
-  for (size_t i = 0; i < n; i++) {
-    Value k = ents[2 * i];
-    JKey *jk = &keys[i];
-    jk->idx = (uint32_t)i;
-    if (is_string(k)) {
-      jk->p = str_data(k);
-      jk->len = str_len(k);
-    } else if (is_kw(k) || is_sym(k)) {
-      String *s = sym_name(vm, sym_id(k));
-      jk->p = s->data;
-      jk->len = s->len;
-    } else {
-      jk->p = NULL;
-      jk->off = kb.len;
-      print_value(vm, &kb, k, true);
-      jk->len = kb.len - jk->off;
-    }
-  }
-  for (size_t i = 0; i < n; i++)
-    if (!keys[i].p) keys[i].p = kb.data + keys[i].off;
-  for (size_t i = 1; i < n && sorted; i++)
-    if (jkey_cmp(&keys[i - 1], &keys[i]) > 0) sorted = false;
-  if (!sorted) qsort(keys, n, sizeof(JKey), jkey_cmp);
   bool ok = true;
-  sb_addc(&e->b, '{');
+  sb_addc(e->out, '{');
   bool first = true;
   for (size_t i = 0; i < n && ok; i++) {
-    JKey *jk = &keys[i];
-    Value val = ents[2 * jk->idx + 1];
+    JsonKey *jk = &keys[i];
+    Value val = jk->v;
     if (i + 1 < n && keys[i + 1].len == jk->len && !memcmp(keys[i + 1].p, jk->p, jk->len)) {
       /* shadowed by a later key with the same text: still converted (errors show), not emitted */
-      size_t mark = e->b.len;
+      size_t mark = e->out->len;
       ok = je_value(e, val, level + 1);
-      e->b.len = mark;
+      e->out->len = mark;
       continue;
     }
-    if (!first) sb_addc(&e->b, ',');
+    if (!first) sb_addc(e->out, ',');
     first = false;
     if (e->pretty) je_newline(e, level + 1);
-    je_string(&e->b, jk->p, jk->len);
+    je_string(e->out, jk->p, jk->len);
     if (e->pretty)
-      sb_add(&e->b, ": ", 2);
+      sb_add(e->out, ": ", 2);
     else
-      sb_addc(&e->b, ':');
+      sb_addc(e->out, ':');
     ok = je_value(e, val, level + 1);
   }
   if (ok) {
     if (e->pretty) je_newline(e, level);
-    sb_addc(&e->b, '}');
+    sb_addc(e->out, '}');
   }
   sb_free(&kb);
   free(keys);
-  free(ents);
   return ok;
 }
 
 static bool je_value(JE *e, Value v, int level) {
-  StrBuf *b = &e->b;
+  StrBuf *b = e->out;
   if (is_double(v)) {
     double d = as_double(v);
-    if (isnan(d) || isinf(d)) return je_fail(e, "cannot encode NaN/Infinity as JSON");
+    if (isnan(d) || isinf(d)) {
+      if (!e->lossy) return je_fail(e, "cannot encode NaN/Infinity as JSON");
+      sb_add(b, "null", 4);
+      return true;
+    }
     je_double(b, d);
     return true;
   }
@@ -610,32 +650,41 @@ static bool je_value(JE *e, Value v, int level) {
     e->depth--;
     return ok;
   }
+  if (e->lossy) {
+    StrBuf pb;
+    sb_init(&pb);
+    print_value(e->vm, &pb, v, true);
+    je_string(b, pb.data, pb.len);
+    sb_free(&pb);
+    return true;
+  }
   char what[96];
-  snprintf(what, sizeof what, "cannot encode %s as JSON", type_name(v));
+  snprintf(what, sizeof what, "cannot encode %s as JSON", val_type_name(v));
   return je_fail(e, what);
 }
 
+bool json_write(VM *vm, StrBuf *out, Value v, unsigned flags, const char *fname, char *err, size_t errsz) {
+  JE e = {.vm = vm, .out = out, .pretty = (flags & JSON_PRETTY) != 0, .lossy = (flags & JSON_LOSSY) != 0,
+          .fname = fname, .err = err, .errsz = errsz};
+  return je_value(&e, v, 0);
+}
+
 static Value json_encode(VM *vm, Value v, bool pretty, const char *fname) {
-  JE e;
-  e.vm = vm;
-  e.pretty = pretty;
-  e.depth = 0;
-  e.fname = fname;
-  sb_init(&e.b);
-  if (!je_value(&e, v, 0)) {
-    sb_free(&e.b);
-    err_eval(vm, "%s", e.err);
+  StrBuf b;
+  char err[160];
+  sb_init(&b);
+  if (!json_write(vm, &b, v, pretty ? JSON_PRETTY : 0, fname, err, sizeof err)) {
+    sb_free(&b);
+    err_eval(vm, "%s", err);
   }
-  return sb_to_string(vm, &e.b);
+  return sb_to_string(vm, &b);
 }
 
 static Value n_json_encode(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return json_encode(vm, argv[0], false, "json/encode");
 }
 
 static Value n_json_encode_pretty(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return json_encode(vm, argv[0], true, "json/encode-pretty");
 }
 
@@ -646,4 +695,9 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_json_init(VM *vm) { lib_register(vm, defs); }
+void lib_json_init(VM *vm) { env_register(vm, defs); }
+
+void json_encode_lossy(VM *vm, StrBuf *out, Value v, bool pretty) {
+  char err[160];
+  if (!json_write(vm, out, v, JSON_LOSSY | (pretty ? JSON_PRETTY : 0), "json", err, sizeof err)) err_eval(vm, "%s", err);
+}

@@ -1,7 +1,10 @@
-/* lib.h - what a library module needs to define its builtins.
+/* lib.h - what a library module may use to define its builtins: the value
+ * core (runtime.h, map.h), the error API (error.h), the VM's services
+ * (vm.h: calls, roots, output, registration) and the argument helpers
+ * below.  Not the VM's state: a module never touches the VM struct.
  *
  * Each module (src/lib/NAME.c) has one table of NativeDef and one
- * registration function, listed in lib_register_all (src/lib/registry.c).
+ * registration function lib_NAME_init, listed in boot.c in dependency order.
  * Arity is checked by the VM before a native runs: a native may assume
  * min_args <= argc <= max_args (max_args < 0: no upper bound).
  */
@@ -10,28 +13,16 @@
 
 #include "../runtime.h"
 #include "../map.h"
+#include "../vm.h"
 
 /* random numbers (math.c): uniform 64 bits; below n (0 = full range) */
 uint64_t math_random_u64(void);
 uint64_t math_random_below(uint64_t n);
 
-/* doc: the docstring shown by `,doc` and `sema doc`: the call signature on
- * the first line, then a one-paragraph description, e.g.
- * "(string/trim s)\nReturns s without leading and trailing whitespace." */
-typedef struct {
-  const char *name;
-  NativeFn fn;
-  int16_t min_args, max_args;
-  const char *doc;
-} NativeDef;
 
-#define VARIADIC (-1)
-void lib_register(VM *vm, const NativeDef *defs);
 void regex_thread_cleanup(void); /* a thread that ran Sema code, before it exits */
-/* alias: bind NEW to the same native object as OLD */
-void lib_alias(VM *vm, const char *new_name, const char *old_name);
 
-/* argument helpers: raise a type error naming the expected type */
+/* argument helpers (args.c): raise a type error naming the expected type */
 int64_t arg_int(VM *vm, Value v);
 double arg_num(VM *vm, Value v);
 Value arg_string(VM *vm, Value v);

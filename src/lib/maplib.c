@@ -43,8 +43,8 @@ static Value acc_done(VM *vm, Acc *a) {
 static void acc_put_all(VM *vm, Acc *a, Value src) {
   MapIter it;
   Value k, v;
-  mapiter_init(&it, src);
-  while (mapiter_next(&it, &k, &v)) acc_put(vm, a, k, v);
+  map_iter_init(&it, src);
+  while (map_iter_next(&it, &k, &v)) acc_put(vm, a, k, v);
 }
 
 /* A sorted map with the entries of m (either kind); m itself if sorted. */
@@ -53,8 +53,8 @@ static Value to_sorted(VM *vm, Value m) {
   Value r = map_empty(vm);
   MapIter it;
   Value k, v;
-  mapiter_init(&it, m);
-  while (mapiter_next(&it, &k, &v)) r = map_assoc(vm, r, k, v);
+  map_iter_init(&it, m);
+  while (map_iter_next(&it, &k, &v)) r = map_assoc(vm, r, k, v);
   return r;
 }
 
@@ -85,7 +85,6 @@ static void check_seq(VM *vm, Value v) {
 static size_t seq_len(Value v) { return is_vector(v) ? vec_len(v) : (size_t)list_length(v); }
 
 static Value n_from_entries(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_seq(vm, argv[0]);
   SeqIter it;
   Value e, k = NIL_VAL, v = NIL_VAL;
@@ -108,7 +107,6 @@ static Value n_from_entries(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_zip(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_seq(vm, argv[0]);
   check_seq(vm, argv[1]);
   SeqIter ki, vi;
@@ -124,34 +122,30 @@ static Value n_zip(VM *vm, int argc, Value *argv) {
 /* keys (want_keys) or vals, in iteration order */
 static Value key_or_val_list(VM *vm, Value m, bool want_keys) {
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   MapIter it;
   Value k, v;
-  mapiter_init(&it, m);
-  while (mapiter_next(&it, &k, &v)) lb_add(vm, &lb, want_keys ? k : v);
+  map_iter_init(&it, m);
+  while (map_iter_next(&it, &k, &v)) list_add(vm, &lb, want_keys ? k : v);
   return lb.head;
 }
 
 static Value n_keys(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   return key_or_val_list(vm, argv[0], true);
 }
 
 static Value n_vals(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   return key_or_val_list(vm, argv[0], false);
 }
 
 static Value n_hashmap_keys(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_hashmap(vm, argv[0]);
   return key_or_val_list(vm, argv[0], true);
 }
 
 static Value n_count(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value x = argv[0];
   if (is_nil(x)) return small_int_val(0);
   if (is_list(x)) return small_int_val(list_length(x));
@@ -162,13 +156,12 @@ static Value n_count(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_entries(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   size_t n;
-  Value *e = anymap_sorted_entries(argv[0], &n);
+  Value *e = map_sorted_entries(argv[0], &n);
   ListBuilder lb;
-  lb_init(&lb);
-  for (size_t i = 0; i < n; i++) lb_add(vm, &lb, list2(vm, e[2 * i], e[2 * i + 1]));
+  list_start(&lb);
+  for (size_t i = 0; i < n; i++) list_add(vm, &lb, list_2(vm, e[2 * i], e[2 * i + 1]));
   free(e);
   return lb.head;
 }
@@ -202,7 +195,6 @@ static Value n_hashmap_get(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_hashmap_contains(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_hashmap(vm, argv[0]);
   Value v;
   return bool_val(hmap_get(argv[0], argv[1], &v));
@@ -236,7 +228,6 @@ static Value n_hashmap_assoc(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_update(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   Value old = NIL_VAL;
   anymap_get(argv[0], argv[1], &old);
@@ -249,7 +240,7 @@ static Value n_update(VM *vm, int argc, Value *argv) {
 static Value assoc_path(VM *vm, Value m, SeqIter it, Value v) {
   Value k, child = NIL_VAL;
   if (!seqiter_next(&it, &k)) return v;
-  vm_check_c_stack(vm);
+  err_check_c_stack(vm);
   if (is_anymap(m))
     anymap_get(m, k, &child);
   else
@@ -258,7 +249,6 @@ static Value assoc_path(VM *vm, Value m, SeqIter it, Value v) {
 }
 
 static Value n_assoc_in(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_seq(vm, argv[1]);
   SeqIter it;
   seqiter_init(&it, argv[1]);
@@ -266,7 +256,6 @@ static Value n_assoc_in(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_update_in(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_seq(vm, argv[1]);
   bool found;
   Value nv = vm_call1(vm, argv[2], walk_path(argv[0], argv[1], &found));
@@ -279,11 +268,11 @@ static Value n_update_in(VM *vm, int argc, Value *argv) {
  * result is sorted whatever the kinds.  Non-map base or over: over. */
 static Value deep_merge2(VM *vm, Value base, Value over) {
   if (!is_anymap(base) || !is_anymap(over)) return over;
-  vm_check_c_stack(vm);
+  err_check_c_stack(vm);
   Value r = to_sorted(vm, base), k, v, old;
   MapIter it;
-  mapiter_init(&it, over);
-  while (mapiter_next(&it, &k, &v)) {
+  map_iter_init(&it, over);
+  while (map_iter_next(&it, &k, &v)) {
     if (is_anymap(v) && map_get(r, k, &old) && is_anymap(old)) v = deep_merge2(vm, old, v);
     r = map_assoc(vm, r, k, v);
   }
@@ -299,48 +288,33 @@ static Value n_deep_merge(VM *vm, int argc, Value *argv) {
 
 /* ---- transformation and selection ---- */
 
-static Value n_map_vals(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  Value fn = argv[0], m = argv[1];
+/* map-vals, map-keys and map-filter: one pass over m building a map of the
+ * same kind, each entry transformed by fn as the mode says. */
+enum { MAP_VALS, MAP_KEYS, MAP_FILTER };
+
+static Value map_transform(VM *vm, Value fn, Value m, int mode) {
   check_map(vm, m);
   Acc a;
   acc_init(vm, &a, anymap_empty_like(vm, m));
   MapIter it;
   Value k, v;
-  mapiter_init(&it, m);
-  while (mapiter_next(&it, &k, &v)) acc_put(vm, &a, k, vm_call1(vm, fn, v));
+  map_iter_init(&it, m);
+  while (map_iter_next(&it, &k, &v)) {
+    if (mode == MAP_VALS)
+      acc_put(vm, &a, k, vm_call1(vm, fn, v));
+    else if (mode == MAP_KEYS)
+      acc_put(vm, &a, vm_call1(vm, fn, k), v);
+    else if (is_truthy(vm_call2(vm, fn, k, v)))
+      acc_put(vm, &a, k, v);
+  }
   return acc_done(vm, &a);
 }
 
-static Value n_map_keys(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  Value fn = argv[0], m = argv[1];
-  check_map(vm, m);
-  Acc a;
-  acc_init(vm, &a, anymap_empty_like(vm, m));
-  MapIter it;
-  Value k, v;
-  mapiter_init(&it, m);
-  while (mapiter_next(&it, &k, &v)) acc_put(vm, &a, vm_call1(vm, fn, k), v);
-  return acc_done(vm, &a);
-}
-
-static Value n_map_filter(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  Value pred = argv[0], m = argv[1];
-  check_map(vm, m);
-  Acc a;
-  acc_init(vm, &a, anymap_empty_like(vm, m));
-  MapIter it;
-  Value k, v;
-  mapiter_init(&it, m);
-  while (mapiter_next(&it, &k, &v))
-    if (is_truthy(vm_call2(vm, pred, k, v))) acc_put(vm, &a, k, v);
-  return acc_done(vm, &a);
-}
+static Value n_map_vals(VM *vm, int argc, Value *argv) { return map_transform(vm, argv[0], argv[1], MAP_VALS); }
+static Value n_map_keys(VM *vm, int argc, Value *argv) { return map_transform(vm, argv[0], argv[1], MAP_KEYS); }
+static Value n_map_filter(VM *vm, int argc, Value *argv) { return map_transform(vm, argv[0], argv[1], MAP_FILTER); }
 
 static Value n_select_keys(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   if (!is_list(argv[1]) && !is_vector(argv[1])) err_type(vm, "list", argv[1]);
   Acc a;
@@ -354,7 +328,6 @@ static Value n_select_keys(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_except(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   if (!is_list(argv[1]) && !is_vector(argv[1])) err_type(vm, "list", argv[1]);
   Value m = argv[0], k;
@@ -365,13 +338,11 @@ static Value n_except(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_sort_keys(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_map(vm, argv[0]);
   return to_sorted(vm, argv[0]);
 }
 
 static Value n_hashmap_to_map(VM *vm, int argc, Value *argv) {
-  (void)argc;
   check_hashmap(vm, argv[0]);
   return to_sorted(vm, argv[0]);
 }
@@ -409,10 +380,10 @@ static const NativeDef maplib_defs[] = {
 };
 
 void lib_maplib_init(VM *vm) {
-  lib_register(vm, maplib_defs);
-  lib_alias(vm, "map/new", "hash-map");
-  lib_alias(vm, "map/get-in", "get-in");
-  lib_alias(vm, "map/assoc-in", "assoc-in");
-  lib_alias(vm, "map/update-in", "update-in");
-  lib_alias(vm, "map/deep-merge", "deep-merge");
+  env_register(vm, maplib_defs);
+  env_alias(vm, "map/new", "hash-map");
+  env_alias(vm, "map/get-in", "get-in");
+  env_alias(vm, "map/assoc-in", "assoc-in");
+  env_alias(vm, "map/update-in", "update-in");
+  env_alias(vm, "map/deep-merge", "deep-merge");
 }

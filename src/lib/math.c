@@ -11,8 +11,6 @@
 #include "numfmt.h"
 #include "../symbol.h"
 
-#define UNUSED_ARGS (void)vm, (void)argc
-
 /* ---- shared helpers ---- */
 
 /* "NAME: cannot convert X to an integer ..." for a float that was already
@@ -26,76 +24,9 @@ static int64_t float_to_i64(VM *vm, const char *name, double r) {
   return (int64_t)r;
 }
 
-/* Decimal integer with optional sign; 1 = ok, 0 = not that shape, -1 = overflow. */
-static int parse_i64(const char *s, size_t len, int64_t *out) {
-  size_t i = 0;
-  bool neg = false;
-  if (i < len && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
-  if (i == len) return 0;
-  uint64_t lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, acc = 0;
-  bool over = false;
-  for (; i < len; i++) {
-    unsigned d = (unsigned char)s[i] - '0';
-    if (d > 9) return 0;
-    if (acc > (lim - d) / 10) over = true; /* keep scanning: "1e" etc. must still fail the shape */
-    else acc = acc * 10 + d;
-  }
-  if (over) return -1;
-  *out = neg ? (int64_t)(0 - acc) : (int64_t)acc;
-  return 1;
-}
-
-static bool ieq(const char *s, size_t len, const char *word) {
-  size_t n = strlen(word);
-  if (len != n) return false;
-  for (size_t i = 0; i < n; i++)
-    if ((s[i] | 0x20) != word[i]) return false;
-  return true;
-}
-
-/* The float grammar of §7 (sign; inf/infinity/nan; or digits with optional
- * point, fraction and exponent).  s must be NUL-terminated after len. */
-static bool parse_float_slow(const char *s, size_t len, double *out) {
-  size_t i = 0;
-  if (i < len && (s[i] == '+' || s[i] == '-')) i++;
-  const char *w = s + i;
-  size_t wl = len - i;
-  if (ieq(w, wl, "inf") || ieq(w, wl, "infinity") || ieq(w, wl, "nan")) {
-    double d = ieq(w, wl, "nan") ? NAN : INFINITY;
-    *out = s[0] == '-' ? -d : d;
-    return true;
-  }
-  size_t digits = 0;
-  while (i < len && s[i] >= '0' && s[i] <= '9') i++, digits++;
-  if (i < len && s[i] == '.')
-    for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) digits++;
-  if (digits == 0) return false;
-  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-    i++;
-    if (i < len && (s[i] == '+' || s[i] == '-')) i++;
-    size_t e0 = i;
-    while (i < len && s[i] >= '0' && s[i] <= '9') i++;
-    if (i == e0) return false;
-  }
-  if (i != len) return false;
-  *out = strtod(s, NULL); /* s is NUL-terminated; glibc strtod is correctly rounded */
-  return true;
-}
-
-/* string->number: integer if it has the integer shape and fits, else float.
- * The reader grammar (numfmt_parse, fast) covers the common cases. */
-static NumKind parse_number(Value str, int64_t *iv, double *dv) {
-  const char *s = str_data(str);
-  size_t len = str_len(str);
-  NumKind k = numfmt_parse(s, len, iv, dv);
-  if (k == NUMFMT_INT || k == NUMFMT_FLOAT) return k;
-  if (parse_i64(s, len, iv) == 1) return NUMFMT_INT; /* "+5" */
-  return parse_float_slow(s, len, dv) ? NUMFMT_FLOAT : NUMFMT_NONE;
-}
-
 static bool parse_float(Value str, double *out) {
   int64_t iv;
-  NumKind k = parse_number(str, &iv, out);
+  NumKind k = numfmt_parse_lenient(str_data(str), str_len(str), &iv, out);
   if (k == NUMFMT_INT) *out = (iv == 0 && str_data(str)[0] == '-') ? -0.0 : (double)iv;
   return k != NUMFMT_NONE;
 }
@@ -105,7 +36,6 @@ static Value float_val(double d) { return val_canon_double(d); }
 /* ---- §4.2 magnitude and rounding ---- */
 
 static Value n_abs(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value x = argv[0];
   if (is_double(x)) return float_val(fabs(as_double(x)));
   if (!is_int(x)) err_type(vm, "number", x);
@@ -119,10 +49,10 @@ static Value round_with(VM *vm, Value x, const char *name, double (*f)(double)) 
   if (!is_double(x)) err_type(vm, "number", x);
   return num_int(vm, float_to_i64(vm, name, f(as_double(x))));
 }
-static Value n_floor(VM *vm, int argc, Value *argv) { (void)argc; return round_with(vm, argv[0], "floor", floor); }
-static Value n_ceil(VM *vm, int argc, Value *argv) { (void)argc; return round_with(vm, argv[0], "ceil", ceil); }
-static Value n_round(VM *vm, int argc, Value *argv) { (void)argc; return round_with(vm, argv[0], "round", round); }
-static Value n_truncate(VM *vm, int argc, Value *argv) { (void)argc; return round_with(vm, argv[0], "truncate", trunc); }
+static Value n_floor(VM *vm, int argc, Value *argv) { return round_with(vm, argv[0], "floor", floor); }
+static Value n_ceil(VM *vm, int argc, Value *argv) { return round_with(vm, argv[0], "ceil", ceil); }
+static Value n_round(VM *vm, int argc, Value *argv) { return round_with(vm, argv[0], "round", round); }
+static Value n_truncate(VM *vm, int argc, Value *argv) { return round_with(vm, argv[0], "truncate", trunc); }
 
 static int64_t arg_integer(VM *vm, Value v) {
   if (!is_int(v)) err_type(vm, "integer", v);
@@ -130,7 +60,6 @@ static int64_t arg_integer(VM *vm, Value v) {
 }
 
 static Value n_round_to(VM *vm, int argc, Value *argv) {
-  (void)argc;
   double x = arg_num(vm, argv[0]);
   int64_t places = arg_integer(vm, argv[1]);
   double f = pow(10.0, (double)places);
@@ -138,7 +67,6 @@ static Value n_round_to(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_format_fixed(VM *vm, int argc, Value *argv) {
-  (void)argc;
   double x = arg_num(vm, argv[0]);
   int64_t places = arg_integer(vm, argv[1]);
   if (!isfinite(x)) return str_from_c(vm, isnan(x) ? "NaN" : x > 0 ? "inf" : "-inf");
@@ -152,7 +80,6 @@ static Value n_format_fixed(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_sign(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value x = argv[0];
   if (is_int(x)) {
     int64_t i = int_of(x);
@@ -163,7 +90,6 @@ static Value n_sign(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_clamp(VM *vm, int argc, Value *argv) {
-  (void)argc;
   for (int i = 0; i < 3; i++) (void)arg_num(vm, argv[i]);
   if (is_int(argv[0]) && is_int(argv[1]) && is_int(argv[2])) {
     int64_t x = int_of(argv[0]), lo = int_of(argv[1]), hi = int_of(argv[2]);
@@ -180,7 +106,6 @@ static Value n_clamp(VM *vm, int argc, Value *argv) {
 
 #define FLOAT_FN1(cname, expr)                         \
   static Value cname(VM *vm, int argc, Value *argv) {  \
-    (void)argc;                                        \
     double x = arg_num(vm, argv[0]);                   \
     return float_val(expr);                            \
   }
@@ -202,13 +127,11 @@ FLOAT_FN1(n_deg2rad, x * (M_PI / 180.0))
 FLOAT_FN1(n_rad2deg, x * (180.0 / M_PI))
 
 static Value n_atan2(VM *vm, int argc, Value *argv) {
-  (void)argc;
   double y = arg_num(vm, argv[0]), x = arg_num(vm, argv[1]);
   return float_val(atan2(y, x));
 }
 
 static Value n_pow(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value b = argv[0], e = argv[1];
   double fb = arg_num(vm, b), fe = arg_num(vm, e);
   if (is_int(b) && is_int(e) && int_of(e) >= 0) {
@@ -224,13 +147,11 @@ static Value n_pow(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_lerp(VM *vm, int argc, Value *argv) {
-  (void)argc;
   double a = arg_num(vm, argv[0]), b = arg_num(vm, argv[1]), t = arg_num(vm, argv[2]);
   return float_val(a + (b - a) * t);
 }
 
 static Value n_map_range(VM *vm, int argc, Value *argv) {
-  (void)argc;
   double v[5];
   for (int i = 0; i < 5; i++) v[i] = arg_num(vm, argv[i]);
   return float_val(v[3] + (v[0] - v[1]) / (v[2] - v[1]) * (v[4] - v[3]));
@@ -239,7 +160,6 @@ static Value n_map_range(VM *vm, int argc, Value *argv) {
 /* ---- §4.4 integer division helpers ---- */
 
 static Value n_quotient(VM *vm, int argc, Value *argv) {
-  (void)argc;
   int64_t a = arg_int(vm, argv[0]), b = arg_int(vm, argv[1]);
   if (b == 0) err_eval(vm, "math/quotient: division by zero");
   if (b == -1) return num_int(vm, (int64_t)(0 - (uint64_t)a)); /* INT64_MIN / -1 wraps */
@@ -247,7 +167,6 @@ static Value n_quotient(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_remainder(VM *vm, int argc, Value *argv) {
-  (void)argc;
   int64_t a = arg_int(vm, argv[0]), b = arg_int(vm, argv[1]);
   if (b == 0) err_eval(vm, "math/remainder: division by zero");
   if (b == -1) return small_int_val(0); /* INT64_MIN % -1 traps in C */
@@ -266,13 +185,11 @@ static uint64_t gcd_u64(uint64_t a, uint64_t b) {
 }
 
 static Value n_gcd(VM *vm, int argc, Value *argv) {
-  (void)argc;
   int64_t a = arg_int(vm, argv[0]), b = arg_int(vm, argv[1]);
   return num_int(vm, (int64_t)gcd_u64(uabs64(a), uabs64(b)));
 }
 
 static Value n_lcm(VM *vm, int argc, Value *argv) {
-  (void)argc;
   int64_t a = arg_int(vm, argv[0]), b = arg_int(vm, argv[1]);
   if (a == 0 || b == 0) return small_int_val(0);
   uint64_t ua = uabs64(a), ub = uabs64(b);
@@ -329,12 +246,10 @@ uint64_t math_random_below(uint64_t n) {
 }
 
 static Value n_random(VM *vm, int argc, Value *argv) {
-  UNUSED_ARGS, (void)argv;
   return float_val((double)(math_random_u64() >> 11) * 0x1.0p-53);
 }
 
 static Value n_random_int(VM *vm, int argc, Value *argv) {
-  (void)argc;
   int64_t lo = arg_int(vm, argv[0]), hi = arg_int(vm, argv[1]);
   if (lo > hi) err_eval(vm, "math/random-int: lo (%lld) must be <= hi (%lld)", (long long)lo, (long long)hi);
   uint64_t span = (uint64_t)hi - (uint64_t)lo + 1; /* 0 when the range is all of i64 */
@@ -345,7 +260,6 @@ static Value n_random_int(VM *vm, int argc, Value *argv) {
 
 #define PRED(cname, expr)                                \
   static Value cname(VM *vm, int argc, Value *argv) {    \
-    UNUSED_ARGS;                                         \
     Value x = argv[0];                                   \
     return bool_val(expr);                               \
   }
@@ -359,10 +273,10 @@ static int num_sign(VM *vm, Value x) {
   double d = arg_num(vm, x);
   return (d > 0) - (d < 0); /* NaN: 0, so neither positive nor negative */
 }
-static Value n_positivep(VM *vm, int argc, Value *argv) { (void)argc; return bool_val(num_sign(vm, argv[0]) > 0); }
-static Value n_negativep(VM *vm, int argc, Value *argv) { (void)argc; return bool_val(num_sign(vm, argv[0]) < 0); }
-static Value n_evenp(VM *vm, int argc, Value *argv) { (void)argc; return bool_val((arg_int(vm, argv[0]) & 1) == 0); }
-static Value n_oddp(VM *vm, int argc, Value *argv) { (void)argc; return bool_val((arg_int(vm, argv[0]) & 1) != 0); }
+static Value n_positivep(VM *vm, int argc, Value *argv) { return bool_val(num_sign(vm, argv[0]) > 0); }
+static Value n_negativep(VM *vm, int argc, Value *argv) { return bool_val(num_sign(vm, argv[0]) < 0); }
+static Value n_evenp(VM *vm, int argc, Value *argv) { return bool_val((arg_int(vm, argv[0]) & 1) == 0); }
+static Value n_oddp(VM *vm, int argc, Value *argv) { return bool_val((arg_int(vm, argv[0]) & 1) != 0); }
 
 /* ---- §6 type predicates ---- */
 
@@ -379,14 +293,12 @@ PRED(n_bytevectorp, is_objtype(x, OBJ_BYTEVEC))
 PRED(n_promisep, is_objtype(x, OBJ_PROMISE))
 
 static Value n_promise_forcedp(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value x = argv[0];
   if (!is_objtype(x, OBJ_PROMISE)) err_type(vm, "promise", x);
   return bool_val(as_obj(x)->flags & PROMISE_FORCED);
 }
 
 static Value n_emptyp(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value x = argv[0];
   if (x == NIL_VAL || x == EMPTY_VAL) return TRUE_VAL;
   if (is_cons(x)) return FALSE_VAL;
@@ -402,24 +314,9 @@ static NORETURN void parse_fail(VM *vm, const char *fmt, Value s) {
   err_eval(vm, fmt, (int)str_len(s), str_data(s));
 }
 
-static Value n_string_to_number(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  return op_string_to_number(vm, argv[0]);
-}
-
-Value op_string_to_number(VM *vm, Value s) {
-  arg_string(vm, s);
-  int64_t iv;
-  double dv;
-  switch (parse_number(s, &iv, &dv)) {
-  case NUMFMT_INT: return num_int(vm, iv);
-  case NUMFMT_FLOAT: return float_val(dv);
-  default: parse_fail(vm, "cannot parse '%.*s' as number", s);
-  }
-}
+static Value n_string_to_number(VM *vm, int argc, Value *argv) { return op_string_to_number(vm, argv[0]); }
 
 static Value n_string_to_float(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value x = argv[0];
   if (is_double(x)) return x;
   if (is_int(x)) return float_val((double)int_of(x));
@@ -430,7 +327,6 @@ static Value n_string_to_float(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_number_to_string(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value x = argv[0];
   char buf[NUMFMT_BUFSIZE];
   size_t n;
@@ -444,18 +340,16 @@ static Value n_number_to_string(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_int(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value x = argv[0];
   if (is_int(x)) return x;
   if (is_double(x)) return num_int(vm, float_to_i64(vm, "int", trunc(as_double(x))));
   if (!is_string(x)) err_type(vm, "number or string", x);
   int64_t iv;
-  if (parse_i64(str_data(x), str_len(x), &iv) != 1) parse_fail(vm, "cannot convert '%.*s' to int", x);
+  if (numfmt_parse_i64(str_data(x), str_len(x), &iv) != 1) parse_fail(vm, "cannot convert '%.*s' to int", x);
   return num_int(vm, iv);
 }
 
 static Value n_float(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value x = argv[0];
   if (is_double(x)) return x;
   if (is_int(x)) return float_val((double)int_of(x));
@@ -466,13 +360,11 @@ static Value n_float(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_string_to_symbol(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = arg_string(vm, argv[0]);
   return sym_val(sym_intern(vm, str_data(s), str_len(s)));
 }
 
 static Value n_string_to_keyword(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = arg_string(vm, argv[0]);
   return kw_val(sym_intern(vm, str_data(s), str_len(s)));
 }
@@ -483,13 +375,11 @@ static Value name_string(VM *vm, Value x) {
 }
 
 static Value n_symbol_to_string(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_sym(argv[0])) err_type(vm, "symbol", argv[0]);
   return name_string(vm, argv[0]);
 }
 
 static Value n_keyword_to_string(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_kw(argv[0])) err_type(vm, "keyword", argv[0]);
   return name_string(vm, argv[0]);
 }
@@ -498,7 +388,6 @@ static Value n_keyword_to_string(VM *vm, int argc, Value *argv) {
 
 #define BIT_FN2(cname, op)                                                  \
   static Value cname(VM *vm, int argc, Value *argv) {                       \
-    (void)argc;                                                             \
     int64_t a = arg_int(vm, argv[0]), b = arg_int(vm, argv[1]);            \
     return num_int(vm, a op b);                                             \
   }
@@ -507,7 +396,6 @@ BIT_FN2(n_bit_or, |)
 BIT_FN2(n_bit_xor, ^)
 
 static Value n_bit_not(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return num_int(vm, ~arg_int(vm, argv[0]));
 }
 
@@ -518,14 +406,12 @@ static int shift_amount(VM *vm, const char *name, Value v) {
 }
 
 static Value n_shift_left(VM *vm, int argc, Value *argv) {
-  (void)argc;
   int64_t a = arg_int(vm, argv[0]);
   int n = shift_amount(vm, "bit/shift-left", argv[1]);
   return num_int(vm, (int64_t)((uint64_t)a << n));
 }
 
 static Value n_shift_right(VM *vm, int argc, Value *argv) {
-  (void)argc;
   int64_t a = arg_int(vm, argv[0]);
   int n = shift_amount(vm, "bit/shift-right", argv[1]);
   /* arithmetic shift written portably: >> on a negative value is implementation-defined */
@@ -611,7 +497,7 @@ static const NativeDef math_defs[] = {
 };
 
 void lib_math_init(VM *vm) {
-  lib_register(vm, math_defs);
+  env_register(vm, math_defs);
   static const char *const aliases[][2] = {
       {"ceiling", "ceil"},
       {"expt", "pow"},
@@ -628,9 +514,9 @@ void lib_math_init(VM *vm) {
       {"string/to-keyword", "string->keyword"},
       {"keyword/to-string", "keyword->string"},
   };
-  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) lib_alias(vm, aliases[i][0], aliases[i][1]);
-  global_define(vm, "pi", double_val(M_PI));
-  global_define(vm, "e", double_val(M_E));
-  global_define(vm, "math/infinity", double_val(INFINITY));
-  global_define(vm, "math/nan", val_canon_double(NAN));
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) env_alias(vm, aliases[i][0], aliases[i][1]);
+  env_define(vm, "pi", double_val(M_PI));
+  env_define(vm, "e", double_val(M_E));
+  env_define(vm, "math/infinity", double_val(INFINITY));
+  env_define(vm, "math/nan", val_canon_double(NAN));
 }

@@ -4,12 +4,11 @@
 
 static Value n_assert(VM *vm, int argc, Value *argv) {
   if (is_truthy(argv[0])) return TRUE_VAL;
-  if (argc > 1) vm_throw(vm, make_error(vm, "eval", value_to_string(vm, argv[1], false)));
+  if (argc > 1) err_throw(vm, err_make(vm, "eval", print_to_string(vm, argv[1], false)));
   err_eval(vm, "assertion failed");
 }
 
 static Value n_assert_eq(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (val_equal(argv[0], argv[1])) return TRUE_VAL;
   StrBuf b;
   sb_init(&b);
@@ -17,11 +16,10 @@ static Value n_assert_eq(VM *vm, int argc, Value *argv) {
   print_value(vm, &b, argv[0], true);
   sb_adds(&b, ", got ");
   print_value(vm, &b, argv[1], true);
-  vm_throw(vm, make_error(vm, "eval", sb_to_string(vm, &b)));
+  err_throw(vm, err_make(vm, "eval", sb_to_string(vm, &b)));
 }
 
 static Value n_spy(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
   StrBuf b;
   sb_init(&b);
@@ -42,7 +40,6 @@ static double now_ms(void) {
 }
 
 static Value n_time(VM *vm, int argc, Value *argv) {
-  (void)argc;
   double t0 = now_ms();
   Value r = vm_call(vm, argv[0], 0, NULL);
   char buf[64];
@@ -52,7 +49,6 @@ static Value n_time(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_time_ms(VM *vm, int argc, Value *argv) {
-  (void)argc;
   double t0 = now_ms();
   vm_call(vm, argv[0], 0, NULL);
   return double_val(now_ms() - t0);
@@ -73,7 +69,7 @@ static Value n_retry(VM *vm, int argc, Value *argv) {
   for (int k = 0;; k++) {
     Value r;
     if (vm_pcall(vm, argv[0], 0, NULL, &r) == 0) return r;
-    if (k + 1 >= attempts) vm_rethrow(vm);
+    if (k + 1 >= attempts) err_rethrow(vm);
     struct timespec ts = {(time_t)(delay / 1000), (long)((delay - (double)(time_t)(delay / 1000) * 1000) * 1e6)};
     nanosleep(&ts, NULL);
     delay *= backoff;
@@ -90,4 +86,4 @@ static const NativeDef meta_defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_meta_init(VM *vm) { lib_register(vm, meta_defs); }
+void lib_meta_init(VM *vm) { env_register(vm, meta_defs); }

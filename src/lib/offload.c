@@ -22,6 +22,6 @@ Value offload_run(VM *vm, OffloadJob *job) {
   FinishCall fc = {job, NIL_VAL};
   int failed = vm_protect(vm, finish_protected, &fc);
   job->destroy(job);
-  if (failed) vm_rethrow(vm);
+  if (failed) err_rethrow(vm);
   return fc.result;
 }

@@ -2,6 +2,7 @@
  * They are ordinary global macros: visible to macroexpand, replaceable by
  * defmacro. */
 #include <stdlib.h>
+#include "../compiler.h"
 #include "lib.h"
 
 static const char prelude_src[] =
@@ -43,13 +44,12 @@ static const char prelude_src[] =
     "    `(do ((,var ,(nth spec 1) (+ ,var ,step))) ((>= ,var ,(nth spec 2))) ,@body)))\n";
 
 static void load_prelude(VM *vm, void *ud) {
-  (void)ud;
-  vm_eval_string(vm, prelude_src, sizeof prelude_src - 1, NULL);
+  compile_eval_string(vm, prelude_src, sizeof prelude_src - 1, NULL);
 }
 
 void lib_prelude_init(VM *vm) {
   if (vm_protect(vm, load_prelude, NULL)) {
-    fprintf(stderr, "sema: the prelude failed to load: %s\n", str_data(error_display(vm, vm->error)));
+    fprintf(stderr, "sema: the prelude failed to load: %s\n", str_data(err_display(vm, vm_error(vm))));
     abort();
   }
 }

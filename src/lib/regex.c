@@ -507,10 +507,10 @@ static Value n_match(VM *vm, int argc, Value *argv) {
   /* no collection happens until we return: values need no rooting */
   PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md);
   ListBuilder groups;
-  lb_init(&groups);
+  list_start(&groups);
   for (uint32_t g = 1; g <= e->ncap; g++) {
     bool set = (int)g < rc && ov[2 * g] != PCRE2_UNSET;
-    lb_add(vm, &groups, set ? str_new(vm, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g]) : NIL_VAL);
+    list_add(vm, &groups, set ? str_new(vm, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g]) : NIL_VAL);
   }
   Value m = map_empty(vm);
   m = map_assoc(vm, m, KW(vm, "end"), num_int(vm, (int64_t)ov[1]));
@@ -526,24 +526,22 @@ static Value n_find_all(VM *vm, int argc, Value *argv) {
   const char *s = str_data(argv[1]);
   size_t len = str_len(argv[1]);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   RxIter it = {0, 0, false};
   int rc;
   while ((rc = rx_next(e, s, len, &it)) > 0) {
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md);
-    lb_add(vm, &lb, str_new(vm, s + ov[0], ov[1] - ov[0]));
+    list_add(vm, &lb, str_new(vm, s + ov[0], ov[1] - ov[0]));
   }
   if (rc < 0) rx_fail(vm, rc);
   return lb.head;
 }
 
 static Value n_replace(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return replace(vm, argv, false);
 }
 
 static Value n_replace_all(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return replace(vm, argv, true);
 }
 
@@ -553,17 +551,17 @@ static Value n_split(VM *vm, int argc, Value *argv) {
   const char *s = str_data(argv[1]);
   size_t len = str_len(argv[1]);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   RxIter it = {0, 0, false};
   size_t last = 0;
   int rc;
   while ((rc = rx_next(e, s, len, &it)) > 0) {
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md);
-    lb_add(vm, &lb, str_new(vm, s + last, ov[0] - last));
+    list_add(vm, &lb, str_new(vm, s + last, ov[0] - last));
     last = ov[1];
   }
   if (rc < 0) rx_fail(vm, rc);
-  lb_add(vm, &lb, str_new(vm, s + last, len - last));
+  list_add(vm, &lb, str_new(vm, s + last, len - last));
   return lb.head;
 }
 
@@ -577,4 +575,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_regex_init(VM *vm) { lib_register(vm, defs); }
+void lib_regex_init(VM *vm) { env_register(vm, defs); }

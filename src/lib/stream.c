@@ -40,7 +40,6 @@ static void stream_finalize(Foreign *f) {
 }
 
 static void stream_print(VM *vm, StrBuf *b, Foreign *f) {
-  (void)vm;
   sb_addf(b, "<stream:%s>", kind_names[((Stream *)f->ptr)->kind]);
 }
 
@@ -64,11 +63,11 @@ static Value stream_new(VM *vm, int kind, const void *data, size_t len) {
     memcpy(s->data, data, len);
     s->len = s->cap = len;
   }
-  return foreign_new(vm, &stream_class, s, NIL_VAL);
+  return obj_foreign(vm, &stream_class, s, NIL_VAL);
 }
 
 static Stream *arg_stream(VM *vm, Value v) {
-  if (!is_foreign_of(v, &stream_class)) err_type(vm, "stream", v);
+  if (!obj_is_foreign(v, &stream_class)) err_type(vm, "stream", v);
   return ((Foreign *)as_obj(v))->ptr;
 }
 
@@ -177,14 +176,14 @@ static Value bytes_value(VM *vm, StrBuf *b, const char *fname) {
     sb_free(b);
     err_eval(vm, "%s: too many bytes for a bytevector", fname);
   }
-  Value r = bytevec_new(vm, (const uint8_t *)b->data, b->len);
+  Value r = obj_bytevec(vm, (const uint8_t *)b->data, b->len);
   sb_free(b);
   return r;
 }
 
 /* ---- natives ---- */
 
-static Value n_streamp(VM *vm, int argc, Value *argv) { return bool_val(is_foreign_of(argv[0], &stream_class)); }
+static Value n_streamp(VM *vm, int argc, Value *argv) { return bool_val(obj_is_foreign(argv[0], &stream_class)); }
 
 static Value n_byte_buffer(VM *vm, int argc, Value *argv) { return stream_new(vm, K_BUF, NULL, 0); }
 
@@ -308,9 +307,8 @@ static Value n_type(VM *vm, int argc, Value *argv) { return str_from_c(vm, kind_
 static void flush_stream(VM *vm, Stream *s, const char *fname) {
   if (s->kind == K_FILE_OUT) {
     if (fflush(s->fp) != 0) file_error(vm, s, fname, errno);
-  } else if (!vm->capture) {
-    if (s->kind == K_STDOUT) fflush(vm->out);
-    if (s->kind == K_STDERR) fflush(vm->errout);
+  } else if (s->kind == K_STDOUT || s->kind == K_STDERR) {
+    vm_flush(vm);
   }
 }
 
@@ -367,7 +365,7 @@ static Stream *byte_buffer(VM *vm, Value v, const char *fname) {
 static Value n_to_bytes(VM *vm, int argc, Value *argv) {
   Stream *s = byte_buffer(vm, argv[0], "stream/to-bytes");
   if (s->len > BV_MAX) err_eval(vm, "stream/to-bytes: too many bytes for a bytevector");
-  return bytevec_new(vm, s->data, s->len);
+  return obj_bytevec(vm, s->data, s->len);
 }
 
 static Value n_to_string(VM *vm, int argc, Value *argv) {
@@ -398,10 +396,10 @@ static Value n_with_stream(VM *vm, int argc, Value *argv) {
   Value r = SYM(vm, " with-stream-result"), e = SYM(vm, " with-stream-error");
   Value close = SYM(vm, "stream/close");
   Value body = list_from(vm, argv + 1, (size_t)(argc - 1));
-  Value handler = list(vm, 4, SYM(vm, "catch"), e, list2(vm, close, var), list2(vm, SYM(vm, "throw"), e));
-  Value tryf = list3(vm, SYM(vm, "try"), cons(vm, SYM(vm, "begin"), body), handler);
-  Value inner = list(vm, 4, SYM(vm, "let"), list1(vm, list2(vm, r, tryf)), list2(vm, close, var), r);
-  return list3(vm, SYM(vm, "let"), list1(vm, list2(vm, var, expr)), inner);
+  Value handler = list_n(vm, 4, SYM(vm, "catch"), e, list_2(vm, close, var), list_2(vm, SYM(vm, "throw"), e));
+  Value tryf = list_3(vm, SYM(vm, "try"), list_cons(vm, SYM(vm, "begin"), body), handler);
+  Value inner = list_n(vm, 4, SYM(vm, "let"), list_1(vm, list_2(vm, r, tryf)), list_2(vm, close, var), r);
+  return list_3(vm, SYM(vm, "let"), list_1(vm, list_2(vm, var, expr)), inner);
 }
 
 static const NativeDef defs[] = {
@@ -437,9 +435,9 @@ static Value std_stream(VM *vm, int kind, FILE *fp) {
 }
 
 void lib_stream_init(VM *vm) {
-  lib_register(vm, defs);
-  global_define(vm, "*stdin*", std_stream(vm, K_STDIN, stdin));
-  global_define(vm, "*stdout*", std_stream(vm, K_STDOUT, NULL));
-  global_define(vm, "*stderr*", std_stream(vm, K_STDERR, NULL));
-  define_macro(vm, SYM(vm, "with-stream"), native_new(vm, "with-stream", n_with_stream, 1, VARIADIC));
+  env_register(vm, defs);
+  env_define(vm, "*stdin*", std_stream(vm, K_STDIN, stdin));
+  env_define(vm, "*stdout*", std_stream(vm, K_STDOUT, NULL));
+  env_define(vm, "*stderr*", std_stream(vm, K_STDERR, NULL));
+  compile_define_macro(vm, SYM(vm, "with-stream"), obj_native(vm, "with-stream", n_with_stream, 1, VARIADIC));
 }

@@ -41,62 +41,15 @@ static Value str_or_nil(VM *vm, const char *s) {
 }
 
 
-/* Append bytes decoded as UTF-8, each maximal invalid subpart replaced by U+FFFD. */
-static void sb_add_lossy(StrBuf *b, const unsigned char *s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      size_t j = i + 1;
-      while (j < n && s[j] < 0x80) j++;
-      sb_add(b, (const char *)s + i, j - i);
-      i = j;
-      continue;
-    }
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-      need = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-      need = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      need = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      sb_add_utf8(b, 0xFFFD);
-      i++;
-      continue;
-    }
-    size_t k = 1;
-    while (k <= need && i + k < n) {
-      unsigned char d = s[i + k];
-      unsigned char l = k == 1 ? lo : 0x80, h = k == 1 ? hi : 0xBF;
-      if (d < l || d > h) break;
-      k++;
-    }
-    if (k == need + 1) {
-      sb_add(b, (const char *)s + i, k);
-    } else {
-      sb_add_utf8(b, 0xFFFD);
-    }
-    i += k;
-  }
-}
-
 /* ---- environment ---- */
 
 static Value n_env(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *name = cstr_arg(vm, argv[0]);
   if (!name || !*name) return NIL_VAL;
   return str_or_nil(vm, getenv(name));
 }
 
 static Value n_env_all(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   Value m = map_empty(vm);
   for (char **e = environ; e && *e; e++) {
     const char *eq = strchr(*e, '=');
@@ -112,7 +65,6 @@ static Value n_env_all(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_set_env(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *name = cstr_arg(vm, argv[0]);
   const char *val = cstr_arg(vm, argv[1]);
   if (!name || !*name || strchr(name, '='))
@@ -125,14 +77,12 @@ static Value n_set_env(VM *vm, int argc, Value *argv) {
 /* ---- time ---- */
 
 static Value n_time_ms(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   struct timespec t;
   clock_gettime(CLOCK_REALTIME, &t);
   return num_int(vm, (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000);
 }
 
 static Value n_sleep(VM *vm, int argc, Value *argv) {
-  (void)argc;
   int64_t ms = arg_int(vm, argv[0]);
   if (ms <= 0) return NIL_VAL;
   struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -142,7 +92,6 @@ static Value n_sleep(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_elapsed(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   int64_t ns = (int64_t)(t.tv_sec - start_time.tv_sec) * 1000000000 + (t.tv_nsec - start_time.tv_nsec);
@@ -176,10 +125,7 @@ static Value n_shell(VM *vm, int argc, Value *argv) {
     cargv[argc] = NULL;
   }
 
-  if (!vm->capture) {
-    fflush(vm->out);
-    fflush(vm->errout);
-  }
+  vm_flush(vm);
 
   int outp[2] = {-1, -1}, errp[2] = {-1, -1};
   if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
@@ -277,7 +223,6 @@ static Value n_shell(VM *vm, int argc, Value *argv) {
 /* ---- host information ---- */
 
 static Value n_cwd(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   char *d = getcwd(NULL, 0);
   if (!d) err_io(vm, "sys/cwd: %s", strerror(errno));
   StrBuf b;
@@ -287,40 +232,30 @@ static Value n_cwd(VM *vm, int argc, Value *argv) {
   return sb_to_string(vm, &b);
 }
 
-static Value n_platform(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
+/* The operating system's name; sys/platform knows only the first three
+ * (the reference's platform table) and calls the rest "unknown". */
+static const char *os_name(bool bsds) {
 #if defined(__linux__)
-  return str_from_c(vm, "linux");
+  return "linux";
 #elif defined(__APPLE__)
-  return str_from_c(vm, "macos");
+  return "macos";
 #elif defined(_WIN32)
-  return str_from_c(vm, "windows");
+  return "windows";
+#elif defined(__FreeBSD__)
+  return bsds ? "freebsd" : "unknown";
+#elif defined(__OpenBSD__)
+  return bsds ? "openbsd" : "unknown";
+#elif defined(__NetBSD__)
+  return bsds ? "netbsd" : "unknown";
 #else
-  return str_from_c(vm, "unknown");
+  return "unknown";
 #endif
 }
 
-static Value n_os(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
-#if defined(__linux__)
-  return str_from_c(vm, "linux");
-#elif defined(__APPLE__)
-  return str_from_c(vm, "macos");
-#elif defined(_WIN32)
-  return str_from_c(vm, "windows");
-#elif defined(__FreeBSD__)
-  return str_from_c(vm, "freebsd");
-#elif defined(__OpenBSD__)
-  return str_from_c(vm, "openbsd");
-#elif defined(__NetBSD__)
-  return str_from_c(vm, "netbsd");
-#else
-  return str_from_c(vm, "unknown");
-#endif
-}
+static Value n_platform(VM *vm, int argc, Value *argv) { return str_from_c(vm, os_name(false)); }
+static Value n_os(VM *vm, int argc, Value *argv) { return str_from_c(vm, os_name(true)); }
 
 static Value n_arch(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
 #if defined(__x86_64__)
   return str_from_c(vm, "x86_64");
 #elif defined(__aarch64__)
@@ -341,12 +276,10 @@ static Value n_arch(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_pid(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   return num_int(vm, (int64_t)getpid());
 }
 
 static Value n_hostname(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   char buf[256];
   if (gethostname(buf, sizeof buf) != 0) return NIL_VAL;
   buf[sizeof buf - 1] = 0;
@@ -360,7 +293,6 @@ static const char *env_first(const char *a, const char *b) {
 }
 
 static Value n_user(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   const char *u = env_first("USER", "USERNAME");
   if (!u) {
     /* not in the environment (e.g. a container): the account name */
@@ -371,12 +303,10 @@ static Value n_user(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_home_dir(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   return str_or_nil(vm, env_first("HOME", "USERPROFILE"));
 }
 
 static Value n_temp_dir(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   const char *t = getenv("TMPDIR");
   return t ? str_or_nil(vm, t) : str_from_c(vm, "/tmp");
 }
@@ -398,7 +328,6 @@ static Value home_join(VM *vm, const char *suffix) {
 }
 
 static Value n_config_dir(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   const char *x = getenv("XDG_CONFIG_HOME");
   if (x && *x) return str_or_nil(vm, x);
 #if defined(__APPLE__)
@@ -409,7 +338,6 @@ static Value n_config_dir(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_sema_home(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   const char *s = getenv("SEMA_HOME");
   if (s) return str_or_nil(vm, s);
   Value h = home_join(vm, ".sema");
@@ -417,18 +345,15 @@ static Value n_sema_home(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_interactive(VM *vm, int argc, Value *argv) {
-  (void)vm, (void)argc, (void)argv;
   return bool_val(isatty(0));
 }
 
 static Value n_tty(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   if (!isatty(0)) return NIL_VAL;
   return str_or_nil(vm, ttyname(0));
 }
 
 static Value n_which(VM *vm, int argc, Value *argv) {
-  (void)argc;
   const char *name = cstr_arg(vm, argv[0]);
   const char *path = getenv("PATH");
   if (!name || !*name || !path) return NIL_VAL;
@@ -457,7 +382,6 @@ static Value n_which(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_term_size(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   static const int fds[3] = {1, 2, 0};
   for (int i = 0; i < 3; i++) {
     struct winsize ws;
@@ -502,6 +426,6 @@ void lib_system_init(VM *vm) {
     clock_gettime(CLOCK_MONOTONIC, &start_time);
     start_set = true;
   }
-  lib_register(vm, defs);
-  lib_alias(vm, "time/now-ms", "time-ms");
+  env_register(vm, defs);
+  env_alias(vm, "time/now-ms", "time-ms");
 }

@@ -87,7 +87,6 @@ static Value n_style(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_rgb(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = text_arg(vm, argv[0]);
   int64_t r = arg_int(vm, argv[1]), g = arg_int(vm, argv[2]), bl = arg_int(vm, argv[3]);
   char codes[96];
@@ -98,7 +97,6 @@ static Value n_rgb(VM *vm, int argc, Value *argv) {
 /* Remove CSI (ESC [ ... final byte @..~), OSC (ESC ] ... BEL or ESC \) and
  * any other ESC x pair (x one character). */
 static Value n_strip(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = text_arg(vm, argv[0]);
   const char *p = str_data(s);
   size_t len = str_len(s);
@@ -141,7 +139,7 @@ static Value n_strip(VM *vm, int argc, Value *argv) {
 
 static void emit(VM *vm, const char *s, size_t n) {
   vm_write(vm, s, n);
-  if (!vm->capture) fflush(vm->out);
+  vm_flush(vm);
 }
 
 static void emit_move(VM *vm, Value row, Value col) {
@@ -154,14 +152,12 @@ static void emit_move(VM *vm, Value row, Value col) {
 }
 
 static Value n_move_to(VM *vm, int argc, Value *argv) {
-  (void)argc;
   emit_move(vm, argv[0], argv[1]);
   emit(vm, "", 0);
   return NIL_VAL;
 }
 
 static Value n_write_at(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = text_arg(vm, argv[2]);
   emit_move(vm, argv[0], argv[1]);
   emit(vm, str_data(s), str_len(s));
@@ -169,7 +165,6 @@ static Value n_write_at(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_set_title(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = text_arg(vm, argv[0]);
   vm_write(vm, ESC "]0;", 4);
   vm_write(vm, str_data(s), str_len(s));
@@ -178,7 +173,6 @@ static Value n_set_title(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_flush(VM *vm, int argc, Value *argv) {
-  (void)argc, (void)argv;
   emit(vm, "", 0);
   return NIL_VAL;
 }
@@ -238,4 +232,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_term_init(VM *vm) { lib_register(vm, defs); }
+void lib_term_init(VM *vm) { env_register(vm, defs); }

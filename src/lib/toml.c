@@ -19,6 +19,8 @@
  * are written in byte order of their text, like JSON. */
 #include <math.h>
 #include <stdlib.h>
+#include <setjmp.h>
+#include "json.h"
 #include "lib.h"
 #include "../numfmt.h"
 
@@ -790,8 +792,8 @@ static Value tn_to_value(TP *tp, TNode *t, int depth) {
   case TN_VAL: return t->v;
   case TN_ARR: {
     ListBuilder lb;
-    lb_init(&lb);
-    for (uint32_t i = 0; i < t->n; i++) lb_add(vm, &lb, tn_to_value(tp, t->kids[i], depth + 1));
+    list_start(&lb);
+    for (uint32_t i = 0; i < t->n; i++) list_add(vm, &lb, tn_to_value(tp, t->kids[i], depth + 1));
     return lb.head;
   }
   default: {
@@ -804,7 +806,6 @@ static Value tn_to_value(TP *tp, TNode *t, int depth) {
 }
 
 static Value n_toml_decode(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
   TP *volatile tpv = malloc(sizeof(TP));
   TP *tp = tpv;
@@ -869,7 +870,7 @@ typedef struct {
 } TE;
 
 static bool te_fail_type(TE *e, Value v) {
-  snprintf(e->err, sizeof e->err, "toml/encode: cannot encode %s", v == NIL_VAL ? "nil" : type_name(v));
+  snprintf(e->err, sizeof e->err, "toml/encode: cannot encode %s", v == NIL_VAL ? "nil" : val_type_name(v));
   return false;
 }
 
@@ -907,52 +908,12 @@ static void te_key(StrBuf *b, const char *s, size_t n) {
 }
 
 /* Entries of a map with their key texts, sorted by text, later duplicates
- * winning (the earlier ones are dropped). */
-typedef struct {
-  const char *p;
-  size_t len, off;
-  uint32_t idx;
-  Value v;
-} TEnt;
+ * winning (the earlier ones are dropped).  Caller frees *out and *kb. */
+typedef JsonKey TEnt;
 
-static int tent_cmp(const void *a, const void *b) {
-  const TEnt *x = a, *y = b;
-  size_t n = x->len < y->len ? x->len : y->len;
-  int c = memcmp(x->p, y->p, n);
-  if (c) return c;
-  if (x->len != y->len) return x->len < y->len ? -1 : 1;
-  return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-/* caller frees *ents and *kb */
 static size_t te_entries(VM *vm, Value m, TEnt **out, StrBuf *kb) {
-  size_t n;
-  Value *kv = anymap_sorted_entries(m, &n);
-  TEnt *ents = malloc((n ? n : 1) * sizeof(TEnt));
-  sb_init(kb);
-  for (size_t i = 0; i < n; i++) {
-    Value k = kv[2 * i];
-    TEnt *t = &ents[i];
-    t->idx = (uint32_t)i;
-    t->v = kv[2 * i + 1];
-    if (is_string(k)) {
-      t->p = str_data(k);
-      t->len = str_len(k);
-    } else if (is_kw(k) || is_sym(k)) {
-      String *s = sym_name(vm, sym_id(k));
-      t->p = s->data;
-      t->len = s->len;
-    } else {
-      t->p = NULL;
-      t->off = kb->len;
-      print_value(vm, kb, k, true);
-      t->len = kb->len - t->off;
-    }
-  }
-  free(kv);
-  for (size_t i = 0; i < n; i++)
-    if (!ents[i].p) ents[i].p = kb->data + ents[i].off;
-  qsort(ents, n, sizeof(TEnt), tent_cmp);
+  TEnt *ents;
+  size_t n = json_key_entries(vm, m, &ents, kb);
   size_t w = 0;
   for (size_t i = 0; i < n; i++) {
     if (i + 1 < n && ents[i + 1].len == ents[i].len && memcmp(ents[i + 1].p, ents[i].p, ents[i].len) == 0) continue;
@@ -1052,9 +1013,9 @@ static bool te_inline(TE *e, Value v) {
 static bool needs_header(Value m) {
   if (anymap_count(m) == 0) return true;
   MapIter it;
-  mapiter_init(&it, m);
+  map_iter_init(&it, m);
   Value k, v;
-  while (mapiter_next(&it, &k, &v))
+  while (map_iter_next(&it, &k, &v))
     if (!is_anymap(v) && !is_aot(v)) return true;
   return false;
 }
@@ -1118,7 +1079,6 @@ static bool te_table(TE *e, Value m, const char *path, size_t plen) {
 }
 
 static Value n_toml_encode(VM *vm, int argc, Value *argv) {
-  (void)argc;
   if (!is_anymap(argv[0])) err_eval(vm, "toml/encode: top-level value must be a map");
   TE e;
   e.vm = vm;
@@ -1137,4 +1097,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_toml_init(VM *vm) { lib_register(vm, defs); }
+void lib_toml_init(VM *vm) { env_register(vm, defs); }

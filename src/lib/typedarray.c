@@ -28,18 +28,16 @@ static int64_t tarr_length(Foreign *f) { return (int64_t)tarr_of(f)->len; }
 static int cmp3u(size_t a, size_t b) { return (a > b) - (a < b); }
 
 static void f64_print(VM *vm, StrBuf *b, Foreign *f) {
-  (void)vm;
   TArr *a = tarr_of(f);
   sb_adds(b, "#f64(");
   for (size_t k = 0; k < a->len; k++) {
     if (k) sb_addc(b, ' ');
-    format_double(b, a->u.d[k], false);
+    print_double(b, a->u.d[k], false);
   }
   sb_addc(b, ')');
 }
 
 static void i64_print(VM *vm, StrBuf *b, Foreign *f) {
-  (void)vm;
   TArr *a = tarr_of(f);
   sb_adds(b, "#i64(");
   for (size_t k = 0; k < a->len; k++) sb_addf(b, k ? " %lld" : "%lld", (long long)a->u.i[k]);
@@ -122,15 +120,15 @@ static Value tarr_new(VM *vm, const ForeignClass *cls, size_t n, TArr **out) {
   if (!a) err_eval(vm, "%s: out of memory", cls->name);
   a->len = n;
   *out = a;
-  return foreign_new(vm, cls, a, NIL_VAL);
+  return obj_foreign(vm, cls, a, NIL_VAL);
 }
 
 static TArr *arg_f64(VM *vm, Value v) {
-  if (!is_foreign_of(v, &f64_class)) err_type(vm, "f64-array", v);
+  if (!obj_is_foreign(v, &f64_class)) err_type(vm, "f64-array", v);
   return tarr_of((Foreign *)as_obj(v));
 }
 static TArr *arg_i64(VM *vm, Value v) {
-  if (!is_foreign_of(v, &i64_class)) err_type(vm, "i64-array", v);
+  if (!obj_is_foreign(v, &i64_class)) err_type(vm, "i64-array", v);
   return tarr_of((Foreign *)as_obj(v));
 }
 
@@ -316,15 +314,15 @@ static Value n_f64_dot(VM *vm, int argc, Value *argv) {
   return double_val(s);
 }
 
-static Value n_f64p(VM *vm, int argc, Value *argv) { return bool_val(is_foreign_of(argv[0], &f64_class)); }
-static Value n_i64p(VM *vm, int argc, Value *argv) { return bool_val(is_foreign_of(argv[0], &i64_class)); }
+static Value n_f64p(VM *vm, int argc, Value *argv) { return bool_val(obj_is_foreign(argv[0], &f64_class)); }
+static Value n_i64p(VM *vm, int argc, Value *argv) { return bool_val(obj_is_foreign(argv[0], &i64_class)); }
 
 /* ---- higher-order: the arrays are rooted across the calls ---- */
 
 static Value n_f64_map(VM *vm, int argc, Value *argv) {
   Value fn = argv[0], src = argv[1];
   TArr *a = arg_f64(vm, src), *b;
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   vm_push_root(vm, fn);
   vm_push_root(vm, src);
   Value r = tarr_new(vm, &f64_class, a->len, &b);
@@ -333,14 +331,14 @@ static Value n_f64_map(VM *vm, int argc, Value *argv) {
     Value y = vm_call1(vm, fn, double_val(a->u.d[k]));
     b->u.d[k] = elem_num(vm, y);
   }
-  vm_pop_roots(vm, vm->nroots - base);
+  vm_roots_reset(vm, base);
   return r;
 }
 
 static Value n_i64_map(VM *vm, int argc, Value *argv) {
   Value fn = argv[0], src = argv[1];
   TArr *a = arg_i64(vm, src), *b;
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   vm_push_root(vm, fn);
   vm_push_root(vm, src);
   Value r = tarr_new(vm, &i64_class, a->len, &b);
@@ -349,14 +347,14 @@ static Value n_i64_map(VM *vm, int argc, Value *argv) {
     Value y = vm_call1(vm, fn, num_int(vm, a->u.i[k]));
     b->u.i[k] = elem_int(vm, y);
   }
-  vm_pop_roots(vm, vm->nroots - base);
+  vm_roots_reset(vm, base);
   return r;
 }
 
 static Value fold(VM *vm, Value *argv, bool f64) {
   Value fn = argv[0], acc = argv[1], src = argv[2];
   TArr *a = f64 ? arg_f64(vm, src) : arg_i64(vm, src);
-  uint32_t base = vm->nroots;
+  uint32_t base = vm_roots_mark(vm);
   vm_push_root(vm, fn);
   vm_push_root(vm, src);
   uint32_t token = vm_new_token(vm);
@@ -366,7 +364,7 @@ static Value fold(VM *vm, Value *argv, bool f64) {
     args[1] = f64 ? double_val(a->u.d[k]) : num_int(vm, a->u.i[k]);
     acc = vm_call_owned(vm, fn, 2, args, token);
   }
-  vm_pop_roots(vm, vm->nroots - base);
+  vm_roots_reset(vm, base);
   return acc;
 }
 static Value n_f64_fold(VM *vm, int argc, Value *argv) { return fold(vm, argv, true); }
@@ -399,4 +397,4 @@ static const NativeDef defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_typedarray_init(VM *vm) { lib_register(vm, defs); }
+void lib_typedarray_init(VM *vm) { env_register(vm, defs); }

@@ -11,7 +11,7 @@ typedef struct {
 
 static void compile_input(VM *v, void *ud) {
   Input *in = ud;
-  Value forms = read_all(v, (const char *)in->data, in->size);
+  Value forms = reader_read_all(v, (const char *)in->data, in->size);
   vm_push_root(v, forms);
   compile_forms_only(v, forms, NIL_VAL);
   vm_pop_roots(v, 1);
@@ -20,12 +20,11 @@ static void compile_input(VM *v, void *ud) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!vm) vm = fuzz_vm_new();
   Input in = {data, size};
-  uint32_t roots = vm->nroots;
+  uint32_t roots = vm_roots_mark(vm);
   fuzz_budget(200);
   vm_protect(vm, compile_input, &in);
   fuzz_budget(0);
-  vm->nroots = roots;
-  fuzz_drop_output(vm);
+  vm_roots_reset(vm, roots);
   vm_safepoint(vm);
   return 0;
 }

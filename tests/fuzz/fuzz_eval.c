@@ -10,7 +10,7 @@ typedef struct {
 
 static void eval_input(VM *v, void *ud) {
   Input *in = ud;
-  vm_eval_string(v, (const char *)in->data, in->size, NULL);
+  compile_eval_string(v, (const char *)in->data, in->size, NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -16,14 +16,14 @@ static VM *vm;
 
 static void read_job(VM *v, void *ud) {
   const StrBuf *s = ud;
-  read_all(v, s->data ? s->data : "", s->len);
+  reader_read_all(v, s->data ? s->data : "", s->len);
 }
 
 static bool reads(const char *data, size_t size) {
   StrBuf s = {(char *)data, size, size};
-  uint32_t roots = vm->nroots;
+  uint32_t roots = vm_roots_mark(vm);
   int rc = vm_protect(vm, read_job, &s);
-  vm->nroots = roots;
+  vm_roots_reset(vm, roots);
   return rc == 0;
 }
 

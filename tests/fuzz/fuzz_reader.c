@@ -11,7 +11,7 @@ typedef struct {
 
 static void read_input(VM *v, void *ud) {
   Input *in = ud;
-  Value forms = read_all(v, (const char *)in->data, in->size);
+  Value forms = reader_read_all(v, (const char *)in->data, in->size);
   vm_push_root(v, forms);
   /* print what was read: the printer must handle whatever the reader makes */
   StrBuf b;
@@ -24,9 +24,9 @@ static void read_input(VM *v, void *ud) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!vm) vm = fuzz_vm_new();
   Input in = {data, size};
-  uint32_t roots = vm->nroots;
+  uint32_t roots = vm_roots_mark(vm);
   vm_protect(vm, read_input, &in);
-  vm->nroots = roots;
+  vm_roots_reset(vm, roots);
   vm_safepoint(vm);
   return 0;
 }

@@ -21,6 +21,9 @@
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
+#include "boot.h"
+#include "compiler.h"
+#include "state.h"
 #include "map.h"
 #include "runtime.h"
 
@@ -139,7 +142,7 @@ static size_t collect(const Value *roots, size_t n) {
   vm_pop_roots(vm, (uint32_t)n);
   return 0;
 }
-static void setup_vm(void) { vm = vm_new(); }
+static void setup_vm(void) { vm = boot_vm_new(); }
 static void teardown_vm(void) { vm_free(vm); }
 #endif
 
@@ -211,10 +214,10 @@ static void check_full(Value m, const Ref *r) {
   }
   /* iteration visits each entry once; sorted maps in ascending key order */
   MapIter it;
-  mapiter_init(&it, m);
+  map_iter_init(&it, m);
   Value k, v, prev = NIL_VAL;
   size_t seen = 0;
-  while (mapiter_next(&it, &k, &v)) {
+  while (map_iter_next(&it, &k, &v)) {
     if (OBJ_TYPE(m) == OBJ_MAP && seen) assert_true(val_compare(prev, k) < 0);
     Value w;
     assert_true(anymap_get(m, k, &w));
@@ -224,7 +227,7 @@ static void check_full(Value m, const Ref *r) {
   }
   assert_int_equal(seen, r->count);
   size_t n;
-  Value *e = anymap_sorted_entries(m, &n);
+  Value *e = map_sorted_entries(m, &n);
   assert_int_equal(n, r->count);
   for (size_t i = 1; i < n; i++) assert_true(val_compare(e[2 * i - 2], e[2 * i]) < 0);
   free(e);
@@ -255,11 +258,11 @@ static void empty_kind(bool hashed) {
   assert_true(out == TRUE_VAL);
   assert_true(anymap_dissoc(vm, m, small_int_val(1)) == m);
   MapIter it;
-  mapiter_init(&it, m);
+  map_iter_init(&it, m);
   Value k, v;
-  assert_false(mapiter_next(&it, &k, &v));
+  assert_false(map_iter_next(&it, &k, &v));
   size_t n = 99;
-  Value *e = anymap_sorted_entries(m, &n);
+  Value *e = map_sorted_entries(m, &n);
   assert_int_equal(n, 0);
   free(e);
   Value one = anymap_assoc(vm, m, small_int_val(1), small_int_val(2));
@@ -436,16 +439,16 @@ static void test_sorted_order(void **st) {
     if (rep) for (int i = 100; i < 200; i++) m = map_assoc(vm, m, small_int_val(i), NIL_VAL);
     free(p);
     MapIter it;
-    mapiter_init(&it, m);
+    map_iter_init(&it, m);
     Value k, v;
     for (size_t j = 0; j < n; j++) {
       if (j == 4 && rep) /* the 100 extra integers come right before the floats */
-        for (int i = 100; i < 200; i++) assert_true(mapiter_next(&it, &k, &v) && k == small_int_val(i));
-      assert_true(mapiter_next(&it, &k, &v));
+        for (int i = 100; i < 200; i++) assert_true(map_iter_next(&it, &k, &v) && k == small_int_val(i));
+      assert_true(map_iter_next(&it, &k, &v));
       assert_true(k == expect[j]);
       assert_true(v == small_int_val((int64_t)j));
     }
-    assert_false(mapiter_next(&it, &k, &v));
+    assert_false(map_iter_next(&it, &k, &v));
     Value out;
     assert_true(map_get(m, double_val(NAN), &out) && out == small_int_val((int64_t)n - 1));
     assert_true(map_get(m, double_val(-0.0), &out) && out == small_int_val(6));
@@ -475,7 +478,7 @@ static void test_hash_keys(void **st) {
     m = hmap_dissoc(vm, m, double_val(-0.0));
     assert_int_equal(hmap_count(m), base + 2);
     size_t n;
-    Value *e = anymap_sorted_entries(m, &n);
+    Value *e = map_sorted_entries(m, &n);
     assert_int_equal(n, base + 2);
     assert_true(e[0] == small_int_val(1) && e[2 * n - 2] == double_val(1.0));
     for (size_t i = 1; i < n; i++) assert_true(val_compare(e[2 * i - 2], e[2 * i]) < 0);

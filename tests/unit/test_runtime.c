@@ -7,6 +7,9 @@
 #include <cmocka.h>
 #include <math.h>
 #include <stdlib.h>
+#include "boot.h"
+#include "compiler.h"
+#include "state.h"
 #include "map.h"
 #include "reader.h"
 #include "runtime.h"
@@ -15,7 +18,7 @@ static VM *vm;
 
 static int setup(void **state) {
   (void)state;
-  vm = vm_new();
+  vm = boot_vm_new();
   return vm ? 0 : -1;
 }
 static int teardown(void **state) {
@@ -44,12 +47,12 @@ static void test_nanbox_immediates(void **state) {
 
 static void test_big_ints_box(void **state) {
   (void)state;
-  Value big = int_val(vm, INT64_MAX);
+  Value big = obj_int(vm, INT64_MAX);
   assert_true(is_bigint(big));
   assert_true(is_int(big));
   assert_int_equal(int_of(big), INT64_MAX);
   assert_true(is_small_int(num_int(vm, 42)));
-  assert_true(val_equal(int_val(vm, INT64_MIN), int_val(vm, INT64_MIN)));
+  assert_true(val_equal(obj_int(vm, INT64_MIN), obj_int(vm, INT64_MIN)));
 }
 
 static void test_strings_utf8(void **state) {
@@ -81,8 +84,8 @@ static void test_equality_and_order(void **state) {
   assert_true(val_compare(double_val(INFINITY), double_val(NAN)) < 0);
   assert_true(val_compare(KW(vm, "B"), KW(vm, "a")) < 0);
   assert_true(val_compare(str_from_c(vm, "a"), SYM(vm, "a")) < 0);
-  Value l1 = list2(vm, small_int_val(1), small_int_val(2));
-  Value l2 = list2(vm, small_int_val(1), small_int_val(2));
+  Value l1 = list_2(vm, small_int_val(1), small_int_val(2));
+  Value l2 = list_2(vm, small_int_val(1), small_int_val(2));
   assert_true(val_equal(l1, l2));
   assert_int_equal(val_hash(l1), val_hash(l2));
   assert_false(val_equal(l1, vec_from(vm, (Value[]){small_int_val(1), small_int_val(2)}, 2)));
@@ -90,7 +93,7 @@ static void test_equality_and_order(void **state) {
 }
 
 static Value read1(const char *src) {
-  Value forms = read_all(vm, src, strlen(src));
+  Value forms = reader_read_all(vm, src, strlen(src));
   return car(forms);
 }
 
@@ -132,9 +135,9 @@ static void test_gc_keeps_roots_frees_garbage(void **state) {
   gc_collect(vm);
   size_t live0 = vm->heap.live;
   Value keep = EMPTY_VAL;
-  for (int i = 0; i < 1000; i++) keep = cons(vm, small_int_val(i), keep);
+  for (int i = 0; i < 1000; i++) keep = list_cons(vm, small_int_val(i), keep);
   vm_push_root(vm, keep);
-  for (int i = 0; i < 100000; i++) (void)cons(vm, small_int_val(i), EMPTY_VAL); /* garbage */
+  for (int i = 0; i < 100000; i++) (void)list_cons(vm, small_int_val(i), EMPTY_VAL); /* garbage */
   gc_collect(vm);
   assert_int_equal(list_length(keep), 1000);
   assert_int_equal(small_int_of(car(keep)), 999);
@@ -146,10 +149,10 @@ static void test_gc_keeps_roots_frees_garbage(void **state) {
 
 static void test_eval_string(void **state) {
   (void)state;
-  Value v = vm_eval_string(vm, "(define (sq x) (* x x)) (sq 12)", 31, NULL);
+  Value v = compile_eval_string(vm, "(define (sq x) (* x x)) (sq 12)", 31, NULL);
   assert_int_equal(small_int_of(v), 144);
   Value err;
-  int rc = vm_pcall(vm, global_get(vm, "car"), 1, (Value[]){small_int_val(5)}, &err);
+  int rc = vm_pcall(vm, env_get(vm, "car"), 1, (Value[]){small_int_val(5)}, &err);
   assert_int_equal(rc, 1);
   Value msg;
   assert_true(map_get(vm->error, KW(vm, "message"), &msg));

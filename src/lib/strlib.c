@@ -1,4 +1,4 @@
-/* string.c - strings, characters and text processing (stdlib.md §11, §12, §14).
+/* strlib.c - strings, characters and text processing (stdlib.md §11, §12, §14).
  *
  * Strings are immutable UTF-8 with a precomputed character count and an
  * ASCII flag; every function keeps an ASCII fast path and only decodes when
@@ -216,17 +216,7 @@ static uint32_t downcase1(uint32_t c) {
 static inline bool s_ascii(Value s) { return (as_string(s)->h.flags & STR_ASCII) != 0; }
 static inline size_t s_nchars(Value s) { return as_string(s)->nchars; }
 
-/* A fresh string from bytes; ascii=true when the caller knows it is ASCII
- * (skips the scan, which matters on the string/split hot path). */
-static Value mkstr(VM *vm, const char *p, size_t n, bool ascii) {
-  Value r = str_new_uninit(vm, n);
-  memcpy(as_string(r)->data, p, n);
-  if (ascii)
-    as_string(r)->h.flags = STR_ASCII;
-  else
-    str_finish(r);
-  return r;
-}
+static Value mkstr(VM *vm, const char *p, size_t n, bool ascii) { return str_new_flagged(vm, p, n, ascii); }
 
 static Value sub_bytes(VM *vm, Value s, size_t b0, size_t b1) {
   if (b0 == 0 && b1 == str_len(s)) return s;
@@ -404,18 +394,15 @@ static size_t text_width(const char *p, size_t len) {
 /* ---- §11.1 building and measuring ---- */
 
 static Value n_byte_length(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return num_int(vm, str_len(S(vm, argv[0])));
 }
 
 static Value n_width(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   return num_int(vm, (int64_t)text_width(str_data(s), str_len(s)));
 }
 
 static Value n_repeat(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   int64_t n = arg_int(vm, argv[1]);
   if (n < 0) err_nonneg(vm, "string/repeat", argv[1]);
@@ -439,7 +426,6 @@ static Value n_repeat(VM *vm, int argc, Value *argv) {
 /* Equal strings are indistinguishable (eq? is structural), so interning
  * only has to make the string a cheap map key: cache its hash. */
 static Value n_intern(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   str_hash(s);
   return s;
@@ -463,7 +449,6 @@ static Value n_substring(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_take(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   int64_t k = arg_int(vm, argv[1]);
   size_t n = s_nchars(s);
@@ -476,18 +461,16 @@ static Value n_take(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_to_list(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   const char *p = str_data(s);
   size_t len = str_len(s), adv;
   ListBuilder lb;
-  lb_init(&lb);
-  for (size_t i = 0; i < len; i += adv) lb_add(vm, &lb, char_val(decode_at(p, i, &adv)));
+  list_start(&lb);
+  for (size_t i = 0; i < len; i += adv) list_add(vm, &lb, char_val(decode_at(p, i, &adv)));
   return lb.head;
 }
 
 static Value n_list_to_string(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value l = argv[0];
   if (!is_list(l)) err_type(vm, "list", l);
   StrBuf b;
@@ -503,20 +486,18 @@ static Value n_list_to_string(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_codepoints(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   const char *p = str_data(s);
   size_t len = str_len(s), adv;
   ListBuilder lb;
-  lb_init(&lb);
-  for (size_t i = 0; i < len; i += adv) lb_add(vm, &lb, small_int_val(decode_at(p, i, &adv)));
+  list_start(&lb);
+  for (size_t i = 0; i < len; i += adv) list_add(vm, &lb, small_int_val(decode_at(p, i, &adv)));
   return lb.head;
 }
 
 static bool valid_scalar(int64_t c) { return c >= 0 && c <= 0x10FFFF && !(c >= 0xD800 && c <= 0xDFFF); }
 
 static Value n_from_codepoints(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value seq = argv[0];
   if (!is_list(seq) && !is_vector(seq)) err_type(vm, "list or vector", seq);
   StrBuf b;
@@ -548,13 +529,12 @@ static Value around(VM *vm, Value *argv, bool last, bool after) {
   size_t at = (size_t)(hit - p);
   return after ? sub_bytes(vm, s, at + nl, len) : sub_bytes(vm, s, 0, at);
 }
-static Value n_after(VM *vm, int argc, Value *argv) { (void)argc; return around(vm, argv, false, true); }
-static Value n_after_last(VM *vm, int argc, Value *argv) { (void)argc; return around(vm, argv, true, true); }
-static Value n_before(VM *vm, int argc, Value *argv) { (void)argc; return around(vm, argv, false, false); }
-static Value n_before_last(VM *vm, int argc, Value *argv) { (void)argc; return around(vm, argv, true, false); }
+static Value n_after(VM *vm, int argc, Value *argv) { return around(vm, argv, false, true); }
+static Value n_after_last(VM *vm, int argc, Value *argv) { return around(vm, argv, true, true); }
+static Value n_before(VM *vm, int argc, Value *argv) { return around(vm, argv, false, false); }
+static Value n_before_last(VM *vm, int argc, Value *argv) { return around(vm, argv, true, false); }
 
 static Value n_between(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]), l = S(vm, argv[1]), r = S(vm, argv[2]);
   const char *p = str_data(s);
   size_t len = str_len(s);
@@ -568,40 +548,34 @@ static Value n_between(VM *vm, int argc, Value *argv) {
 /* ---- §11.3 searching and predicates ---- */
 
 static Value n_contains(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]), t = S(vm, argv[1]);
   return bool_val(find_bytes(str_data(s), str_len(s), str_data(t), str_len(t)) != NULL);
 }
 
 static Value n_starts_with(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]), t = S(vm, argv[1]);
   return bool_val(str_len(t) <= str_len(s) && memcmp(str_data(s), str_data(t), str_len(t)) == 0);
 }
 
 static Value n_ends_with(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]), t = S(vm, argv[1]);
   return bool_val(str_len(t) <= str_len(s) &&
                   memcmp(str_data(s) + str_len(s) - str_len(t), str_data(t), str_len(t)) == 0);
 }
 
 static Value n_index_of(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]), t = S(vm, argv[1]);
   const char *h = find_bytes(str_data(s), str_len(s), str_data(t), str_len(t));
   return h ? num_int(vm, (int64_t)char_index(s, (size_t)(h - str_data(s)))) : NIL_VAL;
 }
 
 static Value n_last_index_of(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]), t = S(vm, argv[1]);
   const char *h = rfind_bytes(str_data(s), str_len(s), str_data(t), str_len(t));
   return h ? num_int(vm, (int64_t)char_index(s, (size_t)(h - str_data(s)))) : NIL_VAL;
 }
 
 static Value n_empty(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return bool_val(str_len(S(vm, argv[0])) == 0);
 }
 
@@ -616,7 +590,6 @@ static void probe_number(VM *vm, void *ud) {
 }
 
 static Value n_number_p(VM *vm, int argc, Value *argv) {
-  (void)argc;
   NumProbe np = {S(vm, argv[0])};
   if (!string_to_number_fn) err_eval(vm, "string/number?: string->number is not available");
   return bool_val(vm_protect(vm, probe_number, &np) == 0);
@@ -630,69 +603,31 @@ static Value folded(VM *vm, Value s) {
 }
 
 static Value n_ci_eq(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value a = S(vm, argv[0]), b = S(vm, argv[1]);
   return bool_val(str_eq(folded(vm, a), folded(vm, b)));
 }
 
 /* ---- §11.4 splitting and joining ---- */
 
-static Value split_on(VM *vm, Value s, const char *sep, size_t sl) {
-  const char *p = str_data(s), *end = p + str_len(s);
-  bool ascii = s_ascii(s);
-  ListBuilder lb;
-  lb_init(&lb);
-  if (sl == 0) { /* "" + every character + "" */
-    Value empty = str_new(vm, "", 0);
-    lb_add(vm, &lb, empty);
-    size_t adv;
-    for (const char *q = p; q < end; q += adv) {
-      decode_at(q, 0, &adv);
-      lb_add(vm, &lb, mkstr(vm, q, adv, adv == 1));
-    }
-    lb_add(vm, &lb, empty);
-    return lb.head;
-  }
-  for (;;) {
-    const char *hit = sl == 1 ? memchr(p, sep[0], (size_t)(end - p)) : memmem(p, (size_t)(end - p), sep, sl);
-    const char *stop = hit ? hit : end;
-    lb_add(vm, &lb, mkstr(vm, p, (size_t)(stop - p), ascii));
-    if (!hit) break;
-    p = hit + sl;
-  }
-  return lb.head;
-}
-
-Value op_string_split(VM *vm, Value s, Value sep) {
-  s = S(vm, s);
-  sep = S(vm, sep);
-  return split_on(vm, s, str_data(sep), str_len(sep));
-}
-
-static Value n_split(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  return op_string_split(vm, argv[0], argv[1]);
-}
+static Value n_split(VM *vm, int argc, Value *argv) { return op_string_split(vm, argv[0], argv[1]); }
 
 static Value n_lines(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   const char *p = str_data(s);
   size_t len = str_len(s), i = 0;
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   while (i < len) {
     const char *nl = memchr(p + i, '\n', len - i);
     size_t e = nl ? (size_t)(nl - p) : len, ce = e;
     if (nl && ce > i && p[ce - 1] == '\r') ce--;
-    lb_add(vm, &lb, mkstr(vm, p + i, ce - i, s_ascii(s)));
+    list_add(vm, &lb, mkstr(vm, p + i, ce - i, s_ascii(s)));
     i = e + 1;
   }
   return lb.head;
 }
 
 static Value n_join(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value seq = argv[0], sep = S(vm, argv[1]);
   if (!is_list(seq) && !is_vector(seq)) err_type(vm, "list or vector", seq);
   /* fast path: all strings -> one exact-size allocation */
@@ -776,13 +711,12 @@ static void split_words(const char *p, size_t len, Words *w) {
 }
 
 static Value n_words(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   Words w = {0};
   split_words(str_data(s), str_len(s), &w);
   ListBuilder lb;
-  lb_init(&lb);
-  for (size_t k = 0; k < w.n; k++) lb_add(vm, &lb, sub_bytes(vm, s, w.v[2 * k], w.v[2 * k + 1]));
+  list_start(&lb);
+  for (size_t k = 0; k < w.n; k++) list_add(vm, &lb, sub_bytes(vm, s, w.v[2 * k], w.v[2 * k + 1]));
   free(w.v);
   return lb.head;
 }
@@ -820,9 +754,9 @@ static Value trim(VM *vm, Value s, bool left, bool right) {
   size_t b1 = right ? trim_end(p, len, b0) : len;
   return sub_bytes(vm, s, b0, b1);
 }
-static Value n_trim(VM *vm, int argc, Value *argv) { (void)argc; return trim(vm, S(vm, argv[0]), true, true); }
-static Value n_trim_left(VM *vm, int argc, Value *argv) { (void)argc; return trim(vm, S(vm, argv[0]), true, false); }
-static Value n_trim_right(VM *vm, int argc, Value *argv) { (void)argc; return trim(vm, S(vm, argv[0]), false, true); }
+static Value n_trim(VM *vm, int argc, Value *argv) { return trim(vm, S(vm, argv[0]), true, true); }
+static Value n_trim_left(VM *vm, int argc, Value *argv) { return trim(vm, S(vm, argv[0]), true, false); }
+static Value n_trim_right(VM *vm, int argc, Value *argv) { return trim(vm, S(vm, argv[0]), false, true); }
 
 static Value pad(VM *vm, int argc, Value *argv, bool left) {
   Value s = S(vm, argv[0]);
@@ -885,20 +819,16 @@ static Value replace(VM *vm, Value s, Value from, Value to, int mode) {
 }
 
 static Value n_replace(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return replace(vm, S(vm, argv[0]), S(vm, argv[1]), S(vm, argv[2]), 0);
 }
 static Value n_replace_first(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return replace(vm, S(vm, argv[0]), S(vm, argv[1]), S(vm, argv[2]), 1);
 }
 static Value n_replace_last(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return replace(vm, S(vm, argv[0]), S(vm, argv[1]), S(vm, argv[2]), 2);
 }
 
 static Value n_remove(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]), sub = S(vm, argv[1]);
   if (str_len(sub) == 0) return s;
   return replace(vm, s, sub, str_new(vm, "", 0), 0);
@@ -921,22 +851,18 @@ static Value concat3(VM *vm, Value a, Value b, Value c) {
 }
 
 static Value n_chop_start(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]), p = S(vm, argv[1]);
   return has_prefix(s, p) ? sub_bytes(vm, s, str_len(p), str_len(s)) : s;
 }
 static Value n_chop_end(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]), p = S(vm, argv[1]);
   return has_suffix(s, p) ? sub_bytes(vm, s, 0, str_len(s) - str_len(p)) : s;
 }
 static Value n_ensure_start(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]), p = S(vm, argv[1]);
   return has_prefix(s, p) ? s : concat3(vm, p, s, str_new(vm, "", 0));
 }
 static Value n_ensure_end(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]), p = S(vm, argv[1]);
   return has_suffix(s, p) ? s : concat3(vm, s, p, str_new(vm, "", 0));
 }
@@ -954,7 +880,6 @@ static Value n_unwrap(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_reverse(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   size_t len = str_len(s);
   Value r = str_new_uninit(vm, len);
@@ -974,7 +899,6 @@ static Value n_reverse(VM *vm, int argc, Value *argv) {
 /* string/map calls back into Sema: s stays rooted, the buffer is C memory
  * and is freed if the callback raises. */
 static Value n_map(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value fn = argv[0], s = S(vm, argv[1]);
   uint32_t rs = vm_root_slot(vm, s);
   vm_push_root(vm, fn);
@@ -986,7 +910,7 @@ static Value n_map(VM *vm, int argc, Value *argv) {
     if (vm_pcall(vm, ROOT(vm, rs + 1), 1, &c, &out)) {
       sb_free(&b);
       vm_pop_roots(vm, 2);
-      vm_rethrow(vm);
+      err_rethrow(vm);
     }
     if (is_char(out))
       sb_add_utf8(&b, char_of(out));
@@ -1004,44 +928,30 @@ static Value n_map(VM *vm, int argc, Value *argv) {
 
 /* ---- §11.6 case conversion and Unicode ---- */
 
-static Value n_upper(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  Value s = S(vm, argv[0]);
+/* Upper- or lower-case a string: ASCII strings byte by byte into an exact
+ * allocation, others through utf8proc's full case mapping. */
+static Value change_case(VM *vm, Value s, bool upper) {
+  s = S(vm, s);
   size_t len = str_len(s);
   if (s_ascii(s)) {
     Value r = str_new_uninit(vm, len);
     const unsigned char *p = (const unsigned char *)str_data(s);
     char *d = as_string(r)->data;
-    for (size_t i = 0; i < len; i++) d[i] = (char)(p[i] >= 'a' && p[i] <= 'z' ? p[i] - 32 : p[i]);
+    unsigned char lo = upper ? 'a' : 'A', hi = upper ? 'z' : 'Z';
+    for (size_t i = 0; i < len; i++) d[i] = (char)(p[i] >= lo && p[i] <= hi ? p[i] ^ 0x20 : p[i]);
     as_string(r)->h.flags = STR_ASCII;
     return r;
   }
   StrBuf b;
   sb_init(&b);
-  add_upper(&b, str_data(s), len);
+  (upper ? add_upper : add_lower)(&b, str_data(s), len);
   return sb_to_string(vm, &b);
 }
 
-static Value n_lower(VM *vm, int argc, Value *argv) {
-  (void)argc;
-  Value s = S(vm, argv[0]);
-  size_t len = str_len(s);
-  if (s_ascii(s)) {
-    Value r = str_new_uninit(vm, len);
-    const unsigned char *p = (const unsigned char *)str_data(s);
-    char *d = as_string(r)->data;
-    for (size_t i = 0; i < len; i++) d[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
-    as_string(r)->h.flags = STR_ASCII;
-    return r;
-  }
-  StrBuf b;
-  sb_init(&b);
-  add_lower(&b, str_data(s), len);
-  return sb_to_string(vm, &b);
-}
+static Value n_upper(VM *vm, int argc, Value *argv) { return change_case(vm, argv[0], true); }
+static Value n_lower(VM *vm, int argc, Value *argv) { return change_case(vm, argv[0], false); }
 
 static Value n_capitalize(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   StrBuf b;
   sb_init(&b);
@@ -1050,7 +960,6 @@ static Value n_capitalize(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_title_case(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   const char *p = str_data(s);
   size_t len = str_len(s), i = 0, adv;
@@ -1088,19 +997,17 @@ static Value convert_words(VM *vm, Value s, WordStyle st, const char *sep) {
   free(w.v);
   return sb_to_string(vm, &b);
 }
-static Value n_snake(VM *vm, int argc, Value *argv) { (void)argc; return convert_words(vm, S(vm, argv[0]), W_LOWER, "_"); }
-static Value n_kebab(VM *vm, int argc, Value *argv) { (void)argc; return convert_words(vm, S(vm, argv[0]), W_LOWER, "-"); }
-static Value n_camel(VM *vm, int argc, Value *argv) { (void)argc; return convert_words(vm, S(vm, argv[0]), W_CAMEL, ""); }
-static Value n_pascal(VM *vm, int argc, Value *argv) { (void)argc; return convert_words(vm, S(vm, argv[0]), W_CAP, ""); }
-static Value n_headline(VM *vm, int argc, Value *argv) { (void)argc; return convert_words(vm, S(vm, argv[0]), W_CAP, " "); }
+static Value n_snake(VM *vm, int argc, Value *argv) { return convert_words(vm, S(vm, argv[0]), W_LOWER, "_"); }
+static Value n_kebab(VM *vm, int argc, Value *argv) { return convert_words(vm, S(vm, argv[0]), W_LOWER, "-"); }
+static Value n_camel(VM *vm, int argc, Value *argv) { return convert_words(vm, S(vm, argv[0]), W_CAMEL, ""); }
+static Value n_pascal(VM *vm, int argc, Value *argv) { return convert_words(vm, S(vm, argv[0]), W_CAP, ""); }
+static Value n_headline(VM *vm, int argc, Value *argv) { return convert_words(vm, S(vm, argv[0]), W_CAP, " "); }
 
 static Value n_foldcase(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return folded(vm, S(vm, argv[0]));
 }
 
 static Value n_normalize(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]), f = argv[1];
   const char *name;
   if (is_string(f))
@@ -1140,7 +1047,7 @@ typedef struct {
 } Wrap;
 
 static void wrap_flush(Wrap *w) {
-  lb_add(w->vm, &w->lb, str_new(w->vm, w->line.data ? w->line.data : "", w->line.len));
+  list_add(w->vm, &w->lb, str_new(w->vm, w->line.data ? w->line.data : "", w->line.len));
   w->line.len = 0, w->lw = 0;
 }
 
@@ -1198,13 +1105,12 @@ static void wrap_paragraph(Wrap *w, const char *p, size_t len, size_t width) {
 }
 
 static Value n_word_wrap(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   int64_t width = arg_int(vm, argv[1]);
   if (width < 0) err_nonneg(vm, "string/word-wrap", argv[1]);
   if (width == 0) width = 1;
   Wrap w = {.vm = vm, .lw = 0};
-  lb_init(&w.lb);
+  list_start(&w.lb);
   sb_init(&w.line);
   const char *p = str_data(s);
   size_t len = str_len(s), i = 0;
@@ -1230,26 +1136,22 @@ static uint32_t C(VM *vm, Value v) {
 }
 
 static Value n_char_to_int(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return small_int_val(C(vm, argv[0]));
 }
 
 static Value n_int_to_char(VM *vm, int argc, Value *argv) {
-  (void)argc;
   int64_t n = arg_int(vm, argv[0]);
   if (!valid_scalar(n)) err_eval(vm, "integer->char: invalid codepoint %lld", (long long)n);
   return char_val((uint32_t)n);
 }
 
 static Value n_char_to_string(VM *vm, int argc, Value *argv) {
-  (void)argc;
   char buf[4];
   size_t n = utf8_encode(C(vm, argv[0]), buf);
   return mkstr(vm, buf, n, n == 1);
 }
 
 static Value n_string_to_char(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   if (s_nchars(s) == 0) err_eval(vm, "string->char: empty string");
   if (s_nchars(s) > 1) err_eval(vm, "string->char: string must have exactly one character");
@@ -1259,7 +1161,6 @@ static Value n_string_to_char(VM *vm, int argc, Value *argv) {
 
 #define CHAR_PRED(cname, fn)                          \
   static Value cname(VM *vm, int argc, Value *argv) { \
-    (void)argc;                                       \
     return bool_val(fn(C(vm, argv[0])));              \
   }
 CHAR_PRED(n_alphabetic, u_alpha)
@@ -1269,18 +1170,15 @@ CHAR_PRED(n_upper_case, u_upper)
 CHAR_PRED(n_lower_case, u_lower)
 
 static Value n_char_upcase(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return char_val(upcase1(C(vm, argv[0])));
 }
 static Value n_char_downcase(VM *vm, int argc, Value *argv) {
-  (void)argc;
   return char_val(downcase1(C(vm, argv[0])));
 }
 
 static uint32_t ident(uint32_t c) { return c; }
 #define CHAR_CMP(cname, map, op)                                            \
   static Value cname(VM *vm, int argc, Value *argv) {                       \
-    (void)argc;                                                             \
     uint32_t a = C(vm, argv[0]), b = C(vm, argv[1]);                         \
     return bool_val(map(a) op map(b));                                      \
   }
@@ -1316,7 +1214,6 @@ static size_t ws_words(StrBuf *b, const char *p, size_t len) {
 }
 
 static Value n_clean_ws(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   StrBuf b;
   sb_init(&b);
@@ -1325,13 +1222,11 @@ static Value n_clean_ws(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_word_count(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   return num_int(vm, (int64_t)ws_words(NULL, str_data(s), str_len(s)));
 }
 
 static Value n_normalize_newlines(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   const char *p = str_data(s);
   size_t len = str_len(s);
@@ -1350,7 +1245,6 @@ static Value n_normalize_newlines(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_trim_indent(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   const char *p = str_data(s);
   size_t len = str_len(s), min = SIZE_MAX;
@@ -1410,7 +1304,6 @@ static void replace_all_buf(StrBuf *b, const char *from, const char *to) {
 }
 
 static Value n_strip_html(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   const char *p = str_data(s);
   size_t len = str_len(s), i = 0;
@@ -1433,12 +1326,11 @@ static Value n_strip_html(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_split_sentences(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]);
   const char *p = str_data(s);
   size_t len = str_len(s), start = 0, adv;
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (size_t i = 0; i <= len; i += adv) {
     bool end = i == len;
     adv = 1;
@@ -1453,7 +1345,7 @@ static Value n_split_sentences(VM *vm, int argc, Value *argv) {
     }
     size_t e = end ? len : i + 1;
     size_t b0 = start + trim_start(p + start, e - start), b1 = trim_end(p, e, b0);
-    if (b1 > b0) lb_add(vm, &lb, sub_bytes(vm, s, b0, b1));
+    if (b1 > b0) list_add(vm, &lb, sub_bytes(vm, s, b0, b1));
     start = e;
     if (end) break;
   }
@@ -1461,12 +1353,11 @@ static Value n_split_sentences(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_chunk_by_sep(VM *vm, int argc, Value *argv) {
-  (void)argc;
   Value s = S(vm, argv[0]), sep = S(vm, argv[1]);
   ListBuilder lb;
-  lb_init(&lb);
-  for (Value l = split_on(vm, s, str_data(sep), str_len(sep)); is_cons(l); l = cdr(l))
-    if (str_len(car(l)) > 0) lb_add(vm, &lb, car(l));
+  list_start(&lb);
+  for (Value l = op_string_split(vm, s, sep); is_cons(l); l = cdr(l))
+    if (str_len(car(l)) > 0) list_add(vm, &lb, car(l));
   return lb.head;
 }
 
@@ -1579,9 +1470,9 @@ static Value n_chunk(VM *vm, int argc, Value *argv) {
   Chunks c = {0};
   chunk_text(&c, str_data(s), str_len(s), (size_t)size, (size_t)overlap);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (size_t k = 0; k < c.count; k++) {
-    lb_add(vm, &lb, str_new(vm, c.s[k], c.n[k]));
+    list_add(vm, &lb, str_new(vm, c.s[k], c.n[k]));
     free(c.s[k]);
   }
   free(c.s), free(c.n);
@@ -1720,8 +1611,8 @@ static const NativeDef string_defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_string_init(VM *vm) {
-  lib_register(vm, string_defs);
+void lib_strlib_init(VM *vm) {
+  env_register(vm, string_defs);
   static const char *const aliases[][2] = {
       {"make-string", "string/repeat"},      {"string/slice", "substring"},
       {"string/to-list", "string->list"},    {"string-split", "string/split"},
@@ -1734,7 +1625,7 @@ void lib_string_init(VM *vm) {
       {"char/lower-case?", "char-lower-case?"}, {"char/upcase", "char-upcase"},
       {"char/downcase", "char-downcase"},
   };
-  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) lib_alias(vm, aliases[i][0], aliases[i][1]);
-  Value f = global_get(vm, "string->number");
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) env_alias(vm, aliases[i][0], aliases[i][1]);
+  Value f = env_get(vm, "string->number");
   if (is_native(f)) string_to_number_fn = as_native(f)->fn;
 }

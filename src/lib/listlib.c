@@ -1,4 +1,4 @@
-/* list.c - lists and sequences (stdlib.md §8) and vectors (§9).
+/* listlib.c - lists and sequences (stdlib.md §8) and vectors (§9).
  *
  * car, cdr, cons, cadr, list, vector, length, append, nth, first, rest,
  * apply and the alist form of assoc live in core.c.
@@ -35,7 +35,7 @@ static int64_t arg_count(VM *vm, Value v, const char *fname) {
 /* The count argument of (NAME n seq), with a hint when the two are swapped. */
 static int64_t lead_count(VM *vm, Value *argv, const char *fname) {
   if ((is_list(argv[0]) || is_vector(argv[0])) && is_int(argv[1]))
-    vm_set_hint(vm, "the arguments are swapped: the order is (%s n sequence)", fname);
+    err_hint(vm, "the arguments are swapped: the order is (%s n sequence)", fname);
   return arg_count(vm, argv[0], fname);
 }
 
@@ -61,8 +61,8 @@ static Value seq_slice(VM *vm, Value s, size_t from, size_t to, size_t len) {
   for (size_t i = 0; i < from; i++) s = cdr(s);
   if (to == len) return s;
   ListBuilder lb;
-  lb_init(&lb);
-  for (size_t i = from; i < to; i++, s = cdr(s)) lb_add(vm, &lb, car(s));
+  list_start(&lb);
+  for (size_t i = from; i < to; i++, s = cdr(s)) list_add(vm, &lb, car(s));
   return lb.head;
 }
 
@@ -73,11 +73,11 @@ typedef struct {
 } RootedList;
 
 static void rl_init(VM *vm, RootedList *r) {
-  lb_init(&r->lb);
+  list_start(&r->lb);
   r->slot = vm_root_slot(vm, EMPTY_VAL);
 }
 static inline void rl_add(VM *vm, RootedList *r, Value v) {
-  lb_add(vm, &r->lb, v);
+  list_add(vm, &r->lb, v);
   ROOT(vm, r->slot) = r->lb.head;
 }
 
@@ -125,8 +125,8 @@ static int num_cmp(Value a, Value b) {
   return (x > y) - (x < y);
 }
 
-static bool less_num(void *ctx, Value a, Value b) { return (void)ctx, num_cmp(a, b) < 0; }
-static bool less_total(void *ctx, Value a, Value b) { return (void)ctx, val_compare(a, b) < 0; }
+static bool less_num(void *ctx, Value a, Value b) { return num_cmp(a, b) < 0; }
+static bool less_total(void *ctx, Value a, Value b) { return val_compare(a, b) < 0; }
 /* Index sorts: the values are small-int indices into the key array ctx. */
 static bool less_keyed(void *ctx, Value a, Value b) {
   const Value *keys = ctx;
@@ -168,7 +168,7 @@ static Value cxr(VM *vm, Value x, const char *path) {
   return x;
 }
 #define CXR(cname, path) \
-  static Value cname(VM *vm, int argc, Value *argv) { return (void)argc, cxr(vm, argv[0], path); }
+  static Value cname(VM *vm, int argc, Value *argv) { return cxr(vm, argv[0], path); }
 CXR(n_caar, "aa")
 CXR(n_cdar, "da")
 CXR(n_cddr, "dd")
@@ -193,7 +193,7 @@ static Value n_last(VM *vm, int argc, Value *argv) {
 /* n integers start, start+step, ... built back to front (wrapping arithmetic). */
 static Value arith_list(VM *vm, int64_t start, int64_t step, uint64_t n) {
   Value l = EMPTY_VAL;
-  for (uint64_t i = n; i-- > 0;) l = cons(vm, num_int(vm, (int64_t)((uint64_t)start + i * (uint64_t)step)), l);
+  for (uint64_t i = n; i-- > 0;) l = list_cons(vm, num_int(vm, (int64_t)((uint64_t)start + i * (uint64_t)step)), l);
   return l;
 }
 
@@ -229,7 +229,7 @@ static Value n_list_repeat(VM *vm, int argc, Value *argv) {
   int64_t n = arg_count(vm, argv[0], "list/repeat");
   check_build(vm, "list/repeat", (uint64_t)n);
   Value l = EMPTY_VAL;
-  while (n-- > 0) l = cons(vm, argv[1], l);
+  while (n-- > 0) l = list_cons(vm, argv[1], l);
   return l;
 }
 
@@ -260,12 +260,12 @@ static LessFn natural_order(VM *vm, const Value *xs, size_t n) {
   if (n == 0) return less_total;
   if (is_number(xs[0])) {
     for (size_t i = 1; i < n; i++)
-      if (!is_number(xs[i])) err_type(vm, type_name(xs[0]), xs[i]);
+      if (!is_number(xs[i])) err_type(vm, val_type_name(xs[0]), xs[i]);
     return less_num;
   }
-  const char *t = type_name(xs[0]);
+  const char *t = val_type_name(xs[0]);
   for (size_t i = 1; i < n; i++)
-    if (type_name(xs[i]) != t && strcmp(type_name(xs[i]), t) != 0) err_type(vm, t, xs[i]);
+    if (val_type_name(xs[i]) != t && strcmp(val_type_name(xs[i]), t) != 0) err_type(vm, t, xs[i]);
   return less_total;
 }
 
@@ -304,8 +304,8 @@ static Value n_sort_by(VM *vm, int argc, Value *argv) {
   Value elems = seq_to_vec(vm, s);
   Value idx = sorted_indices(vm, vec_items(keys), n);
   ListBuilder lb;
-  lb_init(&lb);
-  for (size_t i = 0; i < n; i++) lb_add(vm, &lb, vec_items(elems)[small_int_of(vec_items(idx)[i])]);
+  list_start(&lb);
+  for (size_t i = 0; i < n; i++) list_add(vm, &lb, vec_items(elems)[small_int_of(vec_items(idx)[i])]);
   return lb.head;
 }
 
@@ -351,8 +351,8 @@ static Value n_zip(VM *vm, int argc, Value *argv) {
   Value state = lockstep_init(vm, &ls, argv, argc, "zip");
   Value *row = vec_items(state) + argc;
   ListBuilder lb;
-  lb_init(&lb);
-  while (lockstep_next(&ls, row)) lb_add(vm, &lb, list_from(vm, row, (size_t)argc));
+  list_start(&lb);
+  while (lockstep_next(&ls, row)) list_add(vm, &lb, list_from(vm, row, (size_t)argc));
   return lb.head;
 }
 
@@ -361,22 +361,22 @@ static Value n_interleave(VM *vm, int argc, Value *argv) {
   Value state = lockstep_init(vm, &ls, argv, argc, "list/interleave");
   Value *row = vec_items(state) + argc;
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   while (lockstep_next(&ls, row))
-    for (int j = 0; j < argc; j++) lb_add(vm, &lb, row[j]);
+    for (int j = 0; j < argc; j++) list_add(vm, &lb, row[j]);
   return lb.head;
 }
 
 static Value n_interpose(VM *vm, int argc, Value *argv) {
   arg_seq(vm, argv[1], "interpose");
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   SeqIter it;
   seqiter_init(&it, argv[1]);
   Value x;
   for (bool first = true; seqiter_next(&it, &x); first = false) {
-    if (!first) lb_add(vm, &lb, argv[0]);
-    lb_add(vm, &lb, x);
+    if (!first) list_add(vm, &lb, argv[0]);
+    list_add(vm, &lb, x);
   }
   return lb.head;
 }
@@ -385,13 +385,13 @@ static void add_all(VM *vm, ListBuilder *lb, Value s) {
   SeqIter it;
   seqiter_init(&it, s);
   Value x;
-  while (seqiter_next(&it, &x)) lb_add(vm, lb, x);
+  while (seqiter_next(&it, &x)) list_add(vm, lb, x);
 }
 
 static Value n_flatten(VM *vm, int argc, Value *argv) {
   arg_seq(vm, argv[0], "flatten");
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   SeqIter it;
   seqiter_init(&it, argv[0]);
   Value x;
@@ -399,17 +399,17 @@ static Value n_flatten(VM *vm, int argc, Value *argv) {
     if (is_list(x) || is_vector(x))
       add_all(vm, &lb, x);
     else
-      lb_add(vm, &lb, x);
+      list_add(vm, &lb, x);
   }
   return lb.head;
 }
 
 static void flatten_into(VM *vm, ListBuilder *lb, Value x) {
   if (!is_list(x) && !is_vector(x)) {
-    lb_add(vm, lb, x);
+    list_add(vm, lb, x);
     return;
   }
-  vm_check_c_stack(vm);
+  err_check_c_stack(vm);
   SeqIter it;
   seqiter_init(&it, x);
   Value e;
@@ -418,7 +418,7 @@ static void flatten_into(VM *vm, ListBuilder *lb, Value x) {
 
 static Value n_flatten_deep(VM *vm, int argc, Value *argv) {
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   flatten_into(vm, &lb, argv[0]);
   return lb.head;
 }
@@ -444,14 +444,14 @@ static Value n_cross_join(VM *vm, int argc, Value *argv) {
   arg_seq(vm, argv[0], "list/cross-join");
   arg_seq(vm, argv[1], "list/cross-join");
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   SeqIter ia;
   seqiter_init(&ia, argv[0]);
   Value x, y;
   while (seqiter_next(&ia, &x)) {
     SeqIter ib;
     seqiter_init(&ib, argv[1]);
-    while (seqiter_next(&ib, &y)) lb_add(vm, &lb, list2(vm, x, y));
+    while (seqiter_next(&ib, &y)) list_add(vm, &lb, list_2(vm, x, y));
   }
   return lb.head;
 }
@@ -462,11 +462,11 @@ static Value n_take(VM *vm, int argc, Value *argv) {
   int64_t n = lead_count(vm, argv, "take");
   arg_seq(vm, argv[1], "take");
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   SeqIter it;
   seqiter_init(&it, argv[1]);
   Value x;
-  for (int64_t i = 0; i < n && seqiter_next(&it, &x); i++) lb_add(vm, &lb, x);
+  for (int64_t i = 0; i < n && seqiter_next(&it, &x); i++) list_add(vm, &lb, x);
   return lb.head;
 }
 
@@ -530,7 +530,7 @@ static Value n_split_at(VM *vm, int argc, Value *argv) {
   int64_t n = arg_count(vm, argv[1], "list/split-at");
   size_t len = seq_len(s), k = (uint64_t)n < len ? (size_t)n : len;
   Value pre = seq_slice(vm, s, 0, k, len);
-  return list2(vm, pre, seq_slice(vm, s, k, len, len));
+  return list_2(vm, pre, seq_slice(vm, s, k, len, len));
 }
 
 /* Windows of `size` elements starting every `step` (chunk: step = size, partial last kept). */
@@ -538,11 +538,11 @@ static Value windows(VM *vm, Value s, size_t size, size_t step, bool partial) {
   Value v = seq_to_vec(vm, s);
   size_t len = vec_len(v);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (size_t i = 0; i < len; i += step) {
     size_t end = len - i < size ? len : i + size;
     if (end - i < size && !partial) break;
-    lb_add(vm, &lb, list_from(vm, vec_items(v) + i, end - i));
+    list_add(vm, &lb, list_from(vm, vec_items(v) + i, end - i));
     if (len - i <= step) break; /* avoid overflow of i + step */
   }
   return lb.head;
@@ -583,9 +583,9 @@ static Value n_pad(VM *vm, int argc, Value *argv) {
   int64_t n = arg_count(vm, argv[1], "list/pad");
   check_build(vm, "list/pad", (uint64_t)n);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   add_all(vm, &lb, s);
-  for (int64_t i = (int64_t)seq_len(s); i < n; i++) lb_add(vm, &lb, argv[2]);
+  for (int64_t i = (int64_t)seq_len(s); i < n; i++) list_add(vm, &lb, argv[2]);
   return lb.head;
 }
 
@@ -712,7 +712,7 @@ static Value n_partition(VM *vm, int argc, Value *argv) {
   Value x;
   while (seqiter_next(&it, &x)) rl_add(vm, is_truthy(vm_call1(vm, argv[0], x)) ? &yes : &no, x);
   vm_pop_roots(vm, 2);
-  return list2(vm, yes.lb.head, no.lb.head);
+  return list_2(vm, yes.lb.head, no.lb.head);
 }
 
 /* First element for which (pred x) is `want`, or false if none. */
@@ -860,7 +860,7 @@ static Value n_group_by(VM *vm, int argc, Value *argv) {
   for (size_t i = 0, j; i < n; i = j) {
     j = run_end(keys, idx, n, i);
     Value group = EMPTY_VAL; /* the stable sort kept each run in input order */
-    for (size_t k = j; k-- > i;) group = cons(vm, el[small_int_of(idx[k])], group);
+    for (size_t k = j; k-- > i;) group = list_cons(vm, el[small_int_of(idx[k])], group);
     m = map_assoc(vm, m, keys[small_int_of(idx[i])], group);
   }
   return m;
@@ -906,21 +906,21 @@ static Value n_unique(VM *vm, int argc, Value *argv) {
     vec_items(keep)[small_int_of(idx[i])] = TRUE_VAL;
   }
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (size_t i = 0; i < n; i++)
-    if (vec_items(keep)[i] == TRUE_VAL) lb_add(vm, &lb, el[i]);
+    if (vec_items(keep)[i] == TRUE_VAL) list_add(vm, &lb, el[i]);
   return lb.head;
 }
 
 static Value n_dedupe(VM *vm, int argc, Value *argv) {
   arg_seq(vm, argv[0], "list/dedupe");
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   SeqIter it;
   seqiter_init(&it, argv[0]);
   Value x, prev = UNDEF_VAL;
   while (seqiter_next(&it, &x)) {
-    if (prev == UNDEF_VAL || !val_equal(prev, x)) lb_add(vm, &lb, x);
+    if (prev == UNDEF_VAL || !val_equal(prev, x)) list_add(vm, &lb, x);
     prev = x;
   }
   return lb.head;
@@ -931,10 +931,10 @@ static Value n_duplicates(VM *vm, int argc, Value *argv) {
   size_t n;
   Value *el, *idx = sorted_elems(vm, argv[0], &el, &n);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (size_t i = 0, j; i < n; i = j) {
     j = run_end(el, idx, n, i);
-    if (j - i > 1) lb_add(vm, &lb, el[small_int_of(idx[i])]);
+    if (j - i > 1) list_add(vm, &lb, el[small_int_of(idx[i])]);
   }
   return lb.head;
 }
@@ -951,7 +951,7 @@ static Value set_filter(VM *vm, Value a, Value b, bool want, const char *fname) 
   for (size_t i = 0; seqiter_next(&it, &s[i]); i++) {}
   msort(s, s + n, n, less_total, NULL);
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   seqiter_init(&it, a);
   Value x;
   while (seqiter_next(&it, &x)) {
@@ -964,7 +964,7 @@ static Value set_filter(VM *vm, Value a, Value b, bool want, const char *fname) 
       else if (c < 0) lo = mid + 1;
       else hi = mid;
     }
-    if (found == want) lb_add(vm, &lb, x);
+    if (found == want) list_add(vm, &lb, x);
   }
   return lb.head;
 }
@@ -976,14 +976,14 @@ static Value n_intersect(VM *vm, int argc, Value *argv) {
 static Value n_pluck(VM *vm, int argc, Value *argv) {
   arg_seq(vm, argv[1], "list/pluck");
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   SeqIter it;
   seqiter_init(&it, argv[1]);
   Value x;
   while (seqiter_next(&it, &x)) {
     Value r = NIL_VAL;
     if (is_anymap(x)) anymap_get(x, argv[0], &r);
-    lb_add(vm, &lb, r);
+    list_add(vm, &lb, r);
   }
   return lb.head;
 }
@@ -1087,12 +1087,12 @@ static Value n_mode(VM *vm, int argc, Value *argv) {
     if (j - i == best) ties++;
   }
   ListBuilder lb;
-  lb_init(&lb);
+  list_start(&lb);
   for (size_t i = 0, j; i < n; i = j) {
     j = run_end(el, idx, n, i);
     if (j - i != best) continue;
     if (ties == 1) return el[small_int_of(idx[i])];
-    lb_add(vm, &lb, el[small_int_of(idx[i])]);
+    list_add(vm, &lb, el[small_int_of(idx[i])]);
   }
   return lb.head;
 }
@@ -1226,12 +1226,12 @@ static const NativeDef list_defs[] = {
     {NULL, NULL, 0, 0},
 };
 
-void lib_list_init(VM *vm) {
-  lib_register(vm, list_defs);
-  lib_alias(vm, "make-list", "list/repeat");
-  lib_alias(vm, "mapcar", "map");
-  lib_alias(vm, "fold", "foldl");
-  lib_alias(vm, "any?", "any");
-  lib_alias(vm, "some?", "any");
-  lib_alias(vm, "every?", "every");
+void lib_listlib_init(VM *vm) {
+  env_register(vm, list_defs);
+  env_alias(vm, "make-list", "list/repeat");
+  env_alias(vm, "mapcar", "map");
+  env_alias(vm, "fold", "foldl");
+  env_alias(vm, "any?", "any");
+  env_alias(vm, "some?", "any");
+  env_alias(vm, "every?", "every");
 }

@@ -1,0 +1,168 @@
+/* env.c - environments and global cells.
+ *
+ * Every global variable is a cell in one array (vm->globals); compiled code
+ * names a cell by its index, so a global read is one load and an unbound
+ * check.  An environment maps symbol ids to cells: the global environment,
+ * and one per module, whose cells fall back to the global cell of the same
+ * name while unbound.  Storing into a cell whose builtin was compiled to
+ * instructions deoptimizes them (vm.c, "DEOPT").
+ */
+#include <stdlib.h>
+#include "opcodes.h"
+#include "env.h"
+#include "runtime.h"
+#include "state.h"
+#include "vm.h"
+
+void env_init(Env *e, Env *parent) {
+  memset(e, 0, sizeof *e);
+  e->parent = parent;
+  e->exports = NIL_VAL;
+}
+
+void env_free(Env *e) {
+  free(e->keys);
+  free(e->cells);
+}
+
+
+static int32_t new_cell(VM *vm, Value sym) {
+  if (vm->nglobals == vm->capglobals) {
+    vm->capglobals = vm->capglobals ? vm->capglobals * 2 : 1024;
+    vm->globals = realloc(vm->globals, vm->capglobals * sizeof(GlobalCell));
+    if (!vm->globals) abort();
+  }
+  GlobalCell *g = &vm->globals[vm->nglobals];
+  g->value = UNBOUND_VAL;
+  g->name = sym;
+  g->fallback = -1;
+  g->flags = 0;
+  return (int32_t)vm->nglobals++;
+}
+
+static void env_rehash(Env *e) {
+  uint32_t cap = e->cap ? e->cap * 2 : 256;
+  uint32_t *keys = calloc(cap, sizeof *keys);
+  int32_t *cells = calloc(cap, sizeof *cells);
+  if (!keys || !cells) abort();
+  for (uint32_t i = 0; i < e->cap; i++) {
+    if (!e->keys[i]) continue;
+    uint32_t j = (e->keys[i] * 2654435761u) & (cap - 1);
+    while (keys[j]) j = (j + 1) & (cap - 1);
+    keys[j] = e->keys[i];
+    cells[j] = e->cells[i];
+  }
+  free(e->keys);
+  free(e->cells);
+  e->keys = keys;
+  e->cells = cells;
+  e->cap = cap;
+}
+
+static int32_t env_find(Env *e, uint32_t id) {
+  if (!e->cap) return -1;
+  uint32_t key = id + 1;
+  uint32_t j = (key * 2654435761u) & (e->cap - 1);
+  while (e->keys[j]) {
+    if (e->keys[j] == key) return e->cells[j];
+    j = (j + 1) & (e->cap - 1);
+  }
+  return -1;
+}
+
+static void env_insert(Env *e, uint32_t id, int32_t cell) {
+  if ((e->count + 1) * 2 > e->cap) env_rehash(e);
+  uint32_t key = id + 1;
+  uint32_t j = (key * 2654435761u) & (e->cap - 1);
+  while (e->keys[j] && e->keys[j] != key) j = (j + 1) & (e->cap - 1);
+  if (!e->keys[j]) e->count++;
+  e->keys[j] = key;
+  e->cells[j] = cell;
+}
+
+/* Find the cell for sym in env; module envs get their own cell that falls
+ * back to the global one while unbound. */
+int32_t env_lookup(VM *vm, Env *env, Value sym, bool create) {
+  int32_t c = env_find(env, sym_id(sym));
+  if (c >= 0 || !create) {
+    if (c < 0 && env->parent) return env_lookup(vm, env->parent, sym, false);
+    return c;
+  }
+  c = new_cell(vm, sym);
+  if (env->parent) vm->globals[c].fallback = env_lookup(vm, env->parent, sym, true);
+  env_insert(env, sym_id(sym), c);
+  return c;
+}
+
+int32_t env_global_cell(VM *vm, Value sym) { return env_lookup(vm, &vm->genv, sym, true); }
+
+void env_define(VM *vm, const char *name, Value v) {
+  int32_t c = env_global_cell(vm, SYM(vm, name));
+  vm->globals[c].value = v;
+  if (is_native(v) && opcode_is_intrinsic_name(name)) vm->globals[c].flags |= CELL_INTRINSIC;
+}
+
+Value env_get(VM *vm, const char *name) {
+  int32_t c = env_find(&vm->genv, sym_intern_c(vm, name));
+  return c < 0 ? UNBOUND_VAL : vm->globals[c].value;
+}
+
+/* Rewrite every intrinsic instruction compiled from this cell into DEOPT. */
+/* Deoptimize one prototype for a replaced builtin: its instructions become
+ * DEOPT; and every in-place assoc becomes the persistent one, because an
+ * owned update was proven safe assuming the reading builtins (get,
+ * contains?, length, ...) do not keep the map, which the replacement might. */
+static void deopt_proto(VM *vm, Obj *o, void *ud) {
+  int32_t cell = *(int32_t *)ud;
+  Proto *p = (Proto *)o;
+  if (!is_vector(p->deopt)) return;
+  Value *d = vec_items(p->deopt);
+  for (uint32_t i = 0; i + 2 < vec_len(p->deopt); i += 3) {
+    uint32_t pc = (uint32_t)small_int_of(d[i]);
+    if (small_int_of(d[i + 1]) == cell)
+      p->code[pc] = SET_OP(p->code[pc], OP_DEOPT);
+    else if (GET_OP(p->code[pc]) == OP_ASSOC_OWNED)
+      p->code[pc] = SET_OP(p->code[pc], OP_ASSOC);
+  }
+}
+
+void env_set_global(VM *vm, int32_t cell, Value v) {
+  GlobalCell *g = &vm->globals[cell];
+  if (UNLIKELY((g->flags & (CELL_INTRINSIC | CELL_INTRINSIC_OFF)) == CELL_INTRINSIC) && g->value != v) {
+    g->flags |= CELL_INTRINSIC_OFF;
+    gc_each_object(vm, OBJ_PROTO, deopt_proto, &cell);
+  }
+  g->value = v;
+}
+
+Value env_global_unbound(VM *vm, uint32_t cell) {
+  GlobalCell *g = &vm->globals[cell];
+  if (g->fallback >= 0 && vm->globals[g->fallback].value != UNBOUND_VAL) return vm->globals[g->fallback].value;
+  err_unbound(vm, g->name);
+}
+
+Value env_global_value(VM *vm, uint32_t cell) {
+  Value v = vm->globals[cell].value;
+  return v != UNBOUND_VAL ? v : env_global_unbound(vm, cell);
+}
+
+
+/* ---- registering natives ---- */
+
+void env_register(VM *vm, const NativeDef *defs) {
+  for (; defs->name; defs++) {
+    Value n = obj_native(vm, defs->name, defs->fn, defs->min_args, defs->max_args);
+    as_native(n)->doc = defs->doc;
+    env_define(vm, defs->name, n);
+  }
+}
+
+void env_alias(VM *vm, const char *new_name, const char *old_name) {
+  Value v = env_get(vm, old_name);
+  if (v == UNBOUND_VAL) {
+    fprintf(stderr, "sema: alias %s of missing %s\n", new_name, old_name);
+    return;
+  }
+  env_define(vm, new_name, v);
+}
+

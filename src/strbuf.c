@@ -1,0 +1,107 @@
+/* strbuf.c - growable byte buffers for building strings in C. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "runtime.h"
+#include "state.h"
+
+void sb_init(StrBuf *b) {
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+void sb_free(StrBuf *b) {
+  free(b->data);
+  sb_init(b);
+}
+static void sb_reserve(StrBuf *b, size_t extra) {
+  if (b->len + extra + 1 <= b->cap) return;
+  size_t cap = b->cap ? b->cap : 64;
+  while (cap < b->len + extra + 1) cap *= 2;
+  b->data = realloc(b->data, cap);
+  if (!b->data) abort();
+  b->cap = cap;
+}
+void sb_add(StrBuf *b, const char *s, size_t n) {
+  sb_reserve(b, n);
+  memcpy(b->data + b->len, s, n);
+  b->len += n;
+  b->data[b->len] = 0;
+}
+void sb_addc(StrBuf *b, char c) {
+  sb_reserve(b, 1);
+  b->data[b->len++] = c;
+  b->data[b->len] = 0;
+}
+void sb_adds(StrBuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+void sb_addf(StrBuf *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  sb_reserve(b, (size_t)n);
+  vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
+  va_end(ap2);
+  b->len += (size_t)n;
+}
+void sb_add_utf8(StrBuf *b, uint32_t cp) {
+  char tmp[4];
+  sb_add(b, tmp, utf8_encode(cp, tmp));
+}
+Value sb_to_string(VM *vm, StrBuf *b) {
+  if (!gc_has_room(vm, b->len + sizeof(String)) && !vm->heap.grace) { /* free the buffer before the error unwinds */
+    size_t n = b->len;
+    sb_free(b);
+    gc_check_room(vm, n + sizeof(String));
+  }
+  Value v = str_new(vm, b->data ? b->data : "", b->len);
+  sb_free(b);
+  return v;
+}
+
+/* Append bytes decoded as UTF-8, each maximal invalid subpart replaced by U+FFFD. */
+void sb_add_lossy(StrBuf *b, const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      size_t j = i + 1;
+      while (j < n && s[j] < 0x80) j++;
+      sb_add(b, (const char *)s + i, j - i);
+      i = j;
+      continue;
+    }
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+      need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+      need = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      need = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      sb_add_utf8(b, 0xFFFD);
+      i++;
+      continue;
+    }
+    size_t k = 1;
+    while (k <= need && i + k < n) {
+      unsigned char d = s[i + k];
+      unsigned char l = k == 1 ? lo : 0x80, h = k == 1 ? hi : 0xBF;
+      if (d < l || d > h) break;
+      k++;
+    }
+    if (k == need + 1) {
+      sb_add(b, (const char *)s + i, k);
+    } else {
+      sb_add_utf8(b, 0xFFFD);
+    }
+    i += k;
+  }
+}
