@@ -105,7 +105,8 @@ void async_drain(VM *vm) {
 }
 
 static Value n_spawn(VM *vm, int argc, Value *argv) {
-  if (!is_closure(argv[0])) err_eval(vm, "async/spawn: argument must be a function (compiled VM closure)");
+  /* a closure: the VM's, or the reference evaluator's (a native flagged NATIVE_INTERP) */
+  if (!is_closure(argv[0]) && !(is_native(argv[0]) && (as_obj(argv[0])->flags & NATIVE_INTERP))) err_eval(vm, "async/spawn: argument must be a function (compiled VM closure)");
   Value p = new_promise(vm, PENDING, argv[0], NIL_VAL);
   enqueue(vm, p);
   return p;
