@@ -150,9 +150,10 @@ static void json_envelope(VM *vm, Capture *cap, bool ok, Value value, const char
   } else {
     sb_adds(&b, "{\"message\":");
     json_string(&b, errmsg, strlen(errmsg));
-    if (is_string(vm->error_hint)) {
+    Value hint = cli_error_hint(vm, vm->error);
+    if (is_string(hint)) {
       sb_adds(&b, ",\"hint\":");
-      json_string(&b, str_data(vm->error_hint), str_len(vm->error_hint));
+      json_string(&b, str_data(hint), str_len(hint));
     }
     int64_t line, col;
     if (is_map(vm->error) && error_pos(vm, vm->error, &line, &col))
