@@ -818,6 +818,9 @@ static Proto *finish_proto(FS *fs) {
   VM *vm = fs->u->vm;
   Proto *p = gc_alloc(vm, OBJ_PROTO, sizeof(Proto));
   gc_note_finalizer(&vm->heap, sizeof(Proto));
+  /* every field cleared first: copy_out may raise, and the finalizer frees the arrays */
+  memset((char *)p + sizeof(Obj), 0, sizeof(Proto) - sizeof(Obj));
+  p->name = p->file = p->deopt = p->doc = p->params = NIL_VAL;
   p->code = copy_out(fs->code, fs->ncode * sizeof(Instr));
   p->pos = copy_out(fs->pos, fs->ncode * sizeof(uint32_t));
   p->ncode = fs->ncode;

@@ -98,10 +98,11 @@ int32_t env_lookup(VM *vm, Env *env, Value sym, bool create) {
 int32_t env_global_cell(VM *vm, Value sym) { return env_lookup(vm, &vm->genv, sym, true); }
 
 void env_define(VM *vm, const char *name, Value v) {
-  int32_t c = env_global_cell(vm, SYM(vm, name));
+  Value sym = SYM(vm, name);
+  int32_t c = env_global_cell(vm, sym);
   if (vm->globals[c].value != v) vm->globals[c].flags &= (uint16_t)~CELL_DOC;
   vm->globals[c].value = v;
-  if (is_native(v) && opcode_is_intrinsic_name(name)) vm->globals[c].flags |= CELL_INTRINSIC;
+  if (is_native(v) && sym_is_intrinsic(&vm->syms, sym_id(sym))) vm->globals[c].flags |= CELL_INTRINSIC;
 }
 
 void env_define_current(VM *vm, Value sym, Value v) {

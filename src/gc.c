@@ -338,6 +338,7 @@ static void finalize(Obj *o) {
     free(p->consts);
     free(p->upval_src);
     free(p->upval_idx);
+    free(p->quick_miss);
     break;
   }
   case OBJ_FOREIGN: {

@@ -162,6 +162,7 @@ VM *vm_new(void) {
   env_init(&vm->genv, NULL);
   vm->env = &vm->genv;
   vm->modules = map_empty(vm);
+  opcode_mark_intrinsic_names(vm);
 #ifdef SEMA_PROFILE_OPS
   static int registered;
   if (!registered++) atexit(print_op_profile);
@@ -732,6 +733,20 @@ static void print_op_profile(void) {
  * operands that are already boxed.) */
 static inline Value int_result(VM *vm, int64_t r) { return fits_small_int(r) ? small_int_val(r) : obj_int(vm, r); }
 
+/* A quickened instruction's guard failed (see QUICKENING in execute):
+ * count it and send the instruction back to observing, or, after
+ * QUICK_MISSES failures, to its generic variant for good. */
+#define QUICK_MISSES 4
+static NOINLINE void quick_miss(Proto *p, const Instr *at, OpCode observe, OpCode generic) {
+  uint32_t pc = (uint32_t)(at - p->code);
+  Instr *w = (Instr *)at;
+  if (!p->quick_miss) p->quick_miss = calloc(p->ncode, 1);
+  if (!p->quick_miss || ++p->quick_miss[pc] >= QUICK_MISSES)
+    *w = SET_OP(*w, generic);
+  else
+    *w = SET_OP(*w, observe);
+}
+
 /* Run from vm->ci until a CI_FRESH frame returns.  One invocation per run
  * level; errors caught by a `try` of this level re-enter it (vm_run). */
 static void execute(VM *vm) {
@@ -1027,46 +1042,141 @@ dispatch:
   /* ---- arithmetic ----
    * Fast paths inline: two small ints (results re-boxed only past 48 bits),
    * two doubles; every other pairing (bigints, mixed int/float, strings for
-   * +, errors) goes to the op_ implementation, which is the builtin's. */
+   * +, errors) goes to the op_ implementation, which is the builtin's.
+   *
+   * QUICKENING (roadmap §14).  ADD, SUB, MUL, DIV and the compare-and-branch
+   * instructions start out observing: the first time their operands are two
+   * small ints or two doubles they rewrite their own opcode (the operands
+   * stay) to the _II or _FF variant, whose single guard is the test for
+   * that pairing.  A variant whose guard fails rewrites itself back to the
+   * observing instruction and re-executes it (QUICK_REDO), so the result is
+   * always the generic one; the failures are counted per instruction
+   * (Proto.quick_miss), and after QUICK_MISSES of them the instruction
+   * becomes the _G variant, the generic body that never rewrites again, so a
+   * site whose types keep changing stops paying for rewrites.  Rewriting
+   * keeps the instruction's pc, so deopt records (which name pcs) still
+   * find it; only the scheduler thread runs code, so the stores need no
+   * synchronization. */
+#define QUICK_TO(op) (((Instr *)pc)[-1] = SET_OP(i, OP_##op))
+#define QUICK_REDO(observe, generic)               \
+  do {                                             \
+    quick_miss(cl->proto, pc - 1, OP_##observe, OP_##generic); \
+    pc--;                                          \
+    DISPATCH();                                    \
+  } while (0)
+#define ARITH_SLOW(slow)                                               \
+  do {                                                                 \
+    SAVE_PC();                                                         \
+    RA = slow(vm, b, c);                                               \
+    GC_CHECK();                                                        \
+  } while (0)
 #define ARITH(name, iop, dop, slow)                                    \
   CASE(name) {                                                         \
     Value b = RB, c = RC;                                              \
-    if (LIKELY(BOTH_SMALL(b, c))) {                                    \
+    if (BOTH_SMALL(b, c)) {                                            \
       RA = int_result(vm, small_int_of(b) iop small_int_of(c));        \
+      QUICK_TO(name##_II);                                             \
     } else if (BOTH_DOUBLE(b, c)) {                                    \
       RA = double_val(as_double(b) dop as_double(c));                  \
+      QUICK_TO(name##_FF);                                             \
     } else {                                                           \
-      SAVE_PC();                                                       \
-      RA = slow(vm, b, c);                                             \
-      GC_CHECK();                                                      \
+      ARITH_SLOW(slow);                                                \
     }                                                                  \
+    DISPATCH();                                                        \
+  }                                                                    \
+  CASE(name##_II) {                                                    \
+    Value b = RB, c = RC;                                              \
+    if (UNLIKELY(!BOTH_SMALL(b, c))) QUICK_REDO(name, name##_G);       \
+    RA = int_result(vm, small_int_of(b) iop small_int_of(c));          \
+    DISPATCH();                                                        \
+  }                                                                    \
+  CASE(name##_FF) {                                                    \
+    Value b = RB, c = RC;                                              \
+    if (UNLIKELY(!BOTH_DOUBLE(b, c))) QUICK_REDO(name, name##_G);      \
+    RA = double_val(as_double(b) dop as_double(c));                    \
+    DISPATCH();                                                        \
+  }                                                                    \
+  CASE(name##_G) {                                                     \
+    Value b = RB, c = RC;                                              \
+    if (LIKELY(BOTH_SMALL(b, c)))                                      \
+      RA = int_result(vm, small_int_of(b) iop small_int_of(c));        \
+    else if (BOTH_DOUBLE(b, c))                                        \
+      RA = double_val(as_double(b) dop as_double(c));                  \
+    else                                                               \
+      ARITH_SLOW(slow);                                                \
     DISPATCH();                                                        \
   }
   ARITH(ADD, +, +, op_add)
   ARITH(SUB, -, -, op_sub)
+  /* MUL: a small-int product that overflows is not a type miss: op_mul
+   * handles it (a boxed or big result) and the variant stays */
   CASE(MUL) {
     Value b = RB, c = RC;
     int64_t r;
-    if (LIKELY(BOTH_SMALL(b, c)) && !__builtin_mul_overflow(small_int_of(b), small_int_of(c), &r)) {
-      RA = int_result(vm, r);
+    if (BOTH_SMALL(b, c)) {
+      QUICK_TO(MUL_II);
+      if (!__builtin_mul_overflow(small_int_of(b), small_int_of(c), &r))
+        RA = int_result(vm, r);
+      else
+        ARITH_SLOW(op_mul);
     } else if (BOTH_DOUBLE(b, c)) {
       RA = double_val(as_double(b) * as_double(c));
+      QUICK_TO(MUL_FF);
     } else {
-      SAVE_PC();
-      RA = op_mul(vm, b, c);
-      GC_CHECK();
+      ARITH_SLOW(op_mul);
     }
     DISPATCH();
   }
+  CASE(MUL_II) {
+    Value b = RB, c = RC;
+    int64_t r;
+    if (UNLIKELY(!BOTH_SMALL(b, c))) QUICK_REDO(MUL, MUL_G);
+    if (LIKELY(!__builtin_mul_overflow(small_int_of(b), small_int_of(c), &r)))
+      RA = int_result(vm, r);
+    else
+      ARITH_SLOW(op_mul);
+    DISPATCH();
+  }
+  CASE(MUL_FF) {
+    Value b = RB, c = RC;
+    if (UNLIKELY(!BOTH_DOUBLE(b, c))) QUICK_REDO(MUL, MUL_G);
+    RA = double_val(as_double(b) * as_double(c));
+    DISPATCH();
+  }
+  CASE(MUL_G) {
+    Value b = RB, c = RC;
+    int64_t r;
+    if (LIKELY(BOTH_SMALL(b, c)) && !__builtin_mul_overflow(small_int_of(b), small_int_of(c), &r))
+      RA = int_result(vm, r);
+    else if (BOTH_DOUBLE(b, c))
+      RA = double_val(as_double(b) * as_double(c));
+    else
+      ARITH_SLOW(op_mul);
+    DISPATCH();
+  }
+  /* DIV of two ints is exact (op_div): only floats have a variant */
   CASE(DIV) {
     Value b = RB, c = RC;
     if (BOTH_DOUBLE(b, c)) {
       RA = double_val(as_double(b) / as_double(c));
+      QUICK_TO(DIV_FF);
     } else {
-      SAVE_PC();
-      RA = op_div(vm, b, c);
-      GC_CHECK();
+      ARITH_SLOW(op_div);
     }
+    DISPATCH();
+  }
+  CASE(DIV_FF) {
+    Value b = RB, c = RC;
+    if (UNLIKELY(!BOTH_DOUBLE(b, c))) QUICK_REDO(DIV, DIV_G);
+    RA = double_val(as_double(b) / as_double(c));
+    DISPATCH();
+  }
+  CASE(DIV_G) {
+    Value b = RB, c = RC;
+    if (BOTH_DOUBLE(b, c))
+      RA = double_val(as_double(b) / as_double(c));
+    else
+      ARITH_SLOW(op_div);
     DISPATCH();
   }
   CASE(MOD) {
@@ -1148,18 +1258,47 @@ dispatch:
   CMP_VALUE(LEV, <=, op_cmp_le(vm, b, c))
   CMP_VALUE(GTV, >, op_cmp_lt(vm, c, b))
   CMP_VALUE(GEV, >=, op_cmp_le(vm, c, b))
+#define CMP_SLOW(slowexpr)                                             \
+  do {                                                                 \
+    SAVE_PC();                                                         \
+    r = slowexpr;                                                      \
+  } while (0)
 #define CMP_BRANCH(name, iop, slowexpr)                                \
   CASE(name) {                                                         \
+    Value b = RA, c = RB;                                              \
+    bool r;                                                            \
+    if (BOTH_SMALL(b, c)) {                                            \
+      r = small_int_of(b) iop small_int_of(c);                         \
+      QUICK_TO(name##_II);                                             \
+    } else if (BOTH_DOUBLE(b, c)) {                                    \
+      r = as_double(b) iop as_double(c);                               \
+      QUICK_TO(name##_FF);                                             \
+    } else                                                             \
+      CMP_SLOW(slowexpr);                                              \
+    COND_JUMP(r);                                                      \
+    DISPATCH();                                                        \
+  }                                                                    \
+  CASE(name##_II) {                                                    \
+    Value b = RA, c = RB;                                              \
+    if (UNLIKELY(!BOTH_SMALL(b, c))) QUICK_REDO(name, name##_G);       \
+    COND_JUMP(small_int_of(b) iop small_int_of(c));                    \
+    DISPATCH();                                                        \
+  }                                                                    \
+  CASE(name##_FF) {                                                    \
+    Value b = RA, c = RB;                                              \
+    if (UNLIKELY(!BOTH_DOUBLE(b, c))) QUICK_REDO(name, name##_G);      \
+    COND_JUMP(as_double(b) iop as_double(c));                          \
+    DISPATCH();                                                        \
+  }                                                                    \
+  CASE(name##_G) {                                                     \
     Value b = RA, c = RB;                                              \
     bool r;                                                            \
     if (LIKELY(BOTH_SMALL(b, c)))                                      \
       r = small_int_of(b) iop small_int_of(c);                         \
     else if (BOTH_DOUBLE(b, c))                                        \
       r = as_double(b) iop as_double(c);                               \
-    else {                                                             \
-      SAVE_PC();                                                       \
-      r = slowexpr;                                                    \
-    }                                                                  \
+    else                                                               \
+      CMP_SLOW(slowexpr);                                              \
     COND_JUMP(r);                                                      \
     DISPATCH();                                                        \
   }

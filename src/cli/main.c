@@ -15,12 +15,14 @@
 #include "../lib/doc.h"
 #include "../lib/llm_cli.h"
 #include "cli.h"
+#include "fmt.h"
 
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: sema [OPTIONS] [FILE] [-- SCRIPT-ARGS ...]\n"
           "       sema doc NAME | --search WORD   documentation of the builtins (sema doc --help)\n"
+          "       sema fmt [--check|--diff|--stdout] [FILES...]   format source (sema fmt --help)\n"
           "  -e, --eval EXPR     evaluate EXPR, print the result unless nil\n"
           "  -p, --print EXPR    evaluate EXPR, always print the result\n"
           "  -l, --load FILE     load FILE first (repeatable)\n"
@@ -387,6 +389,7 @@ static int run_expr(VM *vm, const char *src, bool always_print) {
 static int cli_main(int argc, char **argv, bool interp) {
   if (argc > 1 && strcmp(argv[1], "eval") == 0) return cli_eval_command(argc, argv);
   if (argc > 1 && strcmp(argv[1], "doc") == 0) return cli_doc_command(argc, argv);
+  if (argc > 1 && strcmp(argv[1], "fmt") == 0) return cli_fmt_command(argc, argv);
   const char *expr = NULL, *file = NULL, *check = NULL;
   bool print_mode = false, interactive = false, quiet = false, no_llm = false, llm_report = false;
   const char *loads[64];

@@ -8,7 +8,13 @@
  * still pending when a top-level unit ends (a script, -e, a REPL entry) is run
  * by async_drain.  The queue is a list in a hidden global cell, so the
  * collector sees it like any other value.
+ *
+ * Channels (async.md §6) are here too, with the behaviour the spec gives
+ * code outside a task; parking a task on a full or empty channel waits for
+ * the suspending scheduler (issue 19, docs/design.md "Scheduler").
  */
+#include <stdlib.h>
+#include <string.h>
 #include "lib.h"
 
 enum { PENDING, RESOLVED, REJECTED, CANCELLED };
@@ -101,7 +107,7 @@ void async_drain(VM *vm) {
 }
 
 static Value n_spawn(VM *vm, int argc, Value *argv) {
-  if (!is_procedure(argv[0])) err_type(vm, "function", argv[0]);
+  if (!is_closure(argv[0])) err_eval(vm, "async/spawn: argument must be a function (compiled VM closure)");
   Value p = new_promise(vm, PENDING, argv[0], NIL_VAL);
   enqueue(vm, p);
   return p;
@@ -118,7 +124,17 @@ static Value n_await(VM *vm, int argc, Value *argv) {
   vm_pop_roots(vm, 1);
   switch (state_of(f)) {
   case RESOLVED: return slots(f)[1];
-  case REJECTED: err_eval(vm, "async/await: task rejected: %s", str_data(slots(f)[1]));
+  case REJECTED: {
+    /* async.md §5: one repeated prefix is dropped, so chains of awaits do not repeat it */
+    const char *m = str_data(slots(f)[1]);
+    static const char *const prefixes[] = {"Eval error: async/await: task rejected: ", "async/await: task rejected: "};
+    for (int i = 0; i < 2; i++)
+      if (strncmp(m, prefixes[i], strlen(prefixes[i])) == 0) {
+        m += strlen(prefixes[i]);
+        break;
+      }
+    err_eval(vm, "async/await: task rejected: %s", m);
+  }
   default: err_eval(vm, "async/await: task was cancelled");
   }
 }
@@ -133,8 +149,7 @@ static Value n_resolved(VM *vm, int argc, Value *argv) {
 }
 
 static Value n_rejected(VM *vm, int argc, Value *argv) {
-  Value msg = is_string(argv[0]) ? argv[0] : print_to_string(vm, argv[0], false);
-  return new_promise(vm, REJECTED, NIL_VAL, msg);
+  return new_promise(vm, REJECTED, NIL_VAL, arg_string(vm, argv[0]));
 }
 
 static Value n_cancel(VM *vm, int argc, Value *argv) {
@@ -173,6 +188,93 @@ static Value n_all(VM *vm, int argc, Value *argv) {
   return lb.head == NIL_VAL ? EMPTY_VAL : lb.head;
 }
 
+/* ---- channels (async.md §1.2, §6) ----
+ * A FIFO ring buffer of cap values plus a closed flag, in C memory owned by
+ * the Foreign object (marked by its class, freed by its finalizer).  Only
+ * the non-blocking halves exist yet: a send on a full channel and a receive
+ * on an empty open one raise the top-level errors of §6 everywhere, since
+ * tasks cannot be parked until the scheduler of issue 19 lands. */
+typedef struct {
+  uint32_t cap, len, head;
+  bool closed;
+  Value buf[];
+} Chan;
+
+static void chan_finalize(Foreign *f) { free(f->ptr); }
+
+static void chan_mark(VM *vm, Foreign *f) {
+  Chan *c = f->ptr;
+  for (uint32_t i = 0; i < c->len; i++) gc_mark_value(vm, c->buf[(c->head + i) % c->cap]);
+}
+
+static void chan_print(VM *vm, StrBuf *b, Foreign *f) {
+  Chan *c = f->ptr;
+  sb_addf(b, "<channel %u/%u%s>", c->len, c->cap, c->closed ? " closed" : "");
+}
+
+static const ForeignClass chan_class = {.name = "channel", .finalize = chan_finalize, .mark = chan_mark, .print = chan_print, .order = 18};
+
+static Chan *chan_arg(VM *vm, Value v) {
+  if (!obj_is_foreign(v, &chan_class)) err_type(vm, "channel", v);
+  return ((Foreign *)as_obj(v))->ptr;
+}
+
+static Value chan_pop(Chan *c) {
+  Value v = c->buf[c->head];
+  c->buf[c->head] = NIL_VAL;
+  c->head = (c->head + 1) % c->cap;
+  c->len--;
+  return v;
+}
+
+static Value n_chan_new(VM *vm, int argc, Value *argv) {
+  int64_t cap = argc ? arg_int(vm, argv[0]) : 1;
+  if (cap < 1) err_eval(vm, "channel/new: capacity must be at least 1");
+  if (cap > (1 << 24)) err_eval(vm, "channel/new: capacity %lld is too large (at most %d)", (long long)cap, 1 << 24);
+  Chan *c = calloc(1, sizeof(Chan) + (size_t)cap * sizeof(Value));
+  if (!c) err_eval(vm, "out of memory");
+  c->cap = (uint32_t)cap;
+  for (uint32_t i = 0; i < c->cap; i++) c->buf[i] = NIL_VAL;
+  return obj_foreign(vm, &chan_class, c, NIL_VAL);
+}
+
+static Value n_chan_send(VM *vm, int argc, Value *argv) {
+  Chan *c = chan_arg(vm, argv[0]);
+  if (c->closed) {
+    Value s = print_to_string(vm, argv[1], true);
+    err_eval(vm, "channel/send: channel is closed; value %s was dropped", str_data(s));
+  }
+  if (c->len >= c->cap) err_eval(vm, "channel/send: channel is full");
+  c->buf[(c->head + c->len++) % c->cap] = argv[1];
+  return NIL_VAL;
+}
+
+static Value n_chan_recv(VM *vm, int argc, Value *argv) {
+  Chan *c = chan_arg(vm, argv[0]);
+  if (c->len) return chan_pop(c);
+  if (c->closed) return NIL_VAL;
+  err_eval(vm, "channel/recv: channel is empty");
+}
+
+static Value n_chan_try_recv(VM *vm, int argc, Value *argv) {
+  Chan *c = chan_arg(vm, argv[0]);
+  return c->len ? chan_pop(c) : NIL_VAL;
+}
+
+static Value n_chan_close(VM *vm, int argc, Value *argv) {
+  chan_arg(vm, argv[0])->closed = true;
+  return NIL_VAL;
+}
+
+static Value n_chan_closedp(VM *vm, int argc, Value *argv) { return bool_val(chan_arg(vm, argv[0])->closed); }
+static Value n_chan_emptyp(VM *vm, int argc, Value *argv) { return bool_val(chan_arg(vm, argv[0])->len == 0); }
+static Value n_chan_fullp(VM *vm, int argc, Value *argv) {
+  Chan *c = chan_arg(vm, argv[0]);
+  return bool_val(c->len >= c->cap);
+}
+static Value n_chan_count(VM *vm, int argc, Value *argv) { return small_int_val(chan_arg(vm, argv[0])->len); }
+static Value n_chanp(VM *vm, int argc, Value *argv) { return bool_val(obj_is_foreign(argv[0], &chan_class)); }
+
 static const NativeDef async_defs[] = {
     {"async/spawn", n_spawn, 1, 1,
      "(async/spawn thunk)\nQueues a task that calls the zero-argument function thunk and returns its pending async "
@@ -201,6 +303,16 @@ static const NativeDef async_defs[] = {
      "(async/cancelled? p)\nReturns #t when the async promise p was cancelled."},
     {"async/promise?", n_promisep, 1, 1,
      "(async/promise? x)\nReturns #t when x is an async promise (not a delay promise)."},
+    {"channel/new", n_chan_new, 0, 1, "(channel/new [cap])\nA new open channel holding at most cap values (default 1, at least 1)."},
+    {"channel/send", n_chan_send, 2, 2, "(channel/send ch v)\nAppends v to the channel's buffer and returns nil; raises when the channel is closed or full."},
+    {"channel/recv", n_chan_recv, 1, 1, "(channel/recv ch)\nRemoves and returns the front value; nil when the channel is empty and closed; raises when it is empty and open."},
+    {"channel/try-recv", n_chan_try_recv, 1, 1, "(channel/try-recv ch)\nRemoves and returns the front value, or nil when the buffer is empty; never raises on empty."},
+    {"channel/close", n_chan_close, 1, 1, "(channel/close ch)\nCloses the channel (idempotent); buffered values stay receivable. Returns nil."},
+    {"channel/closed?", n_chan_closedp, 1, 1, "(channel/closed? ch)\nTrue once the channel is closed."},
+    {"channel/empty?", n_chan_emptyp, 1, 1, "(channel/empty? ch)\nTrue when the buffer holds no value."},
+    {"channel/full?", n_chan_fullp, 1, 1, "(channel/full? ch)\nTrue when the buffer holds cap values."},
+    {"channel/count", n_chan_count, 1, 1, "(channel/count ch)\nThe number of buffered values."},
+    {"channel?", n_chanp, 1, 1, "(channel? x)\nTrue for channels."},
     {NULL, NULL, 0, 0},
 };
 

@@ -305,6 +305,14 @@ static void set_retries(VM *vm, CallJob *c) {
   if (c->fixed_wait < 0 && getenv("SEMA_LLM_RETRY_DELAY_MS") && !strcmp(getenv("SEMA_LLM_RETRY_DELAY_MS"), "0")) c->fixed_wait = 0;
 }
 
+/* The API key for redaction, as a rooted string (popped with the caller's
+ * roots): an error raised by the offloaded call must not leak a copy. */
+static const char *key_rooted(VM *vm, Value *keyv, const char *api_key) {
+  *keyv = api_key ? str_from_c(vm, api_key) : NIL_VAL;
+  vm_push_root(vm, *keyv);
+  return api_key ? str_data(*keyv) : NULL;
+}
+
 static Value body_of(Value raw, const char **p, size_t *n) {
   Value b = vec_items(raw)[1];
   Bytevec *bv = (Bytevec *)as_obj(b);
@@ -324,7 +332,8 @@ Value llm_http_complete(VM *vm, LlmProvider *p, Value req) {
   c->heal = heal;
   set_retries(vm, c);
   wire_chat(vm, p, req, false, heal, &c->w);
-  char *key = llm_strdup(p->api_key);
+  Value keyv;
+  const char *key = key_rooted(vm, &keyv, p->api_key);
   Value raw = offload_run(vm, &c->base); /* p may be gone after this: a Lisp callback can reconfigure */
   vm_push_root(vm, raw);
   long status = (long)int_of(vec_items(raw)[0]);
@@ -334,11 +343,9 @@ Value llm_http_complete(VM *vm, LlmProvider *p, Value req) {
   body_of(raw, &b, &n);
   if (status != 200) {
     Value msg = redact(vm, llm_wire_status_error(vm, kind, true, status, b, n), key);
-    free(key);
     vm_roots_reset(vm, base);
     llm_err_str(vm, msg);
   }
-  free(key);
   Value resp = llm_wire_decode(vm, kind, RQ(req)[RQ_MODEL], b, n);
   vm_roots_reset(vm, base);
   return resp;
@@ -439,7 +446,8 @@ Value llm_http_stream(VM *vm, LlmProvider *p, Value req, LlmChunkFn fn, void *ud
   vm_push_root(vm, req);
   Wire w = {0};
   wire_chat(vm, p, req, true, false, &w);
-  char *key = llm_strdup(p->api_key);
+  Value keyv;
+  const char *key = key_rooted(vm, &keyv, p->api_key);
   LlmKind kind = p->kind;
   StreamCtx s = {0};
   s.vm = vm;
@@ -487,15 +495,13 @@ Value llm_http_stream(VM *vm, LlmProvider *p, Value req, LlmChunkFn fn, void *ud
     sb_free(&s.collected);
     vm_roots_reset(vm, base);
     if (out == UNBOUND_VAL) {
-      free(key);
-      err_throw(vm, err);
+        err_throw(vm, err);
     }
+    vm_push_root(vm, keyv); /* the strings do not move: key stays valid */
     vm_push_root(vm, msg);
     msg = redact(vm, msg, key);
-    free(key);
     llm_err_str(vm, msg);
   }
-  free(key);
   httpc_response_free(&resp);
   llm_lines_free(&s.lines);
   Value result;
@@ -633,7 +639,8 @@ Value llm_http_batch(VM *vm, LlmProvider *p, Value reqs) {
   b->timeout_ms = timeout_for(p->kind, NIL_VAL);
   atomic_init(&b->next, 0);
   LlmKind kind = p->kind;
-  char *key = llm_strdup(p->api_key);
+  Value keyv;
+  const char *key = key_rooted(vm, &keyv, p->api_key);
   size_t i = 0;
   for (Value l = reqs; is_cons(l); l = cdr(l), i++) wire_chat(vm, p, car(l), false, false, &b->w[i]);
   b->n = n;
@@ -652,7 +659,6 @@ Value llm_http_batch(VM *vm, LlmProvider *p, Value reqs) {
     list_add(vm, &lb, item);
     ROOT(vm, slot) = lb.head;
   }
-  free(key);
   Value out = lb.head;
   vm_roots_reset(vm, base);
   return out;

@@ -74,7 +74,7 @@ status usage 2 $?
 status usage-search 2 $?
 
 # the REPL's ,doc prints the same text
-out=$(printf ',doc map\n,doc pritnln\n' | "$BIN" -q 2>&1)
+out=$(printf ',doc map\n,doc pritnln\n' | "$BIN" -q -i 2>&1)
 check repl-doc "$("$BIN" doc map)" "$out"
 check repl-unbound "pritnln is not bound; did you mean println" "$out"
 
