@@ -34,7 +34,7 @@ DBG_CLI_OBJ = $(CLI_SRC:src/%.c=build/debug/obj/%.o)
 .PHONY: all debug test check-all deps clean unit bench profile-ops pgo soak fuzz fuzz-build fuzz-smoke
 .PHONY: install embed-example build/sema.pc
 
-all: build/sema build/libsema.so
+all: build/sema build/libsema.so build/sema.pc
 
 build/obj/%.o: src/%.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)

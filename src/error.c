@@ -15,11 +15,15 @@
  * run level, a protected call), which restores the state it saved. */
 void err_throw(VM *vm, Value err) {
   vm->error = err;
-  if (vm->nhandlers == 0) {
+  uint32_t n = vm->nhandlers;
+  /* exit and a stop from the host's hook pass every try (catch_pc set) */
+  if (vm->unwinding)
+    while (n > 0 && vm->handlers[n - 1].catch_pc) n--;
+  if (n == 0) {
     fprintf(stderr, "sema: uncaught error outside any protected call\n");
     exit(70);
   }
-  longjmp(*vm->handlers[vm->nhandlers - 1].jb, 1);
+  longjmp(*vm->handlers[n - 1].jb, 1);
 }
 
 void err_rethrow(VM *vm) { err_throw(vm, vm->error); }

@@ -127,6 +127,17 @@ typedef struct VM {
   uint32_t next_token; /* owner tokens for in-place updates; never reused */
   uint32_t max_depth; /* call depth limit */
   uint32_t ext_depth; /* frames of the reference evaluator (hooks.ext_frame), restored by handlers */
+  /* Host control (vm_set_interrupt_hook, vm_set_exit_unwinds).  Safe points
+   * poll while interrupt_pending is set: a count hook keeps it set, so code
+   * without a hook pays nothing.  unwinding makes the error being raised pass
+   * every `try` (exit, a stop from the hook); the outermost vm_protect clears
+   * it when the next evaluation starts. */
+  const char *(*interrupt_hook)(struct VM *vm, void *ud);
+  void *interrupt_ud;
+  uint64_t interrupt_every, interrupt_countdown;
+  _Atomic int interrupt_pending; /* set from other threads (vm_request_interrupt) */
+  bool unwinding, exit_unwinds, exited;
+  int exit_code;
   bool stress_gc;   /* SEMA_GC_STRESS: collect at every safe point */
   bool disasm;      /* SEMA_DISASM: list every compiled prototype on stderr */
   VmOutput output;

@@ -241,6 +241,62 @@ void vm_interrupted(VM *vm) {
   err_eval(vm, "interrupted");
 }
 
+void vm_poll_interrupt(VM *vm) {
+  /* C code that swallowed the exit (a callback's vm_pcall) meets it again here */
+  if (vm->exited) vm_exit(vm, vm->exit_code);
+  if (!vm->interrupt_hook) {
+    vm->interrupt_pending = 0;
+    if (vm_interrupt_requested) vm_interrupted(vm);
+    return;
+  }
+  if (vm->interrupt_every) {
+    if (--vm->interrupt_countdown > 0 && !vm_interrupt_requested) return;
+    vm->interrupt_countdown = vm->interrupt_every;
+  } else
+    vm->interrupt_pending = 0;
+  vm_interrupt_requested = 0;
+  const char *stop = vm->interrupt_hook(vm, vm->interrupt_ud);
+  if (stop) {
+    vm->unwinding = true;
+    err_eval(vm, "%s", stop);
+  }
+}
+
+void vm_set_interrupt_hook(VM *vm, const char *(*hook)(VM *vm, void *ud), void *ud, uint64_t every) {
+  vm->interrupt_hook = hook;
+  vm->interrupt_ud = ud;
+  vm->interrupt_every = hook ? every : 0;
+  vm->interrupt_countdown = vm->interrupt_every;
+  vm->interrupt_pending = hook && every;
+}
+
+void vm_request_interrupt(VM *vm) { vm->interrupt_pending = 1; }
+
+bool vm_unwinding(VM *vm) { return vm->unwinding; }
+
+void vm_set_exit_unwinds(VM *vm, bool on) { vm->exit_unwinds = on; }
+
+bool vm_exited(VM *vm, int *code) {
+  if (code) *code = vm->exit_code;
+  return vm->exited;
+}
+
+void vm_exit(VM *vm, int code) {
+  if (!vm->exit_unwinds) {
+    vm_flush(vm);
+    fflush(stdout);
+    fflush(stderr);
+    exit(code);
+  }
+  vm->exited = true;
+  vm->exit_code = code;
+  vm->unwinding = true;
+  vm->interrupt_pending = 1;
+  char msg[32];
+  snprintf(msg, sizeof msg, "exit %d", code);
+  err_throw(vm, err_make(vm, "exit", str_from_c(vm, msg)));
+}
+
 /* ---- output ---- */
 
 void vm_write(VM *vm, const char *s, size_t n) { vm->output.write(vm->output.ud, 1, s, n); }
@@ -450,6 +506,10 @@ int vm_protect(VM *vm, void (*fn)(VM *, void *), void *ud) {
   jmp_buf jb;
   volatile uint32_t idx = vm->nhandlers;
   jmp_buf *volatile saved_run = vm->run_jb;
+  if (idx == 0) { /* a new evaluation from the host */
+    vm->unwinding = vm->exited = false;
+    vm->interrupt_pending = vm->interrupt_every > 0;
+  }
   Handler *h = push_handler(vm);
   h->jb = &jb;
   if (setjmp(jb) == 0) {
@@ -607,9 +667,9 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, DeoptReco
 /* every loop goes through a backward jump or a call: check for an interrupt there */
 #define CHECK_INTERRUPT()                      \
   do {                                         \
-    if (UNLIKELY(vm_interrupt_requested)) {    \
+    if (UNLIKELY(vm_interrupt_requested | vm->interrupt_pending)) { \
       SAVE_PC();                               \
-      vm_interrupted(vm);                      \
+      vm_poll_interrupt(vm);                   \
     }                                          \
   } while (0)
 /* A conditional is followed by a JMP word: take it when cond == C, else skip

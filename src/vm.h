@@ -55,6 +55,24 @@ void vm_safepoint(VM *vm);
  * The REPL's Ctrl-C and the fuzzers' time budget use it. */
 extern volatile sig_atomic_t vm_interrupt_requested;
 NORETURN void vm_interrupted(VM *vm); /* clears the flag, raises "interrupted" */
+/* At a safe point where an interrupt is due: call the host's hook (which
+ * may stop the evaluation past every `try`), else raise "interrupted". */
+void vm_poll_interrupt(VM *vm);
+/* HOOK runs at every EVERY-th safe point (calls and backward jumps), or, with
+ * EVERY 0, when vm_request_interrupt or the global flag asks.  It returns
+ * NULL to go on, or a message: the evaluation ends with "Eval error: MSG",
+ * which no `try` catches.  NULL HOOK removes it. */
+void vm_set_interrupt_hook(VM *vm, const char *(*hook)(VM *vm, void *ud), void *ud, uint64_t every);
+void vm_request_interrupt(VM *vm); /* async-signal-safe */
+/* (exit N): with exit_unwinds off (the default, the CLI) the process exits;
+ * on, the evaluation unwinds past every `try` to the host's vm_protect, and
+ * vm_exited reports the status. */
+NORETURN void vm_exit(VM *vm, int code);
+void vm_set_exit_unwinds(VM *vm, bool on);
+bool vm_exited(VM *vm, int *code);
+/* An uncatchable unwind (exit, a stop from the hook) is in progress: C code
+ * that catches errors with vm_pcall must re-raise. */
+bool vm_unwinding(VM *vm);
 NORETURN void vm_stack_overflow(VM *vm); /* "stack overflow: maximum call depth exceeded", with a hint */
 
 /* ---- calling ---- */

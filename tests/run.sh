@@ -62,6 +62,7 @@ if tools/gen-reference.sh --check "$REL"; then ok; else bad "reference (run tool
 
 # ---- the embedding API example (built against libsema.a) ----
 if make -s embed-example >/tmp/sema-embed.log 2>&1; then ok; else bad "embed example"; tail -20 /tmp/sema-embed.log; fi
+if bash tests/cli/embedding_test.sh build/debug/libsema.a; then ok; else bad "docs/embedding.md example (ASan)"; fi
 
 # ---- fuzzing: replay the regression inputs, then a short run of each libFuzzer target ----
 if [ -z "${SEMA_SKIP_FUZZ:-}" ] && command -v clang >/dev/null; then

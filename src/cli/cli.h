@@ -14,6 +14,9 @@ void cli_report_error(VM *vm, const char *prefix, const char *src, size_t len, c
 /* Keep SRC under NAME (a REPL entry's "<repl:N>") for the excerpts of later errors. */
 void cli_keep_source(const char *name, const char *src, size_t len);
 void cli_free_sources(void);
+/* The hint shown with ERR: raised with it, or for an unbound name a dialect
+ * hint or "Did you mean 'NAME'?"; nil when none. */
+Value cli_error_hint(VM *vm, Value err);
 int cli_repl(VM *vm, bool quiet);
 int cli_eval_command(int argc, char **argv);
 int cli_doc_command(int argc, char **argv); /* `sema doc` (doc.c) */

@@ -12,6 +12,7 @@
 #include "../reader.h"
 #include "../runtime.h"
 #include "../lib/lib.h"
+#include "../lib/doc.h"
 #include "../lib/llm_cli.h"
 #include "cli.h"
 #include "fmt.h"
@@ -138,6 +139,61 @@ static bool error_position(VM *vm, Value err, Value *file, long *line, long *col
   return false;
 }
 
+/* Names from other Lisps that new users type (language.md §10.1: hints). */
+static const char *const dialect_hints[][2] = {
+    {"setq", "Sema uses (set! name value) to assign a variable"},
+    {"setf", "Sema uses (set! name value) to assign a variable"},
+    {"defvar", "Sema uses (define name value) for a global"},
+    {"defparameter", "Sema uses (define name value) for a global"},
+    {"defconst", "Sema uses (define name value) for a global"},
+    {"funcall", "call the function directly: (f arg ...), or (apply f args)"},
+    {"null", "Sema's predicate is null? (and nil? for nil)"},
+    {"eq", "Sema's predicates are eq? and equal? (or =)"},
+    {"equal", "Sema's predicate is equal? (or =)"},
+    {"elt", "use (nth sequence index)"},
+    {"nthcdr", "use (drop n list)"},
+    {"concat", "use (str a b ...) to build a string, (append l1 l2) for lists"},
+    {"strcat", "use (str a b ...) to build a string"},
+    {"len", "use (length x)"},
+    {"puts", "use (println x)"},
+    {"echo", "use (println x)"},
+    {"dolist", "use (for-each (fn (x) ...) list)"},
+    {"incf", "use (set! x (+ x 1))"},
+    {"decf", "use (set! x (- x 1))"},
+    {"loop", "Sema loops with a named let, (let loop ((i 0)) ... (loop (+ i 1))), or do"},
+    {"while", "Sema loops with a named let or do"},
+    {"progn", "use (begin ...)"},
+    {"t", "Sema's true is #t (and false is #f)"},
+    {"true", "Sema's true is #t (and false is #f)"},
+    {"false", "Sema's false is #f"},
+    {"None", "Sema's nothing is nil"},
+    {"null?", "use (null? x) as a call, or nil for the empty value"},
+};
+
+/* The hint of an error as the CLI shows it (and sema eval --json): the one
+ * raised with it, else for an unbound name the dialect hint or the closest
+ * bound names and special forms ("Did you mean 'println'?"). */
+Value cli_error_hint(VM *vm, Value err) {
+  if (is_string(vm->error_hint)) return vm->error_hint;
+  Value type = NIL_VAL, name = NIL_VAL;
+  if (!is_map(err) || !map_get(err, KW(vm, "type"), &type) || !is_kw(type) || strcmp(sym_cstr(vm, type), "unbound") != 0 ||
+      !map_get(err, KW(vm, "name"), &name) || !is_string(name))
+    return NIL_VAL;
+  for (size_t i = 0; i < sizeof dialect_hints / sizeof dialect_hints[0]; i++)
+    if (strcmp(str_data(name), dialect_hints[i][0]) == 0) return str_from_c(vm, dialect_hints[i][1]);
+  Value close = doc_suggest(vm, str_data(name));
+  if (!is_cons(close)) return NIL_VAL;
+  vm_push_root(vm, close);
+  StrBuf b;
+  sb_init(&b);
+  sb_addf(&b, "Did you mean '%s'", sym_cstr(vm, car(close)));
+  if (is_cons(cdr(close))) sb_addf(&b, " or '%s'", sym_cstr(vm, car(cdr(close))));
+  sb_addc(&b, '?');
+  Value h = sb_to_string(vm, &b);
+  vm_pop_roots(vm, 1);
+  return h;
+}
+
 void cli_report_error(VM *vm, const char *prefix, const char *src, size_t len, const char *file) {
   Value err = vm->error;
   Value disp = err_display(vm, err);
@@ -175,7 +231,8 @@ void cli_report_error(VM *vm, const char *prefix, const char *src, size_t len, c
       }
       if (is_map(car(l))) print_frame_line(vm, car(l));
     }
-  if (is_string(vm->error_hint)) fprintf(stderr, "  hint: %s\n", str_data(vm->error_hint));
+  Value hint = cli_error_hint(vm, err);
+  if (is_string(hint)) fprintf(stderr, "  hint: %s\n", str_data(hint));
   fflush(stderr);
 }
 

@@ -92,6 +92,8 @@ static void run_task(VM *vm, Value p) {
   Value out;
   if (vm_pcall(vm, thunk, 0, NULL, &out) == 0) {
     settle(f, RESOLVED, out);
+  } else if (vm_unwinding(vm)) {
+    err_rethrow(vm); /* exit or a stop from the host: not the task's error */
   } else {
     Value msg = NIL_VAL;
     if (is_anymap(vm_error(vm))) anymap_get(vm_error(vm), KW(vm, "message"), &msg);

@@ -249,9 +249,7 @@ static Value n_exit(VM *vm, int argc, Value *argv) {
     else
       err_type(vm, "integer", argv[0]);
   }
-  fflush(stdout);
-  fflush(stderr);
-  exit(code);
+  vm_exit(vm, code);
 }
 
 static Value n_sys_args(VM *vm, int argc, Value *argv) {

@@ -53,5 +53,20 @@ has repl-name 'at f (<repl:1>:2:3)' "$out"
 has repl-header '  --> <repl:1>:2:3' "$out"
 has repl-source '    2 |   (car x))' "$out"
 
+# did you mean (language.md §10.1): printed as a hint, in the --json envelope, not in the caught map
+out=$(timeout 10 "$BIN" -e '(pritnln 1)' 2>&1)
+has dym "  hint: Did you mean 'println'" "$out"
+out=$(timeout 10 "$BIN" -e '(setq x 1)' 2>&1)
+has dialect "  hint: Sema uses (set! name value)" "$out"
+out=$(timeout 10 "$BIN" -e '(deifne x 1)' 2>&1)
+has dym-special "Did you mean 'define'" "$out"
+out=$(timeout 10 "$BIN" eval --json --expr '(define (f lst) (lenght lst))
+(f 1)')
+has dym-json '"hint":"Did you mean '"'"'length'"'"'?"' "$out"
+has dym-json-line '"line":1' "$out"
+out=$(timeout 10 "$BIN" -e '(try (pritnln 1) (catch e e))' 2>&1)
+hasnt dym-not-in-map "mean" "$out"
+has dym-message ':message "Unbound variable: pritnln"' "$out"
+
 echo "errors: $([ $fail -eq 0 ] && echo ok || echo FAILED)"
 exit $fail
