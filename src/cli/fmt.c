@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <utf8proc.h>
+#include "../boot.h"
 #include "../compiler.h"
 #include "../map.h"
 #include "../reader.h"
@@ -1821,7 +1822,7 @@ int cli_fmt_command(int argc, char **argv) {
     return 2;
   }
 
-  VM *vm = vm_new();
+  VM *vm = boot_vm_new(); /* booted: the config file is read with toml/decode */
   FmtOptions opt;
   fmt_default_options(&opt);
   bool align_cfg = false;
