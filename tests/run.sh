@@ -55,6 +55,12 @@ grep "^diff:" /tmp/sema-diff.log
 if python3 tests/cli/repl_test.py "$REL"; then ok; else bad "repl"; fi
 if bash tests/cli/eval_json_test.sh "$REL"; then ok; else bad "eval --json"; fi
 
+# ---- sema fmt: the reference layout cases (../shared/fmt/cases.jsonl; deliberate differences in tests/fmt/xfail.txt) ----
+if [ -f ../shared/fmt/cases.jsonl ]; then
+  if python3 tests/fmt/run_cases.py "$REL" ../shared/fmt/cases.jsonl --xfail tests/fmt/xfail.txt >/tmp/sema-fmt.log 2>&1; then ok; else bad "fmt cases"; tail -30 /tmp/sema-fmt.log; fi
+  tail -1 /tmp/sema-fmt.log
+fi
+
 # ---- the embedding API example (built against libsema.a) ----
 if make -s embed-example >/tmp/sema-embed.log 2>&1; then ok; else bad "embed example"; tail -20 /tmp/sema-embed.log; fi
 

@@ -1848,7 +1848,7 @@ int cli_fmt_command(int argc, char **argv) {
         rc = 1;
       } else if (mode == MODE_CHECK || mode == MODE_DIFF) {
         bool changed = !same_text(src, len, &out);
-        if (changed && diff) print_diff(stdout, "<stdin>", src, len, out.data, out.len);
+        if (changed && !check) print_diff(stdout, "<stdin>", src, len, out.data, out.len);
         if (changed && check) {
           printf("Would reformat: <stdin>\n");
           rc = 1;
@@ -1910,7 +1910,7 @@ int cli_fmt_command(int argc, char **argv) {
       bool changed = !same_text(src, len, &out);
       switch (mode) {
       case MODE_CHECK:
-        if (changed && diff) print_diff(stdout, path, src, len, out.data, out.len);
+        /* --check takes precedence over --diff (RULES.md §13) */
         if (changed) printf("Would reformat: %s\n", path);
         break;
       case MODE_DIFF:
