@@ -1837,14 +1837,14 @@ int cli_fmt_command(int argc, char **argv) {
     size_t len = 0;
     char *src = read_stdin(&len);
     if (!src) {
-      fprintf(stderr, "Error formatting <stdin>: cannot read standard input: %s\n", strerror(errno));
+      fprintf(stderr, "Error formatting stdin: cannot read standard input: %s\n", strerror(errno));
       rc = 1;
     } else {
       StrBuf out;
       sb_init(&out);
       FmtError err;
       if (fmt_format(vm, src, len, &opt, &out, &err) != FMT_OK) {
-        report_error("<stdin>", src, len, &err);
+        report_error("stdin", src, len, &err);
         rc = 1;
       } else if (mode == MODE_CHECK || mode == MODE_DIFF) {
         bool changed = !same_text(src, len, &out);
