@@ -60,6 +60,14 @@ if bash tests/cli/stdin_test.sh "$REL"; then ok; else bad "stdin and --check"; f
 if bash tests/cli/doc_test.sh "$REL"; then ok; else bad "sema doc"; fi
 if tools/gen-reference.sh --check "$REL"; then ok; else bad "reference (run tools/gen-reference.sh)"; fi
 
+# ---- sema fmt: the reference layout cases (../shared/fmt/cases.jsonl; deliberate differences in tests/fmt/xfail.txt) ----
+if [ -f ../shared/fmt/cases.jsonl ]; then
+  if python3 tests/fmt/run_cases.py "$REL" ../shared/fmt/cases.jsonl --xfail tests/fmt/xfail.txt >/tmp/sema-fmt.log 2>&1; then ok; else bad "fmt cases"; tail -30 /tmp/sema-fmt.log; fi
+  tail -1 /tmp/sema-fmt.log
+fi
+if bash tests/fmt/repo_test.sh "$REL" >/tmp/sema-fmt.log 2>&1; then ok; else bad "fmt repository files"; tail -30 /tmp/sema-fmt.log; fi
+tail -1 /tmp/sema-fmt.log
+
 # ---- the embedding API example (built against libsema.a) ----
 if make -s embed-example >/tmp/sema-embed.log 2>&1; then ok; else bad "embed example"; tail -20 /tmp/sema-embed.log; fi
 if bash tests/cli/embedding_test.sh build/debug/libsema.a; then ok; else bad "docs/embedding.md example (ASan)"; fi

@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <utf8proc.h>
+#include "../boot.h"
 #include "../compiler.h"
 #include "../map.h"
 #include "../reader.h"
@@ -1821,7 +1822,7 @@ int cli_fmt_command(int argc, char **argv) {
     return 2;
   }
 
-  VM *vm = vm_new();
+  VM *vm = boot_vm_new(); /* booted: the config file is read with toml/decode */
   FmtOptions opt;
   fmt_default_options(&opt);
   bool align_cfg = false;
@@ -1836,18 +1837,18 @@ int cli_fmt_command(int argc, char **argv) {
     size_t len = 0;
     char *src = read_stdin(&len);
     if (!src) {
-      fprintf(stderr, "Error formatting <stdin>: cannot read standard input: %s\n", strerror(errno));
+      fprintf(stderr, "Error formatting stdin: cannot read standard input: %s\n", strerror(errno));
       rc = 1;
     } else {
       StrBuf out;
       sb_init(&out);
       FmtError err;
       if (fmt_format(vm, src, len, &opt, &out, &err) != FMT_OK) {
-        report_error("<stdin>", src, len, &err);
+        report_error("stdin", src, len, &err);
         rc = 1;
       } else if (mode == MODE_CHECK || mode == MODE_DIFF) {
         bool changed = !same_text(src, len, &out);
-        if (changed && diff) print_diff(stdout, "<stdin>", src, len, out.data, out.len);
+        if (changed && !check) print_diff(stdout, "<stdin>", src, len, out.data, out.len);
         if (changed && check) {
           printf("Would reformat: <stdin>\n");
           rc = 1;
@@ -1909,7 +1910,7 @@ int cli_fmt_command(int argc, char **argv) {
       bool changed = !same_text(src, len, &out);
       switch (mode) {
       case MODE_CHECK:
-        if (changed && diff) print_diff(stdout, path, src, len, out.data, out.len);
+        /* --check takes precedence over --diff (RULES.md §13) */
         if (changed) printf("Would reformat: %s\n", path);
         break;
       case MODE_DIFF:
