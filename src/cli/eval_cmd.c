@@ -101,7 +101,7 @@ static void run(VM *vm, void *ud) {
   j->result = compile_eval_string(vm, j->src, j->len, j->path);
 }
 
-static char *read_stdin(size_t *len) {
+char *cli_read_stdin(size_t *len) {
   StrBuf b;
   sb_init(&b);
   char buf[65536];
@@ -214,7 +214,7 @@ int cli_eval_command(int argc, char **argv) {
   size_t len = 0;
   char *owned = NULL;
   if (use_stdin)
-    expr = owned = read_stdin(&len);
+    expr = owned = cli_read_stdin(&len);
   else
     len = strlen(expr);
   vm->args = list_1(vm, str_from_c(vm, argv[0]));

@@ -290,21 +290,11 @@ static int run_file(VM *vm, const char *path, const char *error_prefix) {
   return rc ? 1 : 0;
 }
 
-static char *read_all_stdin(size_t *len) {
-  StrBuf b;
-  sb_init(&b);
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) sb_add(&b, buf, n);
-  if (!b.data) sb_add(&b, "", 0);
-  *len = b.len;
-  return b.data;
-}
 
 /* `sema -` and a piped stdin: the program is a script named <stdin>. */
 static int run_stdin(VM *vm) {
   size_t len;
-  char *src = read_all_stdin(&len);
+  char *src = cli_read_stdin(&len);
   EvalJob j = {src, len, "<stdin>", NIL_VAL, PRINT_NONE};
   int rc = vm_protect(vm, do_eval, &j);
   if (rc) {
@@ -341,7 +331,7 @@ static void check_form(VM *vm, void *ud) {
 static int check_file(VM *vm, const char *path) {
   size_t len;
   int err = 0;
-  char *src = path[0] == '-' && !path[1] ? read_all_stdin(&len) : reader_read_file(path, &len, &err);
+  char *src = path[0] == '-' && !path[1] ? cli_read_stdin(&len) : reader_read_file(path, &len, &err);
   if (!src) {
     fprintf(stderr, "error: %s: %s\n", err == ENOENT ? "file not found" : "reading", path);
     return 1;
