@@ -26,7 +26,11 @@ int offload_finish(VM *vm, OffloadJob *job, Value *out) {
 
 Value offload_run(VM *vm, OffloadJob *job) {
   job->sched = NULL;
+  /* set before submission, so the worker's run sees it (the pool's mutex
+   * orders the store before the worker's read) */
+  job->offloaded = true;
   if (async_offload(vm, job)) return NIL_VAL; /* not reached: the task parked */
+  job->offloaded = false;
   atomic_store(&job->cancelled, 0);
   job->run(job);
   Value out;

@@ -31,6 +31,7 @@ struct OffloadJob {
   Value (*finish)(VM *vm, OffloadJob *job);
   void (*destroy)(OffloadJob *job);
   atomic_int cancelled; /* set by the scheduler when the waiting task is cancelled */
+  bool offloaded;       /* run executes on a worker (set before run, read-only there) */
   /* private to the scheduler */
   OffloadJob *next;
   void *task;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "lib.h"
+#include "offload.h"
 
 extern char **environ;
 
@@ -98,41 +99,66 @@ static Value n_elapsed(VM *vm, int argc, Value *argv) {
   return num_int(vm, ns < 0 ? 0 : ns);
 }
 
-/* ---- shell ---- */
+/* ---- shell ----
+ * An offloaded job (offload.h): the run half spawns the command and reads
+ * its output on whatever thread runs it, so in a task ten shells overlap
+ * (async.md §3.13).  The run half owns only C memory (plain malloc buffers:
+ * StrBuf growth may be accounted to the heap, which a worker must not touch)
+ * and reports failures as an errno; finish builds the result map or raises
+ * on the interpreter thread.
+ *
+ * Offloaded, the child leads its own process group, so a cancelled task's
+ * command dies with everything it started (§3.8: "shell process group
+ * killed"); the reader polls in 100 ms slices to notice `cancelled`.
+ * Synchronous, the child stays in our process group, so Ctrl-C at the
+ * terminal reaches it as it does for any foreground command. */
+
+typedef struct {
+  char *data;
+  size_t len, cap;
+  bool failed; /* out of memory: the output is incomplete */
+} OutBuf;
+
+typedef struct {
+  OffloadJob base;
+  char **argv;      /* malloc'ed copies; argv[0] is the program */
+  bool use_sh;      /* argv is {"sh", "-c", cmd} */
+  int err;          /* errno of a failed spawn/pipe, 0 when it ran */
+  bool killed;      /* cancelled: the process group was killed */
+  int64_t exit_code;
+  OutBuf out[2];    /* stdout, stderr */
+} ShellJob;
 
 static void close_fd(int *fd) {
   if (*fd >= 0) close(*fd);
   *fd = -1;
 }
 
-static Value n_shell(VM *vm, int argc, Value *argv) {
-  for (int i = 0; i < argc; i++) arg_string(vm, argv[i]);
-  for (int i = 0; i < argc; i++)
-    if (strlen(str_data(argv[i])) != str_len(argv[i])) err_io(vm, "shell: nul byte found in provided data");
-
-  char **cargv = malloc(sizeof(char *) * (size_t)(argc + 3));
-  if (!cargv) abort();
-  const char *prog;
-  if (argc == 1) {
-    prog = "/bin/sh";
-    cargv[0] = "sh";
-    cargv[1] = "-c";
-    cargv[2] = (char *)str_data(argv[0]);
-    cargv[3] = NULL;
-  } else {
-    prog = str_data(argv[0]);
-    for (int i = 0; i < argc; i++) cargv[i] = (char *)str_data(argv[i]);
-    cargv[argc] = NULL;
+static void outbuf_add(OutBuf *b, const char *s, size_t n) {
+  if (b->failed) return;
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n) cap *= 2;
+    char *d = realloc(b->data, cap);
+    if (!d) {
+      b->failed = true;
+      return;
+    }
+    b->data = d;
+    b->cap = cap;
   }
+  memcpy(b->data + b->len, s, n);
+  b->len += n;
+}
 
-  vm_flush(vm);
-
+static void shell_run(OffloadJob *j) {
+  ShellJob *sj = (ShellJob *)j;
+  bool own_group = j->offloaded;
   int outp[2] = {-1, -1}, errp[2] = {-1, -1};
   if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
-    int e = errno;
+    sj->err = errno;
     close_fd(&outp[0]), close_fd(&outp[1]), close_fd(&errp[0]), close_fd(&errp[1]);
-    free(cargv);
-    err_io(vm, "shell: %s (os error %d)", strerror(e), e);
+    return;
   }
 
   posix_spawn_file_actions_t fa;
@@ -150,29 +176,36 @@ static Value n_shell(VM *vm, int argc, Value *argv) {
   sigemptyset(&mask);
   posix_spawnattr_setsigdefault(&attr, &def);
   posix_spawnattr_setsigmask(&attr, &mask);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+  if (own_group) {
+    posix_spawnattr_setpgroup(&attr, 0);
+    flags |= POSIX_SPAWN_SETPGROUP;
+  }
+  posix_spawnattr_setflags(&attr, flags);
 
   pid_t pid;
-  int rc = argc == 1 ? posix_spawn(&pid, prog, &fa, &attr, cargv, environ)
-                     : posix_spawnp(&pid, prog, &fa, &attr, cargv, environ);
+  int rc = sj->use_sh ? posix_spawn(&pid, "/bin/sh", &fa, &attr, sj->argv, environ)
+                      : posix_spawnp(&pid, sj->argv[0], &fa, &attr, sj->argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
-  free(cargv);
   close_fd(&outp[1]);
   close_fd(&errp[1]);
   if (rc != 0) {
     close_fd(&outp[0]);
     close_fd(&errp[0]);
-    err_io(vm, "shell: %s (os error %d)", strerror(rc), rc);
+    sj->err = rc;
+    return;
   }
 
-  /* Read both pipes until EOF without blocking on either. */
-  StrBuf bufs[2];
-  sb_init(&bufs[0]);
-  sb_init(&bufs[1]);
+  /* Read both pipes until EOF without blocking on either.  A killed group
+   * closes its ends, so the loop ends after a cancel too. */
   int fds[2] = {outp[0], errp[0]};
   char chunk[65536];
   while (fds[0] >= 0 || fds[1] >= 0) {
+    if (own_group && !sj->killed && atomic_load(&j->cancelled)) {
+      kill(-pid, SIGKILL);
+      sj->killed = true;
+    }
     struct pollfd pf[2];
     int np = 0, which[2];
     for (int i = 0; i < 2; i++)
@@ -182,17 +215,17 @@ static Value n_shell(VM *vm, int argc, Value *argv) {
         pf[np].revents = 0;
         which[np++] = i;
       }
-    int pr = poll(pf, (nfds_t)np, -1);
+    int pr = poll(pf, (nfds_t)np, own_group ? 100 : -1);
     if (pr < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    for (int j = 0; j < np; j++) {
-      if (!pf[j].revents) continue;
-      int i = which[j];
+    for (int k = 0; k < np; k++) {
+      if (!pf[k].revents) continue;
+      int i = which[k];
       ssize_t r = read(fds[i], chunk, sizeof chunk);
       if (r > 0)
-        sb_add(&bufs[i], chunk, (size_t)r);
+        outbuf_add(&sj->out[i], chunk, (size_t)r);
       else if (r == 0 || (errno != EINTR && errno != EAGAIN))
         close_fd(&fds[i]);
     }
@@ -203,21 +236,65 @@ static Value n_shell(VM *vm, int argc, Value *argv) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  int64_t code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  sj->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
 
+static Value shell_finish(VM *vm, OffloadJob *j) {
+  ShellJob *sj = (ShellJob *)j;
+  if (sj->err) err_io(vm, "shell: %s (os error %d)", strerror(sj->err), sj->err);
+  if (sj->out[0].failed || sj->out[1].failed) err_eval(vm, "out of memory: shell: the command's output");
   Value strs[2];
   for (int i = 0; i < 2; i++) {
     StrBuf s;
     sb_init(&s);
-    sb_add_lossy(&s, (const unsigned char *)bufs[i].data, bufs[i].len);
-    sb_free(&bufs[i]);
+    sb_add_lossy(&s, (const unsigned char *)sj->out[i].data, sj->out[i].len);
     strs[i] = sb_to_string(vm, &s);
   }
   Value m = map_empty(vm);
-  m = map_assoc(vm, m, KW(vm, "exit-code"), num_int(vm, code));
+  m = map_assoc(vm, m, KW(vm, "exit-code"), num_int(vm, sj->exit_code));
   m = map_assoc(vm, m, KW(vm, "stdout"), strs[0]);
   m = map_assoc(vm, m, KW(vm, "stderr"), strs[1]);
   return m;
+}
+
+static void shell_destroy(OffloadJob *j) {
+  ShellJob *sj = (ShellJob *)j;
+  if (sj->argv)
+    for (char **a = sj->argv; *a; a++) free(*a);
+  free(sj->argv);
+  free(sj->out[0].data);
+  free(sj->out[1].data);
+  free(sj);
+}
+
+static Value n_shell(VM *vm, int argc, Value *argv) {
+  for (int i = 0; i < argc; i++) arg_string(vm, argv[i]);
+  for (int i = 0; i < argc; i++)
+    if (strlen(str_data(argv[i])) != str_len(argv[i])) err_io(vm, "shell: nul byte found in provided data");
+
+  ShellJob *sj = calloc(1, sizeof *sj);
+  int n = argc == 1 ? 3 : argc;
+  char **cargv = sj ? calloc((size_t)n + 1, sizeof(char *)) : NULL;
+  if (!cargv) {
+    free(sj);
+    err_eval(vm, "out of memory");
+  }
+  sj->argv = cargv;
+  sj->use_sh = argc == 1;
+  const char *sh[3] = {"sh", "-c", argc == 1 ? str_data(argv[0]) : NULL};
+  for (int i = 0; i < n; i++) {
+    const char *a = argc == 1 ? sh[i] : str_data(argv[i]);
+    if (!(cargv[i] = strdup(a))) {
+      shell_destroy(&sj->base);
+      err_eval(vm, "out of memory");
+    }
+  }
+  sj->base.run = shell_run;
+  sj->base.finish = shell_finish;
+  sj->base.destroy = shell_destroy;
+
+  vm_flush(vm);
+  return offload_run(vm, &sj->base);
 }
 
 /* ---- host information ---- */
