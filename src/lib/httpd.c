@@ -197,6 +197,14 @@ void httpd_wait(HttpdServer *s, uint64_t token, int timeout_ms) {
   atomic_fetch_sub(&s->waiters, 1);
 }
 
+void httpd_watch(HttpdServer *s) { atomic_fetch_add(&s->waiters, 1); }
+
+void httpd_drain(HttpdServer *s) {
+  uint64_t v;
+  ssize_t r = read(s->efd, &v, sizeof v); /* non-blocking */
+  (void)r;
+}
+
 HttpdRequest *httpd_next(HttpdServer *s) {
   pthread_mutex_lock(&s->mu);
   Priv *p = s->head;

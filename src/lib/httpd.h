@@ -73,6 +73,10 @@ HttpdServer *httpd_start(const char *host, int port, const HttpdConfig *cfg, cha
 
 /* The eventfd bumped on every event (see above). */
 int httpd_event_fd(HttpdServer *s);
+/* From now on every event writes the eventfd (not only while someone is in
+ * httpd_wait), so a scheduler can poll it; httpd_drain empties it. */
+void httpd_watch(HttpdServer *s);
+void httpd_drain(HttpdServer *s);
 /* Returns a token for httpd_wait; call before checking the condition. */
 uint64_t httpd_wait_begin(HttpdServer *s);
 /* Block until an event newer than TOKEN, or TIMEOUT_MS (-1: none).  */
