@@ -521,6 +521,30 @@ static Value serve_procs(VM *vm) {
   return procs;
 }
 
+/* Under the reference evaluator (--interp) the procs are its closures,
+ * which cannot park: requests are served one at a time, as net.md §3.6's
+ * reference does, each wait blocking (serve_block's fallback). */
+static NORETURN void serve_sequential(VM *vm, Serve *sv, Value svo) {
+  Value *st = serve_state(svo);
+  for (;;) {
+    uint64_t t = httpd_wait_begin(sv->srv);
+    HttpdRequest *r = httpd_next(sv->srv);
+    if (!r) {
+      serve_block(vm, sv, t);
+      continue;
+    }
+    uint32_t base = vm_roots_mark(vm);
+    Value args[2] = {st[SV_HANDLER], obj_foreign(vm, &request_class, r, svo)};
+    vm_push_root(vm, args[1]);
+    Value out;
+    /* the proc catches the handler's errors (fail re-posts an interrupt);
+     * what escapes it (an exit, an interrupt outside the handler) ends the loop */
+    if (vm_pcall(vm, st[SV_REQUEST_PROC], 2, args, &out)) err_rethrow(vm);
+    vm_roots_reset(vm, base);
+    if (vm_interrupt_requested) vm_interrupted(vm);
+  }
+}
+
 typedef struct {
   Value accept;
 } Drive;
@@ -562,6 +586,10 @@ static Value n_serve(VM *vm, int argc, Value *argv) {
   int n = snprintf(line, sizeof line, "Listening on %s:%lld\n", host, (long long)port);
   vm_write_err(vm, line, (size_t)n);
   vm_flush(vm);
+  if (!is_closure(vec_items(procs)[1])) {
+    async_source_remove(vm, sv->src);
+    serve_sequential(vm, sv, svo);
+  }
   Value args = vec_new(vm, 1);
   vec_items(args)[0] = svo;
   vm_push_root(vm, args);

@@ -198,6 +198,17 @@ def ctrl_c():
         os.waitpid(pid, 0)
 
 
+def interp():
+    """Under the reference evaluator (--interp) handlers cannot park: the
+    server answers one request at a time, as the reference does."""
+    with Server(BIN, SRC.replace("UPSTREAM", "1"), flags=["--interp"]) as s:
+        eq("interp: GET", curl(s.url("/fast"))[::2], (200, b'"fast"'))
+        eq("interp: sleep", curl(s.url("/sleep"))[::2], (200, b'"slept"'))
+        eq("interp: 500", curl(s.url("/boom"))[0], 500)
+        eq("interp: next OK", curl(s.url("/fast"))[::2], (200, b'"fast"'))
+
+
 main()
+interp()
 ctrl_c()
 finish("http concurrency")
