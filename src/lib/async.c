@@ -96,7 +96,9 @@ struct Task {
   int64_t wake_at;
   Value resume;      /* value the yielding call returns */
   OffloadJob *job;   /* I/O in flight */
-  uint64_t wait_gen; /* W_SOURCE: the source's generation when it parked */
+  uint64_t wait_gen; /* W_SOURCE: the source's generation when last examined */
+  bool (*wait_ready)(void *arg); /* W_SOURCE: NULL, or the condition worth waking for */
+  void *wait_arg;
   WaitQ awaiters;
   Task *prev, *next; /* the live tasks (not DONE, ever listed) */
 };
@@ -363,7 +365,7 @@ static void mark_dirty(VM *vm, Sched *s, WaitQ *q) {
 /* The state of q's object changed: its waiters may progress. */
 static void notify(VM *vm, Sched *s, WaitQ *q) {
   if (q->head >= q->len) return;
-  if (s->in_pass)
+  if (s->in_pass && q->kind != Q_SOURCE) /* a source's queue is walked whole, at the next pass */
     push_queue(vm, s, q, s->pass_key + 1);
   else
     mark_dirty(vm, s, q);
@@ -484,12 +486,7 @@ static bool examine(VM *vm, Sched *s, Task *t, WaitQ *q) {
     }
     return false;
   }
-  case Q_SOURCE: {
-    AsyncSource *src = q->owner;
-    if (src->gen == t->wait_gen && !src->removed) return false;
-    make_ready(vm, s, t, NIL_VAL);
-    return true;
-  }
+  case Q_SOURCE: return false; /* not reached: source_wake walks these queues */
   default: { /* Q_SEND */
     Chan *c = q->owner;
     if (c->closed) {
@@ -512,6 +509,29 @@ static bool examine(VM *vm, Sched *s, Task *t, WaitQ *q) {
 }
 
 static void pool_collect(VM *vm, Sched *s);
+
+/* A source fired: every waiter that parked before is examined, unlike the
+ * other queues whose waiters share one condition: each has its own (a
+ * message on its WebSocket).  Those whose condition holds become READY (in
+ * key order through the READY heap), the others stay parked and remember
+ * the generation; the queue is compacted in place. */
+static void source_wake(VM *vm, Sched *s, WaitQ *q) {
+  AsyncSource *src = q->owner;
+  uint32_t j = q->head;
+  for (uint32_t i = q->head; i < q->len; i++) {
+    Task *t = q->v[i];
+    if (!q_valid(q, t)) continue;
+    if (t->wait_gen != src->gen || src->removed) {
+      if (src->removed || !t->wait_ready || t->wait_ready(t->wait_arg)) {
+        make_ready(vm, s, t, NIL_VAL);
+        continue;
+      }
+      t->wait_gen = src->gen;
+    }
+    q->v[j++] = t;
+  }
+  q->len = j;
+}
 
 /* The :message of an error map (the raw text, without the kind's prefix). */
 static Value err_message(VM *vm, Value err) {
@@ -536,7 +556,10 @@ static void wake_pass(VM *vm, Sched *s) {
   for (uint32_t i = 0; i < nd; i++) {
     WaitQ *q = s->dirty[i];
     q->dirty = false;
-    push_queue(vm, s, q, 0);
+    if (q->kind == Q_SOURCE)
+      source_wake(vm, s, q);
+    else
+      push_queue(vm, s, q, 0);
   }
   while (cand->n) {
     Entry e = eh_pop(cand);
@@ -1379,10 +1402,13 @@ void async_source_remove(VM *vm, AsyncSource *src) {
   notify(vm, s, &src->q);
 }
 
-bool async_source_wait(VM *vm, AsyncSource *src) {
+bool async_source_wait(VM *vm, AsyncSource *src, bool (*ready)(void *arg), void *arg) {
   if (src->removed || vm_task_state(vm) != VM_TASK_PARKABLE) return false;
   Sched *s = sched_of(vm);
-  s->current->wait_gen = src->gen;
+  Task *t = s->current;
+  t->wait_gen = src->gen;
+  t->wait_ready = ready;
+  t->wait_arg = arg;
   park(vm, s, W_SOURCE, &src->q, NIL_VAL);
 }
 

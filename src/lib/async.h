@@ -17,8 +17,8 @@
  *  - When the fd polls readable, DRAIN(UD) runs on the scheduler's thread
  *    and must make the fd not readable (read the eventfd); then the
  *    source's generation is bumped and every task that parked in
- *    async_source_wait before it becomes READY.  A task that parks after
- *    the drain waits for the next event.
+ *    async_source_wait before it, and whose READY predicate holds, becomes
+ *    READY.  A task that parks after the drain waits for the next event.
  *  - Waiting is "check, then park": a task checks its condition and, when
  *    it does not hold, parks.  No other task runs between the two and the
  *    fd is drained only while no task runs, so an event that changes the
@@ -35,11 +35,15 @@ typedef struct AsyncSource AsyncSource;
 
 AsyncSource *async_source_add(VM *vm, int fd, void (*drain)(void *ud), void *ud);
 void async_source_remove(VM *vm, AsyncSource *src);
-/* In a task that may park: park until SRC fires, then the calling native's
- * call returns nil (the native's C frame is gone: callers loop in Sema code,
- * see http_serve.c).  Returns false (and does nothing) outside such a task
- * or when SRC was removed: the caller then blocks its own way. */
-bool async_source_wait(VM *vm, AsyncSource *src);
+/* In a task that may park: park until SRC fires and READY(ARG) holds (READY
+ * NULL: the next time SRC fires), then the calling native's call returns
+ * nil (the native's C frame is gone: callers loop in Sema code, see
+ * http_serve.c).  READY runs on the scheduler's thread after each fire, so
+ * a waiter whose own condition did not change costs a C call, not a step;
+ * it must not touch the heap.  A removed source wakes every waiter.
+ * Returns false (and does nothing) outside such a task or when SRC was
+ * removed: the caller then blocks its own way. */
+bool async_source_wait(VM *vm, AsyncSource *src, bool (*ready)(void *arg), void *arg);
 /* A new task calling FN with the items of the vector ARGS (nil: none);
  * returns its promise. */
 Value async_spawn(VM *vm, Value fn, Value args);

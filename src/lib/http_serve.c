@@ -48,21 +48,40 @@ enum { SV_HANDLER, SV_JSON_DECODE, SV_REQUEST_PROC, SV_N };
 
 static void srv_drain(void *ud) { httpd_drain(ud); }
 
-/* Park the calling task until the server has an event; outside a task,
- * block at most 200 ms for an event newer than TOKEN (interrupts seen). */
-static void serve_block(VM *vm, Serve *sv, uint64_t token) {
-  if (async_source_wait(vm, sv->src)) return; /* not reached: parked */
+/* Park the calling task until the server has an event after which
+ * READY(ARG) holds; outside a task, block at most 200 ms for an event newer
+ * than TOKEN (interrupts seen). */
+static void serve_block(VM *vm, Serve *sv, uint64_t token, bool (*ready)(void *), void *arg) {
+  if (async_source_wait(vm, sv->src, ready, arg)) return; /* not reached: parked */
   httpd_wait(sv->srv, token, 200);
   if (vm_interrupt_requested) vm_interrupted(vm);
 }
 
 /* ---- stream and WebSocket handles (foreign objects the natives carry) ---- */
 
+enum { WANT_SSE, WANT_WS_RECV, WANT_WS_SEND };
+
 typedef struct {
   Serve *sv;
   void *h;        /* HttpdStream* or HttpdWs*; NULL once the handler returned */
   uint64_t token; /* httpd_wait_begin before the last attempt */
+  int want;       /* what the last attempt that returned AGAIN was */
 } Handle;
+
+/* The condition a parked (wait h) needs: checked by the scheduler after
+ * each event of the server.  The handle is alive: the waiting task's frames
+ * hold its foreign object. */
+static bool handle_ready(void *arg) {
+  Handle *h = arg;
+  if (!h->h) return true;
+  switch (h->want) {
+  case WANT_SSE: return httpd_stream_send_ready(h->h);
+  case WANT_WS_RECV: return httpd_ws_recv_ready(h->h);
+  default: return httpd_ws_send_ready(h->h);
+  }
+}
+
+static bool has_request(void *srv) { return httpd_has_request(srv); }
 
 static void stream_finalize(Foreign *f) {
   Handle *h = f->ptr;
@@ -111,6 +130,7 @@ static Value n_try_sse(VM *vm, int argc, Value *argv) {
   h->token = httpd_wait_begin(h->sv->srv);
   int r = httpd_stream_send(h->h, b.data, b.len);
   sb_free(&b);
+  h->want = WANT_SSE;
   if (r == HTTPD_AGAIN) return AGAIN_KW(vm);
   if (r == HTTPD_CLOSED) err_eval(vm, "SSE stream closed");
   return NIL_VAL;
@@ -122,6 +142,7 @@ static Value n_try_ws_send(VM *vm, int argc, Value *argv) {
   if (!h->h) err_eval(vm, "WebSocket closed");
   h->token = httpd_wait_begin(h->sv->srv);
   int r = httpd_ws_send(h->h, str_data(argv[1]), str_len(argv[1]));
+  h->want = WANT_WS_SEND;
   if (r == HTTPD_AGAIN) return AGAIN_KW(vm);
   if (r == HTTPD_CLOSED) err_eval(vm, "WebSocket closed");
   return NIL_VAL;
@@ -134,6 +155,7 @@ static Value n_try_ws_recv(VM *vm, int argc, Value *argv) {
   size_t len = 0;
   h->token = httpd_wait_begin(h->sv->srv);
   int r = httpd_ws_recv(h->h, &msg, &len);
+  h->want = WANT_WS_RECV;
   if (r == HTTPD_AGAIN) return AGAIN_KW(vm);
   if (r != HTTPD_OK) return NIL_VAL;
   StrBuf b;
@@ -153,7 +175,7 @@ static Value n_againp(VM *vm, int argc, Value *argv) { return bool_val(argv[0] =
 
 static Value n_wait(VM *vm, int argc, Value *argv) {
   Handle *h = handle_arg(vm, argv[0]);
-  serve_block(vm, h->sv, h->token);
+  serve_block(vm, h->sv, h->token, handle_ready, h);
   return NIL_VAL;
 }
 
@@ -470,7 +492,7 @@ static Value n_accept(VM *vm, int argc, Value *argv) {
     async_spawn(vm, st[SV_REQUEST_PROC], args);
     vm_pop_roots(vm, 2);
   }
-  serve_block(vm, sv, t);
+  serve_block(vm, sv, t, has_request, sv->srv);
   return NIL_VAL;
 }
 
@@ -530,7 +552,7 @@ static NORETURN void serve_sequential(VM *vm, Serve *sv, Value svo) {
     uint64_t t = httpd_wait_begin(sv->srv);
     HttpdRequest *r = httpd_next(sv->srv);
     if (!r) {
-      serve_block(vm, sv, t);
+      serve_block(vm, sv, t, NULL, NULL);
       continue;
     }
     uint32_t base = vm_roots_mark(vm);
