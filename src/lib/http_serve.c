@@ -630,8 +630,9 @@ static const NativeDef defs[] = {
     {"http/serve", n_serve, 1, 2,
      "(http/serve handler [opts])\nServe HTTP on opts :host (default \"0.0.0.0\") and :port (default 3000) "
      "forever, calling (handler request-map) for each request; the result is a response map {:status :headers "
-     ":body}, a marker (http/file, http/stream, http/websocket) or any value (sent as text/plain). A handler "
-     "error answers 500 and the server goes on."},
+     ":body}, a marker (http/file, http/stream, http/websocket) or any value (sent as text/plain). Each request "
+     "runs as its own task: a handler waiting in async/sleep, an http call, a channel or a WebSocket does not hold "
+     "back the others. A handler error answers 500 and the server goes on."},
     {NULL, NULL, 0, 0, NULL},
 };
 
