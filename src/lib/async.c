@@ -1416,6 +1416,12 @@ bool async_cancel(VM *vm, Value promise) { return cancel_tree(vm, sched_of(vm), 
 
 Value async_spawn(VM *vm, Value fn, Value args) { return spawn(vm, sched_of(vm), fn, args)->self; }
 
+bool async_park_until(VM *vm, Value promise) {
+  Task *p = promise_arg(vm, promise);
+  if (p->pstate != PENDING || vm_task_state(vm) != VM_TASK_PARKABLE) return false;
+  park(vm, sched_of(vm), W_AWAIT, &p->awaiters, promise);
+}
+
 void async_run_until(VM *vm, Value promise) {
   Task *p = promise_arg(vm, promise);
   vm_push_root(vm, promise);

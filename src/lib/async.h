@@ -50,6 +50,10 @@ Value async_spawn(VM *vm, Value fn, Value args);
 /* async/cancel: cancel PROMISE's task (and what it awaits); false when
  * there was nothing to cancel. */
 bool async_cancel(VM *vm, Value promise);
+/* In a task that may park: park until PROMISE settles, like async/await
+ * (the calling native's call then returns its value or raises its error).
+ * Returns false outside such a task or when PROMISE has settled. */
+bool async_park_until(VM *vm, Value promise);
 /* Run the scheduler (as a driver, in or outside a task) until PROMISE
  * settles. */
 void async_run_until(VM *vm, Value promise);

@@ -617,6 +617,9 @@ static Value n_serve(VM *vm, int argc, Value *argv) {
   vm_push_root(vm, args);
   Drive d = {async_spawn(vm, vec_items(procs)[1], args)};
   vm_push_root(vm, d.accept);
+  /* In a task (a script serving on two ports, or serving and calling
+   * itself), the task just waits for the accept task, as await does. */
+  async_park_until(vm, d.accept);
   /* serve forever: only an interrupt (or running out of memory) ends this */
   int failed = vm_protect(vm, drive_protected, &d);
   async_cancel(vm, d.accept);

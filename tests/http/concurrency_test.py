@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from common import Server, WS, check, curl, eq, finish
+from common import Server, WS, check, curl, eq, finish, free_port, run_sema
 
 BIN = os.path.abspath(sys.argv[1])
 ASAN = "debug" in BIN  # the ASan build is several times slower: looser bounds
@@ -208,7 +208,22 @@ def interp():
         eq("interp: next OK", curl(s.url("/fast"))[::2], (200, b'"fast"'))
 
 
+def in_tasks():
+    """http/serve in a task parks it: two servers in one script, and the
+    script's own client tasks calling them."""
+    p1, p2 = free_port(), free_port()
+    src = """(async/spawn (fn () (http/serve (fn (r) (async/sleep 50) "one") {:port P1 :host "127.0.0.1"})))
+(async/spawn (fn () (http/serve (fn (r) "two") {:port P2 :host "127.0.0.1"})))
+(println (async/all [(async/spawn (fn () (:body (http/get "http://127.0.0.1:P1/"))))
+                     (async/spawn (fn () (:body (http/get "http://127.0.0.1:P2/"))))]))
+(exit 0)""".replace("P1", str(p1)).replace("P2", str(p2))
+    code, out = run_sema(BIN, src, timeout=30)
+    eq("tasks: exit", code, 0)
+    check("tasks: both servers answered their own script", '("\\"one\\"" "\\"two\\"")' in out, out)
+
+
 main()
+in_tasks()
 interp()
 ctrl_c()
 finish("http concurrency")
