@@ -1207,7 +1207,7 @@ static Value n_chanp(VM *vm, int argc, Value *argv) { return bool_val(obj_is_for
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cv = PTHREAD_COND_INITIALIZER;
 static OffloadJob *pool_head, *pool_tail;
-static int pool_threads, pool_idle;
+static int pool_threads, pool_idle, pool_queued; /* pool_queued: jobs not yet taken by a worker */
 
 static void *pool_worker(void *arg) {
   (void)arg;
@@ -1219,6 +1219,7 @@ static void *pool_worker(void *arg) {
       pool_idle--;
     }
     OffloadJob *job = pool_head;
+    pool_queued--;
     pool_head = job->next;
     if (!pool_head) pool_tail = NULL;
     pthread_mutex_unlock(&pool_mu);
@@ -1249,8 +1250,11 @@ static bool pool_submit(Sched *s, OffloadJob *job) {
   else
     pool_head = job;
   pool_tail = job;
+  pool_queued++;
   bool ok = true;
-  if (pool_idle == 0 && pool_threads < POOL_MAX) {
+  /* an idle worker counts itself idle until it wakes: two jobs submitted
+   * before it does need two workers, or the second waits for the first */
+  if (pool_queued > pool_idle && pool_threads < POOL_MAX) {
     pthread_t th;
     pthread_attr_t at;
     pthread_attr_init(&at);
@@ -1263,6 +1267,7 @@ static bool pool_submit(Sched *s, OffloadJob *job) {
   }
   if (!ok) { /* no worker at all: take the job back */
     pool_head = pool_tail = NULL;
+    pool_queued = 0;
   } else {
     pthread_cond_signal(&pool_cv);
   }
