@@ -92,12 +92,12 @@ tail -1 /tmp/sema-prefixes.log
 if tests/perf/guard.sh; then ok; else bad "perf guard"; fi
 
 # ---- HTTP: real servers and clients on 127.0.0.1 (tests/http; net.md §8) ----
-for t in server_test client_test bad_input_test; do
+for t in server_test client_test bad_input_test concurrency_test; do
   if (cd tests/http && timeout 600 python3 $t.py "../../$REL") >/tmp/sema-http.log 2>&1; then ok; else bad "http $t"; tail -30 /tmp/sema-http.log; fi
   tail -1 /tmp/sema-http.log
 done
 # the same under ASan + UBSan (the server's threads and callbacks included)
-for t in server_test client_test; do
+for t in server_test client_test concurrency_test; do
   if (cd tests/http && timeout 900 python3 $t.py "../../$DBG") >/tmp/sema-http.log 2>&1; then ok; else bad "http $t (asan)"; tail -30 /tmp/sema-http.log; fi
 done
 if (cd tests/http && timeout 120 python3 load_test.py "../../$REL" "${HTTP_LOAD_SECONDS:-3}") >/tmp/sema-http.log 2>&1; then ok; else bad "http load"; cat /tmp/sema-http.log; fi

@@ -56,12 +56,13 @@
 #include <unistd.h>
 #include "lib.h"
 #include "offload.h"
+#include "async.h"
 
 enum { PENDING, RESOLVED, REJECTED, CANCELLED };
 static const char *const state_names[] = {"pending", "resolved", "rejected", "cancelled"};
 enum { T_NEW, T_READY, T_BLOCKED, T_RUNNING, T_DONE };
-enum { W_NONE, W_AWAIT, W_RECV, W_SEND, W_SLEEP, W_IO };
-enum { Q_AWAIT, Q_RECV, Q_SEND };
+enum { W_NONE, W_AWAIT, W_RECV, W_SEND, W_SLEEP, W_IO, W_SOURCE };
+enum { Q_AWAIT, Q_RECV, Q_SEND, Q_SOURCE };
 
 #define MAX_TICKS 1000000
 #define MAX_MS 86400000
@@ -95,6 +96,9 @@ struct Task {
   int64_t wake_at;
   Value resume;      /* value the yielding call returns */
   OffloadJob *job;   /* I/O in flight */
+  uint64_t wait_gen; /* W_SOURCE: the source's generation when last examined */
+  bool (*wait_ready)(void *arg); /* W_SOURCE: NULL, or the condition worth waking for */
+  void *wait_arg;
   WaitQ awaiters;
   Task *prev, *next; /* the live tasks (not DONE, ever listed) */
 };
@@ -104,6 +108,18 @@ struct Chan {
   bool closed;
   WaitQ recvq, sendq;
   Value buf[];
+};
+
+/* An external event source (async.h).  Sources are never freed before the
+ * scheduler: a removed one may still sit in the dirty list. */
+struct AsyncSource {
+  int fd;
+  void (*drain)(void *ud);
+  void *ud;
+  uint64_t gen; /* bumped each time the fd fired */
+  bool removed;
+  WaitQ q;
+  AsyncSource *next;
 };
 
 typedef struct {
@@ -133,6 +149,10 @@ typedef struct Sched {
   uint32_t ninflight, capinflight;
   OffloadJob *done;         /* finished jobs (pool mutex) */
   int efd;                  /* eventfd: a job finished */
+  AsyncSource *sources;     /* registered and removed */
+  uint32_t nsources;        /* registered */
+  int64_t real_at;          /* with sources: the real time the clock was last synced to */
+  uint32_t busy_steps;      /* steps since the sources were last polled */
 } Sched;
 
 static void *xrealloc(VM *vm, void *p, size_t n) {
@@ -233,6 +253,7 @@ static void sched_mark(VM *vm, Foreign *f) {
     for (uint32_t i = 0; i < hs[k]->n; i++)
       if (hs[k]->v[i].t) gc_mark_value(vm, hs[k]->v[i].t->self);
   for (uint32_t i = 0; i < s->ninflight; i++) gc_mark_value(vm, s->inflight[i]->self);
+  for (AsyncSource *src = s->sources; src; src = src->next) q_mark(vm, &src->q);
   if (s->current) gc_mark_value(vm, s->current->self);
 }
 
@@ -247,6 +268,12 @@ static void sched_finalize(Foreign *f) {
   free(s->dirty);
   free(s->inflight);
   if (s->efd >= 0) close(s->efd);
+  while (s->sources) {
+    AsyncSource *src = s->sources;
+    s->sources = src->next;
+    free(src->q.v);
+    free(src);
+  }
   free(s);
 }
 
@@ -338,7 +365,7 @@ static void mark_dirty(VM *vm, Sched *s, WaitQ *q) {
 /* The state of q's object changed: its waiters may progress. */
 static void notify(VM *vm, Sched *s, WaitQ *q) {
   if (q->head >= q->len) return;
-  if (s->in_pass)
+  if (s->in_pass && q->kind != Q_SOURCE) /* a source's queue is walked whole, at the next pass */
     push_queue(vm, s, q, s->pass_key + 1);
   else
     mark_dirty(vm, s, q);
@@ -459,6 +486,7 @@ static bool examine(VM *vm, Sched *s, Task *t, WaitQ *q) {
     }
     return false;
   }
+  case Q_SOURCE: return false; /* not reached: source_wake walks these queues */
   default: { /* Q_SEND */
     Chan *c = q->owner;
     if (c->closed) {
@@ -481,6 +509,29 @@ static bool examine(VM *vm, Sched *s, Task *t, WaitQ *q) {
 }
 
 static void pool_collect(VM *vm, Sched *s);
+
+/* A source fired: every waiter that parked before is examined, unlike the
+ * other queues whose waiters share one condition: each has its own (a
+ * message on its WebSocket).  Those whose condition holds become READY (in
+ * key order through the READY heap), the others stay parked and remember
+ * the generation; the queue is compacted in place. */
+static void source_wake(VM *vm, Sched *s, WaitQ *q) {
+  AsyncSource *src = q->owner;
+  uint32_t j = q->head;
+  for (uint32_t i = q->head; i < q->len; i++) {
+    Task *t = q->v[i];
+    if (!q_valid(q, t)) continue;
+    if (t->wait_gen != src->gen || src->removed) {
+      if (src->removed || !t->wait_ready || t->wait_ready(t->wait_arg)) {
+        make_ready(vm, s, t, NIL_VAL);
+        continue;
+      }
+      t->wait_gen = src->gen;
+    }
+    q->v[j++] = t;
+  }
+  q->len = j;
+}
 
 /* The :message of an error map (the raw text, without the kind's prefix). */
 static Value err_message(VM *vm, Value err) {
@@ -505,7 +556,10 @@ static void wake_pass(VM *vm, Sched *s) {
   for (uint32_t i = 0; i < nd; i++) {
     WaitQ *q = s->dirty[i];
     q->dirty = false;
-    push_queue(vm, s, q, 0);
+    if (q->kind == Q_SOURCE)
+      source_wake(vm, s, q);
+    else
+      push_queue(vm, s, q, 0);
   }
   while (cand->n) {
     Entry e = eh_pop(cand);
@@ -675,11 +729,32 @@ static void sleep_ms(VM *vm, int64_t ms) {
 }
 
 static void pool_wait(Sched *s, int64_t ms);
+static void sources_poll(VM *vm, Sched *s, int64_t ms);
+
+/* With sources registered the clock follows real time (async.h). */
+static void clock_sync(Sched *s) {
+  int64_t m = mono_ms();
+  if (m > s->real_at) s->now += m - s->real_at;
+  s->real_at = m;
+}
+
+/* Steps between two non-blocking polls of the sources while tasks are READY. */
+#define SOURCE_POLL_STEPS 32
+/* The longest blocking poll with sources: an interrupt that lands just
+ * before poll() is seen this late at worst. */
+#define SOURCE_POLL_MAX_MS 250
 
 static int run(VM *vm, Sched *s, Goal *g, bool timed, int64_t ms, Task *target) {
   int64_t deadline = timed ? s->now + ms : 0;
   for (uint32_t tick = 0; tick < MAX_TICKS; tick++) {
     if (satisfied(s, g)) return COMPLETE;
+    if (s->nsources) {
+      tick = 0; /* a server runs forever: the tick limit is for closed task sets */
+      if (++s->busy_steps >= SOURCE_POLL_STEPS) {
+        s->busy_steps = 0;
+        sources_poll(vm, s, 0);
+      }
+    }
     wake_pass(vm, s);
     if (satisfied(s, g)) return COMPLETE;
     Task *t = pop_ready(s);
@@ -688,7 +763,20 @@ static int run(VM *vm, Sched *s, Goal *g, bool timed, int64_t ms, Task *target) 
       int64_t next = -1;
       if (s->sleepers.n) next = (int64_t)s->sleepers.v[0].a;
       if (timed && (next < 0 || deadline < next)) next = deadline;
-      if (s->nio) {
+      if (s->nsources) {
+        /* external I/O: block in poll on the sources and the pool's eventfd
+         * until the next wake time, the clock following real time */
+        clock_sync(s);
+        if (next < 0 || next > s->now) {
+          int64_t slice = next < 0 ? SOURCE_POLL_MAX_MS : next - s->now;
+          if (slice > SOURCE_POLL_MAX_MS) slice = SOURCE_POLL_MAX_MS;
+          vm_flush(vm);
+          s->busy_steps = 0;
+          sources_poll(vm, s, slice);
+          clock_sync(s);
+        }
+        if (vm_interrupt_requested) vm_interrupted(vm);
+      } else if (s->nio) {
         int64_t slice = next < 0 ? 50 : next - s->now;
         if (slice < 1) slice = 1;
         if (slice > 50) slice = 50;
@@ -1119,7 +1207,7 @@ static Value n_chanp(VM *vm, int argc, Value *argv) { return bool_val(obj_is_for
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cv = PTHREAD_COND_INITIALIZER;
 static OffloadJob *pool_head, *pool_tail;
-static int pool_threads, pool_idle;
+static int pool_threads, pool_idle, pool_queued; /* pool_queued: jobs not yet taken by a worker */
 
 static void *pool_worker(void *arg) {
   (void)arg;
@@ -1131,6 +1219,7 @@ static void *pool_worker(void *arg) {
       pool_idle--;
     }
     OffloadJob *job = pool_head;
+    pool_queued--;
     pool_head = job->next;
     if (!pool_head) pool_tail = NULL;
     pthread_mutex_unlock(&pool_mu);
@@ -1161,8 +1250,11 @@ static bool pool_submit(Sched *s, OffloadJob *job) {
   else
     pool_head = job;
   pool_tail = job;
+  pool_queued++;
   bool ok = true;
-  if (pool_idle == 0 && pool_threads < POOL_MAX) {
+  /* an idle worker counts itself idle until it wakes: two jobs submitted
+   * before it does need two workers, or the second waits for the first */
+  if (pool_queued > pool_idle && pool_threads < POOL_MAX) {
     pthread_t th;
     pthread_attr_t at;
     pthread_attr_init(&at);
@@ -1175,6 +1267,7 @@ static bool pool_submit(Sched *s, OffloadJob *job) {
   }
   if (!ok) { /* no worker at all: take the job back */
     pool_head = pool_tail = NULL;
+    pool_queued = 0;
   } else {
     pthread_cond_signal(&pool_cv);
   }
@@ -1255,6 +1348,90 @@ bool async_offload(VM *vm, OffloadJob *job) {
   s->inflight[s->ninflight++] = t;
   t->job = job;
   park(vm, s, W_IO, NULL, NIL_VAL);
+}
+
+/* ---- external event sources (async.h) ---- */
+
+/* Poll the registered sources and the pool's eventfd for at most MS ms;
+ * a source that fired is drained and its waiters join the next wake pass. */
+static void sources_poll(VM *vm, Sched *s, int64_t ms) {
+  struct pollfd local[16], *pf = local;
+  uint32_t n = s->nsources + 1;
+  if (n > 16 && !(pf = malloc(n * sizeof *pf))) pf = local, n = 16;
+  uint32_t k = 0;
+  if (s->efd >= 0) pf[k++] = (struct pollfd){.fd = s->efd, .events = POLLIN};
+  for (AsyncSource *src = s->sources; src && k < n; src = src->next)
+    if (!src->removed) pf[k++] = (struct pollfd){.fd = src->fd, .events = POLLIN};
+  int r = poll(pf, k, (int)ms);
+  if (r > 0) {
+    uint32_t i = 0;
+    if (s->efd >= 0) {
+      if (pf[0].revents) {
+        uint64_t v;
+        if (read(s->efd, &v, sizeof v) < 0) { /* another wake-up took it */
+        }
+      }
+      i = 1;
+    }
+    for (AsyncSource *src = s->sources; src && i < k; src = src->next) {
+      if (src->removed) continue;
+      if (pf[i++].revents) {
+        src->drain(src->ud);
+        src->gen++;
+        notify(vm, s, &src->q);
+      }
+    }
+  }
+  if (pf != local) free(pf);
+}
+
+AsyncSource *async_source_add(VM *vm, int fd, void (*drain)(void *ud), void *ud) {
+  Sched *s = sched_of(vm);
+  AsyncSource *src = calloc(1, sizeof *src);
+  if (!src) err_eval(vm, "out of memory");
+  src->fd = fd;
+  src->drain = drain;
+  src->ud = ud;
+  q_init(&src->q, Q_SOURCE, src);
+  src->next = s->sources;
+  s->sources = src;
+  if (s->nsources++ == 0) s->real_at = mono_ms();
+  return src;
+}
+
+void async_source_remove(VM *vm, AsyncSource *src) {
+  if (!src || src->removed) return;
+  Sched *s = sched_of(vm);
+  src->removed = true;
+  s->nsources--;
+  notify(vm, s, &src->q);
+}
+
+bool async_source_wait(VM *vm, AsyncSource *src, bool (*ready)(void *arg), void *arg) {
+  if (src->removed || vm_task_state(vm) != VM_TASK_PARKABLE) return false;
+  Sched *s = sched_of(vm);
+  Task *t = s->current;
+  t->wait_gen = src->gen;
+  t->wait_ready = ready;
+  t->wait_arg = arg;
+  park(vm, s, W_SOURCE, &src->q, NIL_VAL);
+}
+
+bool async_cancel(VM *vm, Value promise) { return cancel_tree(vm, sched_of(vm), promise_arg(vm, promise)); }
+
+Value async_spawn(VM *vm, Value fn, Value args) { return spawn(vm, sched_of(vm), fn, args)->self; }
+
+bool async_park_until(VM *vm, Value promise) {
+  Task *p = promise_arg(vm, promise);
+  if (p->pstate != PENDING || vm_task_state(vm) != VM_TASK_PARKABLE) return false;
+  park(vm, sched_of(vm), W_AWAIT, &p->awaiters, promise);
+}
+
+void async_run_until(VM *vm, Value promise) {
+  Task *p = promise_arg(vm, promise);
+  vm_push_root(vm, promise);
+  run_one(vm, sched_of(vm), p);
+  vm_pop_roots(vm, 1);
 }
 
 static const NativeDef async_defs[] = {

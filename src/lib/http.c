@@ -20,6 +20,7 @@
 #include "httpc.h"
 #include "json.h"
 #include "offload.h"
+#include "../compiler.h"
 
 /* ================================================================ shared helpers */
 
@@ -618,11 +619,46 @@ static Value n_dispatch(VM *vm, int argc, Value *argv) {
       m = map_assoc(vm, m, KW(vm, "__ws_handler"), r[R_HANDLER]);
       return map_assoc(vm, m, KW(vm, "__ws_request"), req2);
     }
-    return vm_call1(vm, r[R_HANDLER], req2);
+    /* the router's closure makes the call (ROUTER_SRC), so a handler that
+     * waits parks the request's task instead of nesting a scheduler run */
+    Value call = vec_new(vm, 3);
+    vec_items(call)[0] = KW(vm, "http/route-call");
+    vec_items(call)[1] = r[R_HANDLER];
+    vec_items(call)[2] = req2;
+    return call;
   }
   segs_free(&ps);
   return http_json_response(vm, 404, str_from_c(vm, "Not Found"));
 }
+
+/* The router is a closure over the dispatch native: dispatch matches and
+ * returns either the answer or [:http/route-call handler request], which
+ * the closure calls from VM code.  A handler called from a native would run
+ * as an inline task under a nested scheduler run (async.md §3.11), and a
+ * request that waits there would hold back every request whose run sits
+ * below it on the C stack; called from the closure, it parks its own task. */
+static const char ROUTER_SRC[] =
+    "(fn (dispatch call? handler request)\n"
+    "  (fn (req) (let ((m (dispatch req))) (if (call? m) ((handler m) (request m)) m))))\n";
+
+#define ROUTER_CELL " http router factory"
+
+static Value router_factory(VM *vm) {
+  Value c = env_get(vm, ROUTER_CELL);
+  if (c != UNBOUND_VAL) return c;
+  c = compile_eval_string(vm, ROUTER_SRC, sizeof ROUTER_SRC - 1, NULL);
+  vm_push_root(vm, c);
+  env_define(vm, ROUTER_CELL, c);
+  vm_pop_roots(vm, 1);
+  return c;
+}
+
+static Value n_route_callp(VM *vm, int argc, Value *argv) {
+  Value v = argv[0];
+  return bool_val(is_vector(v) && vec_len(v) == 3 && vec_items(v)[0] == KW(vm, "http/route-call"));
+}
+static Value n_route_handler(VM *vm, int argc, Value *argv) { return vec_items(argv[0])[1]; }
+static Value n_route_request(VM *vm, int argc, Value *argv) { return vec_items(argv[0])[2]; }
 
 static Value n_router(VM *vm, int argc, Value *argv) {
   Value routes = argv[0];
@@ -687,8 +723,18 @@ static Value n_router(VM *vm, int argc, Value *argv) {
   for (size_t i = 0; i < count; i++, l = cdr(l)) vec_items(vec)[i] = car(l);
   Value fn = obj_native(vm, "http/router/dispatch", n_dispatch, 1, 1);
   as_native(fn)->data = vec;
+  vm_push_root(vm, fn);
+  Value wrap = router_factory(vm);
+  Value args[4] = {fn, NIL_VAL, NIL_VAL, NIL_VAL};
+  vm_push_root(vm, wrap);
+  args[1] = obj_native(vm, "http/router/call?", n_route_callp, 1, 1);
+  vm_push_root(vm, args[1]);
+  args[2] = obj_native(vm, "http/router/handler", n_route_handler, 1, 1);
+  vm_push_root(vm, args[2]);
+  args[3] = obj_native(vm, "http/router/request", n_route_request, 1, 1);
+  Value router = vm_call(vm, wrap, 4, args);
   vm_roots_reset(vm, base);
-  return fn;
+  return router;
 }
 
 static Value n_route_prefix(VM *vm, int argc, Value *argv) {

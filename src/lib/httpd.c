@@ -197,6 +197,14 @@ void httpd_wait(HttpdServer *s, uint64_t token, int timeout_ms) {
   atomic_fetch_sub(&s->waiters, 1);
 }
 
+void httpd_watch(HttpdServer *s) { atomic_fetch_add(&s->waiters, 1); }
+
+void httpd_drain(HttpdServer *s) {
+  uint64_t v;
+  ssize_t r = read(s->efd, &v, sizeof v); /* non-blocking */
+  (void)r;
+}
+
 HttpdRequest *httpd_next(HttpdServer *s) {
   pthread_mutex_lock(&s->mu);
   Priv *p = s->head;
@@ -207,6 +215,13 @@ HttpdRequest *httpd_next(HttpdServer *s) {
   }
   pthread_mutex_unlock(&s->mu);
   return p ? &p->pub : NULL;
+}
+
+bool httpd_has_request(HttpdServer *s) {
+  pthread_mutex_lock(&s->mu);
+  bool r = s->head != NULL;
+  pthread_mutex_unlock(&s->mu);
+  return r;
 }
 
 static void enqueue(HttpdServer *s, Priv *p) {
@@ -630,6 +645,13 @@ HttpdStream *httpd_respond_stream(HttpdRequest *req) {
   return st;
 }
 
+bool httpd_stream_send_ready(HttpdStream *st) {
+  pthread_mutex_lock(&st->mu);
+  bool r = st->closed || st->count < HTTPD_QUEUE_MAX;
+  pthread_mutex_unlock(&st->mu);
+  return r;
+}
+
 int httpd_stream_send(HttpdStream *st, const char *data, size_t len) {
   pthread_mutex_lock(&st->mu);
   if (st->closed) {
@@ -1000,6 +1022,20 @@ int httpd_ws_recv(HttpdWs *ws, char **msg, size_t *len) {
   pthread_mutex_unlock(&ws->mu);
   if (poke) ws_poke(ws);
   return ret;
+}
+
+bool httpd_ws_recv_ready(HttpdWs *ws) {
+  pthread_mutex_lock(&ws->mu);
+  bool r = ws->in.count > 0 || ws->closed || ws->peer_closed || ws->close_req;
+  pthread_mutex_unlock(&ws->mu);
+  return r;
+}
+
+bool httpd_ws_send_ready(HttpdWs *ws) {
+  pthread_mutex_lock(&ws->mu);
+  bool r = ws->out.count < HTTPD_QUEUE_MAX || ws->closed || ws->close_req || ws->peer_closed;
+  pthread_mutex_unlock(&ws->mu);
+  return r;
 }
 
 void httpd_ws_close(HttpdWs *ws) {

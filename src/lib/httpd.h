@@ -73,11 +73,21 @@ HttpdServer *httpd_start(const char *host, int port, const HttpdConfig *cfg, cha
 
 /* The eventfd bumped on every event (see above). */
 int httpd_event_fd(HttpdServer *s);
+/* From now on every event writes the eventfd (not only while someone is in
+ * httpd_wait), so a scheduler can poll it; httpd_drain empties it. */
+void httpd_watch(HttpdServer *s);
+void httpd_drain(HttpdServer *s);
 /* Returns a token for httpd_wait; call before checking the condition. */
 uint64_t httpd_wait_begin(HttpdServer *s);
 /* Block until an event newer than TOKEN, or TIMEOUT_MS (-1: none).  */
 void httpd_wait(HttpdServer *s, uint64_t token, int timeout_ms);
 
+/* Would the call return something other than HTTPD_AGAIN now (the
+ * conditions a scheduler's waiter re-checks; any thread, never block)? */
+bool httpd_has_request(HttpdServer *s);
+bool httpd_stream_send_ready(HttpdStream *st);
+bool httpd_ws_recv_ready(HttpdWs *ws);
+bool httpd_ws_send_ready(HttpdWs *ws);
 /* The next queued request, or NULL when none is queued (does not block). */
 HttpdRequest *httpd_next(HttpdServer *s);
 

@@ -50,7 +50,7 @@ def free_port():
 class Server:
     """A Sema script serving on a free port; PORT in the source is replaced."""
 
-    def __init__(self, binary, src, env=None, port=None, wait=True, subst=True):
+    def __init__(self, binary, src, env=None, port=None, wait=True, subst=True, flags=()):
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="sema-http-")
         self.path = os.path.join(self.dir, "server.sema")
@@ -60,7 +60,7 @@ class Server:
         self.err = open(self.err_path, "w")
         e = dict(os.environ)
         e.update(env or {})
-        self.proc = subprocess.Popen([binary, self.path], stdout=subprocess.PIPE, stderr=self.err, env=e, cwd=self.dir)
+        self.proc = subprocess.Popen([binary] + list(flags) + [self.path], stdout=subprocess.PIPE, stderr=self.err, env=e, cwd=self.dir)
         if wait:
             self.wait_listening()
 
