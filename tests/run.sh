@@ -65,6 +65,8 @@ if [ -f ../shared/fmt/cases.jsonl ]; then
   if python3 tests/fmt/run_cases.py "$REL" ../shared/fmt/cases.jsonl --xfail tests/fmt/xfail.txt >/tmp/sema-fmt.log 2>&1; then ok; else bad "fmt cases"; tail -30 /tmp/sema-fmt.log; fi
   tail -1 /tmp/sema-fmt.log
 fi
+if bash tests/fmt/cli_test.sh "$REL" >/tmp/sema-fmt.log 2>&1; then ok; else bad "fmt command line"; tail -30 /tmp/sema-fmt.log; fi
+tail -1 /tmp/sema-fmt.log
 if bash tests/fmt/repo_test.sh "$REL" >/tmp/sema-fmt.log 2>&1; then ok; else bad "fmt repository files"; tail -30 /tmp/sema-fmt.log; fi
 tail -1 /tmp/sema-fmt.log
 

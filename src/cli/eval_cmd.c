@@ -19,7 +19,7 @@
 #include "../lib/llm_cli.h"
 #include "cli.h"
 
-static void json_string(StrBuf *b, const char *s, size_t n) {
+void cli_json_string(StrBuf *b, const char *s, size_t n) {
   sb_addc(b, '"');
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
@@ -136,24 +136,24 @@ static void json_envelope(VM *vm, Capture *cap, bool ok, Value value, const char
     StrBuf v;
     sb_init(&v);
     print_pretty(vm, &v, value, 120);
-    json_string(&b, v.data, v.len);
+    cli_json_string(&b, v.data, v.len);
     sb_free(&v);
   } else
     sb_adds(&b, "null");
   sb_adds(&b, ",\"stdout\":");
-  json_string(&b, cap->out.data ? cap->out.data : "", cap->out.len);
+  cli_json_string(&b, cap->out.data ? cap->out.data : "", cap->out.len);
   sb_adds(&b, ",\"stderr\":");
-  json_string(&b, cap->err.data ? cap->err.data : "", cap->err.len);
+  cli_json_string(&b, cap->err.data ? cap->err.data : "", cap->err.len);
   sb_adds(&b, ",\"error\":");
   if (ok) {
     sb_adds(&b, "null");
   } else {
     sb_adds(&b, "{\"message\":");
-    json_string(&b, errmsg, strlen(errmsg));
+    cli_json_string(&b, errmsg, strlen(errmsg));
     Value hint = cli_error_hint(vm, vm->error);
     if (is_string(hint)) {
       sb_adds(&b, ",\"hint\":");
-      json_string(&b, str_data(hint), str_len(hint));
+      cli_json_string(&b, str_data(hint), str_len(hint));
     }
     int64_t line, col;
     if (is_map(vm->error) && error_pos(vm, vm->error, &line, &col))
