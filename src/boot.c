@@ -42,6 +42,7 @@ void lib_llm_init(VM *vm);
 void lib_doc_init(VM *vm);
 void lib_prelude_init(VM *vm);
 void async_drain(VM *vm);
+Value async_task_call(VM *vm, Value fn, int argc, const Value *argv);
 
 /* Library modules, in dependency order (a module may alias names of an
  * earlier one), each with its file name (src/lib/NAME.c), by which the
@@ -101,6 +102,7 @@ VM *boot_vm_new_traced(void (*trace)(VM *vm, const char *part, void *ud), void *
   compile_bind_helpers(vm);
   vm->hooks.ext_frame = interp_frame;
   vm->hooks.unit_done = async_drain;
+  vm->hooks.task_call = async_task_call;
   vm->hooks.on_free = free_front_end;
   lib_prelude_init(vm);
   if (trace) trace(vm, "prelude", ud);

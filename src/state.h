@@ -42,6 +42,8 @@ typedef struct Handler {
   unsigned narenas;  /* arenas above this are freed on unwind */
   struct Env *env;
   uint32_t ext_depth;
+  uint32_t native_nest;     /* vm->native_nest and vm->task at the handler, restored on unwind */
+  struct VmTaskRun *task;
 } Handler;
 
 /* A global variable cell.  Code refers to cells by index (env.c). */
@@ -80,6 +82,9 @@ typedef struct VmHooks {
   void (*unit_done)(struct VM *vm);
   /* vm_free is about to release the heap: subsystems free their own state. */
   void (*on_free)(struct VM *vm);
+  /* vm_call of a closure while a task runs (async.md §3.11): the scheduler
+   * runs the call as an inline task and returns its value. */
+  Value (*task_call)(struct VM *vm, Value fn, int argc, const Value *argv);
 } VmHooks;
 
 /* Where output goes (vm_write): stdout/stderr by default; `sema eval --json`
@@ -127,6 +132,8 @@ typedef struct VM {
   uint32_t next_token; /* owner tokens for in-place updates; never reused */
   uint32_t max_depth; /* call depth limit */
   uint32_t ext_depth; /* frames of the reference evaluator (hooks.ext_frame), restored by handlers */
+  uint32_t native_nest; /* calls from C into callables (vm_call) in progress; a task parks only at its own level */
+  struct VmTaskRun *task; /* the innermost task step running (vm_task_run), NULL outside tasks */
   /* Host control (vm_set_interrupt_hook, vm_set_exit_unwinds).  Safe points
    * poll while interrupt_pending is set: a count hook keeps it set, so code
    * without a hook pays nothing.  unwinding makes the error being raised pass

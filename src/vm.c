@@ -447,7 +447,15 @@ static Value call_with(VM *vm, Value fn, int argc, const Value *argv, uint32_t o
   slot[0] = fn;
   vm->top = slot + argc + 1;
   if (vm->top > vm->stack_hw) vm->stack_hw = vm->top;
+  if (UNLIKELY(vm->task != NULL) && is_closure(fn) && vm->hooks.task_call) {
+    /* in a task, a callback is an inline task (async.md §3.11) */
+    Value r = vm->hooks.task_call(vm, fn, argc, slot + 1);
+    vm->top = slot;
+    return r;
+  }
+  vm->native_nest++;
   call_at(vm, slot, argc, owner);
+  vm->native_nest--;
   vm->top = slot;
   return slot[0];
 }
@@ -482,6 +490,8 @@ static Handler *push_handler(VM *vm) {
   h->env = vm->env;
   h->narenas = vm->narenas;
   h->ext_depth = vm->ext_depth;
+  h->native_nest = vm->native_nest;
+  h->task = vm->task;
   return h;
 }
 
@@ -494,6 +504,8 @@ static void restore_handler(VM *vm, uint32_t idx) {
   vm->cur_file = h->cur_file;
   vm->env = h->env;
   vm->ext_depth = h->ext_depth;
+  vm->native_nest = h->native_nest;
+  vm->task = h->task;
   arena_release(vm, h->narenas);
   vm->nhandlers = idx;
 }
@@ -1498,4 +1510,224 @@ static void vm_run(VM *vm) {
   execute(vm);
   vm->run_jb = saved;
   vm->c_depth--;
+}
+
+/* ---- TASKS: steps, parking and resuming (async.md §3; the scheduler is src/lib/async.c) ----
+ *
+ * A task's Sema frames all live in one execute() invocation whose bottom
+ * frame (CI_FRESH) is the task's thunk, run by vm_task_run above the
+ * driver's vm->top.  Closure calls never recurse in C, and a callback from a
+ * native runs as an inline task with its own step (hooks.task_call), so at a
+ * yield point the task's whole state is VM data: frames from the bottom one
+ * up, the value stack from the thunk's slot to the top frame's window, and
+ * the `try` handlers pushed since the step began.  vm_task_yield copies
+ * those into a VmParked record (C memory: bases, handler frames and tops as
+ * offsets from the thunk's slot) and longjmps back to vm_task_run, which
+ * restores the driver's state and hands the record to the scheduler.  The
+ * yielding native's C frame is abandoned, as if it had raised, so it may not
+ * hold anything that needs freeing.
+ *
+ * Resuming copies the record back at the new driver's top (another address,
+ * another nesting of drivers: everything is rebased), points the handlers at
+ * the new run level and stores the resume value where the native's result
+ * would have gone: R[A] of the CALL, or, for a TAILCALL, the frame's return
+ * value.  Closures capture by value or through boxes, never by pointers into
+ * the stack, so moving a segment invalidates nothing.
+ *
+ * A native may park only when it was called directly by CALL or TAILCALL of
+ * the innermost task step's own execute(): vm->c_depth equals the step's
+ * (no eval or other run level in between) and vm->native_nest equals the
+ * step's (no native between).  vm_task_state says which case applies. */
+
+typedef struct VmTaskRun {
+  jmp_buf jb;        /* where vm_task_yield returns to */
+  uint32_t c_depth;  /* vm->c_depth inside the task's execute() */
+  uint32_t nest;     /* vm->native_nest of the step */
+  uint32_t nroots;   /* vm->nroots at the step */
+  uint32_t hbase;    /* handlers below this belong to the driver */
+  bool parkable;     /* false for a thunk that is not a VM closure (the reference evaluator's) */
+  CallInfo *bottom;  /* the thunk's frame */
+  Value *origin;     /* the thunk's slot (bottom->base - 1) */
+  VmParked *parked;  /* set by vm_task_yield */
+} VmTaskRun;
+
+struct VmParked {
+  uint32_t nslots, nframes, nhandlers;
+  CallInfo *frames;  /* base: offset from origin, in Values, stored in the pointer's place */
+  Handler *handlers; /* ci: index from the bottom frame; top: offset from origin */
+  Value slots[];
+};
+
+int vm_task_state(VM *vm) {
+  VmTaskRun *tr = vm->task;
+  if (!tr) return VM_TASK_NONE;
+  if (!tr->parkable || vm->c_depth != tr->c_depth) return VM_TASK_NESTED;
+  if (vm->native_nest != tr->nest) return VM_TASK_IN_NATIVE;
+  if (vm->ci < tr->bottom || !vm->ci->cl) return VM_TASK_IN_NATIVE;
+  OpCode op = GET_OP(vm->ci->pc[-1]);
+  if (op != OP_CALL && op != OP_TAILCALL) return VM_TASK_IN_NATIVE;
+  return VM_TASK_PARKABLE;
+}
+
+NORETURN void vm_task_yield(VM *vm) {
+  VmTaskRun *tr = vm->task;
+  CallInfo *top = vm->ci;
+  uint32_t nframes = (uint32_t)(top - tr->bottom) + 1;
+  uint32_t nslots = (uint32_t)(top->base + top->cl->proto->maxregs - tr->origin);
+  uint32_t nh = vm->nhandlers - tr->hbase;
+  size_t bytes = sizeof(VmParked) + nslots * sizeof(Value) + nframes * sizeof(CallInfo) + nh * sizeof(Handler);
+  VmParked *p = malloc(bytes);
+  if (!p) err_eval(vm, "out of memory");
+  p->nslots = nslots;
+  p->nframes = nframes;
+  p->nhandlers = nh;
+  p->frames = (CallInfo *)(p->slots + nslots);
+  p->handlers = (Handler *)(p->frames + nframes);
+  memcpy(p->slots, tr->origin, nslots * sizeof(Value));
+  for (uint32_t j = 0; j < nframes; j++) {
+    p->frames[j] = tr->bottom[j];
+    p->frames[j].base = (Value *)(uintptr_t)(tr->bottom[j].base - tr->origin);
+  }
+  for (uint32_t j = 0; j < nh; j++) {
+    Handler h = vm->handlers[tr->hbase + j];
+    h.ci = (CallInfo *)(uintptr_t)(h.ci - tr->bottom);
+    h.top = (Value *)(uintptr_t)(h.top - tr->origin);
+    h.nroots -= tr->nroots;
+    h.jb = NULL;
+    p->handlers[j] = h;
+  }
+  tr->parked = p;
+  longjmp(tr->jb, 1);
+}
+
+void vm_parked_mark(VM *vm, VmParked *p) {
+  for (uint32_t j = 0; j < p->nslots; j++) gc_mark_value(vm, p->slots[j]);
+  for (uint32_t j = 0; j < p->nframes; j++)
+    if (p->frames[j].cl) gc_mark_value(vm, obj_val(p->frames[j].cl));
+  for (uint32_t j = 0; j < p->nhandlers; j++) gc_mark_value(vm, p->handlers[j].cur_file);
+}
+
+void vm_parked_free(VmParked *p) { free(p); }
+
+size_t vm_parked_bytes(const VmParked *p) {
+  return sizeof(VmParked) + p->nslots * sizeof(Value) + p->nframes * sizeof(CallInfo) + p->nhandlers * sizeof(Handler);
+}
+
+/* vm_run for a resumed task: the frames are in place; install the parked
+ * handlers at this run level, deliver the resume value, execute. */
+static void vm_run_resumed(VM *vm, VmTaskRun *tr, VmParked *p, Value rv) {
+  jmp_buf jb;
+  jmp_buf *volatile saved = vm->run_jb;
+  vm->run_jb = &jb;
+  vm->c_depth++;
+  if (setjmp(jb) != 0) {
+    uint32_t idx = vm->nhandlers - 1;
+    Handler h = vm->handlers[idx];
+    restore_handler(vm, idx);
+    vm->run_jb = &jb;
+    h.ci->base[h.reg] = vm->error;
+    for (Value *r = h.ci->base + h.reg + 1; r < h.top; r++) *r = NIL_VAL;
+    h.ci->pc = h.catch_pc;
+    vm->top = h.top;
+    execute(vm);
+    goto out;
+  }
+  for (uint32_t j = 0; j < p->nhandlers; j++) {
+    Handler *h = push_handler(vm);
+    Handler s = p->handlers[j];
+    s.jb = &jb;
+    s.ci = tr->bottom + (uintptr_t)s.ci;
+    s.top = tr->origin + (uintptr_t)s.top;
+    s.nroots += vm->nroots;
+    s.c_depth = vm->c_depth;
+    s.native_nest = vm->native_nest;
+    s.task = vm->task;
+    s.narenas = vm->narenas;
+    s.ext_depth = vm->ext_depth;
+    *h = s;
+  }
+  vm_parked_free(p); /* consumed: everything is back on the stack */
+  {
+    CallInfo *ci = vm->ci;
+    Instr i = ci->pc[-1];
+    if (GET_OP(i) == OP_CALL) {
+      ci->base[GET_A(i)] = rv;
+    } else { /* TAILCALL: the frame returns rv */
+      ci->base[-1] = rv;
+      vm->ci = ci - 1;
+      if (ci == tr->bottom) goto out;
+    }
+  }
+  execute(vm);
+out:
+  vm->run_jb = saved;
+  vm->c_depth--;
+}
+
+VmParked *vm_task_run(VM *vm, Value fn, int argc, const Value *argv, VmParked *resume, Value rv, Value *out) {
+  VmTaskRun tr;
+  CallInfo *const saved_ci = vm->ci;
+  Value *const saved_top = vm->top;
+  const uint32_t saved_nroots = vm->nroots, saved_nh = vm->nhandlers, saved_depth = vm->c_depth;
+  const uint32_t saved_nest = vm->native_nest, saved_ext = vm->ext_depth;
+  jmp_buf *const saved_run = vm->run_jb;
+  VmTaskRun *const outer = vm->task;
+  Value *const origin = vm->top;
+  tr.c_depth = vm->c_depth + 1;
+  tr.nest = vm->native_nest;
+  tr.nroots = vm->nroots;
+  tr.hbase = vm->nhandlers;
+  tr.parkable = resume != NULL || is_closure(fn);
+  tr.origin = origin;
+  tr.parked = NULL;
+  tr.bottom = vm->ci + 1;
+  if (setjmp(tr.jb) != 0) { /* vm_task_yield: the task is in tr.parked */
+    vm->ci = saved_ci;
+    vm->top = saved_top;
+    vm->nroots = saved_nroots;
+    vm->nhandlers = saved_nh;
+    vm->c_depth = saved_depth;
+    vm->native_nest = saved_nest;
+    vm->ext_depth = saved_ext;
+    vm->run_jb = saved_run;
+    vm->task = outer;
+    return tr.parked;
+  }
+  err_check_c_stack(vm);
+  if (!tr.parkable) { /* a native thunk (the reference evaluator's closure): an ordinary call */
+    vm->task = &tr;
+    *out = vm_call(vm, fn, argc, argv);
+    vm->task = outer;
+    return NULL;
+  }
+  if (resume) {
+    if (origin + resume->nslots + 256 > vm->stack_end || vm->ci + resume->nframes + 1 >= vm->ci_end) {
+      vm_parked_free(resume);
+      vm_stack_overflow(vm);
+    }
+    memcpy(origin, resume->slots, resume->nslots * sizeof(Value));
+    vm->top = origin + resume->nslots;
+    if (vm->top > vm->stack_hw) vm->stack_hw = vm->top;
+    for (uint32_t j = 0; j < resume->nframes; j++) {
+      CallInfo *ci = ++vm->ci;
+      *ci = resume->frames[j];
+      ci->base = origin + (uintptr_t)resume->frames[j].base;
+    }
+    vm->task = &tr;
+    vm_run_resumed(vm, &tr, resume, rv);
+  } else {
+    if (origin + argc + 1 + 256 > vm->stack_end) vm_stack_overflow(vm);
+    origin[0] = fn;
+    if (argc) memmove(origin + 1, argv, (size_t)argc * sizeof(Value));
+    vm->top = origin + argc + 1;
+    if (vm->top > vm->stack_hw) vm->stack_hw = vm->top;
+    CallInfo *ci = push_frame(vm, as_closure(fn), origin + 1, argc);
+    ci->flags = CI_FRESH;
+    vm->task = &tr;
+    vm_run(vm);
+  }
+  vm->task = outer;
+  vm->top = origin;
+  *out = origin[0];
+  return NULL;
 }

@@ -98,6 +98,30 @@ Value vm_error(VM *vm);
 /* (sys/args): the program's argument list. */
 Value vm_args(VM *vm);
 
+/* ---- tasks (the mechanism; the scheduler is src/lib/async.c) ----
+ * vm_task_run runs one step of a task above the current top: the first
+ * (resume NULL) calls fn with argc arguments; a later one continues the
+ * parked record RESUME (consumed, also when the step raises) with RV as the
+ * value of the call that yielded.  Returns NULL when the task returned (its
+ * value in *out) or the record of the parked task when it yielded.  Errors
+ * of the task propagate (run it under vm_protect).
+ * A native in a task asks vm_task_state whether it may park: then it records
+ * why (the scheduler's business) and calls vm_task_yield, which does not
+ * return. */
+typedef struct VmParked VmParked;
+enum {
+  VM_TASK_NONE,     /* not in a task */
+  VM_TASK_PARKABLE, /* called by the task's own code: may yield */
+  VM_TASK_IN_NATIVE, /* called by a native (passed to a higher-order function) */
+  VM_TASK_NESTED    /* in a task, under eval or the reference evaluator: cannot park */
+};
+VmParked *vm_task_run(VM *vm, Value fn, int argc, const Value *argv, VmParked *resume, Value rv, Value *out);
+int vm_task_state(VM *vm);
+NORETURN void vm_task_yield(VM *vm);
+void vm_parked_mark(VM *vm, VmParked *p);
+void vm_parked_free(VmParked *p);
+size_t vm_parked_bytes(const VmParked *p);
+
 /* ---- output: stdout and stderr, or the writer a host installed ---- */
 void vm_write(VM *vm, const char *s, size_t n);
 void vm_write_err(VM *vm, const char *s, size_t n);

@@ -136,6 +136,12 @@ if [ -x "$CONF" ] && [ -d ../shared/conformance ]; then
     if [ $? -eq 0 ]; then ok; else bad "conformance llm ($b)"; echo "$out" | tail -15; fi
     echo "conformance llm ($b): $(echo "$out" | tail -1)"
   done
+  # the async area (left out by default): async_test.jsonl (async.md), release and ASan
+  for b in "$REL" "$DBG"; do
+    out=$(python3 "$CONF" --bin "$b" --exclude-area '' --area async ../shared/conformance 2>&1)
+    if [ $? -eq 0 ]; then ok; else bad "conformance async ($b)"; echo "$out" | tail -15; fi
+    echo "conformance async ($b): $(echo "$out" | tail -1)"
+  done
   # the http area (left out by default): net_test.jsonl and the corpus's http cases, release and ASan
   for b in "$REL" "$DBG"; do
     out=$(python3 "$CONF" --bin "$b" --exclude-area '' --area http ../shared/conformance 2>&1)
