@@ -172,7 +172,8 @@ static const char *const dialect_hints[][2] = {
 
 /* The hint of an error as the CLI shows it (and sema eval --json): the one
  * raised with it, else for an unbound name the dialect hint or the closest
- * bound names and special forms ("Did you mean 'println'?"). */
+ * bound names, locals in scope there and special forms ("Did you mean
+ * 'println'?"). */
 Value cli_error_hint(VM *vm, Value err) {
   if (is_string(vm->error_hint)) return vm->error_hint;
   Value type = NIL_VAL, name = NIL_VAL;
@@ -181,7 +182,10 @@ Value cli_error_hint(VM *vm, Value err) {
     return NIL_VAL;
   for (size_t i = 0; i < sizeof dialect_hints / sizeof dialect_hints[0]; i++)
     if (strcmp(str_data(name), dialect_hints[i][0]) == 0) return str_from_c(vm, dialect_hints[i][1]);
-  Value close = doc_suggest(vm, str_data(name));
+  Value file;
+  long line, col;
+  if (!error_position(vm, err, &file, &line, &col)) line = 0;
+  Value close = doc_suggest_at(vm, str_data(name), line);
   if (!is_cons(close)) return NIL_VAL;
   vm_push_root(vm, close);
   StrBuf b;
