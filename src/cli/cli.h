@@ -21,8 +21,13 @@ int cli_repl(VM *vm, bool quiet);
 int cli_eval_command(int argc, char **argv);
 /* Append S[0..N) to B as a JSON string literal (eval_cmd.c). */
 void cli_json_string(StrBuf *b, const char *s, size_t n);
-/* All of stdin in a malloc'd, NUL-terminated buffer (eval_cmd.c). */
+/* All of stdin in a malloc'd, NUL-terminated buffer (common.c); a read
+ * error leaves ferror(stdin) set. */
 char *cli_read_stdin(size_t *len);
+/* The source line LINE of SRC[0..LEN) on stderr with a caret under column
+ * COL (a window of it when the line is long); nothing when SRC has no such
+ * line (common.c). */
+void cli_print_excerpt(const char *src, size_t len, long line, long col);
 int cli_doc_command(int argc, char **argv); /* `sema doc` (doc.c) */
 /* Print what `,doc NAME` shows to OUT (an unbound name: to stderr); false
  * when NAME is not bound. */

@@ -101,17 +101,6 @@ static void run(VM *vm, void *ud) {
   j->result = compile_eval_string(vm, j->src, j->len, j->path);
 }
 
-char *cli_read_stdin(size_t *len) {
-  StrBuf b;
-  sb_init(&b);
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) sb_add(&b, buf, n);
-  if (!b.data) sb_add(&b, "", 0);
-  *len = b.len;
-  return b.data;
-}
-
 /* the error's line/col: reader position, else the innermost frame with one */
 static bool error_pos(VM *vm, Value err, int64_t *line, int64_t *col) {
   Value l, c, trace = NIL_VAL;

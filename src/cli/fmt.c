@@ -1491,34 +1491,12 @@ static void load_config(VM *vm, FmtOptions *o, bool *align) {
 
 /* ---- reporting ---- */
 
-static void print_excerpt(const char *src, size_t len, uint32_t line, uint32_t col) {
-  const char *p = src, *end = src + len;
-  for (uint32_t l = 1; l < line && p < end; l++) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    if (!nl) return;
-    p = nl + 1;
-  }
-  const char *e = memchr(p, '\n', (size_t)(end - p));
-  if (!e) e = end;
-  if (e > p && e[-1] == '\r') e--;
-  size_t bad;
-  if (e - p > 200 || memchr(p, 0, (size_t)(e - p)) || !utf8_valid(p, (size_t)(e - p), &bad)) return;
-  fprintf(stderr, "%5u | %.*s\n      | ", line, (int)(e - p), p);
-  uint32_t c = 1;
-  for (const char *q = p; q < e && c < col; q++) {
-    if (((unsigned char)*q & 0xC0) == 0x80) continue;
-    fputc(*q == '\t' ? '\t' : ' ', stderr);
-    c++;
-  }
-  fputs("^\n", stderr);
-}
-
 static void report_error(const char *name, const char *src, size_t len, const FmtError *err) {
   if (err->line)
     fprintf(stderr, "Error formatting %s:%u:%u: %s\n", name, err->line, err->col, err->msg);
   else
     fprintf(stderr, "Error formatting %s: %s\n", name, err->msg);
-  if (err->line) print_excerpt(src, len, err->line, err->col);
+  if (err->line) cli_print_excerpt(src, len, err->line, err->col);
 }
 
 /* ---- diff: the reference's positional hunks (RULES.md §13) ----
@@ -1594,15 +1572,20 @@ static void print_diff(FILE *f, const char *name, const char *old, size_t olen, 
 
 /* ---- --json: one object per file on a line of its own ---- */
 
+/* Start B as the object of FILE: `{"file":...,` (nothing for stdin). */
+static void json_open(StrBuf *b, const char *file) {
+  sb_init(b);
+  sb_addc(b, '{');
+  if (file) {
+    sb_adds(b, "\"file\":");
+    cli_json_string(b, file, strlen(file));
+    sb_addc(b, ',');
+  }
+}
+
 static void json_result(const char *file, const char *src, size_t len, const StrBuf *out) {
   StrBuf b;
-  sb_init(&b);
-  sb_addc(&b, '{');
-  if (file) {
-    sb_adds(&b, "\"file\":");
-    cli_json_string(&b, file, strlen(file));
-    sb_addc(&b, ',');
-  }
+  json_open(&b, file);
   bool changed = out->len != len || (len && memcmp(out->data, src, len) != 0);
   sb_addf(&b, "\"formatted\":true,\"changed\":%s,\"source\":", changed ? "true" : "false");
   cli_json_string(&b, out->data ? out->data : "", out->len);
@@ -1615,13 +1598,7 @@ static void json_result(const char *file, const char *src, size_t len, const Str
  * line), "line"/"col" are there when the error has a position. */
 static void json_failure(const char *file, const char *msg, uint32_t line, uint32_t col) {
   StrBuf b;
-  sb_init(&b);
-  sb_addc(&b, '{');
-  if (file) {
-    sb_adds(&b, "\"file\":");
-    cli_json_string(&b, file, strlen(file));
-    sb_addc(&b, ',');
-  }
+  json_open(&b, file);
   sb_adds(&b, "\"formatted\":false,\"error\":");
   cli_json_string(&b, msg, strlen(msg));
   if (line) sb_addf(&b, ",\"line\":%u,\"col\":%u", line, col);
@@ -1715,28 +1692,6 @@ static bool parse_count(const char *s, size_t max, size_t *out) {
   return true;
 }
 
-static char *read_stdin(size_t *len) {
-  size_t cap = 65536, n = 0;
-  char *s = malloc(cap);
-  if (!s) fmt_oom();
-  for (;;) {
-    if (n == cap) {
-      cap *= 2;
-      s = realloc(s, cap);
-      if (!s) fmt_oom();
-    }
-    size_t r = fread(s + n, 1, cap - n, stdin);
-    n += r;
-    if (r == 0) break;
-  }
-  if (ferror(stdin)) {
-    free(s);
-    return NULL;
-  }
-  *len = n;
-  return s;
-}
-
 static bool same_text(const char *a, size_t alen, const StrBuf *b) {
   return alen == b->len && (alen == 0 || memcmp(a, b->data, alen) == 0);
 }
@@ -1820,10 +1775,11 @@ int cli_fmt_command(int argc, char **argv) {
 
   if (use_stdin) {
     size_t len = 0;
-    char *src = read_stdin(&len);
-    if (!src) {
+    char *src = cli_read_stdin(&len);
+    if (ferror(stdin)) {
       char msg[300];
       snprintf(msg, sizeof msg, "Error formatting stdin: cannot read standard input: %s", strerror(errno));
+      free(src);
       if (mode == MODE_JSON)
         json_failure(NULL, msg, 0, 0);
       else

@@ -55,39 +55,6 @@ static void print_frame_line(VM *vm, Value frame) {
   fputc('\n', stderr);
 }
 
-/* The source line at LINE with a caret under COL. */
-static void print_excerpt(const char *src, size_t len, long line, long col) {
-  const char *p = src, *end = src + len;
-  for (long l = 1; l < line && p < end; l++) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    if (!nl) return;
-    p = nl + 1;
-  }
-  const char *e = memchr(p, '\n', (size_t)(end - p));
-  if (!e) e = end;
-  if (e > p && e[-1] == '\r') e--;
-  /* long lines: show a window of about 100 bytes around the column */
-  long c = 1;
-  const char *from = p;
-  while (from < e && c < col - 60) {
-    from++;
-    if (((unsigned char)*from & 0xC0) != 0x80) c++;
-  }
-  p = from;
-  if (e - p > 120) {
-    e = p + 120;
-    while (e > p && ((unsigned char)*e & 0xC0) == 0x80) e--;
-  }
-  fprintf(stderr, "%5ld | %s%.*s\n      | %s", line, from > src && c > 1 ? "..." : "", (int)(e - p), p,
-          c > 1 ? "   " : "");
-  for (const char *q = p; q < e && c < col; q++) {
-    if (((unsigned char)*q & 0xC0) == 0x80) continue;
-    fputc(*q == '\t' ? '\t' : ' ', stderr);
-    c++;
-  }
-  fputs("^\n", stderr);
-}
-
 /* Sources the CLI ran that are not files on disk (REPL entries): an error in
  * a function defined by an earlier entry shows that entry's line. */
 typedef struct {
@@ -222,7 +189,7 @@ void cli_report_error(VM *vm, const char *prefix, const char *src, size_t len, c
       text = owned = reader_read_file(pname, &tlen, &e);
     }
     if (reader || !here) fprintf(stderr, "  --> %s:%ld:%ld\n", pname ? pname : "<input>", line, col);
-    if (text) print_excerpt(text, tlen, line, col);
+    if (text) cli_print_excerpt(text, tlen, line, col);
     free(owned);
   }
   Value trace = NIL_VAL;
