@@ -1797,14 +1797,10 @@ int cli_fmt_command(int argc, char **argv) {
         rc = 1;
       } else if (mode == MODE_JSON) {
         json_result(NULL, src, len, &out);
-      } else if (mode == MODE_CHECK || mode == MODE_DIFF) {
-        bool changed = !same_text(src, len, &out);
-        if (changed && !check) print_diff(stdout, "<stdin>", src, len, out.data, out.len);
-        if (changed && check) {
-          printf("Would reformat: <stdin>\n");
-          rc = 1;
-        }
       } else {
+        /* RULES.md §13: with `-`, --check and --diff are ignored: the
+         * formatted text goes to stdout and the status is 0 (an editor pipes
+         * its buffer through `sema fmt --check -` and gets the text back) */
         fwrite(out.data ? out.data : "", 1, out.len, stdout);
       }
       sb_free(&out);

@@ -99,6 +99,17 @@ eq json-stdin '{"formatted":true,"changed":true,"source":"(e 1)\n"}
 rc=0' "$(printf '(e  1)\n' | "$S" fmt --json -; echo "rc=$?")"
 eq json-stdin-error '{"formatted":false,"error":"Error formatting stdin:1:1: unclosed delimiter: this `(` has no matching `)`","line":1,"col":1}
 rc=1' "$("$S" fmt --json - <c.sema 2>/dev/null; echo "rc=$?")"
+# `-` with --check / --diff: ignored (RULES.md §13): the formatted text on stdout, status 0;
+# a formatting error still fails
+eq stdin-check '(e 1)
+rc=0' "$(printf '(e  1)\n' | "$S" fmt --check -; echo "rc=$?")"
+eq stdin-diff '(e 1)
+rc=0' "$(printf '(e  1)\n' | "$S" fmt --diff -; echo "rc=$?")"
+eq stdin-check-diff '(e 1)
+rc=0' "$(printf '(e  1)\n' | "$S" fmt --check --diff --width 40 -; echo "rc=$?")"
+eq stdin-check-error 'rc=1' "$("$S" fmt --check - <c.sema 2>/dev/null; echo "rc=$?")"
+eq stdin-check-error-msg 'Error formatting stdin:1:1: unclosed delimiter: this `(` has no matching `)`' \
+  "$("$S" fmt --check - <c.sema 2>&1 >/dev/null | head -1)"
 # control characters and quotes in the text are escaped
 eq json-escape '{"formatted":true,"changed":false,"source":"(s \"a\\\\b\t\")\n"}' \
   "$(printf '(s "a\\\\b\t")\n' | "$S" fmt --json -)"
