@@ -19,7 +19,7 @@ void cli_free_sources(void);
 Value cli_error_hint(VM *vm, Value err);
 int cli_repl(VM *vm, bool quiet);
 int cli_eval_command(int argc, char **argv);
-/* Append S[0..N) to B as a JSON string literal (eval_cmd.c). */
+/* Append S[0..N) to B as a JSON string literal (common.c). */
 void cli_json_string(StrBuf *b, const char *s, size_t n);
 /* All of stdin in a malloc'd, NUL-terminated buffer (common.c); a read
  * error leaves ferror(stdin) set. */

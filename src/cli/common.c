@@ -1,5 +1,6 @@
-/* common.c - what every CLI command shares: reading stdin and the source
- * excerpt under an error (the sema run/REPL reports and sema fmt's).  Kept
+/* common.c - what every CLI command shares: reading stdin, JSON string
+ * literals (sema eval --json, sema fmt --json) and the source excerpt under
+ * an error (the sema run/REPL reports and sema fmt's).  Kept
  * apart from main.c so that the fmt fuzz target can link the formatter
  * (fmt.c) with it alone. */
 #include <stdio.h>
@@ -48,4 +49,24 @@ void cli_print_excerpt(const char *src, size_t len, long line, long col) {
     c++;
   }
   fputs("^\n", stderr);
+}
+
+void cli_json_string(StrBuf *b, const char *s, size_t n) {
+  sb_addc(b, '"');
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    switch (c) {
+    case '"': sb_adds(b, "\\\""); break;
+    case '\\': sb_adds(b, "\\\\"); break;
+    case '\n': sb_adds(b, "\\n"); break;
+    case '\r': sb_adds(b, "\\r"); break;
+    case '\t': sb_adds(b, "\\t"); break;
+    default:
+      if (c < 0x20)
+        sb_addf(b, "\\u%04x", c);
+      else
+        sb_addc(b, (char)c);
+    }
+  }
+  sb_addc(b, '"');
 }

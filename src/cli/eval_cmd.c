@@ -19,26 +19,6 @@
 #include "../lib/llm_cli.h"
 #include "cli.h"
 
-void cli_json_string(StrBuf *b, const char *s, size_t n) {
-  sb_addc(b, '"');
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    switch (c) {
-    case '"': sb_adds(b, "\\\""); break;
-    case '\\': sb_adds(b, "\\\\"); break;
-    case '\n': sb_adds(b, "\\n"); break;
-    case '\r': sb_adds(b, "\\r"); break;
-    case '\t': sb_adds(b, "\\t"); break;
-    default:
-      if (c < 0x20)
-        sb_addf(b, "\\u%04x", c);
-      else
-        sb_addc(b, (char)c);
-    }
-  }
-  sb_addc(b, '"');
-}
-
 typedef struct {
   const char *src;
   size_t len;
