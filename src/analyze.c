@@ -144,6 +144,13 @@ static Node *an_symbol(Unit *u, Scope *s, Value sym, uint32_t pos) {
   if (v) return ref_local(u, s, v, pos);
   Node *n = node(u, N_GLOBAL, pos);
   n->cell = env_lookup(u->vm, u->vm->env, sym, true);
+  if (env_global_bound(u->vm, (uint32_t)n->cell)) return n;
+  /* unbound now: note the locals in scope for "Did you mean" (env.h) */
+  Value locals[32];
+  uint32_t k = 0;
+  for (Scope *t = s; t && k < 32; t = t->parent)
+    for (uint32_t i = t->n; i-- > 0 && k < 32;) locals[k++] = t->vars[i]->name;
+  if (k) env_note_unbound(u->vm, sym, POS_LINE(pos), locals, k);
   return n;
 }
 

@@ -8,6 +8,7 @@
  * instructions deoptimizes them (vm.c, "DEOPT").
  */
 #include <stdlib.h>
+#include <string.h>
 #include "opcodes.h"
 #include "env.h"
 #include "runtime.h"
@@ -199,3 +200,60 @@ void env_alias(VM *vm, const char *new_name, const char *old_name) {
   env_define(vm, new_name, v);
 }
 
+
+/* ---- unbound references, for "Did you mean" ----
+ * A global read that fails at run time names only the global; the locals
+ * that were in scope there exist only in the analyzer.  So the analyzer
+ * notes, for each reference it resolves to a global that is unbound at that
+ * moment (a typo, or a function defined further down), the locals in scope.
+ * The notes are a fixed ring: code compiled over and over (eval in a loop,
+ * the REPL) overwrites the oldest, so memory stays bounded. */
+
+#define UNBOUND_REFS 256
+#define UNBOUND_LOCALS 32
+
+typedef struct UnboundRef {
+  Value name;
+  uint32_t line, n;
+  Value locals[UNBOUND_LOCALS];
+} UnboundRef;
+
+void env_note_unbound(VM *vm, Value name, uint32_t line, const Value *locals, uint32_t n) {
+  if (!vm->unbound_refs) {
+    vm->unbound_refs = calloc(UNBOUND_REFS, sizeof(UnboundRef));
+    if (!vm->unbound_refs) return; /* only a hint is lost */
+  }
+  UnboundRef *r = &vm->unbound_refs[vm->nunbound_refs++ % UNBOUND_REFS];
+  r->name = name;
+  r->line = line;
+  r->n = n < UNBOUND_LOCALS ? n : UNBOUND_LOCALS;
+  memcpy(r->locals, locals, r->n * sizeof(Value));
+}
+
+static size_t add_locals(const UnboundRef *r, Value *out, size_t k, size_t max) {
+  for (uint32_t i = 0; i < r->n && k < max; i++) {
+    size_t j = 0;
+    while (j < k && out[j] != r->locals[i]) j++;
+    if (j == k) out[k++] = r->locals[i];
+  }
+  return k;
+}
+
+size_t env_unbound_locals(VM *vm, Value name, long line, Value *out, size_t max) {
+  if (!vm->unbound_refs) return 0;
+  uint32_t used = vm->nunbound_refs < UNBOUND_REFS ? vm->nunbound_refs : UNBOUND_REFS;
+  size_t k = 0;
+  for (uint32_t i = 0; i < used; i++) {
+    UnboundRef *r = &vm->unbound_refs[i];
+    if (r->name == name && (long)r->line == line) k = add_locals(r, out, k, max);
+  }
+  if (k) return k;
+  for (uint32_t i = 0; i < used; i++)
+    if (vm->unbound_refs[i].name == name) k = add_locals(&vm->unbound_refs[i], out, k, max);
+  return k;
+}
+
+bool env_global_bound(VM *vm, uint32_t cell) {
+  GlobalCell *g = &vm->globals[cell];
+  return g->value != UNBOUND_VAL || (g->fallback >= 0 && vm->globals[g->fallback].value != UNBOUND_VAL);
+}

@@ -17,6 +17,13 @@ int32_t env_global_cell(VM *vm, Value sym); /* find or create in the global env 
 Value env_global_value(VM *vm, uint32_t cell);
 /* The slow path of a read: the module fallback, else the unbound error. */
 Value env_global_unbound(VM *vm, uint32_t cell);
+/* CELL has a value (directly, or a module cell's fallback). */
+bool env_global_bound(VM *vm, uint32_t cell);
+/* The analyzer compiled a reference to NAME (a global unbound at that time)
+ * at line LINE with the locals LOCALS[0..N) in scope: kept (the last few
+ * hundred such references) so that an unbound-variable error can suggest a
+ * close local ("Did you mean"). */
+void env_note_unbound(VM *vm, Value name, uint32_t line, const Value *locals, uint32_t n);
 /* Store into a cell; storing another value into a cell whose builtin was
  * compiled to instructions deoptimizes every one of them first. */
 void env_set_global(VM *vm, int32_t cell, Value v);

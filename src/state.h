@@ -128,6 +128,11 @@ typedef struct VM {
   Value cur_file;   /* string: file being run/loaded, or nil */
   Value intern_strs; /* commonly used strings/keywords kept alive */
   Value helpers[VM_MAX_HELPERS]; /* the natives lowered code calls, by HelperId (helpers.h) */
+  /* references compiled while their global was unbound, with the locals in
+   * scope there, for "Did you mean" (env_note_unbound); a ring of
+   * UNBOUND_REFS entries.  Symbols are immediates: nothing to mark. */
+  struct UnboundRef *unbound_refs;
+  uint32_t nunbound_refs;
   uint64_t gensym_counter;
   uint32_t next_token; /* owner tokens for in-place updates; never reused */
   uint32_t max_depth; /* call depth limit */

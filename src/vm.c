@@ -175,6 +175,7 @@ void vm_free(VM *vm) {
   gc_heap_free(vm);
   sym_table_free(&vm->syms);
   env_free(&vm->genv);
+  free(vm->unbound_refs);
   free(vm->globals);
   free(vm->roots);
   free(vm->handlers);

@@ -162,5 +162,9 @@ void env_define_current(VM *vm, Value sym, Value v);
 /* Global cell I's name (a symbol) and value (UNBOUND_VAL when unbound); false
  * past the last cell.  For listing names (`,doc`'s suggestions). */
 bool env_global_at(VM *vm, uint32_t i, Value *name, Value *value);
+/* The locals in scope at the references to NAME compiled while it was
+ * unbound (env_note_unbound, env.h): those at LINE when there are any, else
+ * at all of them; up to MAX into OUT, no duplicates.  Returns how many. */
+size_t env_unbound_locals(VM *vm, Value name, long line, Value *out, size_t max);
 
 #endif

@@ -56,6 +56,7 @@ if python3 tests/cli/repl_test.py "$REL"; then ok; else bad "repl"; fi
 if bash tests/cli/eval_json_test.sh "$REL"; then ok; else bad "eval --json"; fi
 if bash tests/cli/errors_test.sh "$REL"; then ok; else bad "error positions"; fi
 if bash tests/cli/stdin_test.sh "$REL"; then ok; else bad "stdin and --check"; fi
+if python3 tests/cli/readme_test.py "$REL"; then ok; else bad "README tour"; fi
 # ---- documentation: sema doc, and docs/reference.md current with every start-up name documented ----
 if bash tests/cli/doc_test.sh "$REL"; then ok; else bad "sema doc"; fi
 if tools/gen-reference.sh --check "$REL"; then ok; else bad "reference (run tools/gen-reference.sh)"; fi
@@ -65,6 +66,8 @@ if [ -f ../shared/fmt/cases.jsonl ]; then
   if python3 tests/fmt/run_cases.py "$REL" ../shared/fmt/cases.jsonl --xfail tests/fmt/xfail.txt >/tmp/sema-fmt.log 2>&1; then ok; else bad "fmt cases"; tail -30 /tmp/sema-fmt.log; fi
   tail -1 /tmp/sema-fmt.log
 fi
+if bash tests/fmt/cli_test.sh "$REL" >/tmp/sema-fmt.log 2>&1; then ok; else bad "fmt command line"; tail -30 /tmp/sema-fmt.log; fi
+tail -1 /tmp/sema-fmt.log
 if bash tests/fmt/repo_test.sh "$REL" >/tmp/sema-fmt.log 2>&1; then ok; else bad "fmt repository files"; tail -30 /tmp/sema-fmt.log; fi
 tail -1 /tmp/sema-fmt.log
 

@@ -16,7 +16,7 @@ build() {
   for t in "${TARGETS[@]}"; do
     if [ ! -x build/fuzz/fuzz_$t ] || [ -n "$(find src tests/fuzz -newer build/fuzz/fuzz_$t -name '*.[ch]' | head -1)" ]; then
       extra=""
-      [ "$t" = fmt ] && extra=src/cli/fmt.c # the formatter lives in the CLI layer
+      [ "$t" = fmt ] && extra="src/cli/fmt.c src/cli/common.c" # the formatter lives in the CLI layer
       $CLANG $FLAGS src/*.c src/lib/*.c $extra tests/fuzz/fuzz_$t.c -o build/fuzz/fuzz_$t $LIBS
     fi
   done

@@ -19,8 +19,15 @@ void cli_free_sources(void);
 Value cli_error_hint(VM *vm, Value err);
 int cli_repl(VM *vm, bool quiet);
 int cli_eval_command(int argc, char **argv);
-/* All of stdin in a malloc'd, NUL-terminated buffer (eval_cmd.c). */
+/* Append S[0..N) to B as a JSON string literal (common.c). */
+void cli_json_string(StrBuf *b, const char *s, size_t n);
+/* All of stdin in a malloc'd, NUL-terminated buffer (common.c); a read
+ * error leaves ferror(stdin) set. */
 char *cli_read_stdin(size_t *len);
+/* The source line LINE of SRC[0..LEN) on stderr with a caret under column
+ * COL (a window of it when the line is long); nothing when SRC has no such
+ * line (common.c). */
+void cli_print_excerpt(const char *src, size_t len, long line, long col);
 int cli_doc_command(int argc, char **argv); /* `sema doc` (doc.c) */
 /* Print what `,doc NAME` shows to OUT (an unbound name: to stderr); false
  * when NAME is not bound. */

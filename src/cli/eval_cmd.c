@@ -19,26 +19,6 @@
 #include "../lib/llm_cli.h"
 #include "cli.h"
 
-static void json_string(StrBuf *b, const char *s, size_t n) {
-  sb_addc(b, '"');
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    switch (c) {
-    case '"': sb_adds(b, "\\\""); break;
-    case '\\': sb_adds(b, "\\\\"); break;
-    case '\n': sb_adds(b, "\\n"); break;
-    case '\r': sb_adds(b, "\\r"); break;
-    case '\t': sb_adds(b, "\\t"); break;
-    default:
-      if (c < 0x20)
-        sb_addf(b, "\\u%04x", c);
-      else
-        sb_addc(b, (char)c);
-    }
-  }
-  sb_addc(b, '"');
-}
-
 typedef struct {
   const char *src;
   size_t len;
@@ -101,17 +81,6 @@ static void run(VM *vm, void *ud) {
   j->result = compile_eval_string(vm, j->src, j->len, j->path);
 }
 
-char *cli_read_stdin(size_t *len) {
-  StrBuf b;
-  sb_init(&b);
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) sb_add(&b, buf, n);
-  if (!b.data) sb_add(&b, "", 0);
-  *len = b.len;
-  return b.data;
-}
-
 /* the error's line/col: reader position, else the innermost frame with one */
 static bool error_pos(VM *vm, Value err, int64_t *line, int64_t *col) {
   Value l, c, trace = NIL_VAL;
@@ -136,24 +105,24 @@ static void json_envelope(VM *vm, Capture *cap, bool ok, Value value, const char
     StrBuf v;
     sb_init(&v);
     print_pretty(vm, &v, value, 120);
-    json_string(&b, v.data, v.len);
+    cli_json_string(&b, v.data, v.len);
     sb_free(&v);
   } else
     sb_adds(&b, "null");
   sb_adds(&b, ",\"stdout\":");
-  json_string(&b, cap->out.data ? cap->out.data : "", cap->out.len);
+  cli_json_string(&b, cap->out.data ? cap->out.data : "", cap->out.len);
   sb_adds(&b, ",\"stderr\":");
-  json_string(&b, cap->err.data ? cap->err.data : "", cap->err.len);
+  cli_json_string(&b, cap->err.data ? cap->err.data : "", cap->err.len);
   sb_adds(&b, ",\"error\":");
   if (ok) {
     sb_adds(&b, "null");
   } else {
     sb_adds(&b, "{\"message\":");
-    json_string(&b, errmsg, strlen(errmsg));
+    cli_json_string(&b, errmsg, strlen(errmsg));
     Value hint = cli_error_hint(vm, vm->error);
     if (is_string(hint)) {
       sb_adds(&b, ",\"hint\":");
-      json_string(&b, str_data(hint), str_len(hint));
+      cli_json_string(&b, str_data(hint), str_len(hint));
     }
     int64_t line, col;
     if (is_map(vm->error) && error_pos(vm, vm->error, &line, &col))

@@ -44,6 +44,7 @@
 #include "../map.h"
 #include "../reader.h"
 #include "../runtime.h"
+#include "cli.h"
 #include "fmt.h"
 
 #define TOO_WIDE ((size_t)1 << 40)
@@ -1287,7 +1288,7 @@ FmtStatus fmt_format(VM *vm, const char *src, size_t len, const FmtOptions *opt,
 
 /* ================================================================ sema fmt */
 
-typedef enum { MODE_WRITE, MODE_CHECK, MODE_DIFF, MODE_STDOUT } Mode;
+typedef enum { MODE_WRITE, MODE_CHECK, MODE_DIFF, MODE_STDOUT, MODE_JSON } Mode;
 
 typedef struct {
   char **v;
@@ -1490,44 +1491,32 @@ static void load_config(VM *vm, FmtOptions *o, bool *align) {
 
 /* ---- reporting ---- */
 
-static void print_excerpt(const char *src, size_t len, uint32_t line, uint32_t col) {
-  const char *p = src, *end = src + len;
-  for (uint32_t l = 1; l < line && p < end; l++) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    if (!nl) return;
-    p = nl + 1;
-  }
-  const char *e = memchr(p, '\n', (size_t)(end - p));
-  if (!e) e = end;
-  if (e > p && e[-1] == '\r') e--;
-  size_t bad;
-  if (e - p > 200 || memchr(p, 0, (size_t)(e - p)) || !utf8_valid(p, (size_t)(e - p), &bad)) return;
-  fprintf(stderr, "%5u | %.*s\n      | ", line, (int)(e - p), p);
-  uint32_t c = 1;
-  for (const char *q = p; q < e && c < col; q++) {
-    if (((unsigned char)*q & 0xC0) == 0x80) continue;
-    fputc(*q == '\t' ? '\t' : ' ', stderr);
-    c++;
-  }
-  fputs("^\n", stderr);
-}
-
 static void report_error(const char *name, const char *src, size_t len, const FmtError *err) {
   if (err->line)
     fprintf(stderr, "Error formatting %s:%u:%u: %s\n", name, err->line, err->col, err->msg);
   else
     fprintf(stderr, "Error formatting %s: %s\n", name, err->msg);
-  if (err->line) print_excerpt(src, len, err->line, err->col);
+  if (err->line) cli_print_excerpt(src, len, err->line, err->col);
 }
 
-/* ---- diff: unified format, 3 lines of context ---- */
+/* ---- diff: the reference's positional hunks (RULES.md §13) ----
+ *
+ * Line i of the old text is compared with line i of the new one, nothing
+ * more (no alignment of inserted or deleted lines).  Lines are split at
+ * "\n" with one trailing "\r" dropped, and a final line break does not start
+ * an empty line.  The first differing line opens a hunk "@@ -L +L @@" (both
+ * 1-based and equal); each differing line prints "-old" and "+new" (only
+ * the side that has line i); equal lines inside the hunk print " line" while
+ * they are fewer than 3 lines past the hunk's first line, and the first
+ * equal line after that closes the hunk.  A file whose only change is its
+ * final line break gets the two header lines and no hunk. */
 
 typedef struct {
   const char *p;
   size_t n;
 } Line;
 
-static Line *split_lines(const char *s, size_t len, size_t *count, bool *final_nl) {
+static Line *split_lines(const char *s, size_t len, size_t *count) {
   size_t cap = 16, n = 0;
   Line *v = malloc(cap * sizeof *v);
   if (!v) fmt_oom();
@@ -1535,6 +1524,7 @@ static Line *split_lines(const char *s, size_t len, size_t *count, bool *final_n
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     const char *e = nl ? nl : end;
+    if (nl && e > p && e[-1] == '\r') e--;
     if (n == cap) {
       cap *= 2;
       v = realloc(v, cap * sizeof *v);
@@ -1544,119 +1534,87 @@ static Line *split_lines(const char *s, size_t len, size_t *count, bool *final_n
     p = nl ? nl + 1 : end;
   }
   *count = n;
-  *final_nl = len == 0 || s[len - 1] == '\n';
   return v;
 }
 
-static bool line_eq(Line a, Line b) { return a.n == b.n && memcmp(a.p, b.p, a.n) == 0; }
-
-enum { OP_EQ, OP_DEL, OP_INS };
-
-/* Edit script from a to b: common prefix and suffix, and a longest common
- * subsequence of the middle when that is small enough to tabulate (otherwise
- * the middle is replaced as a whole: still a correct diff, only longer). */
-static unsigned char *edit_script(Line *a, size_t na, Line *b, size_t nb, size_t *nops) {
-  unsigned char *ops = malloc(na + nb + 1);
-  if (!ops) fmt_oom();
-  size_t k = 0, pre = 0, suf = 0;
-  while (pre < na && pre < nb && line_eq(a[pre], b[pre])) pre++;
-  while (suf < na - pre && suf < nb - pre && line_eq(a[na - 1 - suf], b[nb - 1 - suf])) suf++;
-  for (size_t i = 0; i < pre; i++) ops[k++] = OP_EQ;
-  size_t m = na - pre - suf, n = nb - pre - suf;
-  Line *A = a + pre, *B = b + pre;
-  uint32_t *t = NULL;
-  if (m && n && m * n <= 4000000) t = calloc((m + 1) * (n + 1), sizeof *t);
-  if (t) {
-#define T(i, j) t[(i) * (n + 1) + (j)]
-    for (size_t i = m; i-- > 0;)
-      for (size_t j = n; j-- > 0;)
-        T(i, j) = line_eq(A[i], B[j]) ? T(i + 1, j + 1) + 1 : (T(i + 1, j) >= T(i, j + 1) ? T(i + 1, j) : T(i, j + 1));
-    size_t i = 0, j = 0;
-    while (i < m || j < n) {
-      if (i < m && j < n && line_eq(A[i], B[j])) {
-        ops[k++] = OP_EQ;
-        i++, j++;
-      } else if (j < n && (i == m || T(i, j + 1) >= T(i + 1, j))) {
-        ops[k++] = OP_INS;
-        j++;
-      } else {
-        ops[k++] = OP_DEL;
-        i++;
-      }
-    }
-#undef T
-    free(t);
-  } else {
-    for (size_t i = 0; i < m; i++) ops[k++] = OP_DEL;
-    for (size_t j = 0; j < n; j++) ops[k++] = OP_INS;
-  }
-  for (size_t i = 0; i < suf; i++) ops[k++] = OP_EQ;
-  *nops = k;
-  return ops;
-}
-
-static void diff_line(FILE *f, char tag, Line l, bool last, bool final_nl) {
+static void diff_line(FILE *f, char tag, Line l) {
   fputc(tag, f);
   fwrite(l.p, 1, l.n, f);
   fputc('\n', f);
-  if (last && !final_nl) fputs("\\ No newline at end of file\n", f);
 }
 
 static void print_diff(FILE *f, const char *name, const char *old, size_t olen, const char *new, size_t nlen) {
-  size_t na, nb, nops;
-  bool anl, bnl;
-  Line *a = split_lines(old, olen, &na, &anl), *b = split_lines(new, nlen, &nb, &bnl);
-  /* a missing final newline is a change of the last line */
-  if (na && nb && anl != bnl && line_eq(a[na - 1], b[nb - 1])) a[na - 1].n = (size_t)-1 >> 1, a[na - 1].p = NULL;
-  unsigned char *ops = edit_script(a, na, b, nb, &nops);
-  if (na && a[na - 1].p == NULL) a[na - 1] = b[nb - 1];
+  size_t na, nb;
+  Line *a = split_lines(old, olen, &na), *b = split_lines(new, nlen, &nb);
+  const Line none = {"", 0};
   fprintf(f, "--- %s\n+++ %s\n", name, name);
-  const size_t ctx = 3;
-  size_t i = 0;
-  while (i < nops) {
-    if (ops[i] == OP_EQ) {
-      i++;
-      continue;
-    }
-    /* a hunk: from ctx lines before this change to ctx lines after the last
-     * change that is at most 2*ctx equal lines from the previous one */
-    size_t start = i > ctx ? i - ctx : 0, end = i;
-    for (size_t j = i; j < nops; j++) {
-      if (ops[j] != OP_EQ) {
-        end = j + 1;
-        continue;
+  bool in_hunk = false;
+  size_t start = 0;
+  for (size_t i = 0; i < na || i < nb; i++) {
+    Line x = i < na ? a[i] : none, y = i < nb ? b[i] : none;
+    if (x.n != y.n || memcmp(x.p, y.p, x.n) != 0) {
+      if (!in_hunk) {
+        in_hunk = true;
+        start = i;
+        fprintf(f, "@@ -%zu +%zu @@\n", i + 1, i + 1);
       }
-      if (j - end >= 2 * ctx) break;
+      if (i < na) diff_line(f, '-', x);
+      if (i < nb) diff_line(f, '+', y);
+    } else if (in_hunk && i - start < 3) {
+      diff_line(f, ' ', x);
+    } else {
+      in_hunk = false;
     }
-    end = end + ctx < nops ? end + ctx : nops;
-    size_t ai = 0, bi = 0;
-    for (size_t j = 0; j < start; j++) {
-      ai += ops[j] != OP_INS;
-      bi += ops[j] != OP_DEL;
-    }
-    size_t ac = 0, bc = 0;
-    for (size_t j = start; j < end; j++) {
-      ac += ops[j] != OP_INS;
-      bc += ops[j] != OP_DEL;
-    }
-    fprintf(f, "@@ -%zu,%zu +%zu,%zu @@\n", ac ? ai + 1 : ai, ac, bc ? bi + 1 : bi, bc);
-    for (size_t j = start; j < end; j++) {
-      if (ops[j] == OP_EQ) {
-        diff_line(f, ' ', a[ai], ai + 1 == na, anl && bnl);
-        ai++, bi++;
-      } else if (ops[j] == OP_DEL) {
-        diff_line(f, '-', a[ai], ai + 1 == na, anl);
-        ai++;
-      } else {
-        diff_line(f, '+', b[bi], bi + 1 == nb, bnl);
-        bi++;
-      }
-    }
-    i = end;
   }
-  free(ops);
   free(a);
   free(b);
+}
+
+/* ---- --json: one object per file on a line of its own ---- */
+
+/* Start B as the object of FILE: `{"file":...,` (nothing for stdin). */
+static void json_open(StrBuf *b, const char *file) {
+  sb_init(b);
+  sb_addc(b, '{');
+  if (file) {
+    sb_adds(b, "\"file\":");
+    cli_json_string(b, file, strlen(file));
+    sb_addc(b, ',');
+  }
+}
+
+static void json_result(const char *file, const char *src, size_t len, const StrBuf *out) {
+  StrBuf b;
+  json_open(&b, file);
+  bool changed = out->len != len || (len && memcmp(out->data, src, len) != 0);
+  sb_addf(&b, "\"formatted\":true,\"changed\":%s,\"source\":", changed ? "true" : "false");
+  cli_json_string(&b, out->data ? out->data : "", out->len);
+  sb_adds(&b, "}\n");
+  fwrite(b.data, 1, b.len, stdout);
+  sb_free(&b);
+}
+
+/* The error object: "error" is what the text mode prints on stderr (first
+ * line), "line"/"col" are there when the error has a position. */
+static void json_failure(const char *file, const char *msg, uint32_t line, uint32_t col) {
+  StrBuf b;
+  json_open(&b, file);
+  sb_adds(&b, "\"formatted\":false,\"error\":");
+  cli_json_string(&b, msg, strlen(msg));
+  if (line) sb_addf(&b, ",\"line\":%u,\"col\":%u", line, col);
+  sb_adds(&b, "}\n");
+  fwrite(b.data, 1, b.len, stdout);
+  sb_free(&b);
+}
+
+static void json_format_error(const char *file, const FmtError *err) {
+  char msg[900];
+  const char *name = file ? file : "stdin";
+  if (err->line)
+    snprintf(msg, sizeof msg, "Error formatting %s:%u:%u: %s", name, err->line, err->col, err->msg);
+  else
+    snprintf(msg, sizeof msg, "Error formatting %s: %s", name, err->msg);
+  json_failure(file, msg, err->line, err->col);
 }
 
 /* ---- writing a file in place: a temporary file beside it, then rename ---- */
@@ -1710,7 +1668,8 @@ static void fmt_usage(FILE *f) {
         "  FILES           .sema files, directories (searched for *.sema), globs such as 'src/**/*.sema',\n"
         "                  or - to format standard input to standard output; none: every *.sema below .\n"
         "  --check         write nothing; name each file that would change, exit 1 if any would\n"
-        "  --diff          write nothing; print the changes as a unified diff\n"
+        "  --diff          write nothing; print the changed lines (positional hunks)\n"
+        "  --json          write nothing; print one JSON object per file with its formatted text\n"
         "  --stdout        print the formatted text instead of rewriting the files\n"
         "  --width N       target line width in bytes (default 80)\n"
         "  --indent N      spaces per nesting level (default 2)\n"
@@ -1733,34 +1692,12 @@ static bool parse_count(const char *s, size_t max, size_t *out) {
   return true;
 }
 
-static char *read_stdin(size_t *len) {
-  size_t cap = 65536, n = 0;
-  char *s = malloc(cap);
-  if (!s) fmt_oom();
-  for (;;) {
-    if (n == cap) {
-      cap *= 2;
-      s = realloc(s, cap);
-      if (!s) fmt_oom();
-    }
-    size_t r = fread(s + n, 1, cap - n, stdin);
-    n += r;
-    if (r == 0) break;
-  }
-  if (ferror(stdin)) {
-    free(s);
-    return NULL;
-  }
-  *len = n;
-  return s;
-}
-
 static bool same_text(const char *a, size_t alen, const StrBuf *b) {
   return alen == b->len && (alen == 0 || memcmp(a, b->data, alen) == 0);
 }
 
 int cli_fmt_command(int argc, char **argv) {
-  bool check = false, diff = false, to_stdout = false, align_flag = false;
+  bool check = false, diff = false, to_stdout = false, align_flag = false, json = false;
   bool width_set = false, indent_set = false;
   size_t width = 0, indent = 0;
   PathList args = {0};
@@ -1775,6 +1712,8 @@ int cli_fmt_command(int argc, char **argv) {
       check = true;
     } else if (strcmp(a, "--diff") == 0) {
       diff = true;
+    } else if (strcmp(a, "--json") == 0) {
+      json = true;
     } else if (strcmp(a, "--stdout") == 0) {
       to_stdout = true;
     } else if (strcmp(a, "--align") == 0) {
@@ -1830,30 +1769,38 @@ int cli_fmt_command(int argc, char **argv) {
   if (width_set) opt.width = width;
   if (indent_set) opt.indent = indent;
   opt.align = align_flag || align_cfg;
-  Mode mode = check ? MODE_CHECK : diff ? MODE_DIFF : to_stdout ? MODE_STDOUT : MODE_WRITE;
+  /* --json writes nothing and never fails for a changed file: it reports */
+  Mode mode = json ? MODE_JSON : check ? MODE_CHECK : diff ? MODE_DIFF : to_stdout ? MODE_STDOUT : MODE_WRITE;
   int rc = 0;
 
   if (use_stdin) {
     size_t len = 0;
-    char *src = read_stdin(&len);
-    if (!src) {
-      fprintf(stderr, "Error formatting stdin: cannot read standard input: %s\n", strerror(errno));
+    char *src = cli_read_stdin(&len);
+    if (ferror(stdin)) {
+      char msg[300];
+      snprintf(msg, sizeof msg, "Error formatting stdin: cannot read standard input: %s", strerror(errno));
+      free(src);
+      if (mode == MODE_JSON)
+        json_failure(NULL, msg, 0, 0);
+      else
+        fprintf(stderr, "%s\n", msg);
       rc = 1;
     } else {
       StrBuf out;
       sb_init(&out);
       FmtError err;
       if (fmt_format(vm, src, len, &opt, &out, &err) != FMT_OK) {
-        report_error("stdin", src, len, &err);
+        if (mode == MODE_JSON)
+          json_format_error(NULL, &err);
+        else
+          report_error("stdin", src, len, &err);
         rc = 1;
-      } else if (mode == MODE_CHECK || mode == MODE_DIFF) {
-        bool changed = !same_text(src, len, &out);
-        if (changed && !check) print_diff(stdout, "<stdin>", src, len, out.data, out.len);
-        if (changed && check) {
-          printf("Would reformat: <stdin>\n");
-          rc = 1;
-        }
+      } else if (mode == MODE_JSON) {
+        json_result(NULL, src, len, &out);
       } else {
+        /* RULES.md §13: with `-`, --check and --diff are ignored: the
+         * formatted text goes to stdout and the status is 0 (an editor pipes
+         * its buffer through `sema fmt --check -` and gets the text back) */
         fwrite(out.data ? out.data : "", 1, out.len, stdout);
       }
       sb_free(&out);
@@ -1890,12 +1837,17 @@ int cli_fmt_command(int argc, char **argv) {
     int err_no = 0;
     char *src = reader_read_file(path, &len, &err_no);
     if (!src) {
+      char msg[PATH_MAX + 300];
       if (err_no == ENOENT)
-        fprintf(stderr, "error: file not found: %s\n", path);
+        snprintf(msg, sizeof msg, "file not found: %s", path);
       else if (err_no == EACCES)
-        fprintf(stderr, "error: permission denied: %s\n", path);
+        snprintf(msg, sizeof msg, "permission denied: %s", path);
       else
-        fprintf(stderr, "error: reading %s: %s\n", path, strerror(err_no));
+        snprintf(msg, sizeof msg, "reading %s: %s", path, strerror(err_no));
+      if (mode == MODE_JSON)
+        json_failure(path, msg, 0, 0);
+      else
+        fprintf(stderr, "error: %s\n", msg);
       nerrors++;
       continue;
     }
@@ -1903,7 +1855,10 @@ int cli_fmt_command(int argc, char **argv) {
     sb_init(&out);
     FmtError err;
     if (fmt_format(vm, src, len, &opt, &out, &err) != FMT_OK) {
-      report_error(path, src, len, &err);
+      if (mode == MODE_JSON)
+        json_format_error(path, &err);
+      else
+        report_error(path, src, len, &err);
       nerrors++;
     } else {
       nok++;
@@ -1917,6 +1872,7 @@ int cli_fmt_command(int argc, char **argv) {
         if (changed) print_diff(stdout, path, src, len, out.data, out.len);
         break;
       case MODE_STDOUT: fwrite(out.data ? out.data : "", 1, out.len, stdout); break;
+      case MODE_JSON: json_result(path, src, len, &out); break;
       case MODE_WRITE:
         if (changed) {
           if (write_atomic(path, out.data ? out.data : "", out.len))
@@ -1934,18 +1890,24 @@ int cli_fmt_command(int argc, char **argv) {
     free(src);
     fflush(stdout);
   }
-  FILE *sum = mode == MODE_DIFF || mode == MODE_STDOUT ? stderr : stdout;
-  if (mode == MODE_CHECK || mode == MODE_DIFF) {
+  /* The summary, on stdout (RULES.md §13; the reference's texts, with its
+   * blank line before a summary that follows a list of changes).  --stdout
+   * prints only the formatted text; --json ends with a plain line. */
+  if (mode == MODE_CHECK) {
     if (nchanged)
-      fprintf(sum, "%zu file(s) would be reformatted, %zu file(s) checked\n", nchanged, nok);
-    else if (nok)
-      fprintf(sum, "%zu file(s) already formatted\n", nok);
-    if (nchanged && mode == MODE_CHECK) rc = 1;
+      printf("\n%zu file(s) would be reformatted, %zu file(s) checked\n", nchanged, nok);
+    else
+      printf("%zu file(s) already formatted\n", nok);
+    if (nchanged) rc = 1;
+  } else if (mode == MODE_DIFF) {
+    printf("\n%zu file(s) would change, %zu file(s) checked\n", nchanged, nok);
+  } else if (mode == MODE_JSON) {
+    printf("%zu file(s) would change, %zu file(s) checked\n", nchanged, nok);
   } else if (mode == MODE_WRITE) {
     if (nchanged)
-      fprintf(sum, "%zu file(s) formatted, %zu file(s) unchanged\n", nchanged, nok - nchanged);
-    else if (nok)
-      fprintf(sum, "%zu file(s) already formatted\n", nok);
+      printf("\n%zu file(s) formatted, %zu file(s) unchanged\n", nchanged, nok - nchanged);
+    else
+      printf("%zu file(s) already formatted\n", nok);
   }
   if (nerrors) {
     fprintf(stderr, "%zu error(s)\n", nerrors);

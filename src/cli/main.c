@@ -55,39 +55,6 @@ static void print_frame_line(VM *vm, Value frame) {
   fputc('\n', stderr);
 }
 
-/* The source line at LINE with a caret under COL. */
-static void print_excerpt(const char *src, size_t len, long line, long col) {
-  const char *p = src, *end = src + len;
-  for (long l = 1; l < line && p < end; l++) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    if (!nl) return;
-    p = nl + 1;
-  }
-  const char *e = memchr(p, '\n', (size_t)(end - p));
-  if (!e) e = end;
-  if (e > p && e[-1] == '\r') e--;
-  /* long lines: show a window of about 100 bytes around the column */
-  long c = 1;
-  const char *from = p;
-  while (from < e && c < col - 60) {
-    from++;
-    if (((unsigned char)*from & 0xC0) != 0x80) c++;
-  }
-  p = from;
-  if (e - p > 120) {
-    e = p + 120;
-    while (e > p && ((unsigned char)*e & 0xC0) == 0x80) e--;
-  }
-  fprintf(stderr, "%5ld | %s%.*s\n      | %s", line, from > src && c > 1 ? "..." : "", (int)(e - p), p,
-          c > 1 ? "   " : "");
-  for (const char *q = p; q < e && c < col; q++) {
-    if (((unsigned char)*q & 0xC0) == 0x80) continue;
-    fputc(*q == '\t' ? '\t' : ' ', stderr);
-    c++;
-  }
-  fputs("^\n", stderr);
-}
-
 /* Sources the CLI ran that are not files on disk (REPL entries): an error in
  * a function defined by an earlier entry shows that entry's line. */
 typedef struct {
@@ -172,7 +139,8 @@ static const char *const dialect_hints[][2] = {
 
 /* The hint of an error as the CLI shows it (and sema eval --json): the one
  * raised with it, else for an unbound name the dialect hint or the closest
- * bound names and special forms ("Did you mean 'println'?"). */
+ * bound names, locals in scope there and special forms ("Did you mean
+ * 'println'?"). */
 Value cli_error_hint(VM *vm, Value err) {
   if (is_string(vm->error_hint)) return vm->error_hint;
   Value type = NIL_VAL, name = NIL_VAL;
@@ -181,7 +149,10 @@ Value cli_error_hint(VM *vm, Value err) {
     return NIL_VAL;
   for (size_t i = 0; i < sizeof dialect_hints / sizeof dialect_hints[0]; i++)
     if (strcmp(str_data(name), dialect_hints[i][0]) == 0) return str_from_c(vm, dialect_hints[i][1]);
-  Value close = doc_suggest(vm, str_data(name));
+  Value file;
+  long line, col;
+  if (!error_position(vm, err, &file, &line, &col)) line = 0;
+  Value close = doc_suggest_at(vm, str_data(name), line);
   if (!is_cons(close)) return NIL_VAL;
   vm_push_root(vm, close);
   StrBuf b;
@@ -218,7 +189,7 @@ void cli_report_error(VM *vm, const char *prefix, const char *src, size_t len, c
       text = owned = reader_read_file(pname, &tlen, &e);
     }
     if (reader || !here) fprintf(stderr, "  --> %s:%ld:%ld\n", pname ? pname : "<input>", line, col);
-    if (text) print_excerpt(text, tlen, line, col);
+    if (text) cli_print_excerpt(text, tlen, line, col);
     free(owned);
   }
   Value trace = NIL_VAL;

@@ -205,11 +205,11 @@ static int edit_distance(const char *a, const char *b, int limit) {
 
 typedef struct {
   Value names[MAX_SUGGEST];
-  int dist[MAX_SUGGEST];
+  int dist[MAX_SUGGEST]; /* edit distance, times 2 plus 1 for a global: a local in scope wins a tie */
   int n;
 } Close;
 
-static void consider(VM *vm, Close *c, const char *query, Value sym, int limit) {
+static void consider(VM *vm, Close *c, const char *query, Value sym, int limit, bool local) {
   const char *name = sym_cstr(vm, sym);
   if (name[0] == ' ' || name[0] == '%' || strcmp(name, query) == 0) return;
   int d = edit_distance(query, name, limit);
@@ -217,6 +217,7 @@ static void consider(VM *vm, Close *c, const char *query, Value sym, int limit) 
   const char *slash = strrchr(name, '/');
   if (d > limit && slash && slash != name && slash[1] && strcmp(slash + 1, query) == 0) d = limit;
   if (d > limit) return;
+  d = 2 * d + !local;
   for (int i = 0; i < c->n; i++)
     if (c->names[i] == sym) return;
   int at = c->n;
@@ -230,14 +231,21 @@ static void consider(VM *vm, Close *c, const char *query, Value sym, int limit) 
   if (c->n < MAX_SUGGEST) c->n++;
 }
 
-Value doc_suggest(VM *vm, const char *query) {
+Value doc_suggest(VM *vm, const char *query) { return doc_suggest_at(vm, query, -1); }
+
+Value doc_suggest_at(VM *vm, const char *query, long line) {
   size_t len = strlen(query);
   int limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
   Close c = {.n = 0};
   Value name, value;
+  if (line >= 0) {
+    Value locals[64];
+    size_t k = env_unbound_locals(vm, SYM(vm, query), line, locals, 64);
+    for (size_t i = 0; i < k; i++) consider(vm, &c, query, locals[i], limit, true);
+  }
   for (uint32_t i = 0; env_global_at(vm, i, &name, &value); i++)
-    if (value != UNBOUND_VAL) consider(vm, &c, query, name, limit);
-  for (size_t i = 0; i < analyze_special_count(); i++) consider(vm, &c, query, SYM(vm, analyze_special_name(i)), limit);
+    if (value != UNBOUND_VAL) consider(vm, &c, query, name, limit, false);
+  for (size_t i = 0; i < analyze_special_count(); i++) consider(vm, &c, query, SYM(vm, analyze_special_name(i)), limit, false);
   return list_from(vm, c.names, (size_t)c.n);
 }
 

@@ -24,6 +24,9 @@ Value doc_format(VM *vm, Value sym);
 /* Up to 4 bound names (and special forms) close to NAME: a list of symbols,
  * nearest first. */
 Value doc_suggest(VM *vm, const char *name);
+/* The same, for an unbound-variable error at LINE: also the locals that
+ * were in scope where NAME was compiled (env_unbound_locals). */
+Value doc_suggest_at(VM *vm, const char *name, long line);
 /* Append S to B wrapped to WIDTH columns, each line starting with INDENT
  * spaces; the line breaks in S are kept. */
 void doc_wrap(StrBuf *b, const char *s, size_t len, int indent, int width);

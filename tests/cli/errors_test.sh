@@ -64,6 +64,20 @@ out=$(timeout 10 "$BIN" eval --json --expr '(define (f lst) (lenght lst))
 (f 1)')
 has dym-json '"hint":"Did you mean '"'"'length'"'"'?"' "$out"
 has dym-json-line '"line":1' "$out"
+# locals in scope are candidates too (issue 18 item 2), and win a tie with a global
+printf '(define (area width height)\n  (* widht height))\n(area 2 3)\n' >loc.sema
+out=$(timeout 10 "$BIN" loc.sema 2>&1)
+has dym-local "  hint: Did you mean 'width'?" "$out"
+out=$(timeout 10 "$BIN" --interp loc.sema 2>&1)
+has dym-local-interp "  hint: Did you mean 'width'?" "$out"
+out=$(timeout 10 "$BIN" eval --json --stdin <loc.sema)
+has dym-local-json '"hint":"Did you mean '"'"'width'"'"'?","line":2' "$out"
+out=$(timeout 10 "$BIN" eval --json --expr '(let ((counter 1)) (+ countr 1))')
+has dym-local-tie '"hint":"Did you mean '"'"'counter'"'"' or '"'"'count'"'"'?"' "$out"
+# a local of another function, not in scope at the failing reference, is not offered
+printf '(define (a width) width)\n(define (b height)\n  (* widht height))\n(b 1)\n' >loc2.sema
+out=$(timeout 10 "$BIN" loc2.sema 2>&1)
+hasnt dym-local-out-of-scope "width" "$(echo "$out" | grep hint)"
 out=$(timeout 10 "$BIN" -e '(try (pritnln 1) (catch e e))' 2>&1)
 hasnt dym-not-in-map "mean" "$out"
 has dym-message ':message "Unbound variable: pritnln"' "$out"

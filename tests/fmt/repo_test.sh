@@ -4,6 +4,9 @@
 # same data) and the output is a fixed point, at the default options and at
 # --width 40 --indent 4 --align.  Files that do not read are listed in
 # tests/fmt/unreadable.txt; tests/fuzz holds fuzz inputs, not program text.
+# Then `sema fmt --check` over every one of them but those that
+# tests/fmt/unformatted.txt leaves out (with its reasons): the repository is
+# kept formatted.
 #   tests/fmt/repo_test.sh SEMA
 set -u
 cd "$(dirname "$0")/../.."
@@ -24,5 +27,28 @@ while IFS= read -r f; do
     if ! cmp -s "$tmp/a" "$tmp/b"; then echo "fmt repo: $f ($opts): not idempotent"; fails=$((fails + 1)); fi
   done
 done < <(find . -name '*.sema' -not -path './tests/fuzz/*' -not -path './build/*' | sed 's|^\./||' | sort)
-echo "fmt repo: $n runs, $fails failed"
+
+# the repository is formatted: sema fmt --check over all files minus the exclusions
+pats=()
+while IFS= read -r l; do
+  l=${l%%#*}
+  l=${l%"${l##*[![:space:]]}"}
+  [ -n "$l" ] && pats+=("$l")
+done <tests/fmt/unformatted.txt
+checked=()
+while IFS= read -r f; do
+  skip=0
+  for p in "${pats[@]}"; do
+    # shellcheck disable=SC2053
+    [[ $f == $p ]] && skip=1 && break
+  done
+  [ $skip -eq 0 ] && checked+=("$f")
+done < <(find . -name '*.sema' -not -path './tests/fuzz/*' -not -path './build/*' | sed 's|^\./||' | sort)
+n=$((n + 1))
+if ! timeout 60 "$S" fmt --check "${checked[@]}" >"$tmp/check" 2>&1; then
+  echo "fmt repo: sema fmt --check fails (format these with $S fmt FILE, or list them in tests/fmt/unformatted.txt with a reason):"
+  grep -v '^$' "$tmp/check" | head -40
+  fails=$((fails + 1))
+fi
+echo "fmt repo: $n runs, $fails failed; --check: $(tail -1 "$tmp/check")"
 [ $fails -eq 0 ]
