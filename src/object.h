@@ -93,6 +93,7 @@ typedef struct Proto {
   Value file;  /* string or nil */
   Value deopt; /* vector of (pc cell op) triples for intrinsic instructions, or nil */
 } Proto;
+#define PROTO_CHARGED 1u /* h.flags: its C arrays are counted in the heap (gc_proto_bytes) */
 
 typedef struct {
   Obj h; /* aux = number of upvalues */
@@ -169,6 +170,7 @@ struct Foreign {
   const ForeignClass *cls;
   void *ptr;
   Value extra;
+  size_t ext; /* C bytes of ptr counted against the heap limit (gc_ext_charge), released when it is collected */
 };
 
 /* ---- accessors ---- */

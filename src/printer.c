@@ -48,7 +48,7 @@ static void print_char(StrBuf *b, uint32_t c) {
 
 static void print_map(VM *vm, StrBuf *b, Value m) {
   size_t n;
-  Value *e = map_sorted_entries(m, &n);
+  Value *e = map_sorted_entries(vm, m, &n);
   sb_addc(b, '{');
   for (size_t i = 0; i < n; i++) {
     if (i) sb_addc(b, ' ');
@@ -57,7 +57,7 @@ static void print_map(VM *vm, StrBuf *b, Value m) {
     print_value(vm, b, e[2 * i + 1], true);
   }
   sb_addc(b, '}');
-  free(e);
+  map_entries_free(vm, e);
 }
 
 static void print_obj(VM *vm, StrBuf *b, Value v) {
@@ -159,7 +159,7 @@ void print_value(VM *vm, StrBuf *b, Value v, bool write) {
 Value print_to_string(VM *vm, Value v, bool write) {
   if (!write && is_string(v)) return v;
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   print_value(vm, &b, v, write);
   return sb_to_string(vm, &b);
 }
@@ -181,7 +181,7 @@ static void newline_indent(StrBuf *b, int n) {
 
 static void pp(VM *vm, StrBuf *b, Value v, int indent, int width) {
   StrBuf tmp;
-  sb_init(&tmp);
+  sb_init_vm(&tmp, vm);
   size_t len = printed_len(vm, v, &tmp);
   if ((long)len <= (long)width - indent || !(is_cons(v) || is_vector(v) || is_anymap(v))) {
     sb_add(b, tmp.data, tmp.len);
@@ -191,7 +191,7 @@ static void pp(VM *vm, StrBuf *b, Value v, int indent, int width) {
   err_check_c_stack(vm);
   if (is_anymap(v)) {
     size_t n;
-    Value *e = map_sorted_entries(v, &n);
+    Value *e = map_sorted_entries(vm, v, &n);
     sb_addc(b, '{');
     for (size_t i = 0; i < n; i++) {
       if (i) newline_indent(b, indent + 1);
@@ -211,7 +211,7 @@ static void pp(VM *vm, StrBuf *b, Value v, int indent, int width) {
       }
     }
     sb_addc(b, '}');
-    free(e);
+    map_entries_free(vm, e);
   } else {
     bool vec = is_vector(v);
     sb_addc(b, vec ? '[' : '(');
