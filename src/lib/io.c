@@ -260,16 +260,20 @@ static Value n_file_write_lines(VM *vm, int argc, Value *argv) {
 
 static Value n_file_read_bytes(VM *vm, int argc, Value *argv) {
   const char *p = path_arg(vm, argv[0]);
-  size_t len;
+  /* a counted buffer: input of unknown size (/dev/zero) stops at the heap limit */
+  StrBuf b;
+  sb_init_vm(&b, vm);
   int err = 0;
-  char *data = reader_read_file(p, &len, &err);
-  if (!data) io_fail(vm, "file/read-bytes", p, err);
-  if (len > UINT32_MAX) {
-    free(data);
+  if (!reader_read_file_vm(vm, p, &b, &err)) {
+    sb_free(&b);
+    io_fail(vm, "file/read-bytes", p, err);
+  }
+  if (b.len > UINT32_MAX) {
+    sb_free(&b);
     err_io(vm, "file/read-bytes %s: file too large for a bytevector", p);
   }
-  Value bv = obj_bytevec(vm, (const uint8_t *)data, len);
-  free(data);
+  Value bv = obj_bytevec(vm, (const uint8_t *)(b.data ? b.data : ""), b.len);
+  sb_free(&b);
   return bv;
 }
 
