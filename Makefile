@@ -8,12 +8,13 @@ CC ?= cc
 CSTD = -std=c11 -D_GNU_SOURCE
 WARN = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 INCS = -Isrc -Iinclude
-LIBS = -lutf8proc -lpcre2-8 -lnettle -lm
+LIBS = -lutf8proc -lpcre2-8 -lm -ldl -lpthread
 CLI_LIBS = -ledit
 # The release binary links the permissive-licence libraries statically (their
 # Debian -dev packages ship the .a files): resolving ~900 dynamic symbols was a
-# third of `sema -e 1` (docs/design.md, "Startup").  nettle (LGPL) stays shared.
-RELEASE_LIBS = -Wl,-Bstatic -lutf8proc -lpcre2-8 -ledit -ltinfo -lbsd -lmd -Wl,-Bdynamic -lnettle -lm
+# third of `sema -e 1` (docs/design.md, "Startup").  nettle (LGPL), libcurl, libsqlite3,
+# libmicrohttpd and wslay are loaded with dlopen on first use (src/lib/dynlib.h).
+RELEASE_LIBS = -Wl,-Bstatic -lutf8proc -lpcre2-8 -ledit -ltinfo -lbsd -lmd -Wl,-Bdynamic -lm -ldl -lpthread
 OPT ?= -O3 -g
 # hash tries count bits on every step: use the instruction where there is one
 ifeq ($(shell uname -m),x86_64)
@@ -33,7 +34,7 @@ DBG_CLI_OBJ = $(CLI_SRC:src/%.c=build/debug/obj/%.o)
 .PHONY: all debug test check-all check-oom deps clean unit bench profile-ops pgo soak fuzz fuzz-build fuzz-smoke
 .PHONY: install embed-example build/sema.pc
 
-all: build/sema build/libsema.so
+all: build/sema build/libsema.so build/sema.pc
 
 build/obj/%.o: src/%.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)

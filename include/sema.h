@@ -1,14 +1,19 @@
 /* sema.h - the C embedding API of the Sema interpreter.
  *
  * This is the only header an embedding program includes.  Link with
- * -lsema (static or shared) plus -lutf8proc -lpcre2-8 -lm, or use
- * `pkg-config --cflags --libs sema`.
+ * -lsema (static or shared) plus the libraries it uses:
+ *   cc host.c -Iinclude build/libsema.a -lutf8proc -lpcre2-8 -lm -ldl -lpthread
+ * or `pkg-config --cflags --libs sema` (build/sema.pc, made by `make`).
+ * nettle, libcurl, SQLite, libmicrohttpd and wslay are loaded with dlopen
+ * when a script first needs them: they are not on the link line.
  *
  * Model
  *   A sema_State is one independent interpreter.  Several may coexist and be
  *   used in any order, even from inside each other's C functions, but the
- *   library is not thread-safe: call it from one thread at a time.  A script
- *   that calls (exit n) ends the host process.
+ *   library is not thread-safe: call it from one thread at a time (except
+ *   sema_interrupt).  A script that calls (exit n) ends the evaluation, past
+ *   every try, and sema_eval/sema_call return SEMA_EXIT with the status in
+ *   sema_exit_code: the host process goes on.
  *
  *   Values held by C are handles (sema_Value *).  A handle keeps its value
  *   alive across garbage collections until sema_release or sema_close.  Every
@@ -46,7 +51,7 @@ extern "C" {
 #define SEMA_VERSION_PATCH 0
 #define SEMA_VERSION_STRING "0.1.0"
 
-enum { SEMA_OK = 0, SEMA_ERROR = 1 };
+enum { SEMA_OK = 0, SEMA_ERROR = 1, SEMA_EXIT = 2 };
 
 typedef struct sema_State sema_State;
 typedef struct sema_Value sema_Value;
@@ -65,7 +70,8 @@ typedef enum {
   SEMA_TMAP,     /* sorted map: {...} literals */
   SEMA_THASHMAP, /* hashmap/new */
   SEMA_TFUNCTION, /* lambda, builtin, multimethod */
-  SEMA_TOTHER    /* records, promises, bytevectors, ... */
+  SEMA_TOTHER,   /* records, promises, bytevectors, ... */
+  SEMA_TUSERDATA /* sema_userdata */
 } sema_Type;
 
 /* The library version, e.g. "0.1.0" (may differ from SEMA_VERSION_STRING
@@ -137,6 +143,51 @@ SEMA_API size_t sema_len(sema_State *S, sema_Value *v);
 SEMA_API sema_Value *sema_index(sema_State *S, sema_Value *v, size_t i);
 /* Value under KEY in a sorted or hash map; NULL when absent. */
 SEMA_API sema_Value *sema_map_get(sema_State *S, sema_Value *map, sema_Value *key);
+
+/* Building maps: a new map with KEY bound to VAL (maps are values: MAP is
+ * unchanged).  sema_map() is the empty sorted map, the {...} of Sema code. */
+SEMA_API sema_Value *sema_map(sema_State *S);
+SEMA_API sema_Value *sema_map_set(sema_State *S, sema_Value *map, sema_Value *key, sema_Value *val);
+/* Walking a sorted or hash map in key order: entry I (0 <= I < sema_len)
+ * into *key and *val (new handles); false when I is out of range or MAP is
+ * not a map.  Each call is O(n); for large maps take sema_map_entries. */
+SEMA_API bool sema_map_entry(sema_State *S, sema_Value *map, size_t i, sema_Value **key, sema_Value **val);
+/* Every entry in key order: a list of (key . value) pairs (new handle). */
+SEMA_API sema_Value *sema_map_entries(sema_State *S, sema_Value *map);
+/* Walking a list: the first element and the rest; NULL when not a pair. */
+SEMA_API sema_Value *sema_car(sema_State *S, sema_Value *list);
+SEMA_API sema_Value *sema_cdr(sema_State *S, sema_Value *list);
+
+/* ---- userdata: a C pointer carried by a Sema value ---- */
+/* TAG (a static string, compared by address) names the C type; FINALIZER
+ * (may be NULL) runs with PTR when the value is collected or at sema_close.
+ * Sema code sees an opaque value printed as <TAG>. */
+typedef void (*sema_Finalizer)(void *ptr);
+SEMA_API sema_Value *sema_userdata(sema_State *S, const char *tag, void *ptr, sema_Finalizer finalizer);
+/* PTR of a userdata value made with the same TAG; NULL otherwise. */
+SEMA_API void *sema_to_userdata(sema_State *S, sema_Value *v, const char *tag);
+
+/* ---- host control ---- */
+/* Output of display/print/println (STREAM 1) and print-error/... (STREAM 2)
+ * goes to WRITE instead of stdout/stderr; NULL restores the streams. */
+typedef void (*sema_Writer)(void *ud, int stream, const char *s, size_t n);
+SEMA_API void sema_set_writer(sema_State *S, sema_Writer write, void *ud);
+/* HOOK runs on the evaluating thread every EVERY calls/loop iterations (0:
+ * only after sema_interrupt).  It returns NULL to go on, or a message: the
+ * evaluation stops with "Eval error: MESSAGE", which no try catches.  NULL
+ * HOOK removes it (and any budget). */
+typedef const char *(*sema_Hook)(sema_State *S, void *ud);
+SEMA_API void sema_set_hook(sema_State *S, sema_Hook hook, void *ud, uint64_t every);
+/* A budget for each later sema_eval/sema_call: stop after STEPS calls and
+ * loop iterations (0: no limit) or MILLIS milliseconds (0: no limit) with
+ * "budget exceeded: ..." (replaces a hook).  Both 0 removes it. */
+SEMA_API void sema_set_budget(sema_State *S, uint64_t steps, uint64_t millis);
+/* Ask the running evaluation to stop at its next call or loop iteration (the
+ * hook decides; with none it raises "interrupted", which try can catch).
+ * Safe from a signal handler or another thread. */
+SEMA_API void sema_interrupt(sema_State *S);
+/* The status of the (exit N) that ended the last evaluation with SEMA_EXIT. */
+SEMA_API int sema_exit_code(sema_State *S);
 
 /* ---- C functions ---- */
 /* ARGV handles are borrowed for the duration of the call.  Store a new handle

@@ -172,6 +172,130 @@ static const char *const special_names[] = {
 };
 #define N_SPECIAL (sizeof special_names / sizeof special_names[0])
 
+enum {
+#define X(c_name, name) SFI_##c_name,
+  SPECIAL_FORMS(X)
+#undef X
+};
+
+/* The docstring of each special form (language.md §7): signature line, then
+ * one paragraph.  `sema doc --undocumented` (in the test command) fails on a
+ * row of SPECIAL_FORMS left out here. */
+static const char *const special_docs[N_SPECIAL] = {
+    [SFI_quote] = "(quote datum)\nReturns datum itself, unevaluated. Written 'datum.",
+    [SFI_quasiquote] = "(quasiquote template)\nCopies template (written `template), replacing each (unquote e) "
+                       "(,e) by the value of e and splicing the elements of the list or vector of each "
+                       "(unquote-splicing e) (,@e) into the enclosing list or vector; map keys and values may "
+                       "be unquoted. Nesting is not counted: an unquote at any depth belongs to the outermost "
+                       "quasiquote. Symbols ending in one # are replaced by generated symbols (auto-gensym).",
+    [SFI_if] = "(if test then [else])\nEvaluates test; if it is true (anything but #f and nil) evaluates and "
+               "returns then, otherwise else, or nil when there is no else.",
+    [SFI_cond] = "(cond clause...)\nTries each clause (test expr...) in order and evaluates the exprs of the "
+                 "first whose test is true, returning the last value; a clause (test) returns #t, (else "
+                 "expr...) is always taken, and nil is returned when no clause is taken.",
+    [SFI_case] = "(case key clause...)\nEvaluates key once and takes the first clause ((datum...) expr...) "
+                 "with a datum = to it (numbers compare numerically; the datums are not evaluated), or the "
+                 "(else expr...) clause; returns the value of the clause's last expr, or nil.",
+    [SFI_when] = "(when test body...)\nEvaluates the body forms when test is true and returns the last value; "
+                 "otherwise nil.",
+    [SFI_unless] = "(unless test body...)\nEvaluates the body forms when test is false (#f or nil) and returns "
+                   "the last value; otherwise nil.",
+    [SFI_and] = "(and expr...)\nEvaluates the exprs left to right and returns the first false value (#f or "
+                "nil, itself), or else the value of the last one; (and) is #t.",
+    [SFI_or] = "(or expr...)\nEvaluates the exprs left to right and returns the first true value, or else the "
+               "value of the last one; (or) is #f.",
+    [SFI_begin] = "(begin expr...)\nEvaluates the exprs in order and returns the last value ((begin) is nil). "
+                  "It makes no scope: a top-level begin's definitions are global.",
+    [SFI_progn] = "(progn expr...)\nAlias of begin: evaluates the exprs in order and returns the last value.",
+    [SFI_define] = "(define name expr) or (define (name param...) body...)\nBinds name to the value of expr, "
+                   "or to a function named name (a string before the other body forms is its docstring). At "
+                   "top level it defines a global, in a body a local (letrec* semantics); (define [pattern...] "
+                   "expr) and (define {pattern} expr) destructure. The value is nil.",
+    [SFI_def] = "(def name expr) or (def (name param...) body...)\nAlias of define.",
+    [SFI_defun] = "(defun name (param...) body...)\nDefines name as a function, the same as (define (name "
+                  "param...) body...); the parameter list may also be a vector, and a string before the "
+                  "other body forms is the docstring. The value is nil.",
+    [SFI_defn] = "(defn name (param...) body...)\nAlias of defun: defines name as a function, with an optional "
+                 "docstring before the other body forms.",
+    [SFI_lambda] = "(lambda (param... [. rest]) body...)\nReturns a function. The parameters are symbols or "
+                   "destructuring patterns in a list or vector; a rest parameter after . receives the extra "
+                   "arguments as a list ((lambda args body...) takes them all). The body is an implicit "
+                   "begin with internal defines; a string before the other body forms is the docstring.",
+    [SFI_fn] = "(fn [param...] body...)\nAlias of lambda: returns a function of the parameters (a list or a "
+               "vector).",
+    [SFI_let] = "(let ((name init)...) body...) or (let loop ((var init)...) body...)\nEvaluates every init in "
+                "the enclosing scope, binds the names (symbols or destructuring patterns) and evaluates the "
+                "body. The named form binds loop to a function of the vars, visible in the body, and calls it "
+                "with the inits; tail calls of it iterate in constant space.",
+    [SFI_let_star] = "(let* ((name init)...) body...)\nLike let, but binds sequentially: each init sees the "
+                     "names bound before it.",
+    [SFI_letrec] = "(letrec ((name init)...) body...)\nBinds every name first (to nil), then evaluates the "
+                   "inits in order and assigns them, then evaluates the body; for mutually recursive "
+                   "functions.",
+    [SFI_do] = "(do ((var init [step])...) (test result...) body...)\nBinds the vars to the inits, then "
+               "repeatedly: if test is true, evaluates the results and returns the last (nil if none); "
+               "otherwise evaluates the body, then all the steps with the old values, and assigns them "
+               "together. Each iteration has fresh bindings.",
+    [SFI_while] = "(while test body...)\nEvaluates the body as long as test is true; returns nil.",
+    [SFI_set] = "(set! name expr)\nAssigns the value of expr to the innermost binding of name (local, captured "
+                "or global), creating a global when there is none; returns the new value.",
+    [SFI_throw] = "(throw value)\nRaises an error of kind :user carrying value (any value: a string, a map, "
+                  "...); try catches it as a map whose :value is value.",
+    [SFI_try] = "(try body... (catch var handler...))\nEvaluates the body forms and returns the last value; if "
+                "any error is raised meanwhile (of any kind, also inside builtins and callbacks), binds var "
+                "to the error map (:type, :message, :value, :stack-trace, ...) and returns the value of the "
+                "handler forms instead. There is no finally; re-raise with throw.",
+    [SFI_defmacro] = "(defmacro name (param... [. rest]) body...)\nDefines name globally as a macro: a call "
+                     "(name form...) is replaced, when expanded, by the value of the body with the "
+                     "parameters bound to the unevaluated forms. Unhygienic; inside quasiquote, symbols "
+                     "ending in # are auto-gensyms. A string before the other body forms is the docstring.",
+    [SFI_macroexpand] = "(macroexpand form)\nEvaluates form to a datum; if it is a list whose head names a "
+                        "macro, returns the result of one expansion step (subforms unexpanded), else returns "
+                        "it unchanged.",
+    [SFI_eval] = "(eval expr)\nEvaluates expr to a datum, then expands, compiles and runs that datum as a unit "
+                 "in the global environment (the caller's locals are not visible) and returns its value. Also "
+                 "bound as a procedure, so (map eval forms) works.",
+    [SFI_match] = "(match expr (pattern [when guard] body...)...)\nEvaluates expr once and evaluates the body "
+                  "of the first clause whose pattern matches it (and whose guard, seeing the pattern's "
+                  "bindings, is true). Patterns: _, a symbol (binds), 'datum, [p... & rest], {KEY p :keys "
+                  "[names]}, or a literal compared with equal?. No match raises \"match: no clause matched "
+                  "value: ...\".",
+    [SFI_match_star] = "(match* expr (pattern [when guard] body...)...)\nLike match, but returns nil when no "
+                       "clause matches.",
+    [SFI_delay] = "(delay expr)\nReturns a promise that captures expr and its environment without evaluating "
+                  "it; force evaluates it once and caches the value.",
+    [SFI_force] = "(force promise)\nThe first time, evaluates the expression captured by delay and caches its "
+                  "value (nothing is cached when it raises); afterwards returns the cached value. A value "
+                  "that is not a promise is a type error.",
+    [SFI_define_record_type] = "(define-record-type type (ctor field...) pred (field accessor [modifier])...)\n"
+                               "Defines the global procedures ctor (a new record of the fields, in order), "
+                               "pred (#t for records of this type) and one accessor per field. Records are "
+                               "immutable: modifier names are accepted and ignored. (type r) is :type.",
+    [SFI_defmulti] = "(defmulti name dispatch-fn)\nDefines name as a multimethod with no methods: a call "
+                     "(name arg...) applies dispatch-fn to the args and calls the method registered for the "
+                     "result with the same args, else the :default method, else raises an error.",
+    [SFI_defmethod] = "(defmethod name dispatch-value handler)\nAdds (or replaces) the method of multimethod "
+                      "name for dispatch-value; handler is a function expression, and the dispatch value "
+                      ":default installs the fallback method. Returns nil.",
+    [SFI_module] = "(module name (export sym...) body...)\nEvaluates the body as top-level forms; when the file "
+                   "is being imported, only the exported syms are visible to the importer.",
+    [SFI_import] = "(import path [name...])\nRuns the module file at path (relative to the importing file) "
+                   "once, in its own environment, and copies its exports (all its top-level definitions "
+                   "without a module form), or only the given names, into the importing environment. Modules "
+                   "are cached by path; cycles raise an error.",
+    [SFI_load] = "(load path)\nReads the file at path (relative to the file being run) and evaluates its forms "
+                 "one by one in the current environment; returns the value of the last form. Not cached.",
+    [SFI_async] = "(async body...)\nCreates a task that runs the body on the scheduler and returns its async "
+                  "promise at once; the same as (async/spawn (fn () body...)).",
+    [SFI_await] = "(await promise)\nReturns the value of the async promise, running the scheduler (or "
+                  "yielding the current task) until it settles; raises when the task failed or was "
+                  "cancelled.",
+};
+
+size_t analyze_special_count(void) { return N_SPECIAL; }
+const char *analyze_special_name(size_t i) { return i < N_SPECIAL ? special_names[i] : NULL; }
+const char *analyze_special_doc(size_t i) { return i < N_SPECIAL ? special_docs[i] : NULL; }
+
 void analyze_intern_specials(VM *vm) {
   for (size_t i = 0; i < N_SPECIAL; i++) sym_set_tag(&vm->syms, sym_intern_c(vm, special_names[i]), (uint8_t)(i + 1));
 }
@@ -180,6 +304,7 @@ void analyze_intern_specials(VM *vm) {
 static inline unsigned special_of(VM *vm, Value sym) { return is_sym(sym) ? sym_tag(&vm->syms, sym_id(sym)) : 0; }
 
 bool analyze_is_special(VM *vm, Value sym) { return special_of(vm, sym) != 0; }
+int analyze_special_index(VM *vm, Value sym) { return (int)special_of(vm, sym) - 1; }
 
 static Node *sf_quote(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   int64_t n = form_len(form) - 1;
@@ -358,8 +483,16 @@ static Value destructure_body(VM *vm, Value pairs, Value body) {
 static Node *an_lambda(Unit *u, Scope *s, Value params, Value body, Value name, uint32_t pos, const char *who, Var *self) {
   VM *vm = u->vm;
   if (!is_list(params) && !is_vector(params)) ctype(u, pos, "list or vector", params);
-  params = vec_to_list(u, params);
   FnInfo *fn = arena_alloc(u->arena, sizeof(FnInfo));
+  fn->params_src = params;
+  /* A string followed by more body forms is the docstring: kept for `,doc`
+   * and not evaluated (its value would be discarded anyway). */
+  fn->doc = NIL_VAL;
+  if (is_cons(body) && is_string(car(body)) && is_cons(cdr(body))) {
+    fn->doc = car(body);
+    body = cdr(body);
+  }
+  params = vec_to_list(u, params);
   fn->parent = s->fn;
   fn->name = name;
   fn->pos = pos;
@@ -1152,7 +1285,14 @@ Value analyze_macroexpand_1(VM *vm, Value form, bool *expanded) {
   vm_push_root(vm, form);
   vm_push_root(vm, m);
   Value out;
+  /* a wrong argument count is reported at the macro call (the transformer
+   * has no frame yet): the trace's first frame is the call site */
+  if (is_closure(mac->fn)) {
+    Proto *p = as_closure(mac->fn)->proto;
+    if (n != p->nparams && (!p->has_rest || n < p->nparams)) vm->compile_pos = as_obj(form)->aux;
+  }
   int rc = vm_pcall(vm, mac->fn, (int)n, args, &out);
+  vm->compile_pos = 0;
   free(args);
   vm->nroots = base;
   if (rc) err_rethrow(vm);
@@ -1303,6 +1443,7 @@ Node *analyze_toplevel(Unit *u, Value form) {
   top->toplevel = true;
   FnInfo *fn = arena_alloc(u->arena, sizeof(FnInfo));
   fn->name = NIL_VAL;
+  fn->doc = fn->params_src = NIL_VAL;
   fn->file = u->file;
   top->fn = fn;
   u->last_pos = form_pos(u, form);

@@ -7,6 +7,7 @@
  */
 #include <stdarg.h>
 #include <stdlib.h>
+#include <time.h>
 #include "boot.h"
 #include "compiler.h"
 #include "sema.h"
@@ -47,7 +48,17 @@ typedef struct {
   unsigned nfailures; /* lets the trampoline see that a nested call failed */
   bool raised;
   char raise_msg[1024];
+  /* host control: the user's hook, or a budget (sema_set_budget) */
+  sema_Hook hook;
+  void *hook_ud;
+  uint64_t budget_steps, budget_ms, steps_left, every;
+  struct timespec started;
+  char stop_msg[96];
+  sema_Writer writer;
+  void *writer_ud;
 } Api;
+
+static const ForeignClass userdata_class;
 
 static inline VM *VMOF(sema_State *S) { return (VM *)S; }
 static inline Api *API(VM *vm) { return vm->api; }
@@ -147,14 +158,23 @@ static void record_api_error(VM *vm, const char *msg) {
   set_errmsg(a, msg, strlen(msg));
 }
 
+static void budget_start(VM *vm) {
+  Api *a = API(vm);
+  if (vm->nhandlers) return; /* a nested evaluation shares the outer one's budget */
+  a->steps_left = a->budget_steps;
+  clock_gettime(CLOCK_MONOTONIC, &a->started);
+}
+
 /* Run fn under protection with val_current_vm naming this state. */
 static int run(VM *vm, void (*fn)(VM *, void *), void *ud) {
   VM *saved = val_current_vm;
   val_current_vm = vm;
+  budget_start(vm);
   int failed = vm_protect(vm, fn, ud);
+  bool exited = failed && vm_exited(vm, NULL); /* before record_error's own protected call */
   if (failed) record_error(vm);
   val_current_vm = saved;
-  return failed ? SEMA_ERROR : SEMA_OK;
+  return !failed ? SEMA_OK : exited ? SEMA_EXIT : SEMA_ERROR;
 }
 
 /* ---- states ---- */
@@ -170,6 +190,7 @@ sema_State *sema_open(void) {
   a->err = NIL_VAL;
   vm->api = a;
   vm_add_marker(vm, mark_handles);
+  vm_set_exit_unwinds(vm, true); /* (exit n) returns to the host: SEMA_EXIT */
   return (sema_State *)vm;
 }
 
@@ -247,12 +268,14 @@ int sema_call(sema_State *S, sema_Value *fn, int argc, sema_Value *const *argv, 
   VM *saved = val_current_vm;
   val_current_vm = vm;
   Value out = NIL_VAL;
+  budget_start(vm);
   int failed = vm_pcall(vm, VAL(fn), argc, args, &out);
+  bool exited = failed && vm_exited(vm, NULL);
   if (failed) record_error(vm);
   val_current_vm = saved;
   if (args != small) free(args);
   /* out is unrooted, but nothing collects before handle() stores it */
-  return finish(vm, failed ? SEMA_ERROR : SEMA_OK, out, result);
+  return finish(vm, !failed ? SEMA_OK : exited ? SEMA_EXIT : SEMA_ERROR, out, result);
 }
 
 /* ---- errors ---- */
@@ -381,13 +404,14 @@ sema_Type sema_type(sema_State *S, sema_Value *h) {
   case OBJ_CLOSURE:
   case OBJ_NATIVE:
   case OBJ_MULTI: return SEMA_TFUNCTION;
+  case OBJ_FOREIGN: return obj_is_foreign(v, &userdata_class) ? SEMA_TUSERDATA : SEMA_TOTHER;
   default: return SEMA_TOTHER;
   }
 }
 
 const char *sema_type_name(sema_Type t) {
   static const char *const names[] = {"nil",    "bool",    "int",  "float",  "string",  "char",     "symbol",
-                                      "keyword", "list",   "vector", "map", "hashmap", "function", "other"};
+                                      "keyword", "list",   "vector", "map", "hashmap", "function", "other", "userdata"};
   return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "other";
 }
 
@@ -542,4 +566,206 @@ int sema_register(sema_State *S, const char *name, sema_CFunction fn, int min_ar
   API(vm)->cfuncs = cf;
   RegJob j = {name, cf, min_args, max_args < 0 ? -1 : max_args};
   return run(vm, do_register, &j);
+}
+
+/* ---- maps and lists ---- */
+
+sema_Value *sema_map(sema_State *S) { return handle(VMOF(S), map_empty(VMOF(S))); }
+
+typedef struct {
+  Value m, k, v, out;
+} AssocJob;
+
+static void do_assoc(VM *vm, void *ud) {
+  AssocJob *j = ud;
+  j->out = anymap_assoc(vm, j->m, j->k, j->v);
+}
+
+sema_Value *sema_map_set(sema_State *S, sema_Value *map, sema_Value *key, sema_Value *val) {
+  VM *vm = VMOF(S);
+  Value m = VAL(map);
+  if (!is_anymap(m)) {
+    record_api_error(vm, "sema_map_set: not a map");
+    return NULL;
+  }
+  AssocJob j = {m, VAL(key), VAL(val), NIL_VAL};
+  if (run(vm, do_assoc, &j) != SEMA_OK) return NULL;
+  return handle(vm, j.out);
+}
+
+bool sema_map_entry(sema_State *S, sema_Value *map, size_t i, sema_Value **key, sema_Value **val) {
+  VM *vm = VMOF(S);
+  Value m = VAL(map);
+  if (!is_anymap(m)) return false;
+  size_t n;
+  Value *e = map_sorted_entries(NULL, m, &n);
+  bool ok = i < n;
+  if (ok) {
+    Value k = e[2 * i], v = e[2 * i + 1];
+    free(e);
+    if (key) *key = handle(vm, k);
+    if (val) *val = handle(vm, v);
+  } else
+    free(e);
+  return ok;
+}
+
+typedef struct {
+  Value m, out;
+} EntriesJob;
+
+static void do_entries(VM *vm, void *ud) {
+  EntriesJob *j = ud;
+  size_t n;
+  Value *e = map_sorted_entries(vm, j->m, &n); /* counted: freed if a cons raises */
+  /* the pairs are built from the end; the map keeps the entries alive */
+  Value l = EMPTY_VAL;
+  vm_push_root(vm, j->m);
+  for (size_t i = n; i-- > 0;) {
+    vm_push_root(vm, l);
+    Value pair = list_cons(vm, e[2 * i], e[2 * i + 1]);
+    vm_pop_roots(vm, 1);
+    vm_push_root(vm, pair);
+    l = list_cons(vm, pair, l);
+    vm_pop_roots(vm, 1);
+  }
+  vm_pop_roots(vm, 1);
+  map_entries_free(vm, e);
+  j->out = l;
+}
+
+sema_Value *sema_map_entries(sema_State *S, sema_Value *map) {
+  VM *vm = VMOF(S);
+  if (!is_anymap(VAL(map))) return NULL;
+  EntriesJob j = {VAL(map), NIL_VAL};
+  if (run(vm, do_entries, &j) != SEMA_OK) return NULL;
+  return handle(vm, j.out);
+}
+
+sema_Value *sema_car(sema_State *S, sema_Value *list) {
+  return is_cons(VAL(list)) ? handle(VMOF(S), car(VAL(list))) : NULL;
+}
+
+sema_Value *sema_cdr(sema_State *S, sema_Value *list) {
+  return is_cons(VAL(list)) ? handle(VMOF(S), cdr(VAL(list))) : NULL;
+}
+
+/* ---- userdata ---- */
+
+typedef struct {
+  const char *tag;
+  void *ptr;
+  sema_Finalizer fin;
+} Userdata;
+
+static void userdata_finalize(Foreign *f) {
+  Userdata *u = f->ptr;
+  if (!u) return;
+  if (u->fin) u->fin(u->ptr);
+  free(u);
+  f->ptr = NULL;
+}
+
+static void userdata_print(VM *vm, StrBuf *b, Foreign *f) {
+  Userdata *u = f->ptr;
+  sb_addf(b, "<%s>", u && u->tag ? u->tag : "userdata");
+}
+
+static const ForeignClass userdata_class = {.name = "userdata", .finalize = userdata_finalize, .print = userdata_print};
+
+typedef struct {
+  Userdata *u;
+  Value out;
+} UdJob;
+
+static void do_userdata(VM *vm, void *ud) {
+  UdJob *j = ud;
+  j->out = obj_foreign(vm, &userdata_class, j->u, NIL_VAL);
+}
+
+sema_Value *sema_userdata(sema_State *S, const char *tag, void *ptr, sema_Finalizer finalizer) {
+  VM *vm = VMOF(S);
+  Userdata *u = malloc(sizeof *u);
+  if (!u) return NULL;
+  *u = (Userdata){tag, ptr, finalizer};
+  UdJob j = {u, NIL_VAL};
+  if (run(vm, do_userdata, &j) != SEMA_OK) {
+    free(u); /* not attached to an object: the finalizer is the caller's to run */
+    return NULL;
+  }
+  return handle(vm, j.out);
+}
+
+void *sema_to_userdata(sema_State *S, sema_Value *v, const char *tag) {
+  Value x = VAL(v);
+  if (!obj_is_foreign(x, &userdata_class)) return NULL;
+  Userdata *u = ((Foreign *)as_obj(x))->ptr;
+  return u && u->tag == tag ? u->ptr : NULL;
+}
+
+/* ---- host control ---- */
+
+static void api_write(void *ud, int stream, const char *s, size_t n) {
+  VM *vm = ud;
+  Api *a = API(vm);
+  a->writer(a->writer_ud, stream, s, n);
+}
+
+void sema_set_writer(sema_State *S, sema_Writer write, void *ud) {
+  VM *vm = VMOF(S);
+  Api *a = API(vm);
+  a->writer = write;
+  a->writer_ud = ud;
+  vm_set_output(vm, write ? api_write : NULL, NULL, vm);
+}
+
+static const char *api_hook(VM *vm, void *ud) {
+  Api *a = API(vm);
+  if (a->hook) return a->hook((sema_State *)vm, a->hook_ud);
+  if (a->budget_steps) {
+    if (a->steps_left <= a->every) {
+      snprintf(a->stop_msg, sizeof a->stop_msg, "budget exceeded: %llu steps", (unsigned long long)a->budget_steps);
+      return a->stop_msg;
+    }
+    a->steps_left -= a->every;
+  }
+  if (a->budget_ms) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t ms = (uint64_t)(now.tv_sec - a->started.tv_sec) * 1000 + (uint64_t)((now.tv_nsec - a->started.tv_nsec) / 1000000);
+    if (ms >= a->budget_ms) {
+      snprintf(a->stop_msg, sizeof a->stop_msg, "budget exceeded: %llu ms", (unsigned long long)a->budget_ms);
+      return a->stop_msg;
+    }
+  }
+  return NULL;
+}
+
+void sema_set_hook(sema_State *S, sema_Hook hook, void *ud, uint64_t every) {
+  VM *vm = VMOF(S);
+  Api *a = API(vm);
+  a->hook = hook;
+  a->hook_ud = ud;
+  a->budget_steps = a->budget_ms = 0;
+  vm_set_interrupt_hook(vm, hook ? api_hook : NULL, NULL, every);
+}
+
+void sema_set_budget(sema_State *S, uint64_t steps, uint64_t millis) {
+  VM *vm = VMOF(S);
+  Api *a = API(vm);
+  a->hook = NULL;
+  a->budget_steps = steps;
+  a->budget_ms = millis;
+  /* the hook counts in strides: one call per stride keeps the overhead low */
+  a->every = steps && steps < 1024 ? steps : 1024;
+  a->steps_left = steps;
+  vm_set_interrupt_hook(vm, steps || millis ? api_hook : NULL, NULL, steps || millis ? a->every : 0);
+}
+
+void sema_interrupt(sema_State *S) { vm_request_interrupt(VMOF(S)); }
+
+int sema_exit_code(sema_State *S) {
+  int code = 0;
+  vm_exited(VMOF(S), &code); /* exit_code stays until the next (exit) */
+  return code;
 }

@@ -88,6 +88,8 @@ struct FnInfo {
   uint32_t pos;
   Node *self_node; /* the N_LAMBDA */
   Value file;      /* the unit's file (string or nil), for --interp stack traces */
+  Value doc;       /* docstring (string) or nil: a string body form followed by more forms */
+  Value params_src;/* the parameter list as written, or nil (shown by `,doc`) */
 };
 
 static inline FnInfo *fn_eff(FnInfo *f) {

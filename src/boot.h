@@ -6,5 +6,10 @@
 #include "vm.h"
 
 VM *boot_vm_new(void);
+/* The same, calling TRACE after each part of the start-up has defined its
+ * globals: every library module (PART = its file name), "helpers" (the
+ * compiler's runtime helpers), "prelude".  `sema doc --markdown` groups the
+ * reference by part this way. */
+VM *boot_vm_new_traced(void (*trace)(VM *vm, const char *part, void *ud), void *ud);
 
 #endif

@@ -11,6 +11,7 @@
 #include "disasm.h"
 #include "env.h"
 #include "runtime.h"
+#include "state.h"
 
 #define MAX_REGS 250
 
@@ -816,6 +817,10 @@ static Proto *finish_proto(FS *fs) {
   fuse_moves(fs);
   VM *vm = fs->u->vm;
   Proto *p = gc_alloc(vm, OBJ_PROTO, sizeof(Proto));
+  gc_note_finalizer(&vm->heap, sizeof(Proto));
+  /* every field cleared first: copy_out may raise, and the finalizer frees the arrays */
+  memset((char *)p + sizeof(Obj), 0, sizeof(Proto) - sizeof(Obj));
+  p->name = p->file = p->deopt = p->doc = p->params = NIL_VAL;
   p->code = copy_out(fs->code, fs->ncode * sizeof(Instr));
   p->pos = copy_out(fs->pos, fs->ncode * sizeof(uint32_t));
   p->ncode = fs->ncode;
@@ -830,6 +835,8 @@ static Proto *finish_proto(FS *fs) {
   p->maxregs = (uint8_t)(fs->maxregs + 1);
   p->name = fn->name;
   p->file = fs->u->file;
+  p->doc = fn->doc;
+  p->params = fn->params_src;
   p->deopt = NIL_VAL;
   if (fs->ndeopt) {
     Value v = vec_new(vm, fs->ndeopt);

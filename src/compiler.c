@@ -86,12 +86,13 @@ void compile_forms_only(VM *vm, Value forms, Value file) {
 }
 
 Value compile_eval_string(VM *vm, const char *src, size_t len, const char *file) {
-  Value forms = reader_read_all(vm, src, len);
   Value f = file ? str_from_c(vm, file) : NIL_VAL;
-  vm_push_root(vm, forms);
   vm_push_root(vm, f);
   Value saved = vm->cur_file;
-  vm->cur_file = f;
+  vm_push_root(vm, saved);
+  vm->cur_file = f; /* before reading: reader errors name this file */
+  Value forms = reader_read_all(vm, src, len);
+  vm_push_root(vm, forms);
   Value r = compile_run_forms(vm, forms, f, false);
   if (vm->ci == vm->ci_base && vm->hooks.unit_done) { /* language.md §7.25: pending tasks run after the unit */
     vm_push_root(vm, r);
@@ -99,7 +100,7 @@ Value compile_eval_string(VM *vm, const char *src, size_t len, const char *file)
     vm_pop_roots(vm, 1);
   }
   vm->cur_file = saved;
-  vm_pop_roots(vm, 2);
+  vm_pop_roots(vm, 3);
   return r;
 }
 
@@ -181,6 +182,24 @@ void compile_define_macro(VM *vm, Value name, Value closure) {
   m->name = name;
   int32_t cell = env_lookup(vm, vm->env, name, true);
   env_set_global(vm, cell, obj_val(m));
+}
+
+/* What `,doc` shows of a function written in Sema: its name, the parameter
+ * list as written and the docstring (nil when there is none), for compiled
+ * closures and the reference evaluator's alike. */
+bool compile_fn_doc(Value f, Value *name, Value *params, Value *doc) {
+  if (is_closure(f)) {
+    Proto *p = as_closure(f)->proto;
+    *name = p->name, *params = p->params, *doc = p->doc;
+    return true;
+  }
+  if (is_native(f) && (as_obj(f)->flags & NATIVE_INTERP)) {
+    FnInfo *fn = as_native(f)->ud;
+    *name = is_sym(fn->name) ? fn->name : as_native(f)->name;
+    *params = fn->params_src, *doc = fn->doc;
+    return true;
+  }
+  return false;
 }
 
 /* ---- destructuring (language.md §7.13) ---- */
@@ -390,19 +409,38 @@ static Value h_load(VM *vm, int argc, Value *argv) {
 }
 
 static const NativeDef helpers[] = {
-    {"%eval", h_eval, 1, 1},
-    {"eval", h_eval, 1, 1},
-    {"%macroexpand", h_macroexpand, 1, 1},
-    {"%defmacro", h_defmacro, 2, 2},
-    {"%destructure", h_destructure, 2, 2},
-    {"%qq-splice", h_qq_splice, 1, 1},
-    {"%qq-concat", h_qq_concat, 0, VARIADIC},
-    {"%qq-vector", h_qq_vector, 1, 1},
-    {"%gensym", h_gensym, 0, 1},
-    {"gensym", h_gensym, 0, 1},
-    {"%make-promise", h_make_promise, 1, 1},
-    {"%force", h_force, 1, 1},
-    {"%load", h_load, 1, 1},
+    {"%eval", h_eval, 1, 1,
+     "(%eval datum)\nInternal: the runtime helper of the eval form; expands, compiles and runs datum in the global "
+     "environment."},
+    {"eval", h_eval, 1, 1,
+     "(eval datum)\nExpands, compiles and runs datum as a unit in the global environment and returns its value (the "
+     "procedure behind the eval special form, for (map eval forms))."},
+    {"%macroexpand", h_macroexpand, 1, 1,
+     "(%macroexpand form)\nInternal: the runtime helper of macroexpand; one expansion step of form."},
+    {"%defmacro", h_defmacro, 2, 2,
+     "(%defmacro name transformer)\nInternal: defines the global macro name with the transformer function (a defmacro"
+     " that is not at top level)."},
+    {"%destructure", h_destructure, 2, 2,
+     "(%destructure pattern value)\nInternal: destructures value strictly by pattern and returns the vector of the "
+     "bound values, in the pattern's name order."},
+    {"%qq-splice", h_qq_splice, 1, 1,
+     "(%qq-splice seq)\nInternal: the list of the elements of seq for an unquote-splicing (a list or vector, else a "
+     "type error)."},
+    {"%qq-concat", h_qq_concat, 0, VARIADIC,
+     "(%qq-concat seq...)\nInternal: appends the lists built by a quasiquote template."},
+    {"%qq-vector", h_qq_vector, 1, 1,
+     "(%qq-vector lst)\nInternal: the vector of the elements of the list lst, for a quasiquoted vector."},
+    {"%gensym", h_gensym, 0, 1,
+     "(%gensym [prefix])\nInternal: the same as gensym, for compiled auto-gensyms."},
+    {"gensym", h_gensym, 0, 1,
+     "(gensym [prefix])\nReturns a fresh symbol named PREFIX__N (default prefix g) from the counter that auto-gensyms"
+     " share; prefix must be a string."},
+    {"%make-promise", h_make_promise, 1, 1,
+     "(%make-promise thunk)\nInternal: the promise of a delay form, around the zero-argument thunk."},
+    {"%force", h_force, 1, 1,
+     "(%force promise)\nInternal: the runtime helper of force."},
+    {"%load", h_load, 1, 1,
+     "(%load path)\nInternal: the runtime helper of load."},
     {NULL, NULL, 0, 0},
 };
 

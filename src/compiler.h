@@ -7,6 +7,16 @@
 /* Mark the special-form names in the symbol table (boot.c, once per VM). */
 void analyze_intern_specials(VM *vm);
 bool analyze_is_special(VM *vm, Value sym);
+/* The special forms by row (SPECIAL_FORMS in analyze.c): name and docstring;
+ * the row of SYM, or -1 when it names no special form. */
+size_t analyze_special_count(void);
+const char *analyze_special_name(size_t i);
+const char *analyze_special_doc(size_t i);
+int analyze_special_index(VM *vm, Value sym);
+
+/* A function written in Sema (closure, or --interp closure): its name, the
+ * parameter list as written and its docstring or nil; false for others. */
+bool compile_fn_doc(Value f, Value *name, Value *params, Value *doc);
 
 /* Compile (lambda params body...) and run it to get the transformer closure. */
 Value compile_transformer(VM *vm, Value lambda_form, Value name, Value file);

@@ -37,6 +37,7 @@ static int32_t new_cell(VM *vm, Value sym) {
   g->name = sym;
   g->fallback = -1;
   g->flags = 0;
+  g->doc = NULL;
   return (int32_t)vm->nglobals++;
 }
 
@@ -97,9 +98,33 @@ int32_t env_lookup(VM *vm, Env *env, Value sym, bool create) {
 int32_t env_global_cell(VM *vm, Value sym) { return env_lookup(vm, &vm->genv, sym, true); }
 
 void env_define(VM *vm, const char *name, Value v) {
-  int32_t c = env_global_cell(vm, SYM(vm, name));
+  Value sym = SYM(vm, name);
+  int32_t c = env_global_cell(vm, sym);
+  if (vm->globals[c].value != v) vm->globals[c].flags &= (uint16_t)~CELL_DOC;
   vm->globals[c].value = v;
-  if (is_native(v) && opcode_is_intrinsic_name(name)) vm->globals[c].flags |= CELL_INTRINSIC;
+  if (is_native(v) && sym_is_intrinsic(&vm->syms, sym_id(sym))) vm->globals[c].flags |= CELL_INTRINSIC;
+}
+
+void env_define_current(VM *vm, Value sym, Value v) {
+  env_set_global(vm, env_lookup(vm, vm->env, sym, true), v);
+}
+
+void env_define_doc(VM *vm, const char *name, Value v, const char *doc) {
+  env_define(vm, name, v);
+  env_set_doc(vm, name, doc);
+}
+
+bool env_set_doc(VM *vm, const char *name, const char *doc) {
+  int32_t c = env_lookup(vm, &vm->genv, SYM(vm, name), false);
+  if (c < 0 || vm->globals[c].value == UNBOUND_VAL) return false;
+  vm->globals[c].doc = doc;
+  vm->globals[c].flags |= CELL_DOC;
+  return true;
+}
+
+const char *env_doc(VM *vm, Value sym) {
+  int32_t c = env_lookup(vm, &vm->genv, sym, false);
+  return c >= 0 && (vm->globals[c].flags & CELL_DOC) ? vm->globals[c].doc : NULL;
 }
 
 Value env_get(VM *vm, const char *name) {
@@ -132,6 +157,7 @@ void env_set_global(VM *vm, int32_t cell, Value v) {
     g->flags |= CELL_INTRINSIC_OFF;
     gc_each_object(vm, OBJ_PROTO, deopt_proto, &cell);
   }
+  if (UNLIKELY(g->flags & CELL_DOC) && g->value != v) g->flags &= (uint16_t)~CELL_DOC;
   g->value = v;
 }
 
@@ -146,6 +172,13 @@ Value env_global_value(VM *vm, uint32_t cell) {
   return v != UNBOUND_VAL ? v : env_global_unbound(vm, cell);
 }
 
+
+bool env_global_at(VM *vm, uint32_t i, Value *name, Value *value) {
+  if (i >= vm->nglobals) return false;
+  *name = vm->globals[i].name;
+  *value = vm->globals[i].value;
+  return true;
+}
 
 /* ---- registering natives ---- */
 

@@ -16,11 +16,15 @@
  * run level, a protected call), which restores the state it saved. */
 void err_throw(VM *vm, Value err) {
   vm->error = err;
-  if (vm->nhandlers == 0) {
+  uint32_t n = vm->nhandlers;
+  /* exit and a stop from the host's hook pass every try (catch_pc set) */
+  if (vm->unwinding)
+    while (n > 0 && vm->handlers[n - 1].catch_pc) n--;
+  if (n == 0) {
     fprintf(stderr, "sema: uncaught error outside any protected call\n");
     exit(70);
   }
-  longjmp(*vm->handlers[vm->nhandlers - 1].jb, 1);
+  longjmp(*vm->handlers[n - 1].jb, 1);
 }
 
 void err_rethrow(VM *vm) { err_throw(vm, vm->error); }
@@ -165,6 +169,8 @@ void err_reader(VM *vm, uint32_t line, uint32_t col, const char *msg) {
   Value m = err_make(vm, "reader", str_from_c(vm, buf));
   m = map_assoc(vm, m, KW(vm, "line"), small_int_val(line));
   m = map_assoc(vm, m, KW(vm, "col"), small_int_val(col));
+  /* the file being read: an imported module's syntax error is not the importer's */
+  if (is_string(vm->cur_file)) m = map_assoc(vm, m, KW(vm, "file"), vm->cur_file);
   err_throw(vm, m);
 }
 
@@ -253,6 +259,7 @@ Value err_display(VM *vm, Value err) {
                          : strcmp(t, "arity") == 0      ? "Arity error: "
                          : strcmp(t, "user") == 0       ? "User exception: "
                          : strcmp(t, "io") == 0         ? "IO error: "
+                         : strcmp(t, "llm") == 0        ? "LLM error: "
                                                         : "";
     sb_adds(&b, prefix);
     if (is_string(msg))

@@ -412,17 +412,32 @@ static Value h_import(VM *vm, int argc, Value *argv) {
 }
 
 static const NativeDef form_helpers[] = {
-    {"%match", h_match, 2, 2},
-    {"%match-fail", h_match_fail, 1, 1},
-    {"%vec-ref", h_vec_ref, 2, 2},
-    {"%make-record", h_make_record, 1, VARIADIC},
-    {"%record-get", h_record_get, 3, 3},
-    {"%record-is?", h_record_is, 2, 2},
-    {"%make-multi", h_make_multi, 2, 2},
-    {"%add-method", h_add_method, 3, 3},
-    {"%module-exports", h_module_exports, 1, 1},
-    {"%import", h_import, 2, 2},
-    {"%load-module-file", h_load_module_file, 1, 1},
+    {"%match", h_match, 2, 2,
+     "(%match pattern value)\nInternal: tries the match pattern on value; returns the vector of the bound values, or "
+     "#f."},
+    {"%match-fail", h_match_fail, 1, 1,
+     "(%match-fail value)\nInternal: raises \"match: no clause matched value: ...\" for value."},
+    {"%vec-ref", h_vec_ref, 2, 2,
+     "(%vec-ref v i)\nInternal: element i of a vector made by the destructuring helpers (no checks: not for "
+     "programs)."},
+    {"%make-record", h_make_record, 1, VARIADIC,
+     "(%make-record type field...)\nInternal: a new record of the given type with the fields, for record "
+     "constructors."},
+    {"%record-get", h_record_get, 3, 3,
+     "(%record-get record type i)\nInternal: field i of a record of the given type, else a type error; for record "
+     "accessors."},
+    {"%record-is?", h_record_is, 2, 2,
+     "(%record-is? x type)\nInternal: #t when x is a record of the given type; for record predicates."},
+    {"%make-multi", h_make_multi, 2, 2,
+     "(%make-multi name dispatch-fn)\nInternal: a new multimethod, for defmulti."},
+    {"%add-method", h_add_method, 3, 3,
+     "(%add-method multi dispatch-value fn)\nInternal: adds a method to a multimethod, for defmethod."},
+    {"%module-exports", h_module_exports, 1, 1,
+     "(%module-exports names)\nInternal: records the export list of the module being imported, for module."},
+    {"%import", h_import, 2, 2,
+     "(%import path names)\nInternal: the runtime helper of import."},
+    {"%load-module-file", h_load_module_file, 1, 1,
+     "(%load-module-file path)\nInternal: runs a module file form by form in the current environment, for import."},
     {NULL, NULL, 0, 0},
 };
 

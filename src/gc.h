@@ -53,6 +53,7 @@ typedef struct Heap {
   uint32_t ncleanups, capcleanups;
   uint64_t cleanup_serial; /* serial of the next cleanup; handlers save it */
   uint64_t collections;
+  uint8_t finalizable[GC_NCLASSES]; /* the class may hold objects with a finalizer */
   Obj **gray;
   size_t ngray, capgray;
   int pending;
@@ -107,6 +108,12 @@ void gc_unwind(struct VM *vm, uint64_t mark);
  * blocks alike) fail with the out-of-memory error, once. */
 void gc_fail_arm(struct VM *vm, uint64_t n);
 void gc_collect(struct VM *vm);
+/* An object of this size that needs finalize() (a prototype, a foreign
+ * object, a hash map) was allocated: freeing the heap must visit its class. */
+static inline void gc_note_finalizer(Heap *h, size_t size) {
+  size_t cls = (size + GC_GRAIN - 1) / GC_GRAIN; /* every such object is larger than a FreeSlot */
+  if (cls < GC_NCLASSES) h->finalizable[cls] = 1;
+}
 void gc_mark_value(struct VM *vm, Value v);
 void gc_heap_free(struct VM *vm);
 void gc_init(struct VM *vm);

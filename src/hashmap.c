@@ -78,6 +78,7 @@ static inline bool hn_single(const HNode *n) { return hn_ndata(n) == 1 && (is_co
 
 static HMap *hmap_alloc(VM *vm, uint32_t count, uint32_t flat, uint32_t nvals) {
   HMap *s = gc_alloc(vm, OBJ_HASHMAP, sizeof(HMap) + nvals * sizeof(Value));
+  gc_note_finalizer(&vm->heap, sizeof(HMap) + nvals * sizeof(Value));
   s->h.flags = 0;
   s->h.aux = count;
   s->flat = flat;

@@ -143,7 +143,7 @@ static Value apply(VM *vm, FnInfo *fn, Value env, int argc, Value *argv) {
   uint32_t depth = vm->ext_depth;
   for (;;) {
     vm->ext_depth = depth; /* a tail call replaces the caller's entry */
-    if (UNLIKELY(vm_interrupt_requested)) vm_interrupted(vm);
+    if (UNLIKELY(vm_interrupt_requested | vm->interrupt_pending)) vm_poll_interrupt(vm);
     uint32_t fixed = fn->nparams - (fn->has_rest ? 1u : 0u);
     if ((uint32_t)argc != fixed && (!fn->has_rest || (uint32_t)argc < fixed)) arity_error(vm, fn, fixed, argc);
     push_call(vm, fn);
@@ -254,7 +254,7 @@ static Value eval_do(VM *vm, Node *n, Value env) {
       base[0] = frame = nf;
       vm->top = base + 1;
     }
-    if (UNLIKELY(vm_interrupt_requested)) vm_interrupted(vm);
+    if (UNLIKELY(vm_interrupt_requested | vm->interrupt_pending)) vm_poll_interrupt(vm);
     vm_safepoint(vm);
   }
   return frame;
@@ -363,6 +363,7 @@ static Value eval(VM *vm, Node *n, Value env, bool tail) {
         r = j.result;
         goto done;
       }
+      if (vm_unwinding(vm)) err_rethrow(vm); /* exit, a stop from the host: past every try */
       Value frame = frame_new(vm, env, n, &n->var, 1);
       vec_items(frame)[2] = vm->error;
       push(vm, frame);

@@ -2,6 +2,7 @@
  * bytevectors, foreign (C) objects and natives. */
 #include <string.h>
 #include "runtime.h"
+#include "state.h"
 
 Value obj_int(VM *vm, int64_t i) {
   if (fits_small_int(i)) return small_int_val(i);
@@ -26,6 +27,7 @@ Value obj_bytevec(VM *vm, const uint8_t *data, size_t len) {
 
 Value obj_foreign(VM *vm, const ForeignClass *cls, void *ptr, Value extra) {
   Foreign *f = gc_alloc(vm, OBJ_FOREIGN, sizeof(Foreign));
+  gc_note_finalizer(&vm->heap, sizeof(Foreign));
   f->cls = cls;
   f->ptr = ptr;
   f->extra = extra;

@@ -92,6 +92,9 @@ typedef struct Proto {
   Value name;  /* symbol, or nil for anonymous */
   Value file;  /* string or nil */
   Value deopt; /* vector of (pc cell op) triples for intrinsic instructions, or nil */
+  Value doc;    /* the docstring (string) of a lambda whose body starts with one, or nil */
+  Value params; /* the parameter list as written (list or vector; nil for top-level code), for `,doc` */
+  uint8_t *quick_miss; /* per instruction: failed guards of quickened variants (vm.c); NULL until one fails */
 } Proto;
 #define PROTO_CHARGED 1u /* h.flags: its C arrays are counted in the heap (gc_proto_bytes) */
 

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <threads.h>
 #include "opcodes.h"
+#include "state.h"
+#include "symbol.h"
 
 const char *const opcode_names[] = {
 #define X(name, ...) #name,
@@ -82,7 +84,9 @@ static int first_row(const char *name) {
   return -1;
 }
 
-bool opcode_is_intrinsic_name(const char *name) { return first_row(name) >= 0; }
+void opcode_mark_intrinsic_names(VM *vm) {
+  for (size_t i = 0; i < N_NAMES; i++) sym_mark_intrinsic(&vm->syms, sym_intern_c(vm, intrinsic_names[i].name));
+}
 
 bool opcode_intrinsic(const char *name, int argc, OpCode *op) {
   for (int r = first_row(name); r >= 0; r = (int)next_same[r] - 1) {

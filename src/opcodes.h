@@ -96,6 +96,36 @@
   X(BLEI, ABC, L_AsB_J, "(<= R[A] sB)")                                      \
   X(BGTI, ABC, L_AsB_J, "(> R[A] sB)")                                       \
   X(BGEI, ABC, L_AsB_J, "(>= R[A] sB)")                                      \
+  /* quickened variants (vm.c, "quickening"): the observing instruction    \
+   * (ADD, BLT, ...) rewrites itself to the variant its operands call for; \
+   * a failed guard sends it back to observing, and after QUICK_MISSES     \
+   * failures to the generic _G variant, which stays */                   \
+  X(ADD_II, ABC, L_BC, "R[A] = R[B] + R[C], small ints")                    \
+  X(ADD_FF, ABC, L_BC, "R[A] = R[B] + R[C], floats")                        \
+  X(ADD_G, ABC, L_BC, "R[A] = R[B] + R[C], generic")                        \
+  X(SUB_II, ABC, L_BC, "R[A] = R[B] - R[C], small ints")                    \
+  X(SUB_FF, ABC, L_BC, "R[A] = R[B] - R[C], floats")                        \
+  X(SUB_G, ABC, L_BC, "R[A] = R[B] - R[C], generic")                        \
+  X(MUL_II, ABC, L_BC, "R[A] = R[B] * R[C], small ints")                    \
+  X(MUL_FF, ABC, L_BC, "R[A] = R[B] * R[C], floats")                        \
+  X(MUL_G, ABC, L_BC, "R[A] = R[B] * R[C], generic")                        \
+  X(DIV_FF, ABC, L_BC, "R[A] = R[B] / R[C], floats")                        \
+  X(DIV_G, ABC, L_BC, "R[A] = R[B] / R[C], generic")                        \
+  X(BEQ_II, ABC, L_AB_J, "(= R[A] R[B]), small ints")                       \
+  X(BEQ_FF, ABC, L_AB_J, "(= R[A] R[B]), floats")                           \
+  X(BEQ_G, ABC, L_AB_J, "(= R[A] R[B]), generic")                           \
+  X(BLT_II, ABC, L_AB_J, "(< R[A] R[B]), small ints")                       \
+  X(BLT_FF, ABC, L_AB_J, "(< R[A] R[B]), floats")                           \
+  X(BLT_G, ABC, L_AB_J, "(< R[A] R[B]), generic")                           \
+  X(BLE_II, ABC, L_AB_J, "(<= R[A] R[B]), small ints")                      \
+  X(BLE_FF, ABC, L_AB_J, "(<= R[A] R[B]), floats")                          \
+  X(BLE_G, ABC, L_AB_J, "(<= R[A] R[B]), generic")                          \
+  X(BGT_II, ABC, L_AB_J, "(> R[A] R[B]), small ints")                       \
+  X(BGT_FF, ABC, L_AB_J, "(> R[A] R[B]), floats")                           \
+  X(BGT_G, ABC, L_AB_J, "(> R[A] R[B]), generic")                           \
+  X(BGE_II, ABC, L_AB_J, "(>= R[A] R[B]), small ints")                      \
+  X(BGE_FF, ABC, L_AB_J, "(>= R[A] R[B]), floats")                          \
+  X(BGE_G, ABC, L_AB_J, "(>= R[A] R[B]), generic")                          \
   X(BNOT, ABC, L_A_J, "(not R[A])")                                          \
   X(BNULLP, ABC, L_A_J, "(null? R[A])")                                      \
   X(BPAIRP, ABC, L_A_J, "(pair? R[A])")                                      \
@@ -118,7 +148,9 @@ extern const unsigned char opcode_layouts[]; /* OP_X -> its deopt argument layou
 /* The instruction a call of the builtin NAME with argc arguments compiles to. */
 bool opcode_intrinsic(const char *name, int argc, OpCode *op);
 /* Does NAME compile to an instruction for some argument count? */
-bool opcode_is_intrinsic_name(const char *name);
+/* Tag every intrinsic's name in the symbol table (sym_is_intrinsic); vm_new. */
+struct VM;
+void opcode_mark_intrinsic_names(struct VM *vm);
 
 /* ---- field access ---- */
 #define GET_OP(i) ((OpCode)((i) & 0xFF))

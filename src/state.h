@@ -43,6 +43,8 @@ typedef struct Handler {
   uint64_t cleanups; /* cleanups registered from this serial on run on unwind (gc.c) */
   struct Env *env;
   uint32_t ext_depth;
+  uint32_t native_nest;     /* vm->native_nest and vm->task at the handler, restored on unwind */
+  struct VmTaskRun *task;
 } Handler;
 
 /* A global variable cell.  Code refers to cells by index (env.c). */
@@ -51,10 +53,12 @@ typedef struct {
   Value name;       /* symbol */
   int32_t fallback; /* module cells: index of the global cell to read when unbound, else -1 */
   uint16_t flags;   /* CELL_... */
+  const char *doc;  /* with CELL_DOC: the docstring of the value bound at start-up (env_define_doc) */
 } GlobalCell;
 #define CELL_INTRINSIC 1u     /* the builtin stored here compiles to instructions (intrinsics.h) */
 #define CELL_INTRINSIC_OFF 2u /* ... and was replaced: those instructions are deoptimized */
 #define CELL_MACRO 4u
+#define CELL_DOC 8u /* doc describes the value: cleared when another value is stored */
 
 typedef struct Env {
   /* symbol id -> cell index, open addressing; module envs chain to the global env */
@@ -79,6 +83,9 @@ typedef struct VmHooks {
   void (*unit_done)(struct VM *vm);
   /* vm_free is about to release the heap: subsystems free their own state. */
   void (*on_free)(struct VM *vm);
+  /* vm_call of a closure while a task runs (async.md §3.11): the scheduler
+   * runs the call as an inline task and returns its value. */
+  Value (*task_call)(struct VM *vm, Value fn, int argc, const Value *argv);
 } VmHooks;
 
 /* Where output goes (vm_write): stdout/stderr by default; `sema eval --json`
@@ -126,6 +133,19 @@ typedef struct VM {
   uint32_t next_token; /* owner tokens for in-place updates; never reused */
   uint32_t max_depth; /* call depth limit */
   uint32_t ext_depth; /* frames of the reference evaluator (hooks.ext_frame), restored by handlers */
+  uint32_t native_nest; /* calls from C into callables (vm_call) in progress; a task parks only at its own level */
+  struct VmTaskRun *task; /* the innermost task step running (vm_task_run), NULL outside tasks */
+  /* Host control (vm_set_interrupt_hook, vm_set_exit_unwinds).  Safe points
+   * poll while interrupt_pending is set: a count hook keeps it set, so code
+   * without a hook pays nothing.  unwinding makes the error being raised pass
+   * every `try` (exit, a stop from the hook); the outermost vm_protect clears
+   * it when the next evaluation starts. */
+  const char *(*interrupt_hook)(struct VM *vm, void *ud);
+  void *interrupt_ud;
+  uint64_t interrupt_every, interrupt_countdown;
+  _Atomic int interrupt_pending; /* set from other threads (vm_request_interrupt) */
+  bool unwinding, exit_unwinds, exited;
+  int exit_code;
   bool stress_gc;   /* SEMA_GC_STRESS: collect at every safe point */
   bool disasm;      /* SEMA_DISASM: list every compiled prototype on stderr */
   VmOutput output;

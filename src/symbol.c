@@ -5,10 +5,26 @@
 #include "symbol.h"
 #include "vm.h"
 
+/* Names are hashed eight bytes at a time (multiply and fold, as in
+ * wyhash's mixing step), with the length mixed in: a byte-at-a-time FNV-1a
+ * was 8% of `sema -e 1`, which interns about 1,800 names. */
 static uint32_t name_hash(const char *s, size_t len) {
-  uint32_t h = 2166136261u; /* FNV-1a: names are short */
-  for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
-  return h;
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ len;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+  }
+  if (i < len) {
+    uint64_t w = 0;
+    memcpy(&w, s + i, len - i);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+  }
+  h *= 0x94D049BB133111EBull;
+  return (uint32_t)(h ^ h >> 32);
 }
 
 static void rehash(SymTab *t) {
@@ -46,8 +62,11 @@ uint32_t sym_intern(VM *vm, const char *name, size_t len) {
   /* allocation cannot collect, so the new name is safe until it is stored */
   t->names[id] = as_string(str_new(vm, name, len));
   t->tags[id] = 0;
-  uint64_t key = 0;
-  for (size_t k = 0; k < 8; k++) key = key << 8 | (k < len ? (uint8_t)name[k] : 0);
+  uint64_t key = 0; /* the first 8 bytes, big-endian, zero-padded */
+  memcpy(&key, name, len < 8 ? len : 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  key = __builtin_bswap64(key);
+#endif
   t->order[id] = key;
   t->count++;
   t->slots[i] = id + 1;

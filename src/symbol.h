@@ -33,8 +33,17 @@ void sym_table_free(SymTab *t);
  * not a memcmp of their names (value.c). */
 int sym_compare(const SymTab *t, uint32_t a, uint32_t b);
 
-/* The tag of symbol id (0 unless set), like Lua's reserved-word marks. */
-static inline uint8_t sym_tag(const SymTab *t, uint32_t id) { return t->tags[id]; }
-static inline void sym_set_tag(SymTab *t, uint32_t id, uint8_t tag) { t->tags[id] = tag; }
+/* The tags of symbol id, like Lua's reserved-word marks: the low seven bits
+ * number a special form (0: none, analyze.c), the high bit marks the name of
+ * an intrinsic (opcodes.c), so registering a builtin asks one load whether
+ * its global cell gets CELL_INTRINSIC. */
+#define SYM_TAG_SPECIAL 0x7f
+#define SYM_TAG_INTRINSIC 0x80
+static inline uint8_t sym_tag(const SymTab *t, uint32_t id) { return t->tags[id] & SYM_TAG_SPECIAL; }
+static inline bool sym_is_intrinsic(const SymTab *t, uint32_t id) { return t->tags[id] & SYM_TAG_INTRINSIC; }
+static inline void sym_set_tag(SymTab *t, uint32_t id, uint8_t tag) {
+  t->tags[id] = (uint8_t)((t->tags[id] & ~SYM_TAG_SPECIAL) | (tag & SYM_TAG_SPECIAL));
+}
+static inline void sym_mark_intrinsic(SymTab *t, uint32_t id) { t->tags[id] |= SYM_TAG_INTRINSIC; }
 
 #endif

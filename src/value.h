@@ -26,6 +26,7 @@
 typedef uint64_t Value;
 
 #define NORETURN __attribute__((noreturn))
+#define NOINLINE __attribute__((noinline))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 

@@ -162,6 +162,7 @@ VM *vm_new(void) {
   env_init(&vm->genv, NULL);
   vm->env = &vm->genv;
   vm->modules = map_empty(vm);
+  opcode_mark_intrinsic_names(vm);
 #ifdef SEMA_PROFILE_OPS
   static int registered;
   if (!registered++) atexit(print_op_profile);
@@ -240,6 +241,62 @@ volatile sig_atomic_t vm_interrupt_requested;
 void vm_interrupted(VM *vm) {
   vm_interrupt_requested = 0;
   err_eval(vm, "interrupted");
+}
+
+void vm_poll_interrupt(VM *vm) {
+  /* C code that swallowed the exit (a callback's vm_pcall) meets it again here */
+  if (vm->exited) vm_exit(vm, vm->exit_code);
+  if (!vm->interrupt_hook) {
+    vm->interrupt_pending = 0;
+    if (vm_interrupt_requested) vm_interrupted(vm);
+    return;
+  }
+  if (vm->interrupt_every) {
+    if (--vm->interrupt_countdown > 0 && !vm_interrupt_requested) return;
+    vm->interrupt_countdown = vm->interrupt_every;
+  } else
+    vm->interrupt_pending = 0;
+  vm_interrupt_requested = 0;
+  const char *stop = vm->interrupt_hook(vm, vm->interrupt_ud);
+  if (stop) {
+    vm->unwinding = true;
+    err_eval(vm, "%s", stop);
+  }
+}
+
+void vm_set_interrupt_hook(VM *vm, const char *(*hook)(VM *vm, void *ud), void *ud, uint64_t every) {
+  vm->interrupt_hook = hook;
+  vm->interrupt_ud = ud;
+  vm->interrupt_every = hook ? every : 0;
+  vm->interrupt_countdown = vm->interrupt_every;
+  vm->interrupt_pending = hook && every;
+}
+
+void vm_request_interrupt(VM *vm) { vm->interrupt_pending = 1; }
+
+bool vm_unwinding(VM *vm) { return vm->unwinding; }
+
+void vm_set_exit_unwinds(VM *vm, bool on) { vm->exit_unwinds = on; }
+
+bool vm_exited(VM *vm, int *code) {
+  if (code) *code = vm->exit_code;
+  return vm->exited;
+}
+
+void vm_exit(VM *vm, int code) {
+  if (!vm->exit_unwinds) {
+    vm_flush(vm);
+    fflush(stdout);
+    fflush(stderr);
+    exit(code);
+  }
+  vm->exited = true;
+  vm->exit_code = code;
+  vm->unwinding = true;
+  vm->interrupt_pending = 1;
+  char msg[32];
+  snprintf(msg, sizeof msg, "exit %d", code);
+  err_throw(vm, err_make(vm, "exit", str_from_c(vm, msg)));
 }
 
 /* ---- output ---- */
@@ -392,7 +449,15 @@ static Value call_with(VM *vm, Value fn, int argc, const Value *argv, uint32_t o
   slot[0] = fn;
   vm->top = slot + argc + 1;
   if (vm->top > vm->stack_hw) vm->stack_hw = vm->top;
+  if (UNLIKELY(vm->task != NULL) && is_closure(fn) && vm->hooks.task_call) {
+    /* in a task, a callback is an inline task (async.md §3.11) */
+    Value r = vm->hooks.task_call(vm, fn, argc, slot + 1);
+    vm->top = slot;
+    return r;
+  }
+  vm->native_nest++;
   call_at(vm, slot, argc, owner);
+  vm->native_nest--;
   vm->top = slot;
   return slot[0];
 }
@@ -430,6 +495,8 @@ static Handler *push_handler(VM *vm) {
   h->narenas = vm->narenas;
   h->cleanups = gc_unwind_mark(vm);
   h->ext_depth = vm->ext_depth;
+  h->native_nest = vm->native_nest;
+  h->task = vm->task;
   return h;
 }
 
@@ -442,6 +509,8 @@ static void restore_handler(VM *vm, uint32_t idx) {
   vm->cur_file = h->cur_file;
   vm->env = h->env;
   vm->ext_depth = h->ext_depth;
+  vm->native_nest = h->native_nest;
+  vm->task = h->task;
   arena_release(vm, h->narenas);
   gc_unwind(vm, h->cleanups);
   vm->nhandlers = idx;
@@ -455,6 +524,10 @@ int vm_protect(VM *vm, void (*fn)(VM *, void *), void *ud) {
   jmp_buf jb;
   volatile uint32_t idx = vm->nhandlers;
   jmp_buf *volatile saved_run = vm->run_jb;
+  if (idx == 0) { /* a new evaluation from the host */
+    vm->unwinding = vm->exited = false;
+    vm->interrupt_pending = vm->interrupt_every > 0;
+  }
   Handler *h = push_handler(vm);
   h->jb = &jb;
   if (setjmp(jb) == 0) {
@@ -612,9 +685,9 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, DeoptReco
 /* every loop goes through a backward jump or a call: check for an interrupt there */
 #define CHECK_INTERRUPT()                      \
   do {                                         \
-    if (UNLIKELY(vm_interrupt_requested)) {    \
+    if (UNLIKELY(vm_interrupt_requested | vm->interrupt_pending)) { \
       SAVE_PC();                               \
-      vm_interrupted(vm);                      \
+      vm_poll_interrupt(vm);                   \
     }                                          \
   } while (0)
 /* A conditional is followed by a JMP word: take it when cond == C, else skip
@@ -677,6 +750,20 @@ static void print_op_profile(void) {
  * again if it fits 48, else boxed.  (Wrapping at 64 bits is op_add's, for
  * operands that are already boxed.) */
 static inline Value int_result(VM *vm, int64_t r) { return fits_small_int(r) ? small_int_val(r) : obj_int(vm, r); }
+
+/* A quickened instruction's guard failed (see QUICKENING in execute):
+ * count it and send the instruction back to observing, or, after
+ * QUICK_MISSES failures, to its generic variant for good. */
+#define QUICK_MISSES 4
+static NOINLINE void quick_miss(Proto *p, const Instr *at, OpCode observe, OpCode generic) {
+  uint32_t pc = (uint32_t)(at - p->code);
+  Instr *w = (Instr *)at;
+  if (!p->quick_miss) p->quick_miss = calloc(p->ncode, 1);
+  if (!p->quick_miss || ++p->quick_miss[pc] >= QUICK_MISSES)
+    *w = SET_OP(*w, generic);
+  else
+    *w = SET_OP(*w, observe);
+}
 
 /* Run from vm->ci until a CI_FRESH frame returns.  One invocation per run
  * level; errors caught by a `try` of this level re-enter it (vm_run). */
@@ -874,6 +961,9 @@ dispatch:
     int argc = (int)GET_B(i);
     SAVE_PC();
     if (LIKELY(is_closure(f))) {
+      /* checked before this frame goes, so the error names the call site */
+      Proto *fp = as_closure(f)->proto;
+      if (UNLIKELY(argc != fp->nparams) && (!fp->has_rest || argc < fp->nparams)) closure_arity(vm, fp, argc);
       memmove(base - 1, fslot, ((size_t)argc + 1) * sizeof(Value));
       uint32_t flags = ci->flags;
       vm->ci--;
@@ -970,46 +1060,141 @@ dispatch:
   /* ---- arithmetic ----
    * Fast paths inline: two small ints (results re-boxed only past 48 bits),
    * two doubles; every other pairing (bigints, mixed int/float, strings for
-   * +, errors) goes to the op_ implementation, which is the builtin's. */
+   * +, errors) goes to the op_ implementation, which is the builtin's.
+   *
+   * QUICKENING (roadmap §14).  ADD, SUB, MUL, DIV and the compare-and-branch
+   * instructions start out observing: the first time their operands are two
+   * small ints or two doubles they rewrite their own opcode (the operands
+   * stay) to the _II or _FF variant, whose single guard is the test for
+   * that pairing.  A variant whose guard fails rewrites itself back to the
+   * observing instruction and re-executes it (QUICK_REDO), so the result is
+   * always the generic one; the failures are counted per instruction
+   * (Proto.quick_miss), and after QUICK_MISSES of them the instruction
+   * becomes the _G variant, the generic body that never rewrites again, so a
+   * site whose types keep changing stops paying for rewrites.  Rewriting
+   * keeps the instruction's pc, so deopt records (which name pcs) still
+   * find it; only the scheduler thread runs code, so the stores need no
+   * synchronization. */
+#define QUICK_TO(op) (((Instr *)pc)[-1] = SET_OP(i, OP_##op))
+#define QUICK_REDO(observe, generic)               \
+  do {                                             \
+    quick_miss(cl->proto, pc - 1, OP_##observe, OP_##generic); \
+    pc--;                                          \
+    DISPATCH();                                    \
+  } while (0)
+#define ARITH_SLOW(slow)                                               \
+  do {                                                                 \
+    SAVE_PC();                                                         \
+    RA = slow(vm, b, c);                                               \
+    GC_CHECK();                                                        \
+  } while (0)
 #define ARITH(name, iop, dop, slow)                                    \
   CASE(name) {                                                         \
     Value b = RB, c = RC;                                              \
-    if (LIKELY(BOTH_SMALL(b, c))) {                                    \
+    if (BOTH_SMALL(b, c)) {                                            \
       RA = int_result(vm, small_int_of(b) iop small_int_of(c));        \
+      QUICK_TO(name##_II);                                             \
     } else if (BOTH_DOUBLE(b, c)) {                                    \
       RA = double_val(as_double(b) dop as_double(c));                  \
+      QUICK_TO(name##_FF);                                             \
     } else {                                                           \
-      SAVE_PC();                                                       \
-      RA = slow(vm, b, c);                                             \
-      GC_CHECK();                                                      \
+      ARITH_SLOW(slow);                                                \
     }                                                                  \
+    DISPATCH();                                                        \
+  }                                                                    \
+  CASE(name##_II) {                                                    \
+    Value b = RB, c = RC;                                              \
+    if (UNLIKELY(!BOTH_SMALL(b, c))) QUICK_REDO(name, name##_G);       \
+    RA = int_result(vm, small_int_of(b) iop small_int_of(c));          \
+    DISPATCH();                                                        \
+  }                                                                    \
+  CASE(name##_FF) {                                                    \
+    Value b = RB, c = RC;                                              \
+    if (UNLIKELY(!BOTH_DOUBLE(b, c))) QUICK_REDO(name, name##_G);      \
+    RA = double_val(as_double(b) dop as_double(c));                    \
+    DISPATCH();                                                        \
+  }                                                                    \
+  CASE(name##_G) {                                                     \
+    Value b = RB, c = RC;                                              \
+    if (LIKELY(BOTH_SMALL(b, c)))                                      \
+      RA = int_result(vm, small_int_of(b) iop small_int_of(c));        \
+    else if (BOTH_DOUBLE(b, c))                                        \
+      RA = double_val(as_double(b) dop as_double(c));                  \
+    else                                                               \
+      ARITH_SLOW(slow);                                                \
     DISPATCH();                                                        \
   }
   ARITH(ADD, +, +, op_add)
   ARITH(SUB, -, -, op_sub)
+  /* MUL: a small-int product that overflows is not a type miss: op_mul
+   * handles it (a boxed or big result) and the variant stays */
   CASE(MUL) {
     Value b = RB, c = RC;
     int64_t r;
-    if (LIKELY(BOTH_SMALL(b, c)) && !__builtin_mul_overflow(small_int_of(b), small_int_of(c), &r)) {
-      RA = int_result(vm, r);
+    if (BOTH_SMALL(b, c)) {
+      QUICK_TO(MUL_II);
+      if (!__builtin_mul_overflow(small_int_of(b), small_int_of(c), &r))
+        RA = int_result(vm, r);
+      else
+        ARITH_SLOW(op_mul);
     } else if (BOTH_DOUBLE(b, c)) {
       RA = double_val(as_double(b) * as_double(c));
+      QUICK_TO(MUL_FF);
     } else {
-      SAVE_PC();
-      RA = op_mul(vm, b, c);
-      GC_CHECK();
+      ARITH_SLOW(op_mul);
     }
     DISPATCH();
   }
+  CASE(MUL_II) {
+    Value b = RB, c = RC;
+    int64_t r;
+    if (UNLIKELY(!BOTH_SMALL(b, c))) QUICK_REDO(MUL, MUL_G);
+    if (LIKELY(!__builtin_mul_overflow(small_int_of(b), small_int_of(c), &r)))
+      RA = int_result(vm, r);
+    else
+      ARITH_SLOW(op_mul);
+    DISPATCH();
+  }
+  CASE(MUL_FF) {
+    Value b = RB, c = RC;
+    if (UNLIKELY(!BOTH_DOUBLE(b, c))) QUICK_REDO(MUL, MUL_G);
+    RA = double_val(as_double(b) * as_double(c));
+    DISPATCH();
+  }
+  CASE(MUL_G) {
+    Value b = RB, c = RC;
+    int64_t r;
+    if (LIKELY(BOTH_SMALL(b, c)) && !__builtin_mul_overflow(small_int_of(b), small_int_of(c), &r))
+      RA = int_result(vm, r);
+    else if (BOTH_DOUBLE(b, c))
+      RA = double_val(as_double(b) * as_double(c));
+    else
+      ARITH_SLOW(op_mul);
+    DISPATCH();
+  }
+  /* DIV of two ints is exact (op_div): only floats have a variant */
   CASE(DIV) {
     Value b = RB, c = RC;
     if (BOTH_DOUBLE(b, c)) {
       RA = double_val(as_double(b) / as_double(c));
+      QUICK_TO(DIV_FF);
     } else {
-      SAVE_PC();
-      RA = op_div(vm, b, c);
-      GC_CHECK();
+      ARITH_SLOW(op_div);
     }
+    DISPATCH();
+  }
+  CASE(DIV_FF) {
+    Value b = RB, c = RC;
+    if (UNLIKELY(!BOTH_DOUBLE(b, c))) QUICK_REDO(DIV, DIV_G);
+    RA = double_val(as_double(b) / as_double(c));
+    DISPATCH();
+  }
+  CASE(DIV_G) {
+    Value b = RB, c = RC;
+    if (BOTH_DOUBLE(b, c))
+      RA = double_val(as_double(b) / as_double(c));
+    else
+      ARITH_SLOW(op_div);
     DISPATCH();
   }
   CASE(MOD) {
@@ -1091,18 +1276,47 @@ dispatch:
   CMP_VALUE(LEV, <=, op_cmp_le(vm, b, c))
   CMP_VALUE(GTV, >, op_cmp_lt(vm, c, b))
   CMP_VALUE(GEV, >=, op_cmp_le(vm, c, b))
+#define CMP_SLOW(slowexpr)                                             \
+  do {                                                                 \
+    SAVE_PC();                                                         \
+    r = slowexpr;                                                      \
+  } while (0)
 #define CMP_BRANCH(name, iop, slowexpr)                                \
   CASE(name) {                                                         \
+    Value b = RA, c = RB;                                              \
+    bool r;                                                            \
+    if (BOTH_SMALL(b, c)) {                                            \
+      r = small_int_of(b) iop small_int_of(c);                         \
+      QUICK_TO(name##_II);                                             \
+    } else if (BOTH_DOUBLE(b, c)) {                                    \
+      r = as_double(b) iop as_double(c);                               \
+      QUICK_TO(name##_FF);                                             \
+    } else                                                             \
+      CMP_SLOW(slowexpr);                                              \
+    COND_JUMP(r);                                                      \
+    DISPATCH();                                                        \
+  }                                                                    \
+  CASE(name##_II) {                                                    \
+    Value b = RA, c = RB;                                              \
+    if (UNLIKELY(!BOTH_SMALL(b, c))) QUICK_REDO(name, name##_G);       \
+    COND_JUMP(small_int_of(b) iop small_int_of(c));                    \
+    DISPATCH();                                                        \
+  }                                                                    \
+  CASE(name##_FF) {                                                    \
+    Value b = RA, c = RB;                                              \
+    if (UNLIKELY(!BOTH_DOUBLE(b, c))) QUICK_REDO(name, name##_G);      \
+    COND_JUMP(as_double(b) iop as_double(c));                          \
+    DISPATCH();                                                        \
+  }                                                                    \
+  CASE(name##_G) {                                                     \
     Value b = RA, c = RB;                                              \
     bool r;                                                            \
     if (LIKELY(BOTH_SMALL(b, c)))                                      \
       r = small_int_of(b) iop small_int_of(c);                         \
     else if (BOTH_DOUBLE(b, c))                                        \
       r = as_double(b) iop as_double(c);                               \
-    else {                                                             \
-      SAVE_PC();                                                       \
-      r = slowexpr;                                                    \
-    }                                                                  \
+    else                                                               \
+      CMP_SLOW(slowexpr);                                              \
     COND_JUMP(r);                                                      \
     DISPATCH();                                                        \
   }
@@ -1302,4 +1516,224 @@ static void vm_run(VM *vm) {
   execute(vm);
   vm->run_jb = saved;
   vm->c_depth--;
+}
+
+/* ---- TASKS: steps, parking and resuming (async.md §3; the scheduler is src/lib/async.c) ----
+ *
+ * A task's Sema frames all live in one execute() invocation whose bottom
+ * frame (CI_FRESH) is the task's thunk, run by vm_task_run above the
+ * driver's vm->top.  Closure calls never recurse in C, and a callback from a
+ * native runs as an inline task with its own step (hooks.task_call), so at a
+ * yield point the task's whole state is VM data: frames from the bottom one
+ * up, the value stack from the thunk's slot to the top frame's window, and
+ * the `try` handlers pushed since the step began.  vm_task_yield copies
+ * those into a VmParked record (C memory: bases, handler frames and tops as
+ * offsets from the thunk's slot) and longjmps back to vm_task_run, which
+ * restores the driver's state and hands the record to the scheduler.  The
+ * yielding native's C frame is abandoned, as if it had raised, so it may not
+ * hold anything that needs freeing.
+ *
+ * Resuming copies the record back at the new driver's top (another address,
+ * another nesting of drivers: everything is rebased), points the handlers at
+ * the new run level and stores the resume value where the native's result
+ * would have gone: R[A] of the CALL, or, for a TAILCALL, the frame's return
+ * value.  Closures capture by value or through boxes, never by pointers into
+ * the stack, so moving a segment invalidates nothing.
+ *
+ * A native may park only when it was called directly by CALL or TAILCALL of
+ * the innermost task step's own execute(): vm->c_depth equals the step's
+ * (no eval or other run level in between) and vm->native_nest equals the
+ * step's (no native between).  vm_task_state says which case applies. */
+
+typedef struct VmTaskRun {
+  jmp_buf jb;        /* where vm_task_yield returns to */
+  uint32_t c_depth;  /* vm->c_depth inside the task's execute() */
+  uint32_t nest;     /* vm->native_nest of the step */
+  uint32_t nroots;   /* vm->nroots at the step */
+  uint32_t hbase;    /* handlers below this belong to the driver */
+  bool parkable;     /* false for a thunk that is not a VM closure (the reference evaluator's) */
+  CallInfo *bottom;  /* the thunk's frame */
+  Value *origin;     /* the thunk's slot (bottom->base - 1) */
+  VmParked *parked;  /* set by vm_task_yield */
+} VmTaskRun;
+
+struct VmParked {
+  uint32_t nslots, nframes, nhandlers;
+  CallInfo *frames;  /* base: offset from origin, in Values, stored in the pointer's place */
+  Handler *handlers; /* ci: index from the bottom frame; top: offset from origin */
+  Value slots[];
+};
+
+int vm_task_state(VM *vm) {
+  VmTaskRun *tr = vm->task;
+  if (!tr) return VM_TASK_NONE;
+  if (!tr->parkable || vm->c_depth != tr->c_depth) return VM_TASK_NESTED;
+  if (vm->native_nest != tr->nest) return VM_TASK_IN_NATIVE;
+  if (vm->ci < tr->bottom || !vm->ci->cl) return VM_TASK_IN_NATIVE;
+  OpCode op = GET_OP(vm->ci->pc[-1]);
+  if (op != OP_CALL && op != OP_TAILCALL) return VM_TASK_IN_NATIVE;
+  return VM_TASK_PARKABLE;
+}
+
+NORETURN void vm_task_yield(VM *vm) {
+  VmTaskRun *tr = vm->task;
+  CallInfo *top = vm->ci;
+  uint32_t nframes = (uint32_t)(top - tr->bottom) + 1;
+  uint32_t nslots = (uint32_t)(top->base + top->cl->proto->maxregs - tr->origin);
+  uint32_t nh = vm->nhandlers - tr->hbase;
+  size_t bytes = sizeof(VmParked) + nslots * sizeof(Value) + nframes * sizeof(CallInfo) + nh * sizeof(Handler);
+  VmParked *p = malloc(bytes);
+  if (!p) err_eval(vm, "out of memory");
+  p->nslots = nslots;
+  p->nframes = nframes;
+  p->nhandlers = nh;
+  p->frames = (CallInfo *)(p->slots + nslots);
+  p->handlers = (Handler *)(p->frames + nframes);
+  memcpy(p->slots, tr->origin, nslots * sizeof(Value));
+  for (uint32_t j = 0; j < nframes; j++) {
+    p->frames[j] = tr->bottom[j];
+    p->frames[j].base = (Value *)(uintptr_t)(tr->bottom[j].base - tr->origin);
+  }
+  for (uint32_t j = 0; j < nh; j++) {
+    Handler h = vm->handlers[tr->hbase + j];
+    h.ci = (CallInfo *)(uintptr_t)(h.ci - tr->bottom);
+    h.top = (Value *)(uintptr_t)(h.top - tr->origin);
+    h.nroots -= tr->nroots;
+    h.jb = NULL;
+    p->handlers[j] = h;
+  }
+  tr->parked = p;
+  longjmp(tr->jb, 1);
+}
+
+void vm_parked_mark(VM *vm, VmParked *p) {
+  for (uint32_t j = 0; j < p->nslots; j++) gc_mark_value(vm, p->slots[j]);
+  for (uint32_t j = 0; j < p->nframes; j++)
+    if (p->frames[j].cl) gc_mark_value(vm, obj_val(p->frames[j].cl));
+  for (uint32_t j = 0; j < p->nhandlers; j++) gc_mark_value(vm, p->handlers[j].cur_file);
+}
+
+void vm_parked_free(VmParked *p) { free(p); }
+
+size_t vm_parked_bytes(const VmParked *p) {
+  return sizeof(VmParked) + p->nslots * sizeof(Value) + p->nframes * sizeof(CallInfo) + p->nhandlers * sizeof(Handler);
+}
+
+/* vm_run for a resumed task: the frames are in place; install the parked
+ * handlers at this run level, deliver the resume value, execute. */
+static void vm_run_resumed(VM *vm, VmTaskRun *tr, VmParked *p, Value rv) {
+  jmp_buf jb;
+  jmp_buf *volatile saved = vm->run_jb;
+  vm->run_jb = &jb;
+  vm->c_depth++;
+  if (setjmp(jb) != 0) {
+    uint32_t idx = vm->nhandlers - 1;
+    Handler h = vm->handlers[idx];
+    restore_handler(vm, idx);
+    vm->run_jb = &jb;
+    h.ci->base[h.reg] = vm->error;
+    for (Value *r = h.ci->base + h.reg + 1; r < h.top; r++) *r = NIL_VAL;
+    h.ci->pc = h.catch_pc;
+    vm->top = h.top;
+    execute(vm);
+    goto out;
+  }
+  for (uint32_t j = 0; j < p->nhandlers; j++) {
+    Handler *h = push_handler(vm);
+    Handler s = p->handlers[j];
+    s.jb = &jb;
+    s.ci = tr->bottom + (uintptr_t)s.ci;
+    s.top = tr->origin + (uintptr_t)s.top;
+    s.nroots += vm->nroots;
+    s.c_depth = vm->c_depth;
+    s.native_nest = vm->native_nest;
+    s.task = vm->task;
+    s.narenas = vm->narenas;
+    s.ext_depth = vm->ext_depth;
+    *h = s;
+  }
+  vm_parked_free(p); /* consumed: everything is back on the stack */
+  {
+    CallInfo *ci = vm->ci;
+    Instr i = ci->pc[-1];
+    if (GET_OP(i) == OP_CALL) {
+      ci->base[GET_A(i)] = rv;
+    } else { /* TAILCALL: the frame returns rv */
+      ci->base[-1] = rv;
+      vm->ci = ci - 1;
+      if (ci == tr->bottom) goto out;
+    }
+  }
+  execute(vm);
+out:
+  vm->run_jb = saved;
+  vm->c_depth--;
+}
+
+VmParked *vm_task_run(VM *vm, Value fn, int argc, const Value *argv, VmParked *resume, Value rv, Value *out) {
+  VmTaskRun tr;
+  CallInfo *const saved_ci = vm->ci;
+  Value *const saved_top = vm->top;
+  const uint32_t saved_nroots = vm->nroots, saved_nh = vm->nhandlers, saved_depth = vm->c_depth;
+  const uint32_t saved_nest = vm->native_nest, saved_ext = vm->ext_depth;
+  jmp_buf *const saved_run = vm->run_jb;
+  VmTaskRun *const outer = vm->task;
+  Value *const origin = vm->top;
+  tr.c_depth = vm->c_depth + 1;
+  tr.nest = vm->native_nest;
+  tr.nroots = vm->nroots;
+  tr.hbase = vm->nhandlers;
+  tr.parkable = resume != NULL || is_closure(fn);
+  tr.origin = origin;
+  tr.parked = NULL;
+  tr.bottom = vm->ci + 1;
+  if (setjmp(tr.jb) != 0) { /* vm_task_yield: the task is in tr.parked */
+    vm->ci = saved_ci;
+    vm->top = saved_top;
+    vm->nroots = saved_nroots;
+    vm->nhandlers = saved_nh;
+    vm->c_depth = saved_depth;
+    vm->native_nest = saved_nest;
+    vm->ext_depth = saved_ext;
+    vm->run_jb = saved_run;
+    vm->task = outer;
+    return tr.parked;
+  }
+  err_check_c_stack(vm);
+  if (!tr.parkable) { /* a native thunk (the reference evaluator's closure): an ordinary call */
+    vm->task = &tr;
+    *out = vm_call(vm, fn, argc, argv);
+    vm->task = outer;
+    return NULL;
+  }
+  if (resume) {
+    if (origin + resume->nslots + 256 > vm->stack_end || vm->ci + resume->nframes + 1 >= vm->ci_end) {
+      vm_parked_free(resume);
+      vm_stack_overflow(vm);
+    }
+    memcpy(origin, resume->slots, resume->nslots * sizeof(Value));
+    vm->top = origin + resume->nslots;
+    if (vm->top > vm->stack_hw) vm->stack_hw = vm->top;
+    for (uint32_t j = 0; j < resume->nframes; j++) {
+      CallInfo *ci = ++vm->ci;
+      *ci = resume->frames[j];
+      ci->base = origin + (uintptr_t)resume->frames[j].base;
+    }
+    vm->task = &tr;
+    vm_run_resumed(vm, &tr, resume, rv);
+  } else {
+    if (origin + argc + 1 + 256 > vm->stack_end) vm_stack_overflow(vm);
+    origin[0] = fn;
+    if (argc) memmove(origin + 1, argv, (size_t)argc * sizeof(Value));
+    vm->top = origin + argc + 1;
+    if (vm->top > vm->stack_hw) vm->stack_hw = vm->top;
+    CallInfo *ci = push_frame(vm, as_closure(fn), origin + 1, argc);
+    ci->flags = CI_FRESH;
+    vm->task = &tr;
+    vm_run(vm);
+  }
+  vm->task = outer;
+  vm->top = origin;
+  *out = origin[0];
+  return NULL;
 }

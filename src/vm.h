@@ -55,6 +55,24 @@ void vm_safepoint(VM *vm);
  * The REPL's Ctrl-C and the fuzzers' time budget use it. */
 extern volatile sig_atomic_t vm_interrupt_requested;
 NORETURN void vm_interrupted(VM *vm); /* clears the flag, raises "interrupted" */
+/* At a safe point where an interrupt is due: call the host's hook (which
+ * may stop the evaluation past every `try`), else raise "interrupted". */
+void vm_poll_interrupt(VM *vm);
+/* HOOK runs at every EVERY-th safe point (calls and backward jumps), or, with
+ * EVERY 0, when vm_request_interrupt or the global flag asks.  It returns
+ * NULL to go on, or a message: the evaluation ends with "Eval error: MSG",
+ * which no `try` catches.  NULL HOOK removes it. */
+void vm_set_interrupt_hook(VM *vm, const char *(*hook)(VM *vm, void *ud), void *ud, uint64_t every);
+void vm_request_interrupt(VM *vm); /* async-signal-safe */
+/* (exit N): with exit_unwinds off (the default, the CLI) the process exits;
+ * on, the evaluation unwinds past every `try` to the host's vm_protect, and
+ * vm_exited reports the status. */
+NORETURN void vm_exit(VM *vm, int code);
+void vm_set_exit_unwinds(VM *vm, bool on);
+bool vm_exited(VM *vm, int *code);
+/* An uncatchable unwind (exit, a stop from the hook) is in progress: C code
+ * that catches errors with vm_pcall must re-raise. */
+bool vm_unwinding(VM *vm);
 NORETURN void vm_stack_overflow(VM *vm); /* "stack overflow: maximum call depth exceeded", with a hint */
 
 /* ---- calling ---- */
@@ -80,6 +98,30 @@ Value vm_error(VM *vm);
 /* (sys/args): the program's argument list. */
 Value vm_args(VM *vm);
 
+/* ---- tasks (the mechanism; the scheduler is src/lib/async.c) ----
+ * vm_task_run runs one step of a task above the current top: the first
+ * (resume NULL) calls fn with argc arguments; a later one continues the
+ * parked record RESUME (consumed, also when the step raises) with RV as the
+ * value of the call that yielded.  Returns NULL when the task returned (its
+ * value in *out) or the record of the parked task when it yielded.  Errors
+ * of the task propagate (run it under vm_protect).
+ * A native in a task asks vm_task_state whether it may park: then it records
+ * why (the scheduler's business) and calls vm_task_yield, which does not
+ * return. */
+typedef struct VmParked VmParked;
+enum {
+  VM_TASK_NONE,     /* not in a task */
+  VM_TASK_PARKABLE, /* called by the task's own code: may yield */
+  VM_TASK_IN_NATIVE, /* called by a native (passed to a higher-order function) */
+  VM_TASK_NESTED    /* in a task, under eval or the reference evaluator: cannot park */
+};
+VmParked *vm_task_run(VM *vm, Value fn, int argc, const Value *argv, VmParked *resume, Value rv, Value *out);
+int vm_task_state(VM *vm);
+NORETURN void vm_task_yield(VM *vm);
+void vm_parked_mark(VM *vm, VmParked *p);
+void vm_parked_free(VmParked *p);
+size_t vm_parked_bytes(const VmParked *p);
+
 /* ---- output: stdout and stderr, or the writer a host installed ---- */
 void vm_write(VM *vm, const char *s, size_t n);
 void vm_write_err(VM *vm, const char *s, size_t n);
@@ -104,6 +146,21 @@ void env_register(VM *vm, const NativeDef *defs);
 /* Bind NEW to the same value as the global OLD. */
 void env_alias(VM *vm, const char *new_name, const char *old_name);
 void env_define(VM *vm, const char *name, Value v);
+/* Docstrings of globals that are not natives (those carry theirs in their
+ * NativeDef row): "NAME\nDescription." for a value such as pi, "(NAME
+ * args...)\nDescription." for a prelude macro.  The doc describes the value
+ * the cell holds now: storing another value into the cell drops it.  DOC is
+ * not copied.  env_set_doc: false when NAME is unbound; env_doc: NULL when
+ * SYM has no such docstring. */
+void env_define_doc(VM *vm, const char *name, Value v, const char *doc);
+bool env_set_doc(VM *vm, const char *name, const char *doc);
+const char *env_doc(VM *vm, Value sym);
 Value env_get(VM *vm, const char *name); /* UNBOUND_VAL if undefined */
+/* Bind SYM in the environment of the running code (a module's while one
+ * loads, else the global one), as a top-level define there would. */
+void env_define_current(VM *vm, Value sym, Value v);
+/* Global cell I's name (a symbol) and value (UNBOUND_VAL when unbound); false
+ * past the last cell.  For listing names (`,doc`'s suggestions). */
+bool env_global_at(VM *vm, uint32_t i, Value *name, Value *value);
 
 #endif

@@ -52,7 +52,7 @@ grep "covered" /tmp/sema-oom.log
 while IFS= read -r exp; do
   src="${exp%.expect}.sema"
   if [ "$("$REL" "$src" 2>&1)" == "$(cat "$exp")" ]; then ok; else bad "example $src"; fi
-done < <(find examples -name '*.expect' | sort)
+done < <(find examples -name '*.expect' -not -path 'examples/llm/*' | sort) # examples/llm need a provider: tests/llm/examples_test.py
 
 # ---- differential: the VM against the reference evaluator (sema --interp) ----
 if bash tests/diff/run.sh "$REL" 10000 "$DBG" 500 >/tmp/sema-diff.log 2>&1; then ok; else bad "differential"; tail -30 /tmp/sema-diff.log; fi
@@ -61,9 +61,23 @@ grep "^diff:" /tmp/sema-diff.log
 # ---- the command line: REPL through a pseudo-terminal, sema eval --json ----
 if python3 tests/cli/repl_test.py "$REL"; then ok; else bad "repl"; fi
 if bash tests/cli/eval_json_test.sh "$REL"; then ok; else bad "eval --json"; fi
+if bash tests/cli/errors_test.sh "$REL"; then ok; else bad "error positions"; fi
+if bash tests/cli/stdin_test.sh "$REL"; then ok; else bad "stdin and --check"; fi
+# ---- documentation: sema doc, and docs/reference.md current with every start-up name documented ----
+if bash tests/cli/doc_test.sh "$REL"; then ok; else bad "sema doc"; fi
+if tools/gen-reference.sh --check "$REL"; then ok; else bad "reference (run tools/gen-reference.sh)"; fi
+
+# ---- sema fmt: the reference layout cases (../shared/fmt/cases.jsonl; deliberate differences in tests/fmt/xfail.txt) ----
+if [ -f ../shared/fmt/cases.jsonl ]; then
+  if python3 tests/fmt/run_cases.py "$REL" ../shared/fmt/cases.jsonl --xfail tests/fmt/xfail.txt >/tmp/sema-fmt.log 2>&1; then ok; else bad "fmt cases"; tail -30 /tmp/sema-fmt.log; fi
+  tail -1 /tmp/sema-fmt.log
+fi
+if bash tests/fmt/repo_test.sh "$REL" >/tmp/sema-fmt.log 2>&1; then ok; else bad "fmt repository files"; tail -30 /tmp/sema-fmt.log; fi
+tail -1 /tmp/sema-fmt.log
 
 # ---- the embedding API example (built against libsema.a) ----
 if make -s embed-example >/tmp/sema-embed.log 2>&1; then ok; else bad "embed example"; tail -20 /tmp/sema-embed.log; fi
+if bash tests/cli/embedding_test.sh build/debug/libsema.a; then ok; else bad "docs/embedding.md example (ASan)"; fi
 
 # ---- fuzzing: replay the regression inputs, then a short run of each libFuzzer target ----
 if [ -z "${SEMA_SKIP_FUZZ:-}" ] && command -v clang >/dev/null; then
@@ -97,6 +111,15 @@ if (cd tests/http && timeout 120 python3 load_test.py "../../$REL" "${HTTP_LOAD_
 grep "^sema:" /tmp/sema-http.log
 if python3 tests/http/examples_test.py "$REL" >/tmp/sema-http.log 2>&1; then ok; else bad "http examples"; tail -30 /tmp/sema-http.log; fi
 
+# ---- LLM providers: scripted servers speaking each wire protocol on 127.0.0.1 (tests/llm; llm-scenarios.md) ----
+for b in "$REL" "$DBG"; do
+  for t in scenarios_test malformed_test examples_test tools_routes_test autoconfig_test names_test; do
+    [ -f tests/llm/$t.py ] || continue
+    if timeout 600 python3 tests/llm/$t.py "$b" >/tmp/sema-llm.log 2>&1; then ok; else bad "llm $t ($b)"; tail -30 /tmp/sema-llm.log; fi
+    tail -1 /tmp/sema-llm.log
+  done
+done
+
 # ---- conformance corpus and the spec's tier-A and tier-B names (outside the project; skipped when absent) ----
 CONF=../shared/tools/conformance
 if [ -f ../shared/spec/stdlib.md ]; then
@@ -112,6 +135,18 @@ if [ -x "$CONF" ] && [ -d ../shared/conformance ]; then
   out=$(python3 "$CONF" --bin "$DBG" --expect-failures tests/conformance-xfail.txt ../shared/conformance 2>&1)
   if [ $? -eq 0 ]; then ok; else bad "conformance (asan)"; echo "$out" | tail -15; fi
   echo "conformance (asan): $(echo "$out" | tail -1)"
+  # the llm area (left out by default): llm_test.jsonl and the corpus's llm cases, release and ASan
+  for b in "$REL" "$DBG"; do
+    out=$(python3 "$CONF" --bin "$b" --exclude-area '' --area llm --expect-failures tests/conformance-xfail.txt ../shared/conformance 2>&1)
+    if [ $? -eq 0 ]; then ok; else bad "conformance llm ($b)"; echo "$out" | tail -15; fi
+    echo "conformance llm ($b): $(echo "$out" | tail -1)"
+  done
+  # the async area (left out by default): async_test.jsonl (async.md), release and ASan
+  for b in "$REL" "$DBG"; do
+    out=$(python3 "$CONF" --bin "$b" --exclude-area '' --area async ../shared/conformance 2>&1)
+    if [ $? -eq 0 ]; then ok; else bad "conformance async ($b)"; echo "$out" | tail -15; fi
+    echo "conformance async ($b): $(echo "$out" | tail -1)"
+  done
   # the http area (left out by default): net_test.jsonl and the corpus's http cases, release and ASan
   for b in "$REL" "$DBG"; do
     out=$(python3 "$CONF" --bin "$b" --exclude-area '' --area http ../shared/conformance 2>&1)

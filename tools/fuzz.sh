@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang + ASan + UBSan.
-#   tools/fuzz.sh build                 build build/fuzz/fuzz_{reader,compile,eval}
+#   tools/fuzz.sh build                 build build/fuzz/fuzz_{reader,compile,eval,http,llm,fmt}
 #   tools/fuzz.sh run SECONDS [TARGET]  fuzz each target (or one) for SECONDS,
 #                                       corpus in build/fuzz/corpus/T (seeded from tests/fuzz/corpus/T)
 #   tools/fuzz.sh smoke                 replay tests/fuzz/regressions, then 50 s per target (CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLANG=${CLANG:-clang}
-TARGETS=(reader compile eval http)
+TARGETS=(reader compile eval http llm fmt)
 FLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc -Iinclude"
 LIBS="-lutf8proc -lpcre2-8 -lnettle -lm"
 
@@ -15,7 +15,9 @@ build() {
   mkdir -p build/fuzz
   for t in "${TARGETS[@]}"; do
     if [ ! -x build/fuzz/fuzz_$t ] || [ -n "$(find src tests/fuzz -newer build/fuzz/fuzz_$t -name '*.[ch]' | head -1)" ]; then
-      $CLANG $FLAGS src/*.c src/lib/*.c tests/fuzz/fuzz_$t.c -o build/fuzz/fuzz_$t $LIBS
+      extra=""
+      [ "$t" = fmt ] && extra=src/cli/fmt.c # the formatter lives in the CLI layer
+      $CLANG $FLAGS src/*.c src/lib/*.c $extra tests/fuzz/fuzz_$t.c -o build/fuzz/fuzz_$t $LIBS
     fi
   done
 }

@@ -3,14 +3,20 @@
  *   sema eval (--expr CODE | --stdin) [--json] [--path FILE] [--no-llm] [--timeout MS]
  *
  * With --json, exactly one line of JSON goes to stdout and the status is 0:
- *   {"ok":..,"value":..,"stdout":..,"stderr":..,"error":..,"elapsedMs":..}
+ *   {"ok":..,"value":..,"stdout":..,"stderr":..,"error":..,"exitCode":..,"elapsedMs":..}
+ * --timeout MS (default 5000, 0: none) is enforced: a watchdog thread asks
+ * the VM for an interrupt at the deadline and the VM's interrupt hook ends
+ * the evaluation past every `try`.  (exit N) returns here (exitCode N).
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "../boot.h"
 #include "../map.h"
 #include "../runtime.h"
+#include "../lib/llm_cli.h"
 #include "cli.h"
 
 static void json_string(StrBuf *b, const char *s, size_t n) {
@@ -52,12 +58,50 @@ static void capture_write(void *ud, int stream, const char *s, size_t n) {
 
 static void capture_flush(void *ud) {}
 
+/* ---- the timeout ---- */
+
+typedef struct {
+  VM *vm;
+  long ms;
+  bool done, fired;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  char msg[80];
+} Watchdog;
+
+static void *watchdog_main(void *ud) {
+  Watchdog *w = ud;
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += w->ms / 1000;
+  until.tv_nsec += (w->ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+  pthread_mutex_lock(&w->mu);
+  while (!w->done)
+    if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT) break;
+  if (!w->done) {
+    w->fired = true;
+    vm_request_interrupt(w->vm);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+/* Runs on the VM's thread at the first safe point after the request. */
+static const char *watchdog_hook(VM *vm, void *ud) {
+  Watchdog *w = ud;
+  pthread_mutex_lock(&w->mu);
+  bool fired = w->fired;
+  pthread_mutex_unlock(&w->mu);
+  return fired ? w->msg : NULL;
+}
+
 static void run(VM *vm, void *ud) {
   Job *j = ud;
   j->result = compile_eval_string(vm, j->src, j->len, j->path);
 }
 
-static char *read_stdin(size_t *len) {
+char *cli_read_stdin(size_t *len) {
   StrBuf b;
   sb_init(&b);
   char buf[65536];
@@ -84,7 +128,7 @@ static bool error_pos(VM *vm, Value err, int64_t *line, int64_t *col) {
   return false;
 }
 
-static void json_envelope(VM *vm, Capture *cap, bool ok, Value value, const char *errmsg, long ms) {
+static void json_envelope(VM *vm, Capture *cap, bool ok, Value value, const char *errmsg, int exit_code, long ms) {
   StrBuf b;
   sb_init(&b);
   sb_adds(&b, ok ? "{\"ok\":true,\"value\":" : "{\"ok\":false,\"value\":");
@@ -106,23 +150,25 @@ static void json_envelope(VM *vm, Capture *cap, bool ok, Value value, const char
   } else {
     sb_adds(&b, "{\"message\":");
     json_string(&b, errmsg, strlen(errmsg));
-    if (is_string(vm->error_hint)) {
+    Value hint = cli_error_hint(vm, vm->error);
+    if (is_string(hint)) {
       sb_adds(&b, ",\"hint\":");
-      json_string(&b, str_data(vm->error_hint), str_len(vm->error_hint));
+      json_string(&b, str_data(hint), str_len(hint));
     }
     int64_t line, col;
     if (is_map(vm->error) && error_pos(vm, vm->error, &line, &col))
       sb_addf(&b, ",\"line\":%lld,\"col\":%lld", (long long)line, (long long)col);
     sb_addc(&b, '}');
   }
-  sb_addf(&b, ",\"elapsedMs\":%ld}\n", ms);
+  sb_addf(&b, ",\"exitCode\":%d,\"elapsedMs\":%ld}\n", exit_code, ms);
   fwrite(b.data, 1, b.len, stdout);
   sb_free(&b);
 }
 
 int cli_eval_command(int argc, char **argv) {
   const char *expr = NULL, *path = NULL;
-  bool use_stdin = false, json = false;
+  bool use_stdin = false, json = false, no_llm = false;
+  long timeout_ms = 5000;
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--expr") && i + 1 < argc)
@@ -133,10 +179,18 @@ int cli_eval_command(int argc, char **argv) {
       json = true;
     else if (!strcmp(a, "--path") && i + 1 < argc)
       path = argv[++i];
-    else if ((!strcmp(a, "--timeout") || !strcmp(a, "--sandbox")) && i + 1 < argc)
-      i++; /* accepted, not enforced (as in the reference) */
+    else if (!strcmp(a, "--timeout") && i + 1 < argc) {
+      char *end;
+      errno = 0;
+      timeout_ms = strtol(argv[++i], &end, 10);
+      if (errno || end == argv[i] || *end || timeout_ms < 0) {
+        fprintf(stderr, "sema eval: --timeout needs a number of milliseconds, got %s\n", argv[i]);
+        return 2;
+      }
+    } else if (!strcmp(a, "--sandbox") && i + 1 < argc)
+      i++; /* accepted, Tier C */
     else if (!strcmp(a, "--no-llm"))
-      ;
+      no_llm = true;
     else {
       fprintf(stderr, "sema eval: unknown argument %s\n", a);
       return 2;
@@ -147,10 +201,11 @@ int cli_eval_command(int argc, char **argv) {
   sb_init(&cap.out);
   sb_init(&cap.err);
   if (json) vm_set_output(vm, capture_write, capture_flush, &cap);
+  if (!no_llm) llm_cli_auto_configure(vm, false);
   int rc = 0;
   if (!expr && !use_stdin) {
     if (json)
-      json_envelope(vm, &cap, false, NIL_VAL, "Either --stdin or --expr is required", 0);
+      json_envelope(vm, &cap, false, NIL_VAL, "Either --stdin or --expr is required", 0, 0);
     else
       fprintf(stderr, "sema eval: Either --stdin or --expr is required\n");
     vm_free(vm);
@@ -159,19 +214,42 @@ int cli_eval_command(int argc, char **argv) {
   size_t len = 0;
   char *owned = NULL;
   if (use_stdin)
-    expr = owned = read_stdin(&len);
+    expr = owned = cli_read_stdin(&len);
   else
     len = strlen(expr);
   vm->args = list_1(vm, str_from_c(vm, argv[0]));
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   Job j = {expr, len, path, NIL_VAL};
+  vm_set_exit_unwinds(vm, true);
+  Watchdog w = {.vm = vm, .ms = timeout_ms};
+  pthread_t wt;
+  bool watching = false;
+  if (timeout_ms > 0) {
+    snprintf(w.msg, sizeof w.msg, "timeout: evaluation exceeded %ld ms", timeout_ms);
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    vm_set_interrupt_hook(vm, watchdog_hook, &w, 0);
+    watching = pthread_create(&wt, NULL, watchdog_main, &w) == 0;
+  }
   int failed = vm_protect(vm, run, &j);
+  if (watching) {
+    pthread_mutex_lock(&w.mu);
+    w.done = true;
+    pthread_cond_signal(&w.cv);
+    pthread_mutex_unlock(&w.mu);
+    pthread_join(wt, NULL);
+  }
+  vm_set_interrupt_hook(vm, NULL, NULL, 0);
+  int exit_code = 0;
+  if (failed && vm_exited(vm, &exit_code)) failed = 0, j.result = NIL_VAL;
   clock_gettime(CLOCK_MONOTONIC, &t1);
   long ms = (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
   if (json) {
     const char *msg = failed ? str_data(err_display(vm, vm->error)) : "";
-    json_envelope(vm, &cap, !failed, j.result, msg, ms);
+    json_envelope(vm, &cap, !failed, j.result, msg, exit_code, ms);
+  } else if (exit_code) {
+    rc = exit_code; /* without --json, (exit N) is the status as for a script */
   } else if (failed) {
     fflush(stdout);
     cli_report_error(vm, "", expr, len, path);

@@ -1,4 +1,5 @@
 /* main.c - the `sema` command (language.md §11). */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -11,20 +12,30 @@
 #include "../reader.h"
 #include "../runtime.h"
 #include "../lib/lib.h"
+#include "../lib/doc.h"
+#include "../lib/llm_cli.h"
 #include "cli.h"
+#include "fmt.h"
 
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: sema [OPTIONS] [FILE] [-- SCRIPT-ARGS ...]\n"
+          "       sema doc NAME | --search WORD   documentation of the builtins (sema doc --help)\n"
+          "       sema fmt [--check|--diff|--stdout] [FILES...]   format source (sema fmt --help)\n"
           "  -e, --eval EXPR     evaluate EXPR, print the result unless nil\n"
           "  -p, --print EXPR    evaluate EXPR, always print the result\n"
           "  -l, --load FILE     load FILE first (repeatable)\n"
           "  -i, --interactive   start the REPL after FILE/-e/-p\n"
           "  -q, --quiet         no REPL banner\n"
+          "  -                   run the program on stdin (also when stdin is not a terminal)\n"
+          "  --check FILE        read and compile FILE without running it; report its errors\n"
           "  --max-heap SIZE     heap limit (e.g. 512M, 2G; default: SEMA_MAX_HEAP or half the RAM);\n"
           "                      exceeding it raises a catchable out-of-memory error\n"
           "  --interp            run on the reference tree-walking evaluator instead of the VM\n"
+          "  --no-llm            do not configure LLM providers from the environment\n"
+          "  --chat-model M, --chat-provider P, --embedding-model M, --embedding-provider P\n"
+          "                      choose the default models and providers (SEMA_CHAT_MODEL ...)\n"
           "  -V, --version       print the version\n"
           "  -h, --help          this help\n");
 }
@@ -77,24 +88,110 @@ static void print_excerpt(const char *src, size_t len, long line, long col) {
   fputs("^\n", stderr);
 }
 
-/* Position of the error: the reader's, else the innermost frame's in this source. */
-static bool error_position(VM *vm, Value err, const char *file, long *line, long *col) {
+/* Sources the CLI ran that are not files on disk (REPL entries): an error in
+ * a function defined by an earlier entry shows that entry's line. */
+typedef struct {
+  char *name, *src;
+  size_t len;
+} KeptSource;
+static KeptSource *kept;
+static size_t nkept, capkept;
+
+void cli_keep_source(const char *name, const char *src, size_t len) {
+  if (nkept == capkept) {
+    capkept = capkept ? capkept * 2 : 16;
+    kept = realloc(kept, capkept * sizeof *kept);
+    if (!kept) abort();
+  }
+  kept[nkept].name = strdup(name);
+  kept[nkept].src = malloc(len + 1);
+  if (!kept[nkept].name || !kept[nkept].src) abort();
+  memcpy(kept[nkept].src, src, len);
+  kept[nkept].src[len] = 0;
+  kept[nkept++].len = len;
+}
+
+void cli_free_sources(void) {
+  for (size_t i = 0; i < nkept; i++) free(kept[i].name), free(kept[i].src);
+  free(kept);
+  kept = NULL;
+  nkept = capkept = 0;
+}
+
+/* Position of the error: the reader's (with the file being read), else the
+ * innermost frame that has one, in whatever file that frame's code came from. */
+static bool error_position(VM *vm, Value err, Value *file, long *line, long *col) {
   Value l = NIL_VAL, c = NIL_VAL, trace = NIL_VAL;
+  *file = NIL_VAL;
   if (map_get(err, KW(vm, "line"), &l) && map_get(err, KW(vm, "col"), &c) && is_int(l) && is_int(c)) {
+    map_get(err, KW(vm, "file"), file);
     *line = (long)int_of(l), *col = (long)int_of(c);
     return true;
   }
   if (!map_get(err, KW(vm, "stack-trace"), &trace)) return false;
   for (Value t = trace; is_cons(t); t = cdr(t)) {
-    Value fr = car(t), f = NIL_VAL;
-    if (!is_map(fr) || !map_get(fr, KW(vm, "line"), &l) || !map_get(fr, KW(vm, "col"), &c)) continue;
-    map_get(fr, KW(vm, "file"), &f);
-    bool same = file ? (is_string(f) && strcmp(str_data(f), file) == 0) : !is_string(f);
-    if (!same) continue;
+    Value fr = car(t);
+    if (!is_map(fr) || !map_get(fr, KW(vm, "line"), &l) || !map_get(fr, KW(vm, "col"), &c) || !is_int(l)) continue;
+    map_get(fr, KW(vm, "file"), file);
     *line = (long)int_of(l), *col = (long)int_of(c);
     return true;
   }
   return false;
+}
+
+/* Names from other Lisps that new users type (language.md §10.1: hints). */
+static const char *const dialect_hints[][2] = {
+    {"setq", "Sema uses (set! name value) to assign a variable"},
+    {"setf", "Sema uses (set! name value) to assign a variable"},
+    {"defvar", "Sema uses (define name value) for a global"},
+    {"defparameter", "Sema uses (define name value) for a global"},
+    {"defconst", "Sema uses (define name value) for a global"},
+    {"funcall", "call the function directly: (f arg ...), or (apply f args)"},
+    {"null", "Sema's predicate is null? (and nil? for nil)"},
+    {"eq", "Sema's predicates are eq? and equal? (or =)"},
+    {"equal", "Sema's predicate is equal? (or =)"},
+    {"elt", "use (nth sequence index)"},
+    {"nthcdr", "use (drop n list)"},
+    {"concat", "use (str a b ...) to build a string, (append l1 l2) for lists"},
+    {"strcat", "use (str a b ...) to build a string"},
+    {"len", "use (length x)"},
+    {"puts", "use (println x)"},
+    {"echo", "use (println x)"},
+    {"dolist", "use (for-each (fn (x) ...) list)"},
+    {"incf", "use (set! x (+ x 1))"},
+    {"decf", "use (set! x (- x 1))"},
+    {"loop", "Sema loops with a named let, (let loop ((i 0)) ... (loop (+ i 1))), or do"},
+    {"while", "Sema loops with a named let or do"},
+    {"progn", "use (begin ...)"},
+    {"t", "Sema's true is #t (and false is #f)"},
+    {"true", "Sema's true is #t (and false is #f)"},
+    {"false", "Sema's false is #f"},
+    {"None", "Sema's nothing is nil"},
+    {"null?", "use (null? x) as a call, or nil for the empty value"},
+};
+
+/* The hint of an error as the CLI shows it (and sema eval --json): the one
+ * raised with it, else for an unbound name the dialect hint or the closest
+ * bound names and special forms ("Did you mean 'println'?"). */
+Value cli_error_hint(VM *vm, Value err) {
+  if (is_string(vm->error_hint)) return vm->error_hint;
+  Value type = NIL_VAL, name = NIL_VAL;
+  if (!is_map(err) || !map_get(err, KW(vm, "type"), &type) || !is_kw(type) || strcmp(sym_cstr(vm, type), "unbound") != 0 ||
+      !map_get(err, KW(vm, "name"), &name) || !is_string(name))
+    return NIL_VAL;
+  for (size_t i = 0; i < sizeof dialect_hints / sizeof dialect_hints[0]; i++)
+    if (strcmp(str_data(name), dialect_hints[i][0]) == 0) return str_from_c(vm, dialect_hints[i][1]);
+  Value close = doc_suggest(vm, str_data(name));
+  if (!is_cons(close)) return NIL_VAL;
+  vm_push_root(vm, close);
+  StrBuf b;
+  sb_init(&b);
+  sb_addf(&b, "Did you mean '%s'", sym_cstr(vm, car(close)));
+  if (is_cons(cdr(close))) sb_addf(&b, " or '%s'", sym_cstr(vm, car(cdr(close))));
+  sb_addc(&b, '?');
+  Value h = sb_to_string(vm, &b);
+  vm_pop_roots(vm, 1);
+  return h;
 }
 
 void cli_report_error(VM *vm, const char *prefix, const char *src, size_t len, const char *file) {
@@ -104,11 +201,25 @@ void cli_report_error(VM *vm, const char *prefix, const char *src, size_t len, c
   if (!is_map(err)) return;
   long line, col;
   bool reader = false;
-  Value type = NIL_VAL;
+  Value type = NIL_VAL, pfile;
   if (map_get(err, KW(vm, "type"), &type) && is_kw(type)) reader = strcmp(sym_cstr(vm, type), "reader") == 0;
-  if (src && error_position(vm, err, file, &line, &col)) {
-    if (reader) fprintf(stderr, "  --> %s:%ld:%ld\n", file ? file : "<input>", line, col);
-    print_excerpt(src, len, line, col);
+  if (error_position(vm, err, &pfile, &line, &col)) {
+    /* the excerpt comes from the file the position is in: the unit being
+     * run, an earlier REPL entry, or a loaded/imported file read again */
+    const char *pname = is_string(pfile) ? str_data(pfile) : NULL;
+    bool here = pname ? file && strcmp(pname, file) == 0 : !file;
+    const char *text = here ? src : NULL;
+    size_t tlen = here ? len : 0;
+    char *owned = NULL;
+    for (size_t i = 0; !text && pname && i < nkept; i++)
+      if (strcmp(kept[i].name, pname) == 0) text = kept[i].src, tlen = kept[i].len;
+    if (!text && pname && pname[0] != '<') {
+      int e = 0;
+      text = owned = reader_read_file(pname, &tlen, &e);
+    }
+    if (reader || !here) fprintf(stderr, "  --> %s:%ld:%ld\n", pname ? pname : "<input>", line, col);
+    if (text) print_excerpt(text, tlen, line, col);
+    free(owned);
   }
   Value trace = NIL_VAL;
   int shown = 0;
@@ -120,7 +231,8 @@ void cli_report_error(VM *vm, const char *prefix, const char *src, size_t len, c
       }
       if (is_map(car(l))) print_frame_line(vm, car(l));
     }
-  if (is_string(vm->error_hint)) fprintf(stderr, "  hint: %s\n", str_data(vm->error_hint));
+  Value hint = cli_error_hint(vm, err);
+  if (is_string(hint)) fprintf(stderr, "  hint: %s\n", str_data(hint));
   fflush(stderr);
 }
 
@@ -178,6 +290,79 @@ static int run_file(VM *vm, const char *path, const char *error_prefix) {
   return rc ? 1 : 0;
 }
 
+
+/* `sema -` and a piped stdin: the program is a script named <stdin>. */
+static int run_stdin(VM *vm) {
+  size_t len;
+  char *src = cli_read_stdin(&len);
+  EvalJob j = {src, len, "<stdin>", NIL_VAL, PRINT_NONE};
+  int rc = vm_protect(vm, do_eval, &j);
+  if (rc) {
+    fflush(stdout);
+    cli_report_error(vm, "", src, len, "<stdin>");
+  }
+  free(src);
+  return rc ? 1 : 0;
+}
+
+/* ---- sema --check FILE: read and compile without running ---- */
+
+typedef struct {
+  const char *src;
+  size_t len;
+  Value file, forms;
+} CheckJob;
+
+static void check_read(VM *vm, void *ud) {
+  CheckJob *j = ud;
+  vm->cur_file = j->file; /* reader errors name the file; vm_protect restores cur_file */
+  j->forms = reader_read_all(vm, j->src, j->len);
+}
+
+static void check_form(VM *vm, void *ud) {
+  CheckJob *j = ud;
+  vm->cur_file = j->file;
+  compile_forms_only(vm, j->forms, j->file);
+}
+
+/* The first syntax error, else every form that does not compile (each
+ * top-level form is compiled on its own, so one error does not hide the
+ * next).  Nothing runs: macros defined in the file are not expanded. */
+static int check_file(VM *vm, const char *path) {
+  size_t len;
+  int err = 0;
+  char *src = path[0] == '-' && !path[1] ? cli_read_stdin(&len) : reader_read_file(path, &len, &err);
+  if (!src) {
+    fprintf(stderr, "error: %s: %s\n", err == ENOENT ? "file not found" : "reading", path);
+    return 1;
+  }
+  const char *name = path[0] == '-' && !path[1] ? "<stdin>" : path;
+  CheckJob j = {src, len, str_from_c(vm, name), NIL_VAL};
+  vm_push_root(vm, j.file);
+  int errors = 0;
+  if (vm_protect(vm, check_read, &j)) {
+    cli_report_error(vm, "", src, len, name);
+    errors = 1;
+  } else {
+    Value forms = j.forms;
+    vm_push_root(vm, forms);
+    for (Value l = forms; is_cons(l); l = cdr(l)) {
+      CheckJob one = {src, len, j.file, list_1(vm, car(l))};
+      vm_push_root(vm, one.forms);
+      if (vm_protect(vm, check_form, &one)) {
+        cli_report_error(vm, "", src, len, name);
+        errors++;
+      }
+      vm_pop_roots(vm, 1);
+    }
+    vm_pop_roots(vm, 1);
+  }
+  vm_pop_roots(vm, 1);
+  free(src);
+  if (errors > 1) fprintf(stderr, "%s: %d errors\n", name, errors);
+  return errors ? 1 : 0;
+}
+
 static int run_expr(VM *vm, const char *src, bool always_print) {
   EvalJob j = {src, strlen(src), NULL, NIL_VAL, always_print ? PRINT_WRITE : PRINT_PRETTY};
   if (vm_protect(vm, do_eval, &j)) {
@@ -193,8 +378,10 @@ static int run_expr(VM *vm, const char *src, bool always_print) {
 
 static int cli_main(int argc, char **argv, bool interp) {
   if (argc > 1 && strcmp(argv[1], "eval") == 0) return cli_eval_command(argc, argv);
-  const char *expr = NULL, *file = NULL;
-  bool print_mode = false, interactive = false, quiet = false;
+  if (argc > 1 && strcmp(argv[1], "doc") == 0) return cli_doc_command(argc, argv);
+  if (argc > 1 && strcmp(argv[1], "fmt") == 0) return cli_fmt_command(argc, argv);
+  const char *expr = NULL, *file = NULL, *check = NULL;
+  bool print_mode = false, interactive = false, quiet = false, no_llm = false, llm_report = false;
   const char *loads[64];
   int nloads = 0;
   for (int i = 1; i < argc; i++) {
@@ -213,11 +400,37 @@ static int cli_main(int argc, char **argv, bool interp) {
         return 2;
       }
       loads[nloads++] = argv[++i];
+    } else if (strcmp(a, "--check") == 0) {
+      if (i + 1 >= argc || check) {
+        usage(stderr);
+        return 2;
+      }
+      check = argv[++i];
+    } else if (strcmp(a, "-") == 0) {
+      if (file || expr) {
+        usage(stderr);
+        return 2;
+      }
+      file = a;
     } else if (strcmp(a, "-i") == 0 || strcmp(a, "--interactive") == 0) {
       interactive = true;
     } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
       quiet = true;
-    } else if (strcmp(a, "--no-llm") == 0 || strcmp(a, "--interp") == 0) {
+    } else if (strcmp(a, "--no-llm") == 0) {
+      no_llm = true;
+    } else if (strcmp(a, "--interp") == 0) {
+    } else if (strcmp(a, "--chat-model") == 0 || strcmp(a, "--chat-provider") == 0 || strcmp(a, "--embedding-model") == 0 ||
+               strcmp(a, "--embedding-provider") == 0) {
+      if (i + 1 >= argc) {
+        usage(stderr);
+        return 2;
+      }
+      /* --chat-model M sets SEMA_CHAT_MODEL, ... (llm.md §7.6) */
+      char var[40];
+      snprintf(var, sizeof var, "SEMA_%s", a + 2);
+      for (char *p = var + 5; *p; p++) *p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+      if (strncmp(a, "--chat", 6) == 0) llm_report = true;
+      setenv(var, argv[++i], 1);
     } else if (strcmp(a, "--max-heap") == 0) {
       if (i + 1 >= argc || !gc_parse_size(argv[i + 1])) {
         fprintf(stderr, "sema: --max-heap needs a size such as 512M or 2G\n");
@@ -249,26 +462,37 @@ static int cli_main(int argc, char **argv, bool interp) {
   }
   vm->args = EMPTY_VAL;
   for (int i = argc; i-- > 0;) vm->args = list_cons(vm, str_from_c(vm, argv[i]), vm->args);
+  int rc = no_llm ? 0 : llm_cli_auto_configure(vm, llm_report);
   /* The memory-failure test mode (tests/reliability/oom_sweep.sh): armed
    * here, so the N-th allocation of the program (loads, file, expression,
    * all under protection) fails; start-up itself is not swept. */
   const char *fail_at = getenv("SEMA_FAIL_ALLOC");
   if (fail_at && *fail_at) gc_fail_arm(vm, strtoull(fail_at, NULL, 10));
-  int rc = 0;
   for (int i = 0; i < nloads && rc == 0; i++) {
     char prefix[4200];
     snprintf(prefix, sizeof prefix, "Error loading %s: ", loads[i]);
     rc = run_file(vm, loads[i], prefix);
   }
-  if (rc == 0) {
+  /* stdin that is not a terminal is a script (language.md §11.7 as amended), unless -i */
+  bool piped = !expr && !file && !interactive && !isatty(0);
+  if (check) {
+    if (expr || file) {
+      usage(stderr);
+      rc = 2;
+    } else
+      rc = check_file(vm, check);
+  } else if (rc == 0) {
     if (expr)
       rc = run_expr(vm, expr, print_mode);
+    else if ((file && strcmp(file, "-") == 0) || piped)
+      rc = run_stdin(vm);
     else if (file)
       rc = run_file(vm, file, "");
-    if (rc == 0 && (interactive || (!expr && !file))) rc = cli_repl(vm, quiet);
+    if (rc == 0 && (interactive || (!expr && !file && !piped))) rc = cli_repl(vm, quiet);
   }
   fflush(stdout);
   vm_free(vm);
+  cli_free_sources();
   return rc;
 }
 

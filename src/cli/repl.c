@@ -71,12 +71,13 @@ static void history_setup(void) {
 typedef struct {
   const char *src;
   size_t len;
+  const char *name; /* "<repl:N>", the entry's file name in positions; NULL for meta-commands */
   Value result;
 } Entry;
 
 static void eval_entry(VM *vm, void *ud) {
   Entry *e = ud;
-  e->result = compile_eval_string(vm, e->src, e->len, NULL);
+  e->result = compile_eval_string(vm, e->src, e->len, e->name);
 }
 
 static void set_global(VM *vm, const char *name, Value v) { env_set_global(vm, env_global_cell(vm, SYM(vm, name)), v); }
@@ -115,11 +116,15 @@ static bool defined_name(const char *src, char *out, size_t cap) {
 }
 
 static void run_entry(VM *vm, const char *src, size_t len) {
-  Entry e = {src, len, NIL_VAL};
+  static unsigned entries;
+  char name[32];
+  snprintf(name, sizeof name, "<repl:%u>", ++entries);
+  cli_keep_source(name, src, len);
+  Entry e = {src, len, name, NIL_VAL};
   reading = 0;
   if (vm_protect(vm, eval_entry, &e)) {
     fflush(stdout);
-    cli_report_error(vm, "", src, len, NULL);
+    cli_report_error(vm, "", src, len, name);
     set_global(vm, "*e", err_display(vm, vm->error));
     return;
   }
@@ -142,7 +147,7 @@ static void meta_help(void) {
          ",builtins      builtin procedures\n"
          ",type EXPR     the type of EXPR's value\n"
          ",time EXPR     evaluate EXPR and report the elapsed time\n"
-         ",doc NAME      what NAME is\n");
+         ",doc NAME      signature and description of NAME (also: sema doc NAME)\n");
 }
 
 static void list_globals(VM *vm, bool builtins) {
@@ -161,7 +166,7 @@ static void list_globals(VM *vm, bool builtins) {
 
 static void meta_eval(VM *vm, const char *expr, bool type_only) {
   size_t len = strlen(expr);
-  Entry e = {expr, len, NIL_VAL};
+  Entry e = {expr, len, NULL, NIL_VAL};
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   if (vm_protect(vm, eval_entry, &e)) {
@@ -206,16 +211,10 @@ static int meta_command(VM *vm, const char *line) {
     char name[256];
     snprintf(name, sizeof name, "%s", arg);
     name[strcspn(name, " \n")] = 0;
-    Value v = env_get(vm, name);
-    if (v == UNBOUND_VAL)
-      printf("%s is not defined\n", name);
-    else {
-      StrBuf b;
-      sb_init(&b);
-      print_value(vm, &b, v, true);
-      printf("%s: %s\n", name, b.data);
-      sb_free(&b);
-    }
+    if (name[0])
+      cli_doc_print(vm, name, stdout);
+    else
+      printf("usage: ,doc NAME\n");
   } else
     printf("unknown command %s (try ,help)\n", cmd);
   fflush(stdout);

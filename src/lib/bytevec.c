@@ -122,17 +122,31 @@ static Value n_utf8_to_string(VM *vm, int argc, Value *argv) {
 }
 
 static const NativeDef defs[] = {
-    {"bytevector", n_bytevector, 0, VARIADIC},
-    {"make-bytevector", n_make_bytevector, 1, 2},
-    {"bytevector-length", n_bytevector_length, 1, 1},
-    {"bytevector-u8-ref", n_bytevector_u8_ref, 2, 2},
-    {"bytevector-u8-set!", n_bytevector_u8_set, 3, 3},
-    {"bytevector-copy", n_bytevector_copy, 1, 3},
-    {"bytevector-append", n_bytevector_append, 0, VARIADIC},
-    {"bytevector->list", n_bytevector_to_list, 1, 1},
-    {"list->bytevector", n_list_to_bytevector, 1, 1},
-    {"string->utf8", n_string_to_utf8, 1, 1},
-    {"utf8->string", n_utf8_to_string, 1, 1},
+    {"bytevector", n_bytevector, 0, VARIADIC,
+     "(bytevector b...)\nReturns a bytevector of the byte arguments (integers 0 to 255): (bytevector 1 2) is #u8(1 "
+     "2)."},
+    {"make-bytevector", n_make_bytevector, 1, 2,
+     "(make-bytevector n [fill])\nReturns a bytevector of n bytes, each fill (default 0)."},
+    {"bytevector-length", n_bytevector_length, 1, 1,
+     "(bytevector-length bv)\nReturns the number of bytes of bv."},
+    {"bytevector-u8-ref", n_bytevector_u8_ref, 2, 2,
+     "(bytevector-u8-ref bv i)\nReturns the byte at index i of bv as an integer; an index out of range is an error."},
+    {"bytevector-u8-set!", n_bytevector_u8_set, 3, 3,
+     "(bytevector-u8-set! bv i b)\nReturns a new bytevector with the byte at index i replaced by b; bv itself is "
+     "unchanged, despite the !."},
+    {"bytevector-copy", n_bytevector_copy, 1, 3,
+     "(bytevector-copy bv [start [end]])\nReturns a new bytevector of the bytes of bv from start (default 0) up to "
+     "end (default the length)."},
+    {"bytevector-append", n_bytevector_append, 0, VARIADIC,
+     "(bytevector-append bv...)\nReturns the concatenation of the bytevectors."},
+    {"bytevector->list", n_bytevector_to_list, 1, 1,
+     "(bytevector->list bv)\nReturns the list of the bytes of bv as integers."},
+    {"list->bytevector", n_list_to_bytevector, 1, 1,
+     "(list->bytevector lst)\nReturns a bytevector of the byte integers in the list lst."},
+    {"string->utf8", n_string_to_utf8, 1, 1,
+     "(string->utf8 s)\nReturns the UTF-8 encoding of s as a bytevector."},
+    {"utf8->string", n_utf8_to_string, 1, 1,
+     "(utf8->string bv)\nDecodes the bytevector bv as UTF-8; invalid UTF-8 is an error."},
     {NULL, NULL, 0, 0},
 };
 

@@ -484,24 +484,79 @@ static Value n_otel_noop(VM *vm, int argc, Value *argv) {
 }
 
 static const NativeDef compat_defs[] = {
-    {"sys/on-signal", n_on_signal, 2, 2},
-    {"sys/check-signals", n_check_signals, 0, 0},
-    {"io/tty-raw!", n_tty_raw, 0, 0},
-    {"io/tty-restore!", n_tty_restore, 0, 1},
-    {"io/read-key", n_read_key, 0, 0},
-    {"io/read-key-timeout", n_read_key_timeout, 1, 1},
-    {"format/form", n_format_form, 1, 1},
-    {"sema/check-string", n_check_string, 1, 1},
-    {"html/text", n_html_text, 1, 1},
-    {"redact/spans", n_redact_spans, 2, 2},
-    {"otel/span", n_otel_span, 2, 3},
-    {"otel/event", n_otel_noop, 1, 2},
-    {"otel/enabled?", n_otel_noop, 0, 0},
-    {"pio/nop", n_nop, 0, 0},          {"pio/jmp", n_jmp, 1, 2},   {"pio/wait", n_wait, 3, 4},
-    {"pio/in", n_in, 2, 2},            {"pio/out", n_out, 2, 2},   {"pio/push", n_push, 0, 2},
-    {"pio/pull", n_pull, 0, 2},        {"pio/mov", n_mov, 2, 3},   {"pio/irq", n_irq, 2, 3},
-    {"pio/set", n_set, 2, 2},          {"pio/side", n_side, 2, 2}, {"pio/delay", n_delay, 2, 2},
-    {"pio/assemble", n_assemble, 1, 2}, {NULL, NULL, 0, 0},
+    {"sys/on-signal", n_on_signal, 2, 2,
+     "(sys/on-signal sig fn)\nRegisters the zero-argument function fn for the signal sig (:winch, :int or :term); it "
+     "runs at the next (sys/check-signals) after the signal arrives. Returns nil."},
+    {"sys/check-signals", n_check_signals, 0, 0,
+     "(sys/check-signals)\nCalls the functions registered with sys/on-signal for each signal that arrived since the "
+     "last check; returns nil."},
+    {"io/tty-raw!", n_tty_raw, 0, 0,
+     "(io/tty-raw!)\nPuts the terminal on stdin in raw mode (no echo, no line buffering) and returns a token for "
+     "io/tty-restore!, or nil when stdin is not a terminal."},
+    {"io/tty-restore!", n_tty_restore, 0, 1,
+     "(io/tty-restore! [token])\nRestores the terminal mode saved by io/tty-raw!; returns nil."},
+    {"io/read-key", n_read_key, 0, 0,
+     "(io/read-key)\nWaits for a key on stdin and returns it as a map: {:kind :char :char \"a\"} or {:kind :key :name"
+     " :enter} (also :escape, :backspace, :tab); nil at end of input."},
+    {"io/read-key-timeout", n_read_key_timeout, 1, 1,
+     "(io/read-key-timeout ms)\nLike io/read-key, but returns nil when no key arrives within ms milliseconds."},
+    {"format/form", n_format_form, 1, 1,
+     "(format/form x)\nReturns the pretty-printed text of the datum x, 80 columns wide."},
+    {"sema/check-string", n_check_string, 1, 1,
+     "(sema/check-string s)\nReads the source text s without running it and returns {:ok #t :diagnostics ()}, or {:ok"
+     " #f :diagnostics ({:code \"syntax\" :message ... :span {:line :col}})} for the first syntax error."},
+    {"html/text", n_html_text, 1, 1,
+     "(html/text html)\nReturns the text of an HTML fragment: tags dropped, the common entities decoded, runs of "
+     "whitespace collapsed to one space, trimmed."},
+    {"redact/spans", n_redact_spans, 2, 2,
+     "(redact/spans s spans)\nReturns s with each character span {:start :end} of the list spans replaced by "
+     "«redacted»; a span overlapping one already replaced is skipped."},
+    {"otel/span", n_otel_span, 2, 3,
+     "(otel/span name [attrs] thunk)\nCalls thunk and returns its value: OpenTelemetry is not built in, so no span is"
+     " recorded."},
+    {"otel/event", n_otel_noop, 1, 2,
+     "(otel/event name [attrs])\nDoes nothing (OpenTelemetry is not built in); returns nil."},
+    {"otel/enabled?", n_otel_noop, 0, 0,
+     "(otel/enabled?)\nReturns nil: OpenTelemetry is not built in."},
+    {"pio/nop", n_nop, 0, 0,
+     "(pio/nop)\nReturns the RP2040 PIO instruction map of a no-op (mov y, y) for pio/assemble."},
+    {"pio/jmp", n_jmp, 1, 2,
+     "(pio/jmp [cond] label)\nReturns a PIO jmp to the symbol label, under cond: :always (default), :!x, :x--, :!y, "
+     ":y--, :x!=y, :pin or :!osre."},
+    {"pio/wait", n_wait, 3, 4,
+     "(pio/wait polarity source index [:rel])\nReturns a PIO wait for polarity 0 or 1 on source :gpio, :pin or :irq "
+     "number index (0-31); :rel makes an irq index relative."},
+    {"pio/in", n_in, 2, 2,
+     "(pio/in source bits)\nReturns a PIO in shifting bits bits from source (:pins :x :y :null :isr :osr) into the "
+     "ISR."},
+    {"pio/out", n_out, 2, 2,
+     "(pio/out dest bits)\nReturns a PIO out shifting bits bits from the OSR to dest (:pins :x :y :null :pindirs :pc "
+     ":isr :exec)."},
+    {"pio/push", n_push, 0, 2,
+     "(pio/push [:iffull] [:block | :no-block])\nReturns a PIO push of the ISR to the RX FIFO: blocking unless "
+     ":no-block, only when the ISR is full with :iffull."},
+    {"pio/pull", n_pull, 0, 2,
+     "(pio/pull [:ifempty] [:block | :no-block])\nReturns a PIO pull from the TX FIFO into the OSR: blocking unless "
+     ":no-block, only when the OSR is empty with :ifempty."},
+    {"pio/mov", n_mov, 2, 3,
+     "(pio/mov dest source [op])\nReturns a PIO mov from source (:pins :x :y :null :status :isr :osr, or :!src "
+     "inverted) to dest (:pins :x :y :exec :pc :isr :osr), with op :none, :invert or :reverse."},
+    {"pio/irq", n_irq, 2, 3,
+     "(pio/irq mode index [:rel])\nReturns a PIO irq that does mode (:set, :wait or :clear) to IRQ flag index (0-7); "
+     ":rel makes it relative to the state machine."},
+    {"pio/set", n_set, 2, 2,
+     "(pio/set dest value)\nReturns a PIO set of dest (:pins :x :y :pindirs) to value (0-31)."},
+    {"pio/side", n_side, 2, 2,
+     "(pio/side n instr)\nReturns the instruction map instr with side-set value n (0-31; checked against "
+     ":side-set-bits when assembled)."},
+    {"pio/delay", n_delay, 2, 2,
+     "(pio/delay n instr)\nReturns the instruction map instr with a delay of n cycles (0-31; fewer bits remain with "
+     "side-set)."},
+    {"pio/assemble", n_assemble, 1, 2,
+     "(pio/assemble program [opts])\nAssembles program, a list of instruction maps, label symbols and the markers "
+     ":wrap-target and :wrap (at most 32 instructions), and returns {:instructions bytevector :length :wrap-target "
+     ":wrap :side-set-bits}, the words 16-bit little-endian; opts may give :side-set-bits (0-5)."},
+    {NULL, NULL, 0, 0},
 };
 
 void lib_compat_init(VM *vm) { env_register(vm, compat_defs); }

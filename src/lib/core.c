@@ -249,9 +249,7 @@ static Value n_exit(VM *vm, int argc, Value *argv) {
     else
       err_type(vm, "integer", argv[0]);
   }
-  fflush(stdout);
-  fflush(stderr);
-  exit(code);
+  vm_exit(vm, code);
 }
 
 static Value n_sys_args(VM *vm, int argc, Value *argv) {
@@ -259,52 +257,130 @@ static Value n_sys_args(VM *vm, int argc, Value *argv) {
 }
 
 static const NativeDef core_defs[] = {
-    {"+", n_add, 0, VARIADIC},
-    {"-", n_sub, 1, VARIADIC},
-    {"*", n_mul, 0, VARIADIC},
-    {"/", n_div, 2, VARIADIC},
-    {"mod", n_mod, 2, 2},
-    {"=", n_numeq, 1, VARIADIC},
-    {"<", n_lt, 1, VARIADIC},
-    {">", n_gt, 1, VARIADIC},
-    {"<=", n_le, 1, VARIADIC},
-    {">=", n_ge, 1, VARIADIC},
-    {"not", n_not, 1, 1},
-    {"equal?", n_equal, 2, 2},
-    {"min", n_min, 1, VARIADIC},
-    {"max", n_max, 1, VARIADIC},
-    {"car", n_car, 1, 1},
-    {"cdr", n_cdr, 1, 1},
-    {"cons", n_cons, 2, 2},
-    {"cadr", n_cadr, 1, 1},
-    {"list", n_list, 0, VARIADIC},
-    {"vector", n_vector, 0, VARIADIC},
-    {"length", n_length, 1, 1},
-    {"append", n_append, 0, VARIADIC},
-    {"nth", n_nth, 2, 2},
-    {"get", n_get, 2, 3},
-    {"contains?", n_contains, 2, 2},
-    {"assoc", n_assoc, 2, VARIADIC},
-    {"string-length", n_strlen, 1, 1},
-    {"string-ref", n_strref, 2, 2},
-    {"string-append", n_string_append, 0, VARIADIC},
-    {"null?", n_nullp, 1, 1},
-    {"nil?", n_nilp, 1, 1},
-    {"pair?", n_pairp, 1, 1},
-    {"list?", n_listp, 1, 1},
-    {"number?", n_numberp, 1, 1},
-    {"string?", n_stringp, 1, 1},
-    {"symbol?", n_symbolp, 1, 1},
-    {"zero?", n_zerop, 1, 1},
-    {"display", n_display, 0, VARIADIC},
-    {"println", n_println, 0, VARIADIC},
-    {"print", n_print, 0, VARIADIC},
-    {"newline", n_newline, 0, 0},
-    {"type", n_type, 1, 1},
-    {"apply", n_apply, 2, VARIADIC},
-    {"error", n_error, 0, VARIADIC},
-    {"exit", n_exit, 0, 1},
-    {"sys/args", n_sys_args, 0, 0},
+    {"+", n_add, 0, VARIADIC,
+     "(+ x...)\nReturns the sum of the numbers; (+) is 0. Integers give an integer (wrapping on 64-bit overflow), any"
+     " float gives a float; exactly two strings are concatenated."},
+    {"-", n_sub, 1, VARIADIC,
+     "(- x y...)\nWith one argument returns its negation; with more, subtracts the others from x left to right. "
+     "Integers wrap on overflow; any float gives a float."},
+    {"*", n_mul, 0, VARIADIC,
+     "(* x...)\nReturns the product of the numbers; (*) is 1. Integers wrap on 64-bit overflow; any float gives a "
+     "float."},
+    {"/", n_div, 2, VARIADIC,
+     "(/ x y...)\nDivides x by each y in turn. Two integers that divide exactly give an integer, otherwise a float (7"
+     " / 2 is 3.5); an integer divided by integer zero raises \"division by zero\", a float zero divisor follows IEEE"
+     " (inf, NaN)."},
+    {"mod", n_mod, 2, 2,
+     "(mod a b)\nReturns the remainder of a divided by b with the sign of a (C's %, not Scheme's floored modulo): "
+     "(mod -7 3) is -1. An integer zero divisor raises \"modulo by zero\"; with a float operand it is fmod."},
+    {"=", n_numeq, 1, VARIADIC,
+     "(= a b c...)\nReturns #t when every adjacent pair is equal: numbers compare numerically ((= 1 1.0) is #t), "
+     "other values with equal?. Never a type error."},
+    {"<", n_lt, 1, VARIADIC,
+     "(< a b c...)\nReturns #t when each argument is less than the next. Numbers compare numerically (int with "
+     "float), two strings by code point; NaN makes any comparison false; other operands are a type error."},
+    {">", n_gt, 1, VARIADIC,
+     "(> a b c...)\nReturns #t when each argument is greater than the next. Numbers compare numerically, strings by "
+     "code point; other operands are a type error."},
+    {"<=", n_le, 1, VARIADIC,
+     "(<= a b c...)\nReturns #t when each argument is less than or equal to the next. Numbers compare numerically, "
+     "strings by code point; other operands are a type error."},
+    {">=", n_ge, 1, VARIADIC,
+     "(>= a b c...)\nReturns #t when each argument is greater than or equal to the next. Numbers compare numerically,"
+     " strings by code point; other operands are a type error."},
+    {"not", n_not, 1, 1,
+     "(not x)\nReturns #t when x is #f or nil, else #f."},
+    {"equal?", n_equal, 2, 2,
+     "(equal? a b)\nStructural equality: numbers of the same type by value (1 and 1.0 differ, 0.0 and -0.0 do not, "
+     "NaN is never equal), strings by content, lists, vectors and maps element by element. eq? is the same predicate."},
+    {"min", n_min, 1, VARIADIC,
+     "(min x y...)\nReturns the smallest argument, keeping its type ((min 1 2.0) is 1); among equal values the last "
+     "wins. Numbers compare across int and float."},
+    {"max", n_max, 1, VARIADIC,
+     "(max x y...)\nReturns the largest argument, keeping its type ((max 3 7) is 7); among equal values the last "
+     "wins."},
+    {"car", n_car, 1, 1,
+     "(car seq)\nReturns the first element of a list or vector, or nil when it is empty; nil or another type is a "
+     "type error."},
+    {"cdr", n_cdr, 1, 1,
+     "(cdr seq)\nReturns all but the first element: a list for a list, a vector for a vector, empty when seq has at "
+     "most one element."},
+    {"cons", n_cons, 2, 2,
+     "(cons x tail)\nReturns the list x followed by the elements of tail when tail is a list (nil counts as the empty"
+     " list); otherwise the two-element list (x tail)."},
+    {"cadr", n_cadr, 1, 1,
+     "(cadr seq)\nReturns the second element: (car (cdr seq)), nil when there is none."},
+    {"list", n_list, 0, VARIADIC,
+     "(list x...)\nReturns a new list of the arguments; (list) is ()."},
+    {"vector", n_vector, 0, VARIADIC,
+     "(vector x...)\nReturns a new vector of the arguments; (vector) is []."},
+    {"length", n_length, 1, 1,
+     "(length x)\nReturns the number of elements of a list, vector, map, hash map, bytevector or typed array, or the "
+     "number of characters of a string. Other values, nil included, are a type error."},
+    {"append", n_append, 0, VARIADIC,
+     "(append seq...)\nReturns a list of the elements of every list or vector argument in order; (append) is (). nil "
+     "is rejected."},
+    {"nth", n_nth, 2, 2,
+     "(nth seq i)\nReturns the element at 0-based index i of a list or vector; a negative index or one past the end "
+     "is an error (strings: use string-ref)."},
+    {"get", n_get, 2, 3,
+     "(get m k [default])\nReturns the value under key k in a sorted map or hash map, else default (nil when not "
+     "given). A present key whose value is nil returns nil. Not for lists or vectors (use nth)."},
+    {"contains?", n_contains, 2, 2,
+     "(contains? m k)\nReturns #t when k is a key of the map m. Not for lists (see list/contains?)."},
+    {"assoc", n_assoc, 2, VARIADIC,
+     "(assoc m k v k v...) or (assoc key alist)\nOn a map, returns a map of the same kind with each key k set to the "
+     "following v (later pairs win). With a key and a list, the Scheme alist lookup: the first element of alist that "
+     "is a list whose head is equal? to key, else #f."},
+    {"string-length", n_strlen, 1, 1,
+     "(string-length s)\nReturns the number of characters (Unicode scalar values) of the string s."},
+    {"string-ref", n_strref, 2, 2,
+     "(string-ref s i)\nReturns the character at 0-based index i of s; an index out of range is an error."},
+    {"string-append", n_string_append, 0, VARIADIC,
+     "(string-append x...)\nReturns the concatenation of the display forms of the arguments: strings contribute their"
+     " text, other values their printed form ((str \"n=\" 42) is \"n=42\"); (str) is \"\". F-strings expand to calls "
+     "of str."},
+    {"null?", n_nullp, 1, 1,
+     "(null? x)\nReturns #t when x is nil or the empty list."},
+    {"nil?", n_nilp, 1, 1,
+     "(nil? x)\nReturns #t only for nil (not for the empty list)."},
+    {"pair?", n_pairp, 1, 1,
+     "(pair? x)\nReturns #t when x is a non-empty list."},
+    {"list?", n_listp, 1, 1,
+     "(list? x)\nReturns #t when x is a list, the empty list included (not nil, not a vector)."},
+    {"number?", n_numberp, 1, 1,
+     "(number? x)\nReturns #t when x is an integer or a float."},
+    {"string?", n_stringp, 1, 1,
+     "(string? x)\nReturns #t when x is a string."},
+    {"symbol?", n_symbolp, 1, 1,
+     "(symbol? x)\nReturns #t when x is a symbol."},
+    {"zero?", n_zerop, 1, 1,
+     "(zero? x)\nReturns #t when the number x is zero (-0.0 included); a non-number is a type error."},
+    {"display", n_display, 0, VARIADIC,
+     "(display x...)\nWrites the display form of each argument (strings without quotes) separated by single spaces, "
+     "without a newline; returns nil."},
+    {"println", n_println, 0, VARIADIC,
+     "(println x...)\nWrites the arguments as display does, then a newline; returns nil."},
+    {"print", n_print, 0, VARIADIC,
+     "(print x...)\nWrites the printed form of each argument (strings quoted) separated by spaces, without a newline;"
+     " returns nil."},
+    {"newline", n_newline, 0, 0,
+     "(newline)\nWrites a newline; returns nil."},
+    {"type", n_type, 1, 1,
+     "(type x)\nReturns the type of x as a keyword: :nil :bool :int :float :char :string :symbol :keyword :list "
+     ":vector :map :hashmap :lambda :native-fn :macro :multimethod :promise :bytevector :stream and so on; a record "
+     "gives its type name (:point)."},
+    {"apply", n_apply, 2, VARIADIC,
+     "(apply fn x... seq)\nCalls fn with the xs followed by the elements of the list or vector seq, and returns its "
+     "result: (apply + 1 2 '(3 4)) is 10."},
+    {"error", n_error, 0, VARIADIC,
+     "(error msg...)\nRaises an :eval error whose message is the display form of msg (further arguments are ignored)."},
+    {"exit", n_exit, 0, 1,
+     "(exit [code])\nFlushes the output and ends the program with status code (default 0; a float is truncated). Does"
+     " not return."},
+    {"sys/args", n_sys_args, 0, 0,
+     "(sys/args)\nReturns the whole process argument vector as a list of strings: the interpreter, its options, the "
+     "script path, \"--\" and the script's arguments."},
     {NULL, NULL, 0, 0},
 };
 

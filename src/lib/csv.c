@@ -235,9 +235,15 @@ static Value n_csv_encode(VM *vm, int argc, Value *argv) {
 }
 
 static const NativeDef defs[] = {
-    {"csv/parse", n_csv_parse, 1, 1},
-    {"csv/parse-maps", n_csv_parse_maps, 1, 1},
-    {"csv/encode", n_csv_encode, 1, 1},
+    {"csv/parse", n_csv_parse, 1, 1,
+     "(csv/parse s)\nParses the CSV text s into a list of records, each a list of field strings (quoted fields may "
+     "hold commas, quotes and line breaks); no header handling."},
+    {"csv/parse-maps", n_csv_parse_maps, 1, 1,
+     "(csv/parse-maps s)\nParses the CSV text s taking the first record as the header: returns a list of sorted maps "
+     "from the header keywords to the field strings."},
+    {"csv/encode", n_csv_encode, 1, 1,
+     "(csv/encode rows)\nReturns the CSV text of rows, a list of lists or vectors: strings raw, other values in "
+     "printed form, quoted when they hold a comma, quote or line break; every record ends with a newline."},
     {NULL, NULL, 0, 0},
 };
 

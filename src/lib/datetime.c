@@ -1018,12 +1018,21 @@ static Value n_diff(VM *vm, int argc, Value *argv) {
 }
 
 static const NativeDef defs[] = {
-    {"time/now", n_now, 0, 0},
-    {"time/format", n_format, 2, 2},
-    {"time/parse", n_parse, 2, 2},
-    {"time/date-parts", n_date_parts, 1, 1},
-    {"time/add", n_add, 2, 2},
-    {"time/diff", n_diff, 2, 2},
+    {"time/now", n_now, 0, 0,
+     "(time/now)\nReturns the current time in seconds since the Unix epoch, as a float with millisecond precision."},
+    {"time/format", n_format, 2, 2,
+     "(time/format ts fmt)\nFormats the UTC time ts (seconds since the epoch) with strftime-style directives: "
+     "(time/format 0 \"%Y-%m-%d %H:%M:%S\") is \"1970-01-01 00:00:00\"."},
+    {"time/parse", n_parse, 2, 2,
+     "(time/parse s fmt)\nParses s as a UTC date-time with the strftime-style directives of fmt and returns the "
+     "seconds since the epoch as a float; the format must fix the date and at least hours and minutes."},
+    {"time/date-parts", n_date_parts, 1, 1,
+     "(time/date-parts ts)\nReturns {:year :month :day :hour :minute :second :weekday} of the UTC time ts (integers, "
+     "the weekday an English name)."},
+    {"time/add", n_add, 2, 2,
+     "(time/add ts seconds)\nReturns ts + seconds as a float."},
+    {"time/diff", n_diff, 2, 2,
+     "(time/diff t1 t2)\nReturns t1 - t2 in seconds as a float."},
     {NULL, NULL, 0, 0},
 };
 

@@ -3,23 +3,17 @@
  * Base64 is written by hand: the reference decodes with the standard alphabet,
  * canonical padding required, no whitespace and no non-zero trailing bits,
  * and reports errors in the wording of its base64 library ("Invalid symbol
- * 33, offset 2.", "Invalid padding", ...). Hashes come from nettle.
+ * 33, offset 2.", "Invalid padding", ...). Hashes come from nettle,
+ * loaded on first use (digest.c).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/random.h>
-#include <nettle/hmac.h>
-#include <nettle/md5.h>
-#include <nettle/sha2.h>
-#include <nettle/version.h>
+#include "digest.h"
+#include "encoding.h"
 #include "lib.h"
 
-#if NETTLE_VERSION_MAJOR >= 4
-#define DIGEST(fn, ctx, size, out) fn(ctx, out)
-#else
-#define DIGEST(fn, ctx, size, out) fn(ctx, size, out)
-#endif
 
 /* ---- base64 ---- */
 
@@ -34,10 +28,8 @@ static int b64_val(uint8_t c) {
   return -1;
 }
 
-static Value b64_encode(VM *vm, const uint8_t *p, size_t n) {
-  size_t out_len = (n + 2) / 3 * 4;
-  Value s = str_new_uninit(vm, out_len);
-  char *o = (char *)str_data(s);
+size_t encoding_base64(char *o, const uint8_t *p, size_t n) {
+  char *start = o;
   size_t i = 0;
   for (; i + 3 <= n; i += 3) {
     uint32_t w = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
@@ -59,6 +51,12 @@ static Value b64_encode(VM *vm, const uint8_t *p, size_t n) {
     *o++ = b64_alphabet[(w >> 6) & 63];
     *o++ = '=';
   }
+  return (size_t)(o - start);
+}
+
+static Value b64_encode(VM *vm, const uint8_t *p, size_t n) {
+  Value s = str_new_uninit(vm, (n + 2) / 3 * 4);
+  encoding_base64(as_string(s)->data, p, n);
   str_finish(s);
   return s;
 }
@@ -188,34 +186,27 @@ static Value hex_string(VM *vm, const uint8_t *d, size_t n) {
   return s;
 }
 
+static NORETURN void no_digest(VM *vm, const char *fname) { err_eval(vm, "%s: hashing is not available: %s", fname, digest_error()); }
+
 static Value n_sha256(VM *vm, int argc, Value *argv) {
   Value s = arg_string(vm, argv[0]);
-  struct sha256_ctx ctx;
-  uint8_t d[SHA256_DIGEST_SIZE];
-  sha256_init(&ctx);
-  sha256_update(&ctx, str_len(s), (const uint8_t *)str_data(s));
-  DIGEST(sha256_digest, &ctx, SHA256_DIGEST_SIZE, d);
+  uint8_t d[DIGEST_SHA256_SIZE];
+  if (!digest_sha256(str_data(s), str_len(s), d)) no_digest(vm, "hash/sha256");
   return hex_string(vm, d, sizeof d);
 }
 
 static Value n_md5(VM *vm, int argc, Value *argv) {
   Value s = arg_string(vm, argv[0]);
-  struct md5_ctx ctx;
-  uint8_t d[MD5_DIGEST_SIZE];
-  md5_init(&ctx);
-  md5_update(&ctx, str_len(s), (const uint8_t *)str_data(s));
-  DIGEST(md5_digest, &ctx, MD5_DIGEST_SIZE, d);
+  uint8_t d[DIGEST_MD5_SIZE];
+  if (!digest_md5(str_data(s), str_len(s), d)) no_digest(vm, "hash/md5");
   return hex_string(vm, d, sizeof d);
 }
 
 static Value n_hmac_sha256(VM *vm, int argc, Value *argv) {
   Value key = arg_string(vm, argv[0]);
   Value msg = arg_string(vm, argv[1]);
-  struct hmac_sha256_ctx ctx;
-  uint8_t d[SHA256_DIGEST_SIZE];
-  hmac_sha256_set_key(&ctx, str_len(key), (const uint8_t *)str_data(key));
-  hmac_sha256_update(&ctx, str_len(msg), (const uint8_t *)str_data(msg));
-  DIGEST(hmac_sha256_digest, &ctx, SHA256_DIGEST_SIZE, d);
+  uint8_t d[DIGEST_SHA256_SIZE];
+  if (!digest_hmac_sha256(str_data(key), str_len(key), str_data(msg), str_len(msg), d)) no_digest(vm, "hash/hmac-sha256");
   return hex_string(vm, d, sizeof d);
 }
 
@@ -266,14 +257,25 @@ static Value n_uuid_v4(VM *vm, int argc, Value *argv) {
 }
 
 static const NativeDef defs[] = {
-    {"base64/encode", n_base64_encode, 1, 1},
-    {"base64/decode", n_base64_decode, 1, 1},
-    {"base64/encode-bytes", n_base64_encode_bytes, 1, 1},
-    {"base64/decode-bytes", n_base64_decode_bytes, 1, 1},
-    {"hash/sha256", n_sha256, 1, 1},
-    {"hash/md5", n_md5, 1, 1},
-    {"hash/hmac-sha256", n_hmac_sha256, 2, 2},
-    {"uuid/v4", n_uuid_v4, 0, 0},
+    {"base64/encode", n_base64_encode, 1, 1,
+     "(base64/encode s)\nReturns the base64 encoding (standard alphabet, with = padding) of the UTF-8 bytes of s: "
+     "(base64/encode \"hi\") is \"aGk=\"."},
+    {"base64/decode", n_base64_decode, 1, 1,
+     "(base64/decode s)\nDecodes the base64 text s (standard alphabet, padding required) and returns the bytes as a "
+     "UTF-8 string; invalid input or bytes that are not UTF-8 are an error."},
+    {"base64/encode-bytes", n_base64_encode_bytes, 1, 1,
+     "(base64/encode-bytes bv)\nReturns the base64 encoding of the bytevector bv."},
+    {"base64/decode-bytes", n_base64_decode_bytes, 1, 1,
+     "(base64/decode-bytes s)\nDecodes the base64 text s into a bytevector."},
+    {"hash/sha256", n_sha256, 1, 1,
+     "(hash/sha256 s)\nReturns the SHA-256 digest of the UTF-8 bytes of s as 64 lowercase hex digits."},
+    {"hash/md5", n_md5, 1, 1,
+     "(hash/md5 s)\nReturns the MD5 digest of the UTF-8 bytes of s as 32 lowercase hex digits."},
+    {"hash/hmac-sha256", n_hmac_sha256, 2, 2,
+     "(hash/hmac-sha256 key message)\nReturns the HMAC-SHA256 of the string message under the string key, as "
+     "lowercase hex."},
+    {"uuid/v4", n_uuid_v4, 0, 0,
+     "(uuid/v4)\nReturns a random version-4 UUID as a lowercase hyphenated string of 36 characters."},
     {NULL, NULL, 0, 0},
 };
 

@@ -30,6 +30,8 @@
  * connection runs wslay on it, polling the socket and an eventfd by which
  * the interpreter signals queued frames or a close.
  */
+#include "digest.h"
+#include "encoding.h"
 #include "httpd.h"
 
 #include <dlfcn.h>
@@ -52,8 +54,6 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
-#include <nettle/base64.h>
-#include <nettle/sha1.h>
 #include <wslay/wslay.h>
 
 /* ================================================================ loading */
@@ -936,15 +936,14 @@ HttpdWs *httpd_respond_ws(HttpdRequest *req) {
     return ws;
   }
   const char *key = req_header(req, "sec-websocket-key");
-  struct sha1_ctx sc;
-  uint8_t dig[SHA1_DIGEST_SIZE];
-  sha1_init(&sc);
-  sha1_update(&sc, strlen(key), (const uint8_t *)key);
-  sha1_update(&sc, sizeof WS_GUID - 1, (const uint8_t *)WS_GUID);
-  sha1_digest(&sc, SHA1_DIGEST_SIZE, dig);
-  char accept[BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE) + 1];
-  base64_encode_raw(accept, SHA1_DIGEST_SIZE, dig);
-  accept[BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE)] = 0;
+  uint8_t dig[DIGEST_SHA1_SIZE];
+  char accept[(DIGEST_SHA1_SIZE + 2) / 3 * 4 + 1];
+  if (!digest_sha1(key, strlen(key), WS_GUID, sizeof WS_GUID - 1, dig)) {
+    ws->closed = true;
+    hand_back(p, 500, text_response("WebSocket handshake needs libnettle"));
+    return ws;
+  }
+  accept[encoding_base64(accept, dig, DIGEST_SHA1_SIZE)] = 0;
   struct MHD_Response *r = M.create_for_upgrade(on_upgrade, ws);
   if (!r) {
     ws->closed = true;

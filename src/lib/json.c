@@ -688,9 +688,17 @@ static Value n_json_encode_pretty(VM *vm, int argc, Value *argv) {
 }
 
 static const NativeDef defs[] = {
-    {"json/encode", n_json_encode, 1, 1},
-    {"json/encode-pretty", n_json_encode_pretty, 1, 1},
-    {"json/decode", n_json_decode, 1, 1},
+    {"json/encode", n_json_encode, 1, 1,
+     "(json/encode x)\nReturns the compact JSON text of x: nil is null, keywords and symbols are strings of their "
+     "name, lists and vectors arrays, maps objects with their members sorted by key. Values JSON cannot hold (chars, "
+     "procedures, ...) are an error."},
+    {"json/encode-pretty", n_json_encode_pretty, 1, 1,
+     "(json/encode-pretty x)\nReturns the JSON text of x as json/encode does, indented by two spaces with one member "
+     "or element per line, without a trailing newline."},
+    {"json/decode", n_json_decode, 1, 1,
+     "(json/decode s)\nParses the string s holding exactly one JSON value: null is nil, integers that fit 64 bits "
+     "integers, other numbers floats, arrays lists, objects sorted maps with keyword keys. Malformed text raises an "
+     "error with its line and column."},
     {NULL, NULL, 0, 0},
 };
 

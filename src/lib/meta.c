@@ -77,12 +77,24 @@ static Value n_retry(VM *vm, int argc, Value *argv) {
 }
 
 static const NativeDef meta_defs[] = {
-    {"assert", n_assert, 1, 2},
-    {"assert=", n_assert_eq, 2, 2},
-    {"spy", n_spy, 2, 2},
-    {"time", n_time, 1, 1},
-    {"time/ms", n_time_ms, 1, 1},
-    {"retry", n_retry, 1, 2},
+    {"assert", n_assert, 1, 2,
+     "(assert test [msg])\nReturns #t when test is true, else raises an :eval error with the display form of msg as "
+     "its message (\"assertion failed\" without msg)."},
+    {"assert=", n_assert_eq, 2, 2,
+     "(assert= expected actual)\nReturns #t when expected and actual are equal?, else raises \"assertion failed: "
+     "expected E, got A\" with their printed forms."},
+    {"spy", n_spy, 2, 2,
+     "(spy label x)\nWrites [label] and the printed form of x to stderr, with a newline, and returns x; label must be"
+     " a string."},
+    {"time", n_time, 1, 1,
+     "(time thunk)\nCalls the zero-argument function thunk, writes \"Elapsed: 1.234ms\" to stderr and returns the "
+     "thunk's value."},
+    {"time/ms", n_time_ms, 1, 1,
+     "(time/ms thunk)\nCalls thunk and returns the time it took in milliseconds, as a float (its value is discarded)."},
+    {"retry", n_retry, 1, 2,
+     "(retry thunk [opts])\nCalls thunk until it returns without raising, at most :max-attempts times (default 3), "
+     "sleeping :base-delay-ms (default 100) times :backoff (default 2.0) to the power of the attempt between tries; "
+     "returns the first value or raises the last error."},
     {NULL, NULL, 0, 0},
 };
 

@@ -1,9 +1,9 @@
 /* offload.c - the synchronous path of offloaded work (see offload.h).
  *
- * Until the scheduler parks tasks, a job runs inline on the interpreter
- * thread; the async runtime replaces this body with submission to the worker
- * pool when called from inside a task.  destroy runs even when finish raises:
- * the job is released under a protected call. */
+ * Called by a task's own code, the job goes to the scheduler's worker pool
+ * and the task parks (async.c); anywhere else it runs here, on the
+ * interpreter thread.  destroy runs even when finish raises: finish runs
+ * under a protected call. */
 #include "offload.h"
 
 typedef struct {
@@ -16,12 +16,20 @@ static void finish_protected(VM *vm, void *ud) {
   fc->result = fc->job->finish(vm, fc->job);
 }
 
-Value offload_run(VM *vm, OffloadJob *job) {
-  atomic_store(&job->cancelled, 0);
-  job->run(job);
+int offload_finish(VM *vm, OffloadJob *job, Value *out) {
   FinishCall fc = {job, NIL_VAL};
   int failed = vm_protect(vm, finish_protected, &fc);
   job->destroy(job);
-  if (failed) err_rethrow(vm);
-  return fc.result;
+  *out = fc.result;
+  return failed;
+}
+
+Value offload_run(VM *vm, OffloadJob *job) {
+  job->sched = NULL;
+  if (async_offload(vm, job)) return NIL_VAL; /* not reached: the task parked */
+  atomic_store(&job->cancelled, 0);
+  job->run(job);
+  Value out;
+  if (offload_finish(vm, job, &out)) err_rethrow(vm);
+  return out;
 }

@@ -34,10 +34,17 @@ struct OffloadJob {
   /* private to the scheduler */
   OffloadJob *next;
   void *task;
+  struct Sched *sched; /* NULL: orphaned, the worker destroys it */
 };
 
 /* Run JOB (allocated by the caller, freed through job->destroy) and return
  * the value of its finish half.  Raises what finish raises. */
 Value offload_run(VM *vm, OffloadJob *job);
+
+/* For the scheduler (async.c): run finish under a protected call, then
+ * destroy.  Returns 0 with the value in *out, or 1 with the error in vm_error. */
+int offload_finish(VM *vm, OffloadJob *job, Value *out);
+/* In a task: submit JOB to the worker pool and park; false when it must run here. */
+bool async_offload(VM *vm, OffloadJob *job);
 
 #endif

@@ -6,6 +6,71 @@
 #include "lib.h"
 
 static const char prelude_src[] =
+    /* async.md §7: the fan-out macros; bounded ones use a channel of n tokens as a semaphore */
+    "(defmacro async/spawn-all (thunks)\n"
+    "  `(async/all (map (fn (t#) (async/spawn t#)) ,thunks)))\n"
+    "(defmacro async/map (f items)\n"
+    "  `(let ((f# ,f)) (async/all (map (fn (x#) (async/spawn (fn () (f# x#)))) ,items))))\n"
+    "(defmacro async/pool-map (f items n)\n"
+    "  `(let ((f# ,f) (items# ,items) (sem# (channel/new ,n)))\n"
+    "     (for-range (i# 0 ,n) (channel/send sem# :token))\n"
+    "     (async/all (map (fn (x#) (async/spawn (fn ()\n"
+    "                  (channel/recv sem#)\n"
+    "                  (let ((r# (try {:ok (f# x#)} (catch e# {:err e#}))))\n"
+    "                    (channel/send sem# :token)\n"
+    "                    (if (contains? r# :ok) (get r# :ok) (throw (get r# :err)))))))\n"
+    "                items#))))\n"
+    "(defmacro parallel (thunks . opt)\n"
+    "  (let ((n (if (null? opt) 8 (car opt))))\n"
+    "    `(let ((ts# ,thunks) (sem# (channel/new ,n)))\n"
+    "       (for-range (i# 0 ,n) (channel/send sem# :token))\n"
+    "       (async/all (map (fn (t#) (async/spawn (fn ()\n"
+    "                    (channel/recv sem#)\n"
+    "                    (let ((r# (try (t#) (catch e# nil))))\n"
+    "                      (channel/send sem# :token) r#))))\n"
+    "                  ts#)))))\n"
+    "(defmacro parallel-settled (thunks . opt)\n"
+    "  (let ((n (if (null? opt) 8 (car opt))))\n"
+    "    `(let ((ts# ,thunks) (sem# (channel/new ,n)))\n"
+    "       (for-range (i# 0 ,n) (channel/send sem# :token))\n"
+    "       (async/all (map (fn (t#) (async/spawn (fn ()\n"
+    "                    (channel/recv sem#)\n"
+    "                    (let ((r# (try {:ok (t#)} (catch e# {:err e#}))))\n"
+    "                      (channel/send sem# :token) r#))))\n"
+    "                  ts#)))))\n"
+    "(defmacro pipeline (items . stages)\n"
+    "  `(let ((stages# (list ,@stages)) (sem# (channel/new 8)))\n"
+    "     (for-range (i# 0 8) (channel/send sem# :token))\n"
+    "     (async/all (map (fn (x#) (async/spawn (fn ()\n"
+    "                  (channel/recv sem#)\n"
+    "                  (let ((r# (try (foldl (fn (acc# st#) (st# acc#)) x# stages#) (catch e# nil))))\n"
+    "                    (channel/send sem# :token) r#))))\n"
+    "                ,items))))\n"
+    "(defmacro pipeline-settled (items . stages)\n"
+    "  `(let ((stages# (list ,@stages)) (sem# (channel/new 8)))\n"
+    "     (for-range (i# 0 8) (channel/send sem# :token))\n"
+    "     (async/all (map (fn (x#) (async/spawn (fn ()\n"
+    "                  (channel/recv sem#)\n"
+    "                  (let ((r# (try {:ok (foldl (fn (acc# st#) (st# acc#)) x# stages#)} (catch e# {:err e#}))))\n"
+    "                    (channel/send sem# :token) r#))))\n"
+    "                ,items))))\n"
+    "(defmacro settled/ok? (r) `(contains? ,r :ok))\n"
+    "(defmacro settled/err? (r) `(contains? ,r :err))\n"
+    "(defmacro settled-partition (rs)\n"
+    "  `(let ((rs# ,rs))\n"
+    "     {:ok (map (fn (r#) (get r# :ok)) (filter (fn (r#) (contains? r# :ok)) rs#))\n"
+    "      :err (map (fn (r#) (get r# :err)) (filter (fn (r#) (contains? r# :err)) rs#))}))\n"
+    "(defmacro with-retry (opts thunk)\n"
+    "  `(let* ((o# ,opts) (t# ,thunk)\n"
+    "          (max# (or (get o# :max) 3)) (delay# (or (get o# :base-ms) 200))\n"
+    "          (factor# (or (get o# :factor) 2)) (on# (get o# :on)))\n"
+    "     (let loop# ((k# 1))\n"
+    "       (let ((r# (try {:ok (t#)} (catch e# {:err e#}))))\n"
+    "         (if (contains? r# :ok) (get r# :ok)\n"
+    "             (begin\n"
+    "               (when on# (on# (get r# :err) k#))\n"
+    "               (if (>= k# max#) (throw (get r# :err))\n"
+    "                   (begin (async/sleep delay#) (set! delay# (* delay# factor#)) (loop# (+ k# 1))))))))))\n"
     /* the Tier C terminal guard macros (stdlib.md §28): teardown also on error */
     "(defmacro term/with-alt-screen (. body)\n"
     "  `(begin (term/enter-alt-screen) (term/hide-cursor)\n"
@@ -43,8 +108,73 @@ static const char prelude_src[] =
     "  (let ((var (nth spec 0)) (step (if (= (length spec) 4) (nth spec 3) 1)))\n"
     "    `(do ((,var ,(nth spec 1) (+ ,var ,step))) ((>= ,var ,(nth spec 2))) ,@body)))\n";
 
+/* The docstrings of the macros above (`,doc`, `sema doc`), kept on their
+ * global cells rather than as strings in the source: reading and allocating
+ * them made `sema -e 1` run 5% more instructions (docs/design.md,
+ * "Documentation in the binary").  A user defmacro of the same name drops
+ * the doc with the old value. */
+static const char *const prelude_docs[][2] = {
+    {"async/spawn-all",
+     "(async/spawn-all thunks)\nSpawns a task for each zero-argument function of thunks and returns the list of their values in order (async/all)."},
+    {"async/map",
+     "(async/map f items)\nCalls f on every item, each call in its own task, and returns the results in input order; an error surfaces as \"async/all: task rejected: ...\"."},
+    {"async/pool-map",
+     "(async/pool-map f items n)\nLike async/map with at most n calls of f active at once; results in input order."},
+    {"parallel",
+     "(parallel thunks [n])\nRuns every thunk in its own task, at most n (default 8) at once, and returns their values in input order, nil for each thunk that raised."},
+    {"parallel-settled",
+     "(parallel-settled thunks [n])\nLike parallel, but each slot is {:ok value} or {:err error-map}."},
+    {"pipeline",
+     "(pipeline items stage...)\nPasses each item through the stages (functions) in its own task, 8 at a time; results in input order, nil where a stage raised."},
+    {"pipeline-settled",
+     "(pipeline-settled items stage...)\nLike pipeline, but each slot is {:ok value} or {:err error-map}."},
+    {"settled/ok?",
+     "(settled/ok? r)\nTrue when the settled slot r is {:ok ...} (a macro: wrap it in a lambda to pass it to filter)."},
+    {"settled/err?",
+     "(settled/err? r)\nTrue when the settled slot r is {:err ...} (a macro)."},
+    {"settled-partition",
+     "(settled-partition rs)\nA map {:ok values :err errors} of the settled slots rs, both in input order."},
+    {"with-retry",
+     "(with-retry opts thunk)\nCalls thunk until it succeeds, at most (:max opts) times (default 3), sleeping :base-ms (200) ms multiplied by :factor (2) after each failure (async/sleep: yields in a task); calls (:on opts) with the error and the attempt number after each failure; re-raises the last error."},
+    {"term/with-alt-screen",
+     "(term/with-alt-screen body...)\nSwitches the terminal to the alternate screen and hides the cursor, evaluates "
+     "the body and returns its value; the cursor and the main screen come back also when the body raises."},
+    {"term/with-mouse",
+     "(term/with-mouse body...)\nTurns on terminal mouse reporting (SGR mode) while the body runs and returns its "
+     "value; reporting is turned off again also when the body raises."},
+    {"io/with-raw-mode",
+     "(io/with-raw-mode body...)\nPuts the terminal in raw mode (io/tty-raw!) while the body runs and returns its "
+     "value; the saved mode is restored also when the body raises."},
+    {"->",
+     "(-> x form...)\nThreads x through the forms as their first argument: (-> x (f a) g) is (g (f x a)); a form "
+     "that is not a list, such as a keyword, is called with the value."},
+    {"->>", "(->> x form...)\nThreads x through the forms as their last argument: (->> x (f a) g) is (g (f a x))."},
+    {"as->",
+     "(as-> x name form...)\nBinds name to x, then to the value of each form in turn (each may use name anywhere), "
+     "and returns the last value."},
+    {"some->",
+     "(some-> x form...)\nLike ->, but stops with nil as soon as a value in the chain (x included) is nil; #f does "
+     "not stop it."},
+    {"when-let",
+     "(when-let (name expr) body...)\nBinds name to the value of expr and evaluates the body when it is not nil (#f "
+     "counts as a value); otherwise nil. The binding may also be a two-element vector."},
+    {"if-let",
+     "(if-let (name expr) then else)\nBinds name to the value of expr and evaluates then when it is not nil, else "
+     "otherwise."},
+    {"dotimes",
+     "(dotimes (var n) body...)\nEvaluates the body with var bound to 0, 1, ... up to n - 1 (n is evaluated before "
+     "each iteration); returns nil. A negative count runs no iteration."},
+    {"for-range",
+     "(for-range (var start end [step]) body...)\nEvaluates the body with var from start while var < end, adding "
+     "step (default 1) after each iteration (end and step are evaluated each time); returns nil. A non-positive "
+     "step ends the loop."},
+};
+
 static void load_prelude(VM *vm, void *ud) {
   compile_eval_string(vm, prelude_src, sizeof prelude_src - 1, NULL);
+  for (size_t i = 0; i < sizeof prelude_docs / sizeof prelude_docs[0]; i++)
+    if (!env_set_doc(vm, prelude_docs[i][0], prelude_docs[i][1]))
+      err_eval(vm, "no prelude macro %s to document", prelude_docs[i][0]);
 }
 
 void lib_prelude_init(VM *vm) {

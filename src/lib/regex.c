@@ -566,12 +566,25 @@ static Value n_split(VM *vm, int argc, Value *argv) {
 }
 
 static const NativeDef defs[] = {
-    {"regex/match?", n_match_p, 2, 2},
-    {"regex/match", n_match, 2, 2},
-    {"regex/find-all", n_find_all, 2, 2},
-    {"regex/replace", n_replace, 3, 3},
-    {"regex/replace-all", n_replace_all, 3, 3},
-    {"regex/split", n_split, 2, 2},
+    {"regex/match?", n_match_p, 2, 2,
+     "(regex/match? pattern s)\nReturns #t when the regular expression pattern (a string, PCRE2 syntax) matches "
+     "anywhere in s; anchor with ^...$ for a whole-string test."},
+    {"regex/match", n_match, 2, 2,
+     "(regex/match pattern s)\nReturns the first match of pattern in s as {:match text :groups (group1...) :start S "
+     ":end E}, with byte offsets and nil for a group that did not take part; nil when there is no match."},
+    {"regex/find-all", n_find_all, 2, 2,
+     "(regex/find-all pattern s)\nReturns the list of the texts of all the matches of pattern in s: (regex/find-all "
+     "\"\\\\d+\" \"a1b22\") is (\"1\" \"22\")."},
+    {"regex/replace", n_replace, 3, 3,
+     "(regex/replace pattern replacement s)\nReplaces the first match of pattern in s (the text comes last) by "
+     "replacement, in which $N and ${N} insert group N ($0 the whole match), $name a named group and $$ a dollar "
+     "sign."},
+    {"regex/replace-all", n_replace_all, 3, 3,
+     "(regex/replace-all pattern replacement s)\nReplaces every match of pattern in s by replacement, with the group "
+     "references of regex/replace."},
+    {"regex/split", n_split, 2, 2,
+     "(regex/split pattern s)\nReturns the texts between the matches of pattern in s, empty leading and trailing "
+     "pieces included."},
     {NULL, NULL, 0, 0},
 };
 

@@ -403,28 +403,59 @@ static Value n_with_stream(VM *vm, int argc, Value *argv) {
 }
 
 static const NativeDef defs[] = {
-    {"stream?", n_streamp, 1, 1},
-    {"stream/byte-buffer", n_byte_buffer, 0, 0},
-    {"stream/from-string", n_from_string, 1, 1},
-    {"stream/from-bytes", n_from_bytes, 1, 1},
-    {"stream/open-input", n_open_input, 1, 1},
-    {"stream/open-output", n_open_output, 1, 1},
-    {"stream/read", n_read, 2, 2},
-    {"stream/read-byte", n_read_byte, 1, 1},
-    {"stream/read-line", n_read_line, 1, 1},
-    {"stream/read-all", n_read_all, 1, 1},
-    {"stream/write", n_write, 2, 2},
-    {"stream/write-byte", n_write_byte, 2, 2},
-    {"stream/write-string", n_write_string, 2, 2},
-    {"stream/available?", n_available, 1, 1},
-    {"stream/readable?", n_readable, 1, 1},
-    {"stream/writable?", n_writable, 1, 1},
-    {"stream/type", n_type, 1, 1},
-    {"stream/flush", n_flush, 1, 1},
-    {"stream/close", n_close, 1, 1},
-    {"stream/copy", n_copy, 2, 2},
-    {"stream/to-bytes", n_to_bytes, 1, 1},
-    {"stream/to-string", n_to_string, 1, 1},
+    {"stream?", n_streamp, 1, 1,
+     "(stream? x)\nReturns #t when x is a stream."},
+    {"stream/byte-buffer", n_byte_buffer, 0, 0,
+     "(stream/byte-buffer)\nReturns a new empty in-memory stream that can be written and read back."},
+    {"stream/from-string", n_from_string, 1, 1,
+     "(stream/from-string s)\nReturns a read-only stream of the UTF-8 bytes of the string s."},
+    {"stream/from-bytes", n_from_bytes, 1, 1,
+     "(stream/from-bytes bv)\nReturns a byte-buffer stream holding the bytes of bv, positioned at the start."},
+    {"stream/open-input", n_open_input, 1, 1,
+     "(stream/open-input path)\nOpens the file at path for reading and returns its stream; failure is an error naming"
+     " the path."},
+    {"stream/open-output", n_open_output, 1, 1,
+     "(stream/open-output path)\nCreates or truncates the file at path and returns a stream writing to it."},
+    {"stream/read", n_read, 2, 2,
+     "(stream/read s n)\nReads up to n bytes from the stream s and returns them as a bytevector (shorter at the end, "
+     "#u8() at end of input)."},
+    {"stream/read-byte", n_read_byte, 1, 1,
+     "(stream/read-byte s)\nReturns the next byte of the stream s as an integer, or nil at end of input."},
+    {"stream/read-line", n_read_line, 1, 1,
+     "(stream/read-line s)\nReads up to the next \\n (not included, a \\r before it dropped) and returns the bytes "
+     "decoded as UTF-8; nil at end of input."},
+    {"stream/read-all", n_read_all, 1, 1,
+     "(stream/read-all s)\nReturns all the remaining bytes of the stream s as a bytevector."},
+    {"stream/write", n_write, 2, 2,
+     "(stream/write s bv)\nWrites the bytevector bv to the stream s and returns the number of bytes written; a "
+     "read-only stream is an error."},
+    {"stream/write-byte", n_write_byte, 2, 2,
+     "(stream/write-byte s b)\nWrites the byte b to the stream s; returns nil."},
+    {"stream/write-string", n_write_string, 2, 2,
+     "(stream/write-string s str)\nWrites the UTF-8 bytes of str to the stream s and returns their number."},
+    {"stream/available?", n_available, 1, 1,
+     "(stream/available? s)\nReturns #t when the stream s holds unread buffered data."},
+    {"stream/readable?", n_readable, 1, 1,
+     "(stream/readable? s)\nReturns #t when the stream s can be read (string, byte-buffer, file-input and stdin "
+     "streams)."},
+    {"stream/writable?", n_writable, 1, 1,
+     "(stream/writable? s)\nReturns #t when the stream s can be written (byte-buffer, file-output, stdout and stderr "
+     "streams)."},
+    {"stream/type", n_type, 1, 1,
+     "(stream/type s)\nReturns the kind of the stream s as a string (\"string\", \"byte-buffer\", \"file-input\", "
+     "...)."},
+    {"stream/flush", n_flush, 1, 1,
+     "(stream/flush s)\nFlushes what was written to the stream s; returns nil."},
+    {"stream/close", n_close, 1, 1,
+     "(stream/close s)\nCloses the stream s, flushing a file-output stream; returns nil."},
+    {"stream/copy", n_copy, 2, 2,
+     "(stream/copy src dst)\nCopies the stream src into the stream dst until the end of src; returns the number of "
+     "bytes copied."},
+    {"stream/to-bytes", n_to_bytes, 1, 1,
+     "(stream/to-bytes s)\nReturns the whole contents of the byte-buffer stream s as a bytevector, whatever was read "
+     "already."},
+    {"stream/to-string", n_to_string, 1, 1,
+     "(stream/to-string s)\nReturns the whole contents of the byte-buffer stream s decoded as UTF-8."},
     {NULL, NULL, 0, 0},
 };
 
@@ -436,8 +467,15 @@ static Value std_stream(VM *vm, int kind, FILE *fp) {
 
 void lib_stream_init(VM *vm) {
   env_register(vm, defs);
-  env_define(vm, "*stdin*", std_stream(vm, K_STDIN, stdin));
-  env_define(vm, "*stdout*", std_stream(vm, K_STDOUT, NULL));
-  env_define(vm, "*stderr*", std_stream(vm, K_STDERR, NULL));
-  compile_define_macro(vm, SYM(vm, "with-stream"), obj_native(vm, "with-stream", n_with_stream, 1, VARIADIC));
+  env_define_doc(vm, "*stdin*", std_stream(vm, K_STDIN, stdin),
+                 "*stdin*\nThe stream of the standard input (readable).");
+  env_define_doc(vm, "*stdout*", std_stream(vm, K_STDOUT, NULL),
+                 "*stdout*\nThe stream of the standard output (writable), where print and println write.");
+  env_define_doc(vm, "*stderr*", std_stream(vm, K_STDERR, NULL),
+                 "*stderr*\nThe stream of the standard error (writable).");
+  Value with_stream = obj_native(vm, "with-stream", n_with_stream, 1, VARIADIC);
+  as_native(with_stream)->doc =
+      "(with-stream (var expr) body...)\nBinds var to the stream expr returns, evaluates the body and returns its "
+      "value, closing the stream afterwards, also when the body raises (the error is raised again).";
+  compile_define_macro(vm, SYM(vm, "with-stream"), with_stream);
 }

@@ -1091,8 +1091,12 @@ static Value n_toml_encode(VM *vm, int argc, Value *argv) {
 }
 
 static const NativeDef defs[] = {
-    {"toml/decode", n_toml_decode, 1, 1},
-    {"toml/encode", n_toml_encode, 1, 1},
+    {"toml/decode", n_toml_decode, 1, 1,
+     "(toml/decode s)\nParses the TOML text s into a sorted map with keyword keys (tables nest, arrays are lists, "
+     "date-times their RFC 3339 text); a parse failure is an error."},
+    {"toml/encode", n_toml_encode, 1, 1,
+     "(toml/encode m)\nReturns the TOML text of the map m: plain keys first, then nested maps as [table] sections; "
+     "lists become arrays. nil, and a top level that is not a map, are errors."},
     {NULL, NULL, 0, 0},
 };
 

@@ -31,5 +31,33 @@ check div '"message":"Eval error: division by zero"' "$out"
 python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin]' <<<"$out" || { echo "FAIL: not JSON"; fail=1; }
 out=$("$BIN" eval --expr '(+ 2 2)'); check plain "4" "$out"
 "$BIN" eval --expr '(car 1)' 2>/dev/null; [ $? -eq 1 ] || { echo "FAIL: plain eval error must exit 1"; fail=1; }
+# --timeout and (exit N) (language.md §11.8): always one line, status 0
+one_line() { # name, output
+  [ "$(printf '%s\n' "$2" | wc -l)" -eq 1 ] || { echo "FAIL $1: not exactly one line: $2"; fail=1; }
+  python3 -c 'import json,sys; json.loads(sys.stdin.read())' <<<"$2" || { echo "FAIL $1: not JSON"; fail=1; }
+}
+out=$(timeout 10 "$BIN" eval --json --timeout 200 --expr '(let loop () (loop))'); rc=$?
+check timeout '"message":"Eval error: timeout: evaluation exceeded 200 ms"' "$out"
+check timeout-exitcode '"exitCode":0' "$out"
+one_line timeout "$out"
+[ $rc -eq 0 ] || { echo "FAIL: timeout must exit 0, got $rc"; fail=1; }
+out=$(timeout 10 "$BIN" eval --json --timeout 200 --expr '(let loop () (try (loop) (catch e (loop))))')
+check timeout-past-try '"message":"Eval error: timeout: evaluation exceeded 200 ms"' "$out"
+out=$(timeout 10 "$BIN" eval --json --timeout 0 --expr '(+ 1 1)')
+check timeout-0 '"value":"2"' "$out"
+out=$(timeout 10 "$BIN" eval --json --expr '(display "a") (exit 3) (display "b")'); rc=$?
+check exit-code '"exitCode":3' "$out"
+check exit-stdout '"stdout":"a"' "$out"
+check exit-ok '"ok":true' "$out"
+one_line exit "$out"
+[ $rc -eq 0 ] || { echo "FAIL: (exit 3) under --json must exit 0, got $rc"; fail=1; }
+out=$(timeout 10 "$BIN" eval --json --expr '(try (exit 4) (catch e 1))')
+check exit-past-try '"exitCode":4' "$out"
+out=$(timeout 10 "$BIN" eval --json --expr '(+ 1 2)')
+check exitcode-always '"exitCode":0' "$out"
+out=$(timeout 10 "$BIN" eval --json --expr '(println "x\ny") (+ 1 2)')
+one_line newlines "$out"
+timeout 10 "$BIN" eval --expr '(exit 5)'; [ $? -eq 5 ] || { echo "FAIL: plain eval (exit 5) must exit 5"; fail=1; }
+"$BIN" eval --json --timeout abc --expr 1 2>/dev/null; [ $? -eq 2 ] || { echo "FAIL: bad --timeout must be a usage error"; fail=1; }
 echo "eval --json: $([ $fail -eq 0 ] && echo ok || echo FAILED)"
 exit $fail

@@ -50,6 +50,13 @@ def session(env, steps):
             continue
         out = read_until(fd, expect)
         check(name, expect in out, out)
+    # Ctrl-D only once the line editor reads again: sent while the terminal is
+    # still in cooked mode (the REPL printing a result), the line discipline
+    # turns it into an end-of-file that nobody reads, and the editor, back in
+    # raw mode, never sees it (a race seen on a loaded machine)
+    if out.rfind("sema> ") < out.rfind(expect or "sema> "):
+        read_until(fd, "sema> ")
+    time.sleep(0.1)
     os.write(fd, b"\x04")  # Ctrl-D
     out = read_until(fd, "Goodbye!")
     check("ctrl-d exit", "Goodbye!" in out, out)

@@ -333,7 +333,7 @@ class Gen:
         """Top-level forms printing one result."""
         forms = []
         ty = self.pick(["int", "int", "int", "bool", "str", "list", "vec", "map", "hmap", "float", "fn"])
-        kind = self.r.randrange(4)
+        kind = self.r.randrange(8)  # 6, 7: a generated expression
         if kind == 0:
             # a global function used by the expression
             f = self.name(self.prefix + "f")
@@ -357,6 +357,44 @@ class Gen:
             expr = (f"(let () (define ({ev} n) (if (= n 0) #t ({od} (- n 1)))) "
                     f"(define ({od} n) (if (= n 0) #f ({ev} (- n 1)))) "
                     f"(list ({ev} {self.r.randint(0, 2000)}) {self.expr(ty, depth, [])}))")
+        elif kind == 3:
+            # arithmetic and comparison sites whose operand types change
+            # from call to call (quickened instructions and their fallbacks)
+            f = self.name(self.prefix + "q")
+            forms.append(f"(define ({f} x y) (list (+ x y) (- x y) (* x y) (/ x 2.0) "
+                         f"(if (< x y) 1 0) (if (<= x y) 1 0) (if (> x y) 1 0) (if (>= x y) 1 0) (if (= x y) 1 0)))")
+            vals = []
+            for _ in range(self.r.randint(3, 12)):
+                vals.append(self.pick([str(self.r.randint(-50, 50)), self.leaf("float"), self.leaf("float"),
+                                       str(self.r.randint(2**48, 2**50)), '"s"', "1.0", "0"]))
+            pairs = " ".join(f"[{self.pick(vals)} {self.pick(vals)}]" for _ in range(self.r.randint(4, 16)))
+            expr = (f"(map (fn (p) (try ({f} (nth p 0) (nth p 1)) (catch e (:type e)))) [{pairs}])")
+            ty = "list"
+        elif kind == 4:
+            # float accumulation loops
+            i, acc = self.name("i"), self.name("acc")
+            n = self.r.randint(1, 200)
+            step = self.leaf("float")
+            expr = (f"(let loop (({i} 0) ({acc} {self.pick(['0', '0.0', '1.5'])})) "
+                    f"(if (< {i} {n}) (loop (+ {i} 1) (+ (* {acc} 0.5) (- {step} {i}))) {acc}))")
+            ty = "float"
+        elif kind == 5:
+            # accumulation shapes that update in place when the value is not shared
+            k = self.r.randrange(4)
+            if k == 0:
+                expr = (f"(let ((m (foldl (fn (m x) (assoc m (mod x 7) (+ (get m (mod x 7) 0) x))) "
+                        f"(hashmap/new) (range {self.r.randint(0, 100)})))) (sort (map (fn (e) (nth e 1)) (map/entries m))))")
+            elif k == 1:
+                expr = (f"(let loop ((i 0) (v {self.pick(['{}', '(hashmap/new)'])})) (if (< i {self.r.randint(0, 60)}) "
+                        f"(loop (+ i 1) (assoc v (mod i 5) (* i i))) v))")
+            elif k == 2:
+                keep = self.name("keep")
+                expr = (f"(let (({keep} '())) (let ((m (foldl (fn (m x) (set! {keep} (cons m {keep})) (assoc m x x)) "
+                        f"{{}} (range {self.r.randint(0, 8)})))) (list m (reverse {keep}))))")
+            else:
+                expr = (f"(foldl (fn (m w) (map/update m w (fn (c) (+ (or c 0) 1)))) {{}} "
+                        f"(map (fn (i) (mod i {self.r.randint(1, 9)})) (range {self.r.randint(0, 50)})))")
+            ty = "list"
         else:
             expr = self.expr(ty, depth, [])
         if ty == "fn":

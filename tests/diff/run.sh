@@ -32,6 +32,8 @@ compare() { # label dir file
   fi
 }
 for src in tests/lang/*.sema; do
+  # programs whose tasks park: the reference evaluator nests in C and cannot (docs/design.md "Scheduler")
+  case "$(basename "$src")" in lib-async-sched*) continue ;; esac
   compare "lang/$(basename "$src")" tests/lang "$(basename "$src")"
 done
 echo "diff: language tests: $pass passed, $fail failed"

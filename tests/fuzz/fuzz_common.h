@@ -28,7 +28,11 @@ static const char *const fuzz_blocked[] = {
     "sys/set-env", "stream/open-input", "stream/open-output", "async/sleep", "time/sleep",
     "term/flush", "io/flush", "http/serve", "http/get", "http/post", "http/put", "http/delete", "http/request",
     /* they create files (an in-memory database can too: ATTACH, VACUUM INTO) */
-    "kv/open", "db/open", "db/open-memory", NULL};
+    "kv/open", "db/open", "db/open-memory",
+    /* LLM calls that reach a network provider, read or write files (tapes, the cache, stores, images) */
+    "llm/configure", "llm/configure-embeddings", "llm/auto-configure", "llm/with-cassette", "llm/cassette-load",
+    "llm/cassette-save", "llm/cassette-eject", "llm/with-cache", "llm/cache-clear", "llm/extract-from-image",
+    "vector-store/open", "vector-store/save", NULL};
 
 /* what the program prints is dropped */
 static void fuzz_discard(void *ud, int stream, const char *s, size_t n) { (void)ud, (void)stream, (void)s, (void)n; }
