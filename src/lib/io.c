@@ -315,10 +315,12 @@ static void walk_lines(VM *vm, void *ud) {
   LineWalk *w = ud;
   size_t have = 0; /* bytes of an unfinished line at the start of buf */
   for (;;) {
-    if (have == w->cap) { /* a line longer than the buffer */
-      char *nb = realloc(w->buf, w->cap * 2);
-      if (!nb) err_io(vm, "%s %s: out of memory", w->fname, w->path);
-      w->buf = nb;
+    /* one check per block read: a callback-free stretch (one endless line
+     * of /dev/zero) must still stop on Ctrl-C */
+    if (UNLIKELY(vm_interrupt_requested)) vm_interrupted(vm);
+    if (have == w->cap) { /* a line longer than the buffer: counted, so an
+                           * endless line stops with "out of memory" at the limit */
+      w->buf = gc_tmp_realloc(vm, w->buf, w->cap * 2);
       w->cap *= 2;
     }
     size_t got = fread(w->buf + have, 1, w->cap - have, w->f);
@@ -349,24 +351,28 @@ static Value run_lines(VM *vm, LineWalk *w, Value path, Value fn, Value init) {
   w->path = path_arg_in(vm, path, w->fname);
   if (!is_procedure(fn)) err_type(vm, "function", fn);
   w->fn = fn;
-  w->f = fopen(w->path, "rb");
-  if (!w->f) io_fail(vm, w->fname, w->path, errno);
+  /* the line buffer is a counted block, allocated before the file is opened
+   * (it may raise) and freed here whatever the walk did */
   w->cap = 256 * 1024;
-  w->buf = malloc(w->cap);
+  w->buf = gc_tmp_alloc(vm, w->cap);
+  gc_tmp_keep(vm, w->buf);
+  w->f = fopen(w->path, "rb");
+  if (!w->f) {
+    int e = errno;
+    gc_tmp_free(vm, w->buf);
+    io_fail(vm, w->fname, w->path, e);
+  }
   uint32_t roots = vm_roots_mark(vm);
   vm_push_root(vm, path);
   vm_push_root(vm, fn);
   w->acc_slot = vm_root_slot(vm, init);
   w->token = w->fold ? vm_new_token(vm) : 0;
-  int failed = w->buf ? vm_protect(vm, walk_lines, w) : 1;
+  int failed = vm_protect(vm, walk_lines, w);
   Value acc = ROOT(vm, w->acc_slot);
   vm_roots_reset(vm, roots);
   fclose(w->f);
-  free(w->buf);
-  if (failed) {
-    if (!w->buf) err_io(vm, "%s: out of memory", w->fname);
-    err_rethrow(vm);
-  }
+  gc_tmp_free(vm, w->buf);
+  if (failed) err_rethrow(vm);
   return acc;
 }
 
