@@ -4,6 +4,7 @@
 #include "map.h"
 #include "numfmt.h"
 #include "runtime.h"
+#include "reader.h" /* READER_MAX_DEPTH only */
 
 void print_double(StrBuf *b, double d, bool force_point) {
   char buf[NUMFMT_BUFSIZE];
@@ -131,6 +132,9 @@ void print_value(VM *vm, StrBuf *b, Value v, bool write) {
   }
   switch (VAL_TAG(v)) {
   case TAG_SPECIAL:
+    /* () opens a paren too: it counts against the reader's depth */
+    if (write && v == EMPTY_VAL && b->depth >= READER_MAX_DEPTH)
+      err_eval(vm, "write: data nested too deeply to be read back (limit %d)", READER_MAX_DEPTH);
     sb_adds(b, v == NIL_VAL ? "nil" : v == TRUE_VAL ? "#t" : v == FALSE_VAL ? "#f" : v == EMPTY_VAL ? "()" : "#<undefined>");
     return;
   case TAG_INT: sb_addf(b, "%lld", (long long)small_int_of(v)); return;
@@ -153,7 +157,15 @@ void print_value(VM *vm, StrBuf *b, Value v, bool write) {
     return;
   }
   err_check_c_stack(vm);
+  /* What write prints, read must read back (design.md "Printer and reader
+   * nesting"): the reader stops at READER_MAX_DEPTH open aggregates, so write
+   * refuses deeper data with a clear error instead of printing text that
+   * cannot be read.  display has no such promise and is bounded only by the
+   * C stack check above.  The buffer is freed by unwinding on the error. */
+  if (write && (is_cons(v) || is_vector(v) || is_anymap(v)) && ++b->depth > READER_MAX_DEPTH)
+    err_eval(vm, "write: data nested too deeply to be read back (limit %d)", READER_MAX_DEPTH);
   print_obj(vm, b, v);
+  if (write && (is_cons(v) || is_vector(v) || is_anymap(v))) b->depth--;
 }
 
 Value print_to_string(VM *vm, Value v, bool write) {

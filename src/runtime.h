@@ -49,6 +49,7 @@ typedef struct StrBuf {
   char *data;
   size_t len, cap;
   VM *vm; /* NULL: a plain buffer */
+  int depth; /* printer: aggregates open in write mode (printer.c) */
 } StrBuf;
 void sb_init(StrBuf *b);
 void sb_init_vm(StrBuf *b, VM *vm);

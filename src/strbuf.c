@@ -15,11 +15,13 @@ void sb_init(StrBuf *b) {
   b->data = NULL;
   b->len = b->cap = 0;
   b->vm = NULL;
+  b->depth = 0;
 }
 void sb_init_vm(StrBuf *b, VM *vm) {
   b->data = NULL;
   b->len = b->cap = 0;
   b->vm = vm;
+  b->depth = 0;
 }
 void sb_free(StrBuf *b) {
   VM *vm = b->vm;
