@@ -31,7 +31,7 @@ CLI_OBJ = $(CLI_SRC:src/%.c=build/obj/%.o)
 DBG_CORE_OBJ = $(CORE_SRC:src/%.c=build/debug/obj/%.o)
 DBG_CLI_OBJ = $(CLI_SRC:src/%.c=build/debug/obj/%.o)
 
-.PHONY: all debug test check-all deps clean unit bench profile-ops pgo soak fuzz fuzz-build fuzz-smoke
+.PHONY: all debug test check-all check-oom deps clean unit bench profile-ops pgo soak fuzz fuzz-build fuzz-smoke
 .PHONY: install embed-example build/sema.pc
 
 all: build/sema build/libsema.so build/sema.pc
@@ -162,6 +162,12 @@ soak: build/sema
 check-all: test
 	cd tests/http && python3 load_test.py ../../build/sema 10 --compare
 	python3 tests/store/crash.py build/sema --count 10000 --kills 20
+	$(MAKE) check-oom
+
+# the long memory-failure sweep: every allocation of every program in
+# tests/reliability/oom, made to fail in turn, under ASan and LeakSanitizer
+check-oom: build/sema build/debug/sema
+	bash tests/reliability/oom_sweep.sh build/debug/sema 1
 
 # not part of the tests: the side-by-side benchmark suite (writes bench/RESULTS.md)
 bench: build/sema

@@ -598,7 +598,7 @@ bool sema_map_entry(sema_State *S, sema_Value *map, size_t i, sema_Value **key, 
   Value m = VAL(map);
   if (!is_anymap(m)) return false;
   size_t n;
-  Value *e = map_sorted_entries(m, &n);
+  Value *e = map_sorted_entries(NULL, m, &n);
   bool ok = i < n;
   if (ok) {
     Value k = e[2 * i], v = e[2 * i + 1];
@@ -617,7 +617,7 @@ typedef struct {
 static void do_entries(VM *vm, void *ud) {
   EntriesJob *j = ud;
   size_t n;
-  Value *e = map_sorted_entries(j->m, &n);
+  Value *e = map_sorted_entries(vm, j->m, &n); /* counted: freed if a cons raises */
   /* the pairs are built from the end; the map keeps the entries alive */
   Value l = EMPTY_VAL;
   vm_push_root(vm, j->m);
@@ -630,7 +630,7 @@ static void do_entries(VM *vm, void *ud) {
     vm_pop_roots(vm, 1);
   }
   vm_pop_roots(vm, 1);
-  free(e);
+  map_entries_free(vm, e);
   j->out = l;
 }
 

@@ -5,17 +5,20 @@
 #include "state.h"
 #include "vm.h"
 
-void *arena_alloc(Arena **ap, size_t n) {
+/* Each block is one counted C allocation holding its header and its bytes. */
+void *arena_alloc(ArenaSlot *s, size_t n) {
   n = (n + 15) & ~(size_t)15;
-  Arena *a = *ap;
+  Arena *a = s->top;
   if (!a || a->used + n > a->cap) {
     size_t cap = n > 65536 ? n : 65536;
-    Arena *b = malloc(sizeof(Arena));
-    if (!b || !(b->block = malloc(cap))) abort();
+    if (cap > SIZE_MAX - sizeof(Arena)) gc_oom(s->vm, n);
+    Arena *b = gc_tmp_alloc(s->vm, sizeof(Arena) + cap);
+    gc_tmp_keep(s->vm, b); /* the arena stack frees it, also on unwind */
+    b->block = (char *)(b + 1);
     b->used = 0;
     b->cap = cap;
     b->prev = a;
-    *ap = a = b;
+    s->top = a = b;
   }
   void *p = a->block + a->used;
   a->used += n;
@@ -23,12 +26,11 @@ void *arena_alloc(Arena **ap, size_t n) {
   return p;
 }
 
-void arena_free(Arena **ap) {
+void arena_free(VM *vm, Arena **ap) {
   Arena *a = *ap;
   while (a) {
     Arena *p = a->prev;
-    free(a->block);
-    free(a);
+    gc_tmp_free(vm, a);
     a = p;
   }
   *ap = NULL;
@@ -36,12 +38,12 @@ void arena_free(Arena **ap) {
 
 unsigned arena_push(VM *vm) {
   if (vm->narenas == ARENA_MAX_NESTING) err_eval(vm, "compilation nested too deeply");
-  vm->arenas[vm->narenas] = NULL;
+  vm->arenas[vm->narenas] = (ArenaSlot){NULL, vm};
   return vm->narenas++;
 }
 
-Arena **arena_at(VM *vm, unsigned slot) { return &vm->arenas[slot]; }
+ArenaSlot *arena_at(VM *vm, unsigned slot) { return &vm->arenas[slot]; }
 
 void arena_release(VM *vm, unsigned slot) {
-  while (vm->narenas > slot) arena_free(&vm->arenas[--vm->narenas]);
+  while (vm->narenas > slot) arena_free(vm, &vm->arenas[--vm->narenas].top);
 }

@@ -107,7 +107,7 @@ typedef struct Ref {
 /* analyzer: one top-level form (already read) to a node, in the unit */
 typedef struct Unit {
   VM *vm;
-  Arena **arena;      /* this unit's slot on the VM's arena stack */
+  ArenaSlot *arena;   /* this unit's slot on the VM's arena stack */
   unsigned arena_slot;
   uint32_t roots_base; /* vm root stack height at unit start */
   Ref *refs;

@@ -123,7 +123,7 @@ Value compile_resolve_path(VM *vm, Value path) {
   char *copy = strdup(str_data(vm->cur_file));
   const char *dir = dirname(copy);
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   if (strcmp(dir, ".") != 0) {
     sb_adds(&b, dir);
     sb_addc(&b, '/');

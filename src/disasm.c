@@ -7,7 +7,7 @@
 
 static void print_const(VM *vm, FILE *f, Value v) {
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   if (is_objtype(v, OBJ_PROTO))
     sb_adds(&b, "<proto>");
   else

@@ -4,6 +4,7 @@
  * as is.  The stack trace is captured when the error is raised.
  */
 #include <stdlib.h>
+#include <utf8proc.h>
 #include "map.h"
 #include "runtime.h"
 #include "state.h"
@@ -148,7 +149,7 @@ void err_arity(VM *vm, const char *name, const char *expects, int got) {
 void err_unbound(VM *vm, Value sym) {
   String *n = sym_name(vm, sym_id(sym));
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   sb_adds(&b, "Unbound variable: ");
   sb_add(&b, n->data, n->len);
   Value m = err_make(vm, "unbound", sb_to_string(vm, &b));
@@ -176,10 +177,58 @@ void err_reader(VM *vm, uint32_t line, uint32_t col, const char *msg) {
 void err_nonneg(VM *vm, const char *fname, Value got) {
   err_hint(vm, "pass 0 or a positive integer");
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   print_value(vm, &b, got, true);
   Value s = sb_to_string(vm, &b);
   err_eval(vm, "%s: expected a non-negative integer, got %s", fname, str_data(s));
+}
+
+/* ---- invisible characters in messages ----
+ * A message that quotes a NUL, a byte-order mark or another character with
+ * no glyph would look empty or cut short; such characters are shown as
+ * U+XXXX instead.  Invisible: controls, format characters (U+FEFF, the
+ * zero-width ones, bidi controls), line and paragraph separators, and
+ * spaces other than U+0020. */
+bool err_is_invisible(uint32_t c) {
+  if (c == ' ') return false;
+  if (c < 0x20 || c == 0x7F) return true;
+  if (c < 0x80) return false;
+  switch (utf8proc_category((utf8proc_int32_t)c)) {
+  case UTF8PROC_CATEGORY_CC:
+  case UTF8PROC_CATEGORY_CF:
+  case UTF8PROC_CATEGORY_ZS:
+  case UTF8PROC_CATEGORY_ZL:
+  case UTF8PROC_CATEGORY_ZP:
+  case UTF8PROC_CATEGORY_CN: return true;
+  default: return false;
+  }
+}
+
+void err_describe_char(uint32_t c, char *buf, size_t size) {
+  if (err_is_invisible(c)) {
+    snprintf(buf, size, "U+%04X", (unsigned)c);
+  } else {
+    char tmp[5];
+    tmp[utf8_encode(c, tmp)] = 0;
+    snprintf(buf, size, "'%s'", tmp);
+  }
+}
+
+Value err_escaped(VM *vm, const char *s, size_t n) {
+  StrBuf b;
+  sb_init_vm(&b, vm);
+  size_t i = 0;
+  while (i < n) {
+    size_t adv = 1;
+    uint32_t c = (unsigned char)s[i];
+    if (c >= 0x80) c = utf8_decode(s + i, &adv);
+    if (err_is_invisible(c))
+      sb_addf(&b, "<U+%04X>", (unsigned)c);
+    else
+      sb_add(&b, s + i, adv);
+    i += adv;
+  }
+  return sb_to_string(vm, &b);
 }
 
 /* The display form of an error (without the "Error: " prefix). */
@@ -190,7 +239,7 @@ Value err_display(VM *vm, Value err) {
     map_get(err, KW(vm, "message"), &msg);
   }
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   const char *t = is_kw(type) ? sym_cstr(vm, type) : "";
   if (strcmp(t, "reader") == 0) {
     Value line = NIL_VAL, col = NIL_VAL;

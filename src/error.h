@@ -33,6 +33,13 @@ void err_hint(struct VM *vm, const char *fmt, ...) __attribute__((format(printf,
 Value err_make(struct VM *vm, const char *kind, Value message);
 /* "Eval error: ...", "Reader error at L:C: ..." (without the "Error: " prefix) */
 Value err_display(struct VM *vm, Value err);
+/* Invisible characters in messages: err_is_invisible says which (controls,
+ * format characters such as U+FEFF, separators, spaces but U+0020);
+ * err_describe_char writes 'x' or U+XXXX; err_escaped copies s (valid
+ * UTF-8) with each invisible character as <U+XXXX>. */
+bool err_is_invisible(uint32_t c);
+void err_describe_char(uint32_t c, char *buf, size_t size);
+Value err_escaped(struct VM *vm, const char *s, size_t n);
 /* Raise "stack overflow" if the C stack is close to exhaustion (natives that
  * recurse in C call this). */
 void err_check_c_stack(struct VM *vm);

@@ -332,7 +332,7 @@ static Value module_exports(VM *vm, Env *env) {
 
 static Value cycle_message(VM *vm, Value path) {
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   Value chain = list_reverse(vm, vm->loading);
   for (Value l = chain; is_cons(l); l = cdr(l)) {
     sb_add(&b, str_data(car(l)), str_len(car(l)));

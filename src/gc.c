@@ -37,6 +37,28 @@
  * shrinks to half the remaining room, so garbage is reclaimed before the
  * limit is declared exceeded.  The next collection is due when the debt
  * exceeds max(8 MiB, live).
+ *
+ * C-SIDE MEMORY.  Buffers C code grows for the VM (string buffers, file
+ * readers, encoders, the compiler's arenas, hash tables, streams) are counted
+ * in heap.ext and included in heap.live, so the one limit check covers them:
+ * gc_tmp_* and gc_ext_charge raise the same catchable error before the
+ * limit is crossed, never abort().  Invariant: ext <= live, since a
+ * collection sets live = swept bytes + ext and every release matches a
+ * charge.
+ *
+ * UNWINDING.  An error longjmps past C frames that own memory.  Such memory
+ * is registered on heap.cleanups (gc_tmp_alloc, gc_defer) with a serial;
+ * each handler saves the next serial, and restoring it runs every cleanup
+ * registered since (gc_unwind), like arenas.  Records leave the list in any
+ * order (a done record is cleared and the top trimmed), so they are found
+ * by serial, not by depth: a handler's records are exactly those with a
+ * serial at or above its mark, whatever was trimmed in between.
+ *
+ * FAILURE INJECTION.  gc_fail_arm(n) makes the n-th counted allocation
+ * fail (SEMA_FAIL_ALLOC, tests/reliability/oom_sweep.sh).  It costs the
+ * allocator nothing: gc_alloc compares against heap.trip, which is
+ * max_heap normally and 0 while armed, so every allocation takes the slow
+ * path and is counted there.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,7 +120,13 @@ static size_t default_max_heap(void) {
 void gc_init(VM *vm) {
   memset(&vm->heap, 0, sizeof vm->heap);
   vm->heap.threshold = 8u << 20;
-  vm->heap.max_heap = default_max_heap();
+  vm->heap.max_heap = vm->heap.trip = default_max_heap();
+}
+
+void gc_set_limit(VM *vm, size_t max_heap) {
+  Heap *h = &vm->heap;
+  h->max_heap = max_heap;
+  if (!h->fail_at) h->trip = max_heap;
 }
 
 /* Over the limit (or malloc failed): raise a catchable error.  The error
@@ -112,13 +140,45 @@ static NORETURN void heap_exhausted(VM *vm, size_t size) {
   err_eval(vm, "out of memory: allocating %zu bytes would exceed the heap limit of %zu MB", size, h->max_heap >> 20);
 }
 
+void gc_oom(VM *vm, size_t size) { heap_exhausted(vm, size); }
+
 bool gc_has_room(VM *vm, size_t size) {
   Heap *h = &vm->heap;
   return size <= h->max_heap && h->live + h->allocated <= h->max_heap - size;
 }
 
+/* While the error is raised (grace), a quarter of the limit more. */
+static bool within_grace(Heap *h, size_t size) {
+  size_t cap = h->max_heap + (h->max_heap >> 2) + (1u << 20);
+  if (cap < h->max_heap) cap = SIZE_MAX;
+  return h->grace && size <= cap && h->live + h->allocated <= cap - size;
+}
+
+bool gc_can_alloc(VM *vm, size_t size) { return gc_has_room(vm, size) || within_grace(&vm->heap, size); }
+
 void gc_check_room(VM *vm, size_t size) {
-  if (!gc_has_room(vm, size) && !vm->heap.grace) heap_exhausted(vm, size);
+  if (!gc_can_alloc(vm, size)) heap_exhausted(vm, size);
+}
+
+/* The slow path of every counted allocation: the injected failure, then
+ * the limit itself. */
+static void count_alloc(VM *vm, size_t size) {
+  Heap *h = &vm->heap;
+  if (UNLIKELY(h->fail_at) && ++h->nallocs == h->fail_at) {
+    h->fail_at = 0;
+    h->fail_fired = true;
+    h->trip = h->max_heap;
+    heap_exhausted(vm, size);
+  }
+  gc_check_room(vm, size);
+}
+
+void gc_fail_arm(VM *vm, uint64_t n) {
+  Heap *h = &vm->heap;
+  h->fail_at = n;
+  h->nallocs = 0;
+  h->fail_fired = false;
+  h->trip = n ? 0 : h->max_heap;
 }
 
 static void *xmalloc(VM *vm, size_t n) {
@@ -126,6 +186,127 @@ static void *xmalloc(VM *vm, size_t n) {
   if (!p) heap_exhausted(vm, n);
   return p;
 }
+
+/* ---- C-side memory and unwinding ---- */
+
+typedef struct {
+  size_t size;   /* payload bytes, counted in heap.ext */
+  uint32_t slot; /* cleanup slot + 1, or 0 when not registered */
+  uint32_t pad;
+} CHdr;          /* 16 bytes: the payload keeps malloc's alignment */
+
+static CHdr *chdr(void *p) { return (CHdr *)p - 1; }
+
+void gc_ext_charge(VM *vm, size_t n) {
+  Heap *h = &vm->heap;
+  if (UNLIKELY(h->live + h->allocated + n > h->trip)) count_alloc(vm, n);
+  h->ext += n;
+  h->live += n;
+}
+
+void gc_ext_release(Heap *h, size_t n) {
+  h->ext -= n;
+  h->live -= n;
+}
+
+/* A free cleanup slot at the top (may raise before anything is registered). */
+static uint32_t cleanup_reserve(VM *vm) {
+  Heap *h = &vm->heap;
+  if (h->ncleanups == h->capcleanups) {
+    uint32_t cap = h->capcleanups ? h->capcleanups * 2 : 64;
+    Cleanup *c = realloc(h->cleanups, cap * sizeof(Cleanup));
+    if (!c) heap_exhausted(vm, cap * sizeof(Cleanup));
+    h->cleanups = c;
+    h->capcleanups = cap;
+  }
+  return h->ncleanups;
+}
+
+static uint32_t cleanup_push(Heap *h, void (*fn)(void *), void *p) {
+  uint32_t slot = h->ncleanups++;
+  h->cleanups[slot] = (Cleanup){fn, p, h->cleanup_serial++};
+  return slot;
+}
+
+/* Drop a record without running it; trim the done ones at the top. */
+static void cleanup_drop(Heap *h, uint32_t slot) {
+  h->cleanups[slot].p = NULL;
+  while (h->ncleanups > 0 && h->cleanups[h->ncleanups - 1].p == NULL) h->ncleanups--;
+}
+
+void *gc_tmp_alloc(VM *vm, size_t n) {
+  Heap *h = &vm->heap;
+  if (n > SIZE_MAX - sizeof(CHdr)) heap_exhausted(vm, n);
+  cleanup_reserve(vm);
+  gc_ext_charge(vm, n);
+  CHdr *c = malloc(sizeof(CHdr) + n);
+  if (!c) {
+    gc_ext_release(h, n);
+    heap_exhausted(vm, n);
+  }
+  c->size = n;
+  c->slot = cleanup_push(h, NULL, c + 1) + 1;
+  return c + 1;
+}
+
+void *gc_tmp_realloc(VM *vm, void *p, size_t n) {
+  if (!p) return gc_tmp_alloc(vm, n);
+  Heap *h = &vm->heap;
+  CHdr *c = chdr(p);
+  size_t old = c->size;
+  if (n > SIZE_MAX - sizeof(CHdr)) heap_exhausted(vm, n);
+  if (n > old) gc_ext_charge(vm, n - old);
+  CHdr *d = realloc(c, sizeof(CHdr) + n);
+  if (!d) {
+    if (n > old) gc_ext_release(h, n - old);
+    heap_exhausted(vm, n);
+  }
+  if (n < old) gc_ext_release(h, old - n);
+  d->size = n;
+  if (d->slot) h->cleanups[d->slot - 1].p = d + 1;
+  return d + 1;
+}
+
+void gc_tmp_keep(VM *vm, void *p) {
+  if (!p) return;
+  CHdr *c = chdr(p);
+  if (c->slot) cleanup_drop(&vm->heap, c->slot - 1);
+  c->slot = 0;
+}
+
+void gc_tmp_free(VM *vm, void *p) {
+  if (!p) return;
+  Heap *h = &vm->heap;
+  CHdr *c = chdr(p);
+  if (c->slot) cleanup_drop(h, c->slot - 1);
+  gc_ext_release(h, c->size);
+  free(c);
+}
+
+uint32_t gc_defer(VM *vm, void (*fn)(void *), void *p) {
+  cleanup_reserve(vm);
+  return cleanup_push(&vm->heap, fn, p);
+}
+
+void gc_defer_cancel(VM *vm, uint32_t slot) { cleanup_drop(&vm->heap, slot); }
+
+uint64_t gc_unwind_mark(VM *vm) { return vm->heap.cleanup_serial; }
+
+void gc_unwind(VM *vm, uint64_t mark) {
+  Heap *h = &vm->heap;
+  while (h->ncleanups > 0 && h->cleanups[h->ncleanups - 1].serial >= mark) {
+    Cleanup c = h->cleanups[--h->ncleanups];
+    if (!c.p) continue;
+    if (c.fn) {
+      c.fn(c.p);
+    } else {
+      CHdr *b = chdr(c.p);
+      gc_ext_release(h, b->size);
+      free(b);
+    }
+  }
+}
+
 
 /* The free list of a class ran dry: carve the next batch (about 4 KB) of
  * the newest page, or start a new page.  Carving in batches instead of
@@ -162,6 +343,8 @@ void *gc_alloc(VM *vm, ObjType type, size_t size) {
   size = (size + GC_GRAIN - 1) & ~(size_t)(GC_GRAIN - 1);
   if (size < sizeof(FreeSlot)) size = sizeof(FreeSlot);
   Obj *o;
+  if (UNLIKELY(h->live + h->allocated + size > h->trip)) count_alloc(vm, size);
+
   if (UNLIKELY(h->live + h->allocated + size > h->max_heap)) {
     if (!h->grace) heap_exhausted(vm, size);
     /* past the grace too: even the error cannot be built (raising would
@@ -329,10 +512,17 @@ static void mark_roots(VM *vm) {
 
 /* ---- sweeping ---- */
 
-static void finalize(Obj *o) {
+/* Bytes a prototype keeps in C memory (codegen.c charges them). */
+size_t gc_proto_bytes(const Proto *p) {
+  return (size_t)p->ncode * (sizeof(Instr) + sizeof(uint32_t)) + (size_t)p->nconsts * sizeof(Value) +
+         (size_t)p->nupvals * (sizeof(uint8_t) + sizeof(uint16_t));
+}
+
+static void finalize(Heap *h, Obj *o) {
   switch (o->type) {
   case OBJ_PROTO: {
     Proto *p = (Proto *)o;
+    if (p->h.flags & PROTO_CHARGED) gc_ext_release(h, gc_proto_bytes(p));
     free(p->code);
     free(p->pos);
     free(p->consts);
@@ -344,9 +534,10 @@ static void finalize(Obj *o) {
   case OBJ_FOREIGN: {
     Foreign *f = (Foreign *)o;
     if (f->cls->finalize) f->cls->finalize(f);
+    if (f->ext) gc_ext_release(h, f->ext);
     break;
   }
-  case OBJ_HASHMAP: hmap_finalize(o); break;
+  case OBJ_HASHMAP: hmap_finalize(h, o); break;
   default: break;
   }
 }
@@ -370,7 +561,7 @@ static size_t sweep(Heap *h) {
             used++;
             continue;
           }
-          finalize(o);
+          finalize(h, o);
           o->type = OBJ_FREE;
         }
         ((FreeSlot *)o)->next = list;
@@ -399,7 +590,7 @@ static size_t sweep(Heap *h) {
       live += l->size;
       lp = &l->next;
     } else {
-      finalize(o);
+      finalize(h, o);
       *lp = l->next;
       h->total -= l->size;
       free(l);
@@ -412,7 +603,7 @@ void gc_collect(VM *vm) {
   Heap *h = &vm->heap;
   mark_roots(vm);
   while (h->ngray > 0) mark_children(vm, h->gray[--h->ngray]);
-  h->live = sweep(h);
+  h->live = sweep(h) + h->ext;
   h->allocated = 0;
   h->threshold = h->live < (8u << 20) ? (8u << 20) : h->live;
   /* near the limit, collect before reaching it rather than fail with garbage still around */
@@ -441,6 +632,11 @@ void gc_each_object(VM *vm, ObjType type, void (*fn)(VM *, Obj *, void *), void 
  * (walking every slot of every page was 9% of `sema -e 1`). */
 void gc_heap_free(VM *vm) {
   Heap *h = &vm->heap;
+  gc_unwind(vm, 0);
+  free(h->cleanups);
+  if (h->fail_at) /* the memory-failure sweep stops here (tests/reliability/oom_sweep.sh) */
+    fprintf(stderr, "sema: SEMA_FAIL_ALLOC=%llu not reached: %llu counted allocations\n",
+            (unsigned long long)h->fail_at, (unsigned long long)h->nallocs);
   for (size_t cls = 1; cls < GC_NCLASSES; cls++) {
     Page *p = h->pages[cls];
     while (p) {
@@ -448,7 +644,7 @@ void gc_heap_free(VM *vm) {
       if (h->finalizable[cls])
         for (uint32_t i = 0; i < p->frontier; i++) {
           Obj *o = (Obj *)(p->slots + (size_t)i * p->slot_size);
-          if (o->type != OBJ_FREE) finalize(o);
+          if (o->type != OBJ_FREE) finalize(h, o);
         }
       free(p);
       p = n;
@@ -457,7 +653,7 @@ void gc_heap_free(VM *vm) {
   LargeObj *l = h->large;
   while (l) {
     LargeObj *n = l->next;
-    finalize((Obj *)l->obj);
+    finalize(h, (Obj *)l->obj);
     free(l);
     l = n;
   }

@@ -25,6 +25,15 @@ typedef struct FreeSlot {
 typedef struct Page Page;
 typedef struct LargeObj LargeObj;
 
+/* A cleanup registered for unwinding (gc_defer, gc_tmp_alloc): run when an
+ * error unwinds past the handler that was innermost when it was registered.
+ * fn NULL: p is a counted C block (gc_tmp_alloc) to free; p NULL: done. */
+typedef struct Cleanup {
+  void (*fn)(void *p);
+  void *p;
+  uint64_t serial;
+} Cleanup;
+
 typedef struct Heap {
   FreeSlot *free[GC_NCLASSES];
   Page *pages[GC_NCLASSES];
@@ -34,7 +43,15 @@ typedef struct Heap {
   size_t live;        /* bytes live after the last collection */
   size_t total;       /* bytes currently in use (approximate) */
   size_t max_heap;    /* limit on live + newly allocated bytes (SIZE_MAX: none) */
+  size_t trip;        /* gc_alloc's one compare: max_heap, or 0 while a failure is armed */
+  size_t ext;         /* C-side bytes counted against the limit (part of live) */
   int grace;          /* over the limit, error raised: allow a little more until the next collection */
+  uint64_t fail_at;   /* SEMA_FAIL_ALLOC: the fail_at-th counted allocation fails (0: off) */
+  uint64_t nallocs;   /* counted allocations since gc_fail_arm */
+  bool fail_fired;
+  Cleanup *cleanups;  /* the unwinding list, oldest first */
+  uint32_t ncleanups, capcleanups;
+  uint64_t cleanup_serial; /* serial of the next cleanup; handlers save it */
   uint64_t collections;
   uint8_t finalizable[GC_NCLASSES]; /* the class may hold objects with a finalizer */
   Obj **gray;
@@ -48,6 +65,48 @@ void *gc_alloc(struct VM *vm, ObjType type, size_t size);
  * out-of-memory error if not (for callers that must free C memory first). */
 bool gc_has_room(struct VM *vm, size_t size);
 void gc_check_room(struct VM *vm, size_t size);
+/* gc_check_room would not raise (room, or the grace of an error being raised). */
+bool gc_can_alloc(struct VM *vm, size_t size);
+/* Raise the out-of-memory error for an allocation of size bytes (malloc failed). */
+NORETURN void gc_oom(struct VM *vm, size_t size);
+/* Set the heap limit (--max-heap). */
+void gc_set_limit(struct VM *vm, size_t max_heap);
+
+/* ---- C-side memory (the allocation discipline) ----
+ * Every buffer C code grows for the VM's thread (string buffers, readers,
+ * encoders, arenas, tables) is counted against the heap limit like heap
+ * objects: growing it past the limit raises the catchable "out of memory"
+ * error instead of aborting, and an error raised while it is in use frees
+ * it.  A block carries a small header (its size and its cleanup slot), so
+ * it must be freed with gc_tmp_free, never free().
+ *
+ * gc_tmp_alloc: counted, and freed when an error unwinds past the handler
+ *   that is innermost now (the buffer of an operation the error aborts).
+ * gc_tmp_keep: the block now belongs to something that outlives the
+ *   operation (it stays counted until gc_tmp_free).
+ * gc_tmp_realloc keeps the block's registration; p may be NULL. */
+void *gc_tmp_alloc(struct VM *vm, size_t n);
+void *gc_tmp_realloc(struct VM *vm, void *p, size_t n);
+void gc_tmp_free(struct VM *vm, void *p);
+void gc_tmp_keep(struct VM *vm, void *p);
+/* Count n bytes some heap object keeps in C memory (raises over the limit);
+ * gc_ext_release gives them back (from finalizers: no VM needed). */
+void gc_ext_charge(struct VM *vm, size_t n);
+void gc_ext_release(Heap *h, size_t n);
+size_t gc_proto_bytes(const Proto *p);
+/* Run fn(p) if an error unwinds past the current handler before
+ * gc_defer_cancel(slot) (closing a FILE, freeing a library's object). */
+uint32_t gc_defer(struct VM *vm, void (*fn)(void *), void *p);
+void gc_defer_cancel(struct VM *vm, uint32_t slot);
+/* The unwinding point a handler saves, and running what was registered
+ * after it (vm.c's handlers). */
+uint64_t gc_unwind_mark(struct VM *vm);
+void gc_unwind(struct VM *vm, uint64_t mark);
+
+/* ---- the memory-failure test mode (SEMA_FAIL_ALLOC=N) ----
+ * Make the n-th counted allocation from now on (heap objects and C-side
+ * blocks alike) fail with the out-of-memory error, once. */
+void gc_fail_arm(struct VM *vm, uint64_t n);
 void gc_collect(struct VM *vm);
 /* An object of this size that needs finalize() (a prototype, a foreign
  * object, a hash map) was allocated: freeing the heap must visit its class. */

@@ -230,33 +230,42 @@ static const HSlot *tbl_find(const HMap *s, uint64_t hash, Value k) {
   }
 }
 
-static HSlot *tbl_new_slots(uint32_t cap) {
-  HSlot *sl = malloc((size_t)cap * sizeof(HSlot));
+/* Table slots are C memory counted against the heap limit (gc.c): a table
+ * that cannot grow raises "out of memory" before anything changes. */
+static HSlot *tbl_new_slots(VM *vm, uint32_t cap) {
+  size_t bytes = (size_t)cap * sizeof(HSlot);
+  gc_ext_charge(vm, bytes);
+  HSlot *sl = malloc(bytes);
   if (!sl) {
-    fputs("sema: out of memory\n", stderr);
-    abort();
+    gc_ext_release(&vm->heap, bytes);
+    gc_oom(vm, bytes);
   }
   for (uint32_t i = 0; i < cap; i++) sl[i].k = UNBOUND_VAL;
   return sl;
 }
 
-static void tbl_rehash(HMap *s, uint32_t cap) {
+static void tbl_free_slots(Heap *h, HSlot *sl, uint32_t cap) {
+  free(sl);
+  if (sl) gc_ext_release(h, (size_t)cap * sizeof(HSlot));
+}
+
+static void tbl_rehash(VM *vm, HMap *s, uint32_t cap) {
   HSlot *old = tbl_slots(s);
   uint32_t ocap = tbl_cap(s), mask = cap - 1;
-  HSlot *sl = tbl_new_slots(cap);
+  HSlot *sl = tbl_new_slots(vm, cap);
   for (uint32_t i = 0; i < ocap; i++) {
     if (old[i].k == UNBOUND_VAL) continue;
     uint32_t j = (uint32_t)tbl_hash(s, old[i].k) & mask;
     while (sl[j].k != UNBOUND_VAL) j = (j + 1) & mask;
     sl[j] = old[i];
   }
-  free(old);
+  tbl_free_slots(&vm->heap, old, ocap);
   s->kv[0] = (Value)(uintptr_t)sl;
   s->kv[1] = cap;
 }
 
-static void tbl_put(HMap *s, Value k, Value v) {
-  if ((s->h.aux + 1) * 4 > tbl_cap(s) * 3) tbl_rehash(s, tbl_cap(s) * 4); /* x4: half the rehash work of doubling */
+static void tbl_put(VM *vm, HMap *s, Value k, Value v) {
+  if ((s->h.aux + 1) * 4 > tbl_cap(s) * 3) tbl_rehash(vm, s, tbl_cap(s) * 4); /* x4: half the rehash work of doubling */
   for (;;) {
     uint64_t hash = tbl_hash(s, k);
     HSlot *sl = tbl_slots(s);
@@ -275,7 +284,7 @@ static void tbl_put(HMap *s, Value k, Value v) {
       }
     }
     s->h.flags |= TBL_MIXED;
-    tbl_rehash(s, tbl_cap(s));
+    tbl_rehash(vm, s, tbl_cap(s));
   }
 }
 
@@ -283,9 +292,11 @@ static void tbl_put(HMap *s, Value k, Value v) {
 static HMap *tbl_from_flat(VM *vm, const Value *kv, uint32_t n, uint32_t token) {
   HMap *t = hmap_alloc(vm, 0, HM_TABLE, 2);
   t->owner = token;
-  t->kv[0] = (Value)(uintptr_t)tbl_new_slots(32);
+  t->kv[0] = 0; /* no slots yet: what the finalizer sees if the next line raises */
+  t->kv[1] = 0;
+  t->kv[0] = (Value)(uintptr_t)tbl_new_slots(vm, 32);
   t->kv[1] = 32;
-  for (uint32_t i = 0; i < n; i++) tbl_put(t, kv[2 * i], kv[2 * i + 1]);
+  for (uint32_t i = 0; i < n; i++) tbl_put(vm, t, kv[2 * i], kv[2 * i + 1]);
   return t;
 }
 
@@ -297,7 +308,7 @@ static void tbl_freeze(VM *vm, HMap *s) {
   bool added;
   for (uint32_t i = 0; i < cap; i++)
     if (sl[i].k != UNBOUND_VAL) root = hn_assoc(vm, root, 0, val_hash(sl[i].k), sl[i].k, sl[i].v, &added);
-  free(sl);
+  tbl_free_slots(&vm->heap, sl, cap);
   s->flat = HM_TRIE;
   s->owner = 0;
   s->h.flags = 0;
@@ -305,9 +316,9 @@ static void tbl_freeze(VM *vm, HMap *s) {
   s->kv[1] = NIL_VAL;
 }
 
-void hmap_finalize(Obj *o) {
+void hmap_finalize(Heap *h, Obj *o) {
   HMap *s = (HMap *)o;
-  if (s->flat == HM_TABLE) free(tbl_slots(s));
+  if (s->flat == HM_TABLE) tbl_free_slots(h, tbl_slots(s), tbl_cap(s));
 }
 
 Value hmap_empty(VM *vm) { return obj_val(hmap_alloc(vm, 0, true, 0)); }
@@ -420,12 +431,12 @@ Value hmap_assoc_owned(VM *vm, Value m, Value k, Value v, uint32_t token) {
   HMap *s = hmap(m);
   if (!token) return hmap_assoc(vm, m, k, v);
   if (s->flat == HM_TABLE && s->owner == token) {
-    tbl_put(s, k, v);
+    tbl_put(vm, s, k, v);
     return m;
   }
   if (s->flat == HM_FLAT && s->h.aux == HMAP_FLAT_MAX && flat_find(s->kv, s->h.aux, k) < 0) {
     HMap *t = tbl_from_flat(vm, s->kv, s->h.aux, token); /* outgrown while owned: become a table */
-    tbl_put(t, k, v);
+    tbl_put(vm, t, k, v);
     return obj_val(t);
   }
   if (s->owner != token || s->flat) {

@@ -414,12 +414,13 @@ void interp_keep_unit(VM *vm, Unit *u, uint32_t roots_from) {
   arena_release(vm, u->arena_slot + 1);
   if (I->narenas == I->caparenas) {
     I->caparenas = I->caparenas ? I->caparenas * 2 : 16;
-    I->arenas = realloc(I->arenas, I->caparenas * sizeof(Arena *));
-    if (!I->arenas) abort();
+    Arena **a = realloc(I->arenas, I->caparenas * sizeof(Arena *));
+    if (!a) gc_oom(vm, I->caparenas * sizeof(Arena *));
+    I->arenas = a;
   }
-  Arena **slot = arena_at(vm, u->arena_slot);
-  I->arenas[I->narenas++] = *slot;
-  *slot = NULL;
+  ArenaSlot *slot = arena_at(vm, u->arena_slot);
+  I->arenas[I->narenas++] = slot->top; /* still counted: kept for the VM's lifetime */
+  slot->top = NULL;
   arena_release(vm, u->arena_slot);
   Value consts = vec_from(vm, vm->roots + roots_from, vm->nroots - roots_from);
   I->keep = list_cons(vm, consts, I->keep);
@@ -429,7 +430,7 @@ Value interp_run_toplevel(VM *vm, Node *lam) { return apply(vm, lam->fn, NIL_VAL
 
 void interp_free(VM *vm) {
   Interp *I = STATE(vm);
-  for (size_t i = 0; i < I->narenas; i++) arena_free(&I->arenas[i]);
+  for (size_t i = 0; i < I->narenas; i++) arena_free(vm, &I->arenas[i]);
   free(I->arenas);
   free(I->calls);
   free(I);

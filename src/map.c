@@ -450,9 +450,10 @@ static bool sort_uniform_pairs(Value *e, size_t n) {
   return true;
 }
 
-Value *map_sorted_entries(Value m, size_t *count) {
+Value *map_sorted_entries(VM *vm, Value m, size_t *count) {
   size_t n = anymap_count(m);
-  Value *out = malloc((2 * n + 1) * sizeof(Value)); /* +1: never malloc(0) */
+  size_t bytes = (2 * n + 1) * sizeof(Value); /* +1: never malloc(0) */
+  Value *out = vm ? gc_tmp_alloc(vm, bytes) : malloc(bytes);
   if (!out) {
     fputs("sema: out of memory\n", stderr);
     abort();
@@ -464,6 +465,13 @@ Value *map_sorted_entries(Value m, size_t *count) {
   if (OBJ_TYPE(m) == OBJ_HASHMAP && !sort_uniform_pairs(out, n)) sort_pairs(out, n);
   *count = n;
   return out;
+}
+
+void map_entries_free(VM *vm, Value *e) {
+  if (vm)
+    gc_tmp_free(vm, e);
+  else
+    free(e);
 }
 
 /* ---- GC ---- */

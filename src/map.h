@@ -27,7 +27,7 @@ size_t hmap_count(Value m);
 /* Owned update: the caller guarantees the old map is dead after the call
  * (compiler-proven linear use under a token that is never reused). */
 Value hmap_assoc_owned(VM *vm, Value m, Value k, Value v, uint32_t token);
-void hmap_finalize(Obj *o); /* frees an owned table's slots (gc.c) */
+void hmap_finalize(Heap *h, Obj *o); /* frees an owned table's slots (gc.c) */
 
 /* ---- either kind ---- */
 static inline bool anymap_get(Value m, Value k, Value *out) {
@@ -59,7 +59,10 @@ bool map_iter_next(MapIter *it, Value *k, Value *v);
 
 /* Entries of either kind, sorted by key (for printing and ordering): fills
  * a malloc'd array of 2*count values (k0 v0 k1 v1 ...); caller frees. */
-Value *map_sorted_entries(Value m, size_t *count);
+/* With a VM the array is a counted block freed on unwind (gc_tmp_alloc); without
+ * one (the allocation-free comparisons) plain malloc.  Free with map_entries_free. */
+Value *map_sorted_entries(struct VM *vm, Value m, size_t *count);
+void map_entries_free(struct VM *vm, Value *e);
 
 /* GC support: mark the children of a map object (OBJ_MAP, OBJ_HASHMAP, OBJ_MAPNODE). */
 void map_mark_children(VM *vm, Obj *o);

@@ -31,6 +31,7 @@ Value obj_foreign(VM *vm, const ForeignClass *cls, void *ptr, Value extra) {
   f->cls = cls;
   f->ptr = ptr;
   f->extra = extra;
+  f->ext = 0;
   return obj_val(f);
 }
 

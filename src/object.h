@@ -96,6 +96,7 @@ typedef struct Proto {
   Value params; /* the parameter list as written (list or vector; nil for top-level code), for `,doc` */
   uint8_t *quick_miss; /* per instruction: failed guards of quickened variants (vm.c); NULL until one fails */
 } Proto;
+#define PROTO_CHARGED 1u /* h.flags: its C arrays are counted in the heap (gc_proto_bytes) */
 
 typedef struct {
   Obj h; /* aux = number of upvalues */
@@ -172,6 +173,7 @@ struct Foreign {
   const ForeignClass *cls;
   void *ptr;
   Value extra;
+  size_t ext; /* C bytes of ptr counted against the heap limit (gc_ext_charge), released when it is collected */
 };
 
 /* ---- accessors ---- */

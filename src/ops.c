@@ -247,7 +247,7 @@ Value op_strref(VM *vm, Value s, Value i) {
 Value op_strappend(VM *vm, Value a, Value b) {
   if (is_string(a) && is_string(b)) return op_add(vm, a, b);
   StrBuf sb;
-  sb_init(&sb);
+  sb_init_vm(&sb, vm);
   print_value(vm, &sb, a, false);
   print_value(vm, &sb, b, false);
   return sb_to_string(vm, &sb);

@@ -4,6 +4,7 @@
 #include "map.h"
 #include "numfmt.h"
 #include "runtime.h"
+#include "reader.h" /* READER_MAX_DEPTH only */
 
 void print_double(StrBuf *b, double d, bool force_point) {
   char buf[NUMFMT_BUFSIZE];
@@ -48,7 +49,7 @@ static void print_char(StrBuf *b, uint32_t c) {
 
 static void print_map(VM *vm, StrBuf *b, Value m) {
   size_t n;
-  Value *e = map_sorted_entries(m, &n);
+  Value *e = map_sorted_entries(vm, m, &n);
   sb_addc(b, '{');
   for (size_t i = 0; i < n; i++) {
     if (i) sb_addc(b, ' ');
@@ -57,7 +58,7 @@ static void print_map(VM *vm, StrBuf *b, Value m) {
     print_value(vm, b, e[2 * i + 1], true);
   }
   sb_addc(b, '}');
-  free(e);
+  map_entries_free(vm, e);
 }
 
 static void print_obj(VM *vm, StrBuf *b, Value v) {
@@ -131,6 +132,9 @@ void print_value(VM *vm, StrBuf *b, Value v, bool write) {
   }
   switch (VAL_TAG(v)) {
   case TAG_SPECIAL:
+    /* () opens a paren too: it counts against the reader's depth */
+    if (write && v == EMPTY_VAL && b->depth >= READER_MAX_DEPTH)
+      err_eval(vm, "write: data nested too deeply to be read back (limit %d)", READER_MAX_DEPTH);
     sb_adds(b, v == NIL_VAL ? "nil" : v == TRUE_VAL ? "#t" : v == FALSE_VAL ? "#f" : v == EMPTY_VAL ? "()" : "#<undefined>");
     return;
   case TAG_INT: sb_addf(b, "%lld", (long long)small_int_of(v)); return;
@@ -153,13 +157,21 @@ void print_value(VM *vm, StrBuf *b, Value v, bool write) {
     return;
   }
   err_check_c_stack(vm);
+  /* What write prints, read must read back (design.md "Printer and reader
+   * nesting"): the reader stops at READER_MAX_DEPTH open aggregates, so write
+   * refuses deeper data with a clear error instead of printing text that
+   * cannot be read.  display has no such promise and is bounded only by the
+   * C stack check above.  The buffer is freed by unwinding on the error. */
+  if (write && (is_cons(v) || is_vector(v) || is_anymap(v)) && ++b->depth > READER_MAX_DEPTH)
+    err_eval(vm, "write: data nested too deeply to be read back (limit %d)", READER_MAX_DEPTH);
   print_obj(vm, b, v);
+  if (write && (is_cons(v) || is_vector(v) || is_anymap(v))) b->depth--;
 }
 
 Value print_to_string(VM *vm, Value v, bool write) {
   if (!write && is_string(v)) return v;
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   print_value(vm, &b, v, write);
   return sb_to_string(vm, &b);
 }
@@ -181,7 +193,7 @@ static void newline_indent(StrBuf *b, int n) {
 
 static void pp(VM *vm, StrBuf *b, Value v, int indent, int width) {
   StrBuf tmp;
-  sb_init(&tmp);
+  sb_init_vm(&tmp, vm);
   size_t len = printed_len(vm, v, &tmp);
   if ((long)len <= (long)width - indent || !(is_cons(v) || is_vector(v) || is_anymap(v))) {
     sb_add(b, tmp.data, tmp.len);
@@ -191,7 +203,7 @@ static void pp(VM *vm, StrBuf *b, Value v, int indent, int width) {
   err_check_c_stack(vm);
   if (is_anymap(v)) {
     size_t n;
-    Value *e = map_sorted_entries(v, &n);
+    Value *e = map_sorted_entries(vm, v, &n);
     sb_addc(b, '{');
     for (size_t i = 0; i < n; i++) {
       if (i) newline_indent(b, indent + 1);
@@ -211,7 +223,7 @@ static void pp(VM *vm, StrBuf *b, Value v, int indent, int width) {
       }
     }
     sb_addc(b, '}');
-    free(e);
+    map_entries_free(vm, e);
   } else {
     bool vec = is_vector(v);
     sb_addc(b, vec ? '[' : '(');

@@ -6,6 +6,7 @@
  * error positions.  Reading never collects (allocation only records debt).
  */
 #include <errno.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdlib.h>
 #include <utf8proc.h>
@@ -69,6 +70,8 @@ void reader_init(Reader *r, VM *vm, const char *src, size_t len) {
   r->depth = 0;
   r->at_eof_error = false;
   r->arena = NULL;
+  /* a UTF-8 byte-order mark (some editors write one) starts no token */
+  if (len >= 3 && memcmp(src, "\xEF\xBB\xBF", 3) == 0) r->i = 3;
 }
 
 static Pos here(Reader *r) { return (Pos){r->line, r->col}; }
@@ -120,10 +123,6 @@ static void skip_ws(Reader *r) {
   }
 }
 
-static void describe_char(uint32_t c, char *buf) {
-  size_t n = utf8_encode(c, buf);
-  buf[n] = 0;
-}
 
 /* ---- atoms ---- */
 
@@ -668,9 +667,9 @@ static TokKind read_token(Reader *r, Value *out, Pos *pos) {
     }
     advance(r);
     size_t adv;
-    char buf[8];
-    describe_char(peek_cp(r, &adv), buf);
-    rerr(r, start, false, "unexpected character after #: '%s'", buf);
+    char buf[16];
+    err_describe_char(peek_cp(r, &adv), buf, sizeof buf);
+    rerr(r, start, false, "unexpected character after #: %s", buf);
   }
   default: break;
   }
@@ -693,14 +692,14 @@ static TokKind read_token(Reader *r, Value *out, Pos *pos) {
     }
     return TK_DATUM;
   }
-  char buf[8];
-  describe_char(cp, buf);
-  rerr(r, start, false, "unexpected character: '%s'", buf);
+  char buf[16];
+  err_describe_char(cp, buf, sizeof buf);
+  rerr(r, start, false, "unexpected character: %s", buf);
 }
 
 bool reader_next(Reader *r, Value *out) {
   Pos p;
-  Arena **saved = r->arena;
+  ArenaSlot *saved = r->arena;
   unsigned slot = arena_push(r->vm);
   r->arena = arena_at(r->vm, slot);
   TokKind k = read_token(r, out, &p);
@@ -765,6 +764,49 @@ bool reader_is_incomplete(VM *vm, const char *src, size_t len) {
 }
 
 /* ---- whole files ---- */
+
+static void close_file(void *f) { fclose(f); }
+
+/* The allocation discipline for input of unknown size (a pipe, /dev/zero, a
+ * file that grows): the bytes go to a counted buffer, so reading stops with
+ * "out of memory" at the heap limit; a regular file whose size alone would
+ * pass it fails before reading.  The FILE is registered for unwinding (the
+ * error closes it) and every block checks for an interrupt. */
+bool reader_read_stream(VM *vm, FILE *f, StrBuf *b) {
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    size_t size = (size_t)st.st_size;
+    gc_check_room(vm, size + sizeof(String)); /* the string it becomes is as big again */
+    sb_reserve(b, size);
+  }
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+    if (UNLIKELY(vm_interrupt_requested)) vm_interrupted(vm);
+    sb_add(b, buf, n);
+  }
+  return !ferror(f);
+}
+
+bool reader_read_file_vm(VM *vm, const char *path, StrBuf *b, int *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    *err = errno;
+    return false;
+  }
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    fclose(f);
+    *err = EISDIR;
+    return false;
+  }
+  uint32_t slot = gc_defer(vm, close_file, f);
+  bool ok = reader_read_stream(vm, f, b);
+  *err = ok ? 0 : errno;
+  gc_defer_cancel(vm, slot);
+  fclose(f);
+  return ok;
+}
 
 char *reader_read_file(const char *path, size_t *len, int *err) {
   FILE *f = fopen(path, "rb");

@@ -13,7 +13,7 @@ typedef struct Reader {
   uint32_t line, col;
   int depth;
   bool at_eof_error; /* the last error was caused by end of input (incomplete form) */
-  struct Arena **arena; /* temporaries of the datum being read */
+  struct ArenaSlot *arena; /* temporaries of the datum being read */
 } Reader;
 
 void reader_init(Reader *r, VM *vm, const char *src, size_t len);
@@ -25,5 +25,11 @@ Value reader_read_all(VM *vm, const char *src, size_t len);
 bool reader_is_incomplete(VM *vm, const char *src, size_t len);
 /* Read a whole file into a malloc'd NUL-terminated buffer; NULL with errno in *err. */
 char *reader_read_file(const char *path, size_t *len, int *err);
+/* Append a whole file (reader_read_file_vm: false with errno in *err; a
+ * directory is EISDIR) or the rest of a stream (false on a read error) to b,
+ * a buffer bound to vm: raises "out of memory" at the heap limit and
+ * "interrupted" on an interrupt, closing the file (the allocation discipline). */
+bool reader_read_file_vm(VM *vm, const char *path, struct StrBuf *b, int *err);
+bool reader_read_stream(VM *vm, FILE *f, struct StrBuf *b);
 
 #endif

@@ -43,12 +43,18 @@ bool str_eq(Value a, Value b);
 size_t str_byte_offset(Value v, size_t i);
 
 /* ---- growable byte buffers (strbuf.c) ---- */
+/* sb_init_vm: counted against the heap limit and freed if an error aborts
+ * the operation (strbuf.c); sb_init: plain malloc, for threads without a VM. */
 typedef struct StrBuf {
   char *data;
   size_t len, cap;
+  VM *vm; /* NULL: a plain buffer */
+  int depth; /* printer: aggregates open in write mode (printer.c) */
 } StrBuf;
 void sb_init(StrBuf *b);
+void sb_init_vm(StrBuf *b, VM *vm);
 void sb_free(StrBuf *b);
+void sb_reserve(StrBuf *b, size_t extra); /* room for extra more bytes */
 void sb_add(StrBuf *b, const char *s, size_t n);
 void sb_addc(StrBuf *b, char c);
 void sb_adds(StrBuf *b, const char *s);

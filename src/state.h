@@ -40,6 +40,7 @@ typedef struct Handler {
   int reg;           /* try: register receiving the error map */
   Value cur_file;    /* restored on unwind, with env */
   unsigned narenas;  /* arenas above this are freed on unwind */
+  uint64_t cleanups; /* cleanups registered from this serial on run on unwind (gc.c) */
   struct Env *env;
   uint32_t ext_depth;
   uint32_t native_nest;     /* vm->native_nest and vm->task at the handler, restored on unwind */
@@ -116,7 +117,7 @@ typedef struct VM {
   jmp_buf *run_jb;   /* the innermost vm_run level */
   uint32_t c_depth;  /* nested vm_run invocations */
   uint32_t compile_pos; /* position of the form being compiled, for compile errors */
-  struct Arena **arenas; /* arenas of compilations and reads in progress */
+  struct ArenaSlot *arenas; /* arenas of compilations and reads in progress */
   unsigned narenas;
   char *c_stack_limit;
   Value error;      /* the error map being raised / last error */

@@ -4,23 +4,54 @@
 #include <stdlib.h>
 #include <string.h>
 #include "runtime.h"
-#include "state.h"
 
+/* Two kinds of buffer.  Bound to a VM (sb_init_vm): the bytes are a counted
+ * C block (gc.c), so growing past the heap limit raises the catchable "out
+ * of memory" error, and an error that aborts the operation building the
+ * buffer frees it (the block is registered for unwinding).  Plain
+ * (sb_init): malloc'd, for threads that have no VM (the HTTP client's
+ * workers); there a failed malloc is fatal, as in any C program. */
 void sb_init(StrBuf *b) {
   b->data = NULL;
   b->len = b->cap = 0;
+  b->vm = NULL;
+  b->depth = 0;
+}
+void sb_init_vm(StrBuf *b, VM *vm) {
+  b->data = NULL;
+  b->len = b->cap = 0;
+  b->vm = vm;
+  b->depth = 0;
 }
 void sb_free(StrBuf *b) {
-  free(b->data);
-  sb_init(b);
+  VM *vm = b->vm;
+  if (vm)
+    gc_tmp_free(vm, b->data);
+  else
+    free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
 }
-static void sb_reserve(StrBuf *b, size_t extra) {
-  if (b->len + extra + 1 <= b->cap) return;
+static void sb_grow(StrBuf *b, size_t extra) {
+  if (extra > SIZE_MAX / 2 - b->len) {
+    if (b->vm) gc_oom(b->vm, SIZE_MAX);
+    abort();
+  }
+  size_t need = b->len + extra + 1;
   size_t cap = b->cap ? b->cap : 64;
-  while (cap < b->len + extra + 1) cap *= 2;
-  b->data = realloc(b->data, cap);
-  if (!b->data) abort();
+  while (cap < need) cap *= 2;
+  if (b->vm) {
+    /* near the limit, ask for what is needed rather than double */
+    if (cap > need && !gc_has_room(b->vm, cap - b->cap)) cap = need;
+    b->data = gc_tmp_realloc(b->vm, b->data, cap);
+  } else {
+    b->data = realloc(b->data, cap);
+    if (!b->data) abort();
+  }
   b->cap = cap;
+}
+void sb_reserve(StrBuf *b, size_t extra) {
+  if (b->len + extra + 1 > b->cap) sb_grow(b, extra);
 }
 void sb_add(StrBuf *b, const char *s, size_t n) {
   sb_reserve(b, n);
@@ -51,10 +82,11 @@ void sb_add_utf8(StrBuf *b, uint32_t cp) {
   sb_add(b, tmp, utf8_encode(cp, tmp));
 }
 Value sb_to_string(VM *vm, StrBuf *b) {
-  if (!gc_has_room(vm, b->len + sizeof(String)) && !vm->heap.grace) { /* free the buffer before the error unwinds */
+  /* a bound buffer is freed by the unwinding if str_new raises; a plain one first */
+  if (!b->vm && !gc_can_alloc(vm, b->len + sizeof(String))) {
     size_t n = b->len;
     sb_free(b);
-    gc_check_room(vm, n + sizeof(String));
+    gc_oom(vm, n + sizeof(String));
   }
   Value v = str_new(vm, b->data ? b->data : "", b->len);
   sb_free(b);

@@ -158,8 +158,8 @@ static int cmp_seq(const Value *a, size_t na, const Value *b, size_t nb) {
 
 static int cmp_maps(Value a, Value b) {
   size_t na, nb;
-  Value *ea = map_sorted_entries(a, &na);
-  Value *eb = map_sorted_entries(b, &nb);
+  Value *ea = map_sorted_entries(NULL, a, &na);
+  Value *eb = map_sorted_entries(NULL, b, &nb);
   int c = cmp_seq(ea, na * 2, eb, nb * 2);
   free(ea);
   free(eb);

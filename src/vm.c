@@ -148,7 +148,7 @@ VM *vm_new(void) {
   vm->ci = vm->ci_base; /* sentinel frame */
   vm->ci_end = vm->ci_base + MAX_FRAMES;
   vm->max_depth = MAX_FRAMES;
-  vm->arenas = calloc(ARENA_MAX_NESTING, sizeof(Arena *));
+  vm->arenas = calloc(ARENA_MAX_NESTING, sizeof(ArenaSlot));
   vm->c_stack_limit = stack_limit_from_rlimit();
   gc_init(vm);
   vm->error = vm->error_hint = vm->pending_hint = NIL_VAL;
@@ -172,6 +172,7 @@ VM *vm_new(void) {
 
 void vm_free(VM *vm) {
   if (vm->hooks.on_free) vm->hooks.on_free(vm);
+  arena_release(vm, 0);
   gc_heap_free(vm);
   sym_table_free(&vm->syms);
   env_free(&vm->genv);
@@ -179,7 +180,6 @@ void vm_free(VM *vm) {
   free(vm->globals);
   free(vm->roots);
   free(vm->handlers);
-  arena_release(vm, 0);
   free(vm->arenas);
   munmap(vm->stack, STACK_SLOTS * sizeof(Value));
   munmap(vm->ci_base, (MAX_FRAMES + 8) * sizeof(CallInfo));
@@ -194,9 +194,11 @@ void vm_free(VM *vm) {
 
 void vm_push_root(VM *vm, Value v) {
   if (UNLIKELY(vm->nroots == vm->caproots)) {
-    vm->caproots = vm->caproots ? vm->caproots * 2 : 256;
-    vm->roots = realloc(vm->roots, vm->caproots * sizeof(Value));
-    if (!vm->roots) abort();
+    uint32_t cap = vm->caproots ? vm->caproots * 2 : 256;
+    Value *r = realloc(vm->roots, cap * sizeof(Value));
+    if (!r) gc_oom(vm, cap * sizeof(Value));
+    vm->roots = r;
+    vm->caproots = cap;
   }
   vm->roots[vm->nroots++] = v;
 }
@@ -334,7 +336,7 @@ static NORETURN void native_arity(VM *vm, Native *n, int got) {
 
 static NORETURN void not_callable(VM *vm, Value f) {
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   print_value(vm, &b, f, true);
   Value s = sb_to_string(vm, &b);
   err_eval(vm, "not callable: %s (%s)", str_data(s), val_type_name(f));
@@ -475,9 +477,11 @@ Value vm_call_owned(VM *vm, Value fn, int argc, const Value *argv, uint32_t toke
 
 static Handler *push_handler(VM *vm) {
   if (vm->nhandlers == vm->caphandlers) {
-    vm->caphandlers = vm->caphandlers ? vm->caphandlers * 2 : 64;
-    vm->handlers = realloc(vm->handlers, vm->caphandlers * sizeof(Handler));
-    if (!vm->handlers) abort();
+    uint32_t cap = vm->caphandlers ? vm->caphandlers * 2 : 64;
+    Handler *hs = realloc(vm->handlers, cap * sizeof(Handler));
+    if (!hs) gc_oom(vm, cap * sizeof(Handler));
+    vm->handlers = hs;
+    vm->caphandlers = cap;
   }
   Handler *h = &vm->handlers[vm->nhandlers++];
   h->ci = vm->ci;
@@ -490,6 +494,7 @@ static Handler *push_handler(VM *vm) {
   h->cur_file = vm->cur_file;
   h->env = vm->env;
   h->narenas = vm->narenas;
+  h->cleanups = gc_unwind_mark(vm);
   h->ext_depth = vm->ext_depth;
   h->native_nest = vm->native_nest;
   h->task = vm->task;
@@ -508,6 +513,7 @@ static void restore_handler(VM *vm, uint32_t idx) {
   vm->native_nest = h->native_nest;
   vm->task = h->task;
   arena_release(vm, h->narenas);
+  gc_unwind(vm, h->cleanups);
   vm->nhandlers = idx;
 }
 

@@ -41,6 +41,13 @@ run_lang "$REL" lang SEMA_TEST=1
 run_lang "$DBG" asan SEMA_TEST=1
 run_lang "$DBG" gc-stress SEMA_GC_STRESS=1
 
+# ---- reliability (issue 14): counted C-side memory, no leak on error, the memory-failure sweep ----
+if bash tests/reliability/run.sh "$REL" release >/tmp/sema-rel.log 2>&1; then ok; else bad "reliability release"; cat /tmp/sema-rel.log | tail -20; fi
+if bash tests/reliability/run.sh "$DBG" asan >/tmp/sema-rel.log 2>&1; then ok; else bad "reliability asan"; cat /tmp/sema-rel.log | tail -20; fi
+# short sweep: every 7th failure point under ASan (make check-oom: all of them)
+if bash tests/reliability/oom_sweep.sh "$DBG" 7 >/tmp/sema-oom.log 2>&1; then ok; else bad "oom sweep"; tail -20 /tmp/sema-oom.log; fi
+grep "covered" /tmp/sema-oom.log
+
 # ---- example programs: examples/**/NAME.sema with NAME.expect (stdout) ----
 while IFS= read -r exp; do
   src="${exp%.expect}.sema"

@@ -434,6 +434,11 @@ static int cli_main(int argc, char **argv, bool interp) {
   vm->args = EMPTY_VAL;
   for (int i = argc; i-- > 0;) vm->args = list_cons(vm, str_from_c(vm, argv[i]), vm->args);
   int rc = no_llm ? 0 : llm_cli_auto_configure(vm, llm_report);
+  /* The memory-failure test mode (tests/reliability/oom_sweep.sh): armed
+   * here, so the N-th allocation of the program (loads, file, expression,
+   * all under protection) fails; start-up itself is not swept. */
+  const char *fail_at = getenv("SEMA_FAIL_ALLOC");
+  if (fail_at && *fail_at) gc_fail_arm(vm, strtoull(fail_at, NULL, 10));
   for (int i = 0; i < nloads && rc == 0; i++) {
     char prefix[4200];
     snprintf(prefix, sizeof prefix, "Error loading %s: ", loads[i]);

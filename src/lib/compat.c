@@ -352,7 +352,7 @@ static Value n_read_key_timeout(VM *vm, int argc, Value *argv) {
 
 static Value n_format_form(VM *vm, int argc, Value *argv) {
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   print_pretty(vm, &b, argv[0], 80);
   return sb_to_string(vm, &b);
 }
@@ -397,7 +397,7 @@ static Value n_html_text(VM *vm, int argc, Value *argv) {
   static const char *const ents[][2] = {{"&amp;", "&"}, {"&lt;", "<"},  {"&gt;", ">"},
                                         {"&quot;", "\""}, {"&#39;", "'"}, {"&nbsp;", " "}};
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   bool space = false;
   while (p < end) {
     if (*p == '<') {
@@ -455,7 +455,7 @@ static Value n_redact_spans(VM *vm, int argc, Value *argv) {
   }
   qsort(sp, (size_t)n, 2 * sizeof(int64_t), cmp_span);
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   int64_t at = 0;
   for (int64_t i = 0; i < n;) {
     int64_t lo = sp[2 * i], hi = sp[2 * i + 1];

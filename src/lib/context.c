@@ -164,7 +164,7 @@ static Value n_has_hidden(VM *vm, int argc, Value *argv) {
 
 static Value log_line(VM *vm, const char *level, int argc, Value *argv) {
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   sb_addc(&b, '[');
   sb_adds(&b, level);
   sb_addc(&b, ']');

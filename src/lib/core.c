@@ -148,7 +148,7 @@ static Value n_assoc(VM *vm, int argc, Value *argv) {
 
 static Value n_string_append(VM *vm, int argc, Value *argv) {
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   for (int i = 0; i < argc; i++) print_value(vm, &b, argv[i], false);
   return sb_to_string(vm, &b);
 }
@@ -178,7 +178,7 @@ static Value n_zerop(VM *vm, int argc, Value *argv) {
 
 static void out_values(VM *vm, int argc, Value *argv, bool write, bool nl) {
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   for (int i = 0; i < argc; i++) {
     if (i) sb_addc(&b, ' ');
     print_value(vm, &b, argv[i], write);

@@ -105,7 +105,7 @@ static Value csv_read_all(VM *vm, Value text, const char *fname, bool maps) {
   r.s = r.p = str_data(text);
   r.end = r.s + str_len(text);
   r.line = 1;
-  sb_init(&r.scratch);
+  sb_init_vm(&r.scratch, vm);
   if (r.end - r.p >= 3 && memcmp(r.p, "\xEF\xBB\xBF", 3) == 0) r.p += 3; /* BOM */
   ListBuilder out;
   list_start(&out);
@@ -208,8 +208,8 @@ static Value n_csv_encode(VM *vm, int argc, Value *argv) {
     }
   }
   StrBuf b, tmp;
-  sb_init(&b);
-  sb_init(&tmp);
+  sb_init_vm(&b, vm);
+  sb_init_vm(&tmp, vm);
   for (Value l = rows; is_cons(l); l = cdr(l)) {
     SeqIter it;
     seqiter_init(&it, car(l));

@@ -972,7 +972,7 @@ static Value n_format(VM *vm, int argc, Value *argv) {
   arg_dt(vm, argv[0], &t);
   arg_string(vm, argv[1]);
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   if (!format_dt(&b, &t, str_data(argv[1]), str_len(argv[1]))) {
     sb_free(&b);
     err_eval(vm, "time/format: invalid format string");

@@ -190,7 +190,7 @@ static sqlite3 *db_open_file(VM *vm, const char *path, const char *setup, const 
   if (rc != SQLITE_OK) {
     /* the message outlives the handle: copy it into the error first */
     StrBuf b;
-    sb_init(&b);
+    sb_init_vm(&b, vm);
     sb_adds(&b, db ? sq.errmsg(db) : sq.errstr(rc));
     if ((rc & 0xff) == SQLITE_CANTOPEN) sb_addf(&b, ": %s", path);
     sq.close_v2(db);
@@ -273,7 +273,7 @@ static sqlite3_stmt *db_prepare(VM *vm, sqlite3 *db, Value sqlv, const Value *pa
       rc = sq.bind_blob64(st, ix, ((Bytevec *)as_obj(v))->data, ((Bytevec *)as_obj(v))->len, SQLITE_TRANSIENT);
     else {
       StrBuf b;
-      sb_init(&b);
+      sb_init_vm(&b, vm);
       print_value(vm, &b, v, true);
       rc = sq.bind_text64(st, ix, b.data ? b.data : "", b.len, SQLITE_TRANSIENT, SQLITE_UTF8);
       sb_free(&b);
@@ -292,7 +292,7 @@ static Value db_text(VM *vm, const char *s, size_t n) {
   size_t bad;
   if (utf8_valid(s, n, &bad)) return str_new(vm, s, n);
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   while (!utf8_valid(s, n, &bad)) {
     sb_add(&b, s, bad);
     sb_add_utf8(&b, 0xFFFD);

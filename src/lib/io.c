@@ -26,7 +26,7 @@ static Value n_format(VM *vm, int argc, Value *argv) {
   size_t n = str_len(argv[0]);
   int next = 1;
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   for (size_t i = 0; i < n; i++) {
     if (f[i] != '~' || i + 1 == n) {
       sb_addc(&b, f[i]);
@@ -47,7 +47,7 @@ static Value n_format(VM *vm, int argc, Value *argv) {
 
 static void write_joined(VM *vm, int argc, Value *argv, bool newline, bool to_err) {
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   for (int i = 0; i < argc; i++) {
     if (i) sb_addc(&b, ' ');
     print_value(vm, &b, argv[i], false);
@@ -70,7 +70,7 @@ static Value n_println_error(VM *vm, int argc, Value *argv) {
 
 static Value n_pprint(VM *vm, int argc, Value *argv) {
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   print_pretty(vm, &b, argv[0], 80);
   sb_addc(&b, '\n');
   vm_write(vm, b.data, b.len);
@@ -82,34 +82,36 @@ static Value n_pprint(VM *vm, int argc, Value *argv) {
 
 static bool stdin_eof;
 
+/* A line of stdin into a counted buffer: an endless line stops at the heap
+ * limit (or on an interrupt) instead of growing without bound. */
 static Value n_read_line(VM *vm, int argc, Value *argv) {
   flush_out(vm);
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t n = getline(&line, &cap, stdin);
-  if (n < 0) {
-    free(line);
+  StrBuf b;
+  sb_init_vm(&b, vm);
+  int c = EOF;
+  size_t k = 0;
+  while ((c = getc_unlocked(stdin)) != EOF && c != '\n') {
+    sb_addc(&b, (char)c);
+    if (UNLIKELY(++k % 65536 == 0 && vm_interrupt_requested)) vm_interrupted(vm);
+  }
+  if (c == EOF && b.len == 0) {
+    sb_free(&b);
     stdin_eof = true;
     return NIL_VAL;
   }
-  if (n > 0 && line[n - 1] == '\n') n--;
-  if (n > 0 && line[n - 1] == '\r') n--;
-  if (!utf8_valid(line, (size_t)n, NULL)) {
-    free(line);
+  if (b.len && b.data[b.len - 1] == '\r') b.len--;
+  if (!utf8_valid(b.data ? b.data : "", b.len, NULL)) {
+    sb_free(&b);
     err_io(vm, "read-line: stream did not contain valid UTF-8");
   }
-  Value s = str_new(vm, line, (size_t)n);
-  free(line);
-  return s;
+  return sb_to_string(vm, &b);
 }
 
 static Value n_read_stdin(VM *vm, int argc, Value *argv) {
   flush_out(vm);
   StrBuf b;
-  sb_init(&b);
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) sb_add(&b, buf, n);
+  sb_init_vm(&b, vm);
+  reader_read_stream(vm, stdin, &b);
   stdin_eof = true;
   if (!utf8_valid(b.data ? b.data : "", b.len, NULL)) {
     sb_free(&b);
@@ -144,33 +146,33 @@ static Value n_read_many(VM *vm, int argc, Value *argv) {
 
 /* ---- whole files (§20.1) ---- */
 
-static const char *path_arg(VM *vm, Value v) {
-  if (!is_string(v)) err_type(vm, "string", v);
-  if (memchr(str_data(v), 0, str_len(v))) err_io(vm, "invalid path (contains NUL): %s", str_data(v));
+/* A path argument; a NUL byte would cut it short in every system call, so
+ * it is refused with the whole path shown (the NUL escaped). */
+static const char *path_arg_in(VM *vm, Value v, const char *fname) {
+  if (!is_string(v)) err_type_in(vm, "string", v, fname);
+  if (memchr(str_data(v), 0, str_len(v))) {
+    Value shown = err_escaped(vm, str_data(v), str_len(v));
+    err_io(vm, "%s: invalid path (contains a NUL byte): %s", fname, str_data(shown));
+  }
   return str_data(v);
 }
+/* The builtin's own name: every call path puts the callee below its arguments. */
+static const char *self_name(VM *vm, Value *argv) {
+  return is_native(argv[-1]) ? sym_cstr(vm, as_native(argv[-1])->name) : "file";
+}
+#define path_arg(vm, v) path_arg_in(vm, v, self_name(vm, argv))
 
 static NORETURN void io_fail(VM *vm, const char *fname, const char *path, int err) {
   err_io(vm, "%s %s: %s", fname, path, strerror(err));
 }
 
-/* Read a whole file into a new string, validating UTF-8. */
+/* Read a whole file into a new string, validating UTF-8 (reader.c reads it
+ * under the heap limit). */
 static Value slurp_string(VM *vm, const char *fname, const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) io_fail(vm, fname, path, errno);
-  struct stat st;
   StrBuf b;
-  sb_init(&b);
-  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-    fclose(f);
-    io_fail(vm, fname, path, EISDIR);
-  }
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) sb_add(&b, buf, n);
-  int err = ferror(f) ? errno : 0;
-  fclose(f);
-  if (err) {
+  sb_init_vm(&b, vm);
+  int err;
+  if (!reader_read_file_vm(vm, path, &b, &err)) {
     sb_free(&b);
     io_fail(vm, fname, path, err);
   }
@@ -235,7 +237,7 @@ static Value n_file_write_lines(VM *vm, int argc, Value *argv) {
   const char *p = path_arg(vm, argv[0]);
   arg_seq(vm, argv[1], "file/write-lines");
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   SeqIter it;
   seqiter_init(&it, argv[1]);
   Value x;
@@ -258,16 +260,20 @@ static Value n_file_write_lines(VM *vm, int argc, Value *argv) {
 
 static Value n_file_read_bytes(VM *vm, int argc, Value *argv) {
   const char *p = path_arg(vm, argv[0]);
-  size_t len;
+  /* a counted buffer: input of unknown size (/dev/zero) stops at the heap limit */
+  StrBuf b;
+  sb_init_vm(&b, vm);
   int err = 0;
-  char *data = reader_read_file(p, &len, &err);
-  if (!data) io_fail(vm, "file/read-bytes", p, err);
-  if (len > UINT32_MAX) {
-    free(data);
+  if (!reader_read_file_vm(vm, p, &b, &err)) {
+    sb_free(&b);
+    io_fail(vm, "file/read-bytes", p, err);
+  }
+  if (b.len > UINT32_MAX) {
+    sb_free(&b);
     err_io(vm, "file/read-bytes %s: file too large for a bytevector", p);
   }
-  Value bv = obj_bytevec(vm, (const uint8_t *)data, len);
-  free(data);
+  Value bv = obj_bytevec(vm, (const uint8_t *)(b.data ? b.data : ""), b.len);
+  sb_free(&b);
   return bv;
 }
 
@@ -309,10 +315,12 @@ static void walk_lines(VM *vm, void *ud) {
   LineWalk *w = ud;
   size_t have = 0; /* bytes of an unfinished line at the start of buf */
   for (;;) {
-    if (have == w->cap) { /* a line longer than the buffer */
-      char *nb = realloc(w->buf, w->cap * 2);
-      if (!nb) err_io(vm, "%s %s: out of memory", w->fname, w->path);
-      w->buf = nb;
+    /* one check per block read: a callback-free stretch (one endless line
+     * of /dev/zero) must still stop on Ctrl-C */
+    if (UNLIKELY(vm_interrupt_requested)) vm_interrupted(vm);
+    if (have == w->cap) { /* a line longer than the buffer: counted, so an
+                           * endless line stops with "out of memory" at the limit */
+      w->buf = gc_tmp_realloc(vm, w->buf, w->cap * 2);
       w->cap *= 2;
     }
     size_t got = fread(w->buf + have, 1, w->cap - have, w->f);
@@ -340,27 +348,31 @@ static void walk_lines(VM *vm, void *ud) {
 }
 
 static Value run_lines(VM *vm, LineWalk *w, Value path, Value fn, Value init) {
-  w->path = path_arg(vm, path);
+  w->path = path_arg_in(vm, path, w->fname);
   if (!is_procedure(fn)) err_type(vm, "function", fn);
   w->fn = fn;
-  w->f = fopen(w->path, "rb");
-  if (!w->f) io_fail(vm, w->fname, w->path, errno);
+  /* the line buffer is a counted block, allocated before the file is opened
+   * (it may raise) and freed here whatever the walk did */
   w->cap = 256 * 1024;
-  w->buf = malloc(w->cap);
+  w->buf = gc_tmp_alloc(vm, w->cap);
+  gc_tmp_keep(vm, w->buf);
+  w->f = fopen(w->path, "rb");
+  if (!w->f) {
+    int e = errno;
+    gc_tmp_free(vm, w->buf);
+    io_fail(vm, w->fname, w->path, e);
+  }
   uint32_t roots = vm_roots_mark(vm);
   vm_push_root(vm, path);
   vm_push_root(vm, fn);
   w->acc_slot = vm_root_slot(vm, init);
   w->token = w->fold ? vm_new_token(vm) : 0;
-  int failed = w->buf ? vm_protect(vm, walk_lines, w) : 1;
+  int failed = vm_protect(vm, walk_lines, w);
   Value acc = ROOT(vm, w->acc_slot);
   vm_roots_reset(vm, roots);
   fclose(w->f);
-  free(w->buf);
-  if (failed) {
-    if (!w->buf) err_io(vm, "%s: out of memory", w->fname);
-    err_rethrow(vm);
-  }
+  gc_tmp_free(vm, w->buf);
+  if (failed) err_rethrow(vm);
   return acc;
 }
 
@@ -629,7 +641,7 @@ static Value path_string_arg(VM *vm, Value v) { return arg_string(vm, v); }
 
 static Value n_path_join(VM *vm, int argc, Value *argv) {
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   for (int i = 0; i < argc; i++) {
     if (!is_string(argv[i])) {
       sb_free(&b);
@@ -720,7 +732,7 @@ static Value n_path_absolutep(VM *vm, int argc, Value *argv) {
 }
 
 static Value canonical(VM *vm, const char *fname, Value v) {
-  const char *p = path_arg(vm, v);
+  const char *p = path_arg_in(vm, v, fname);
   char *r = realpath(*p ? p : ".", NULL);
   if (!r || !*p) {
     int e = *p ? errno : ENOENT;
@@ -781,7 +793,7 @@ static Value n_path_relative_to(VM *vm, int argc, Value *argv) {
   size_t k = 0;
   while (k < a->n && k < t->n && slice_eq(a->c[k], t->c[k])) k++;
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   for (size_t i = k; i < a->n; i++) sb_adds(&b, b.len ? "/.." : "..");
   for (size_t i = k; i < t->n; i++) {
     if (b.len) sb_addc(&b, '/');

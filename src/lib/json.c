@@ -131,11 +131,11 @@ static Value jp_number(JP *jp) {
   if (is_float) {
     k = numfmt_parse(start, len, &iv, &dv);
   } else { /* an integer beyond 64 bits: read it as a float */
-    char *tmp = malloc(len + 3);
+    char *tmp = gc_tmp_alloc(jp->vm, len + 3);
     memcpy(tmp, start, len);
     memcpy(tmp + len, "e0", 2);
     k = numfmt_parse(tmp, len + 2, &iv, &dv);
-    free(tmp);
+    gc_tmp_free(jp->vm, tmp);
   }
   if (k != NUMFMT_FLOAT) jp_error(jp, "invalid number"); /* not reached: the grammar matched */
   if (isinf(dv)) jp_error(jp, "number out of range");
@@ -364,7 +364,7 @@ bool json_parse(VM *vm, const char *s, size_t len, Value *out, JsonError *err) {
   jp->s = jp->p = s;
   jp->end = s + len;
   jp->depth = 0;
-  sb_init(&jp->scratch);
+  sb_init_vm(&jp->scratch, vm);
   /* an allocation over the heap limit raises: free the parser's buffers first */
   JPRun r = {jp, out, err, false};
   int raised = vm_protect(vm, jp_run_protected, &r);
@@ -509,10 +509,9 @@ static int key_cmp(const void *a, const void *b) {
 
 size_t json_key_entries(VM *vm, Value m, JsonKey **out, StrBuf *kb) {
   size_t n;
-  Value *kv = map_sorted_entries(m, &n);
-  JsonKey *ents = malloc((n ? n : 1) * sizeof(JsonKey));
-  if (!ents) abort();
-  sb_init(kb);
+  Value *kv = map_sorted_entries(vm, m, &n);
+  JsonKey *ents = gc_tmp_alloc(vm, (n ? n : 1) * sizeof(JsonKey));
+  sb_init_vm(kb, vm);
   bool sorted = true;
   for (size_t i = 0; i < n; i++) {
     Value k = kv[2 * i];
@@ -533,7 +532,7 @@ size_t json_key_entries(VM *vm, Value m, JsonKey **out, StrBuf *kb) {
       t->len = kb->len - t->off;
     }
   }
-  free(kv);
+  map_entries_free(vm, kv);
   for (size_t i = 0; i < n; i++)
     if (!ents[i].p) ents[i].p = kb->data + ents[i].off;
   for (size_t i = 1; i < n && sorted; i++)
@@ -551,7 +550,7 @@ static bool je_map(JE *e, Value m, int level) {
   JsonKey *keys;
   size_t n = json_key_entries(vm, m, &keys, &kb);
   if (n == 0) {
-    free(keys);
+    gc_tmp_free(vm, keys);
     sb_free(&kb);
     sb_add(e->out, "{}", 2);
     return true;
@@ -584,7 +583,7 @@ static bool je_map(JE *e, Value m, int level) {
     sb_addc(e->out, '}');
   }
   sb_free(&kb);
-  free(keys);
+  gc_tmp_free(vm, keys);
   return ok;
 }
 
@@ -652,7 +651,7 @@ static bool je_value(JE *e, Value v, int level) {
   }
   if (e->lossy) {
     StrBuf pb;
-    sb_init(&pb);
+    sb_init_vm(&pb, e->vm);
     print_value(e->vm, &pb, v, true);
     je_string(b, pb.data, pb.len);
     sb_free(&pb);
@@ -672,7 +671,7 @@ bool json_write(VM *vm, StrBuf *out, Value v, unsigned flags, const char *fname,
 static Value json_encode(VM *vm, Value v, bool pretty, const char *fname) {
   StrBuf b;
   char err[160];
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   if (!json_write(vm, &b, v, pretty ? JSON_PRETTY : 0, fname, err, sizeof err)) {
     sb_free(&b);
     err_eval(vm, "%s", err);

@@ -178,7 +178,7 @@ static bool kv_replace_file(const char *path, const char *data, size_t len, char
 static bool kv_flush_to(VM *vm, Foreign *f, char *err, size_t errsz) {
   KvStore *s = f->ptr;
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   bool ok = json_write(vm, &b, f->extra, JSON_PRETTY | JSON_LOSSY, "kv/flush", err, errsz) &&
             kv_replace_file(s->path, b.data ? b.data : "", b.len, err, errsz);
   sb_free(&b);
@@ -352,7 +352,7 @@ static Value n_kv_get(VM *vm, int argc, Value *argv) {
 static Value kv_convert(VM *vm, Value v) {
   StrBuf b;
   char err[160];
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   if (!json_write(vm, &b, v, JSON_LOSSY, "kv/set", err, sizeof err)) {
     sb_free(&b);
     err_eval(vm, "%s", err);

@@ -1115,7 +1115,7 @@ static Value n_join(VM *vm, int argc, Value *argv) {
   Value last_sep = argc > 2 ? arg_string(vm, argv[2]) : sep;
   size_t n = seq_len(s);
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   SeqIter it;
   seqiter_init(&it, s);
   Value x;

@@ -28,7 +28,7 @@ Value llm_tool_schema(VM *vm, Value params) {
   ListBuilder req;
   list_start(&req);
   size_t n;
-  Value *ents = map_sorted_entries(params, &n);
+  Value *ents = map_sorted_entries(NULL, params, &n);
   for (size_t i = 0; i < n; i++) {
     Value name = key_name(vm, ents[2 * i]), spec = ents[2 * i + 1], prop = map_empty(vm), v;
     bool optional = false;
@@ -89,7 +89,7 @@ Value llm_validate(VM *vm, Value schema, Value value) {
   vm_push_root(vm, schema);
   vm_push_root(vm, value);
   size_t n;
-  Value *ents = map_sorted_entries(schema, &n); /* the values live in schema, which is rooted */
+  Value *ents = map_sorted_entries(NULL, schema, &n); /* the values live in schema, which is rooted */
   StrBuf errs;
   sb_init(&errs);
   for (size_t i = 0; i < n; i++) {
@@ -181,7 +181,7 @@ static void exec_tool(VM *vm, void *ud) {
   Value r;
   if (is_anymap(args) && is_anymap(params)) {
     size_t n;
-    Value *ents = map_sorted_entries(params, &n);
+    Value *ents = map_sorted_entries(NULL, params, &n);
     /* a GC-managed argument array: the handler may raise, which would leak a malloc'd one */
     Value av = vec_new(vm, n);
     for (size_t i = 0; i < n; i++)

@@ -249,7 +249,7 @@ static Value schema_description(VM *vm, Value schema) {
   sb_init(&b);
   sb_adds(&b, "{\n");
   size_t n;
-  Value *ents = map_sorted_entries(schema, &n);
+  Value *ents = map_sorted_entries(NULL, schema, &n);
   for (size_t i = 0; i < n; i++) {
     Value k = ents[2 * i], spec = ents[2 * i + 1], t;
     if (i) sb_adds(&b, ",\n");

@@ -229,7 +229,7 @@ static void json_encode_rec(VM *vm, StrBuf *b, Value v, int depth) {
     sb_addc(b, ']');
   } else if (is_anymap(v)) {
     size_t n;
-    Value *ents = map_sorted_entries(v, &n);
+    Value *ents = map_sorted_entries(NULL, v, &n);
     JsonKey *keys = malloc((n ? n : 1) * sizeof *keys);
     StrBuf kb;
     sb_init(&kb);

@@ -158,11 +158,11 @@ static Value n_count(VM *vm, int argc, Value *argv) {
 static Value n_entries(VM *vm, int argc, Value *argv) {
   check_map(vm, argv[0]);
   size_t n;
-  Value *e = map_sorted_entries(argv[0], &n);
+  Value *e = map_sorted_entries(vm, argv[0], &n);
   ListBuilder lb;
   list_start(&lb);
   for (size_t i = 0; i < n; i++) list_add(vm, &lb, list_2(vm, e[2 * i], e[2 * i + 1]));
-  free(e);
+  map_entries_free(vm, e);
   return lb.head;
 }
 

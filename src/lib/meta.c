@@ -11,7 +11,7 @@ static Value n_assert(VM *vm, int argc, Value *argv) {
 static Value n_assert_eq(VM *vm, int argc, Value *argv) {
   if (val_equal(argv[0], argv[1])) return TRUE_VAL;
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   sb_adds(&b, "assertion failed: expected ");
   print_value(vm, &b, argv[0], true);
   sb_adds(&b, ", got ");
@@ -22,7 +22,7 @@ static Value n_assert_eq(VM *vm, int argc, Value *argv) {
 static Value n_spy(VM *vm, int argc, Value *argv) {
   if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   sb_addc(&b, '[');
   sb_add(&b, str_data(argv[0]), str_len(argv[0]));
   sb_adds(&b, "] ");

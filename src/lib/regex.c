@@ -455,7 +455,7 @@ static Value replace(VM *vm, Value *argv, bool all) {
   const char *r = str_data(argv[1]), *s = str_data(argv[2]);
   size_t rn = str_len(argv[1]), len = str_len(argv[2]);
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   RxIter it = {0, 0, false};
   size_t last = 0;
   int rc;

@@ -220,7 +220,7 @@ static Value n_read(VM *vm, int argc, Value *argv) {
   if (n < 0) err_nonneg(vm, "stream/read", argv[1]);
   if ((uint64_t)n > BV_MAX) n = (int64_t)BV_MAX;
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   get_bytes(vm, s, (size_t)n, &b, "stream/read");
   return bytes_value(vm, &b, "stream/read");
 }
@@ -234,7 +234,7 @@ static Value n_read_byte(VM *vm, int argc, Value *argv) {
 static Value n_read_line(VM *vm, int argc, Value *argv) {
   Stream *s = reader(vm, argv[0], "stream/read-line");
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   int c;
   bool any = false;
   if (in_memory(s)) {
@@ -266,7 +266,7 @@ static Value n_read_line(VM *vm, int argc, Value *argv) {
 static Value n_read_all(VM *vm, int argc, Value *argv) {
   Stream *s = reader(vm, argv[0], "stream/read-all");
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   get_bytes(vm, s, SIZE_MAX, &b, "stream/read-all");
   return bytes_value(vm, &b, "stream/read-all");
 }
@@ -337,7 +337,7 @@ static Value n_copy(VM *vm, int argc, Value *argv) {
   if (in_memory(src)) { /* what is there now (the source may be the destination) */
     size_t n = src->len - src->pos;
     StrBuf b;
-    sb_init(&b);
+    sb_init_vm(&b, vm);
     get_bytes(vm, src, n, &b, "stream/copy");
     put_bytes(vm, dst, b.data, b.len, "stream/copy");
     sb_free(&b);
@@ -345,7 +345,7 @@ static Value n_copy(VM *vm, int argc, Value *argv) {
   }
   for (;;) {
     StrBuf b;
-    sb_init(&b);
+    sb_init_vm(&b, vm);
     size_t got = get_bytes(vm, src, 65536, &b, "stream/copy");
     put_bytes(vm, dst, b.data, b.len, "stream/copy");
     sb_free(&b);

@@ -474,7 +474,7 @@ static Value n_list_to_string(VM *vm, int argc, Value *argv) {
   Value l = argv[0];
   if (!is_list(l)) err_type(vm, "list", l);
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   for (; is_cons(l); l = cdr(l)) {
     if (!is_char(car(l))) {
       sb_free(&b);
@@ -501,7 +501,7 @@ static Value n_from_codepoints(VM *vm, int argc, Value *argv) {
   Value seq = argv[0];
   if (!is_list(seq) && !is_vector(seq)) err_type(vm, "list or vector", seq);
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   SeqIter it;
   seqiter_init(&it, seq);
   Value x;
@@ -597,7 +597,7 @@ static Value n_number_p(VM *vm, int argc, Value *argv) {
 
 static Value folded(VM *vm, Value s) {
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   add_folded(&b, str_data(s), str_len(s));
   return sb_to_string(vm, &b);
 }
@@ -659,7 +659,7 @@ static Value n_join(VM *vm, int argc, Value *argv) {
     return r;
   }
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   seqiter_init(&it, seq);
   for (size_t k = 0; seqiter_next(&it, &x); k++) {
     if (k) sb_add_str(&b, sep);
@@ -772,7 +772,7 @@ static Value pad(VM *vm, int argc, Value *argv, bool left) {
   size_t k = (size_t)w - s_nchars(s);
   if (k > (0xFFFFFFF0u - str_len(s)) / pl) err_eval(vm, "string/pad: result length overflows");
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   if (!left) sb_add_str(&b, s);
   for (size_t i = 0; i < k; i++) sb_add(&b, pc, pl);
   if (left) sb_add_str(&b, s);
@@ -789,14 +789,14 @@ static Value replace(VM *vm, Value s, Value from, Value to, int mode) {
     const char *h = mode == 1 ? find_bytes(p, len, f, fl) : rfind_bytes(p, len, f, fl);
     if (!h) return s;
     StrBuf b;
-    sb_init(&b);
+    sb_init_vm(&b, vm);
     sb_add(&b, p, (size_t)(h - p));
     sb_add_str(&b, to);
     sb_add(&b, h + fl, len - (size_t)(h - p) - fl);
     return sb_to_string(vm, &b);
   }
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   if (fl == 0) { /* `to` at every character boundary, both ends included */
     size_t adv;
     sb_add_str(&b, to);
@@ -843,7 +843,7 @@ static bool has_suffix(Value s, Value p) {
 
 static Value concat3(VM *vm, Value a, Value b, Value c) {
   StrBuf sb;
-  sb_init(&sb);
+  sb_init_vm(&sb, vm);
   sb_add_str(&sb, a);
   sb_add_str(&sb, b);
   sb_add_str(&sb, c);
@@ -903,7 +903,7 @@ static Value n_map(VM *vm, int argc, Value *argv) {
   uint32_t rs = vm_root_slot(vm, s);
   vm_push_root(vm, fn);
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   size_t adv;
   for (size_t i = 0; i < str_len(ROOT(vm, rs)); i += adv) {
     Value c = char_val(decode_at(str_data(ROOT(vm, rs)), i, &adv)), out;
@@ -943,7 +943,7 @@ static Value change_case(VM *vm, Value s, bool upper) {
     return r;
   }
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   (upper ? add_upper : add_lower)(&b, str_data(s), len);
   return sb_to_string(vm, &b);
 }
@@ -954,7 +954,7 @@ static Value n_lower(VM *vm, int argc, Value *argv) { return change_case(vm, arg
 static Value n_capitalize(VM *vm, int argc, Value *argv) {
   Value s = S(vm, argv[0]);
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   add_capitalized(&b, str_data(s), str_len(s));
   return sb_to_string(vm, &b);
 }
@@ -964,7 +964,7 @@ static Value n_title_case(VM *vm, int argc, Value *argv) {
   const char *p = str_data(s);
   size_t len = str_len(s), i = 0, adv;
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   while (i < len) {
     i += trim_start(p + i, len - i);
     if (i >= len) break;
@@ -984,7 +984,7 @@ static Value convert_words(VM *vm, Value s, WordStyle st, const char *sep) {
   Words w = {0};
   split_words(p, str_len(s), &w);
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   for (size_t k = 0; k < w.n; k++) {
     const char *q = p + w.v[2 * k];
     size_t n = w.v[2 * k + 1] - w.v[2 * k];
@@ -1111,7 +1111,7 @@ static Value n_word_wrap(VM *vm, int argc, Value *argv) {
   if (width == 0) width = 1;
   Wrap w = {.vm = vm, .lw = 0};
   list_start(&w.lb);
-  sb_init(&w.line);
+  sb_init_vm(&w.line, vm);
   const char *p = str_data(s);
   size_t len = str_len(s), i = 0;
   for (;;) {
@@ -1216,7 +1216,7 @@ static size_t ws_words(StrBuf *b, const char *p, size_t len) {
 static Value n_clean_ws(VM *vm, int argc, Value *argv) {
   Value s = S(vm, argv[0]);
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   ws_words(&b, str_data(s), str_len(s));
   return sb_to_string(vm, &b);
 }
@@ -1232,7 +1232,7 @@ static Value n_normalize_newlines(VM *vm, int argc, Value *argv) {
   size_t len = str_len(s);
   if (!memchr(p, '\r', len)) return s;
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   for (size_t i = 0; i < len; i++) {
     if (p[i] == '\r') {
       sb_addc(&b, '\n');
@@ -1257,7 +1257,7 @@ static Value n_trim_indent(VM *vm, int argc, Value *argv) {
   }
   if (min == SIZE_MAX) min = 0;
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   for (size_t i = 0;;) {
     const char *nl = memchr(p + i, '\n', len - i);
     size_t e = nl ? (size_t)(nl - p) : len, ind = trim_start(p + i, e - i), cut;
@@ -1308,7 +1308,7 @@ static Value n_strip_html(VM *vm, int argc, Value *argv) {
   const char *p = str_data(s);
   size_t len = str_len(s), i = 0;
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   while (i < len) {
     const char *lt = memchr(p + i, '<', len - i);
     const char *gt = lt ? memchr(lt, '>', len - (size_t)(lt - p)) : NULL;
@@ -1503,7 +1503,7 @@ static Value n_excerpt(VM *vm, int argc, Value *argv) {
   size_t st = pos > (uint64_t)radius ? pos - (size_t)radius : 0;
   size_t en = (uint64_t)(n - pos - m) > (uint64_t)radius ? pos + m + (size_t)radius : n;
   StrBuf sb;
-  sb_init(&sb);
+  sb_init_vm(&sb, vm);
   if (st > 0) sb_add_str(&sb, om);
   size_t b0 = str_byte_offset(s, st);
   sb_add(&sb, str_data(s) + b0, skip_chars(str_data(s), str_len(s), b0, en - st) - b0);

@@ -246,7 +246,7 @@ static Value shell_finish(VM *vm, OffloadJob *j) {
   Value strs[2];
   for (int i = 0; i < 2; i++) {
     StrBuf s;
-    sb_init(&s);
+    sb_init_vm(&s, vm); /* counted: the output may be large */
     sb_add_lossy(&s, (const unsigned char *)sj->out[i].data, sj->out[i].len);
     strs[i] = sb_to_string(vm, &s);
   }
@@ -303,7 +303,7 @@ static Value n_cwd(VM *vm, int argc, Value *argv) {
   char *d = getcwd(NULL, 0);
   if (!d) err_io(vm, "sys/cwd: %s", strerror(errno));
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   sb_add_lossy(&b, (const unsigned char *)d, strlen(d));
   free(d);
   return sb_to_string(vm, &b);
@@ -392,7 +392,7 @@ static Value home_join(VM *vm, const char *suffix) {
   const char *h = env_first("HOME", "USERPROFILE");
   if (!h) return NIL_VAL;
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   sb_adds(&b, h);
   if (b.len == 0 || b.data[b.len - 1] != '/') sb_addc(&b, '/');
   sb_adds(&b, suffix);
@@ -435,7 +435,7 @@ static Value n_which(VM *vm, int argc, Value *argv) {
   const char *path = getenv("PATH");
   if (!name || !*name || !path) return NIL_VAL;
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   const char *p = path;
   for (;;) {
     const char *end = strchr(p, ':');

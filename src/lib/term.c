@@ -18,7 +18,7 @@ static Value text_arg(VM *vm, Value v) {
 /* ESC[<codes>m + s + ESC[0m */
 static Value wrap(VM *vm, const char *codes, Value s) {
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   sb_adds(&b, ESC "[");
   sb_adds(&b, codes);
   sb_addc(&b, 'm');
@@ -63,7 +63,7 @@ static Value n_style(VM *vm, int argc, Value *argv) {
   Value s = text_arg(vm, argv[0]);
   if (argc == 1) return s;
   StrBuf codes;
-  sb_init(&codes);
+  sb_init_vm(&codes, vm);
   for (int i = 1; i < argc; i++) {
     Value k = argv[i];
     if (!is_kw(k)) {
@@ -102,7 +102,7 @@ static Value n_strip(VM *vm, int argc, Value *argv) {
   size_t len = str_len(s);
   if (!memchr(p, 0x1B, len)) return s;
   StrBuf b;
-  sb_init(&b);
+  sb_init_vm(&b, vm);
   for (size_t i = 0; i < len;) {
     if (p[i] != 0x1B) {
       size_t j = i;

@@ -81,8 +81,7 @@ static void *ar_alloc(TP *tp, size_t n) {
   ABlock *b = tp->arena;
   if (!b || b->cap - b->used < n) {
     size_t cap = n > 32768 ? n : 32768;
-    ABlock *nb = malloc(sizeof(ABlock) + cap);
-    if (!nb) tp_fail(tp, "out of memory");
+    ABlock *nb = gc_tmp_alloc(tp->vm, sizeof(ABlock) + cap); /* counted; freed on unwind */
     nb->used = 0;
     nb->cap = cap;
     if (b && n > 32768) { /* big one-off: keep the current block in front */
@@ -102,7 +101,7 @@ static void *ar_alloc(TP *tp, size_t n) {
 static void ar_free(TP *tp) {
   for (ABlock *b = tp->arena, *nx; b; b = nx) {
     nx = b->next;
-    free(b);
+    gc_tmp_free(tp->vm, b);
   }
   tp->arena = NULL;
 }
@@ -807,14 +806,14 @@ static Value tn_to_value(TP *tp, TNode *t, int depth) {
 
 static Value n_toml_decode(VM *vm, int argc, Value *argv) {
   if (!is_string(argv[0])) err_type(vm, "string", argv[0]);
-  TP *volatile tpv = malloc(sizeof(TP));
+  TP *volatile tpv = gc_tmp_alloc(vm, sizeof(TP));
   TP *tp = tpv;
   tp->vm = vm;
   tp->s = tp->p = str_data(argv[0]);
   tp->end = tp->s + str_len(argv[0]);
   tp->arena = NULL;
   tp->nest = 0;
-  sb_init(&tp->sb);
+  sb_init_vm(&tp->sb, vm);
   if (setjmp(tp->jb)) {
     tp = tpv;
     size_t line = 1, col = 1;
@@ -831,7 +830,7 @@ static Value n_toml_decode(VM *vm, int argc, Value *argv) {
     memcpy(msg, tp->msg, sizeof msg);
     ar_free(tp);
     sb_free(&tp->sb);
-    free(tp);
+    gc_tmp_free(vm, tp);
     err_eval(vm, "toml/decode: parse error: TOML parse error at line %zu, column %zu: %s", line, col, msg);
   }
   TNode *root = tn_new(tp, TN_TAB, 0), *cur = root;
@@ -854,7 +853,7 @@ static Value n_toml_decode(VM *vm, int argc, Value *argv) {
   Value r = tn_to_value(tp, root, 0);
   ar_free(tp);
   sb_free(&tp->sb);
-  free(tp);
+  gc_tmp_free(vm, tp);
   return r;
 }
 
@@ -988,7 +987,7 @@ static bool te_inline(TE *e, Value v) {
         }
         sb_add(b, " }", 2);
       }
-      free(ents);
+      gc_tmp_free(e->vm, ents);
       sb_free(&kb);
     } else {
       SeqIter it;
@@ -1072,7 +1071,7 @@ static bool te_table(TE *e, Value m, const char *path, size_t plen) {
     }
   }
   sb_free(&sub);
-  free(ents);
+  gc_tmp_free(e->vm, ents);
   sb_free(&kb);
   e->depth--;
   return ok;
@@ -1083,7 +1082,7 @@ static Value n_toml_encode(VM *vm, int argc, Value *argv) {
   TE e;
   e.vm = vm;
   e.depth = 0;
-  sb_init(&e.b);
+  sb_init_vm(&e.b, vm);
   if (!te_table(&e, argv[0], "", 0)) {
     sb_free(&e.b);
     err_eval(vm, "%s", e.err);

@@ -227,7 +227,7 @@ static void check_full(Value m, const Ref *r) {
   }
   assert_int_equal(seen, r->count);
   size_t n;
-  Value *e = map_sorted_entries(m, &n);
+  Value *e = map_sorted_entries(NULL, m, &n);
   assert_int_equal(n, r->count);
   for (size_t i = 1; i < n; i++) assert_true(val_compare(e[2 * i - 2], e[2 * i]) < 0);
   free(e);
@@ -262,7 +262,7 @@ static void empty_kind(bool hashed) {
   Value k, v;
   assert_false(map_iter_next(&it, &k, &v));
   size_t n = 99;
-  Value *e = map_sorted_entries(m, &n);
+  Value *e = map_sorted_entries(NULL, m, &n);
   assert_int_equal(n, 0);
   free(e);
   Value one = anymap_assoc(vm, m, small_int_val(1), small_int_val(2));
@@ -478,7 +478,7 @@ static void test_hash_keys(void **st) {
     m = hmap_dissoc(vm, m, double_val(-0.0));
     assert_int_equal(hmap_count(m), base + 2);
     size_t n;
-    Value *e = map_sorted_entries(m, &n);
+    Value *e = map_sorted_entries(NULL, m, &n);
     assert_int_equal(n, base + 2);
     assert_true(e[0] == small_int_val(1) && e[2 * n - 2] == double_val(1.0));
     for (size_t i = 1; i < n; i++) assert_true(val_compare(e[2 * i - 2], e[2 * i]) < 0);

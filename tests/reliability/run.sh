@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Issue 14 reliability checks: C-side buffers are counted against the heap
+# limit (a catchable "out of memory", never abort), and failing operations
+# free what they were building.  Usage: run.sh BIN release|asan
+# Release: under ulimit -v, RSS measured.  ASan cannot start under ulimit -v:
+# there --max-heap alone, and LeakSanitizer reports a leak at exit.
+set -u
+bin=$1 mode=$2
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail=0
+check() { # name expected-stdout prog [rss-limit-KB]
+  local name=$1 want=$2 prog=$3 lim=${4:-0}
+  printf '%s\n' "$prog" > "$dir/$name.sema"
+  local out rc rss=0
+  if [ "$mode" = release ]; then
+    out=$( (ulimit -v 4000000; /usr/bin/time -f "rss=%M" -o "$dir/$name.time" timeout 120 "$bin" --max-heap 64M "$dir/$name.sema") 2>&1 )
+    rc=$?
+    rss=$(sed -n 's/^rss=//p' "$dir/$name.time" | tail -1)
+  else
+    out=$(timeout 300 "$bin" --max-heap 64M "$dir/$name.sema" 2>&1)
+    rc=$?
+  fi
+  if [ $rc -ne 0 ] || [ "$out" != "$want" ]; then
+    echo "FAIL $name ($mode, exit $rc):"; printf '%s\n' "$out" | head -c 2000; echo; fail=1
+  elif [ "$lim" -gt 0 ] && [ "$mode" = release ] && [ "${rss:-0}" -gt "$lim" ]; then
+    echo "FAIL $name: RSS ${rss} KB > ${lim} KB"; fail=1
+  else
+    echo "ok $name ${rss:+rss=${rss}KB}"
+  fi
+}
+OOM='(define (oom? thunk) (try (begin (thunk) "no error") (catch e (if (string/starts-with? (:message e) "out of memory") "oom" (:message e)))))
+(define big (list/repeat 10000 (string/repeat "x" 1000000)))'
+
+# Finding 1: growth of C-side buffers raises a catchable error under the limit.
+check grow-str "oom
+oom
+oom
+oom
+oom
+oom
+oom
+alive" "$OOM
+(println (oom? (lambda () (str big))))
+(println (oom? (lambda () (json/encode big))))
+(println (oom? (lambda () (format \"~a\" big))))
+(println (oom? (lambda () (apply str big))))
+(println (oom? (lambda () (file/read \"/dev/zero\"))))
+(println (oom? (lambda () (file/read-bytes \"/dev/zero\"))))
+(println (oom? (lambda () (file/read-lines \"/dev/zero\"))))
+(println \"alive\")" 400000
+
+# Finding 2 and the flat-RSS loops: 10,000 failing operations of each kind
+# (printing, encoding, reading, formatting) must not grow memory.
+check fail-loops "10000
+10000
+10000
+10000" '(define dl (let loop ((i 0) (acc (list))) (if (= i 100000) acc (loop (+ i 1) (list acc)))))
+(define (count-fails f) (let loop ((i 0) (n 0)) (if (= i 10000) n (loop (+ i 1) (try (begin (f) n) (catch e (+ n 1)))))))
+(println (count-fails (lambda () (str dl))))
+(println (count-fails (lambda () (json/encode dl))))
+(println (count-fails (lambda () (read "(1 2 (3 \"abc"))))
+(println (count-fails (lambda () (format "~a" dl))))' 150000
+
+[ $fail -eq 0 ]
