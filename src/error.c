@@ -43,7 +43,10 @@ static Value frame_map(VM *vm, const char *name, uint32_t pos, Value file) {
     m = map_assoc(vm, m, KW(vm, "line"), small_int_val(POS_LINE(pos)));
     m = map_assoc(vm, m, KW(vm, "col"), small_int_val(POS_COL(pos)));
   }
-  if (is_string(file)) m = map_assoc(vm, m, KW(vm, "file"), file);
+  if (pos && POS_IS_EVAL(pos)) /* code read from a string at run time */
+    m = map_assoc(vm, m, KW(vm, "file"), str_from_c(vm, "<eval>"));
+  else if (is_string(file))
+    m = map_assoc(vm, m, KW(vm, "file"), file);
   return m;
 }
 
@@ -163,16 +166,22 @@ void err_user(VM *vm, Value thrown) {
   err_throw(vm, m);
 }
 
-void err_reader(VM *vm, uint32_t line, uint32_t col, const char *msg) {
+void err_reader_in(VM *vm, uint32_t line, uint32_t col, bool in_string, const char *msg) {
   char buf[640];
   snprintf(buf, sizeof buf, "%s at %u:%u", msg, line, col);
   Value m = err_make(vm, "reader", str_from_c(vm, buf));
   m = map_assoc(vm, m, KW(vm, "line"), small_int_val(line));
   m = map_assoc(vm, m, KW(vm, "col"), small_int_val(col));
-  /* the file being read: an imported module's syntax error is not the importer's */
-  if (is_string(vm->cur_file)) m = map_assoc(vm, m, KW(vm, "file"), vm->cur_file);
+  /* the file being read: an imported module's syntax error is not the
+   * importer's; text given to `read` is none of the files */
+  if (in_string)
+    m = map_assoc(vm, m, KW(vm, "file"), str_from_c(vm, "<eval>"));
+  else if (is_string(vm->cur_file))
+    m = map_assoc(vm, m, KW(vm, "file"), vm->cur_file);
   err_throw(vm, m);
 }
+
+void err_reader(VM *vm, uint32_t line, uint32_t col, const char *msg) { err_reader_in(vm, line, col, false, msg); }
 
 void err_nonneg(VM *vm, const char *fname, Value got) {
   err_hint(vm, "pass 0 or a positive integer");

@@ -26,6 +26,8 @@ NORETURN void err_unbound(struct VM *vm, Value sym);
 NORETURN void err_io(struct VM *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 NORETURN void err_user(struct VM *vm, Value thrown);
 NORETURN void err_reader(struct VM *vm, uint32_t line, uint32_t col, const char *msg);
+/* in_string: the text came from `read` at run time (shown as <eval>) */
+NORETURN void err_reader_in(struct VM *vm, uint32_t line, uint32_t col, bool in_string, const char *msg);
 NORETURN void err_nonneg(struct VM *vm, const char *fname, Value got);
 /* A hint for the error about to be raised: shown by the CLI, not part of the map. */
 void err_hint(struct VM *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -206,9 +206,15 @@ static inline Value *vec_items(Value v) { return as_vector(v)->items; }
 static inline const char *str_data(Value v) { return as_string(v)->data; }
 static inline uint32_t str_len(Value v) { return as_string(v)->len; }
 
-/* packed source positions */
-#define POS_PACK(line, col) (((line) > 0xFFFFF ? 0xFFFFFu : (uint32_t)(line)) << 12 | ((col) > 0xFFF ? 0xFFFu : (uint32_t)(col)))
-#define POS_LINE(p) ((p) >> 12)
+/* packed source positions: bit 31 marks data read from a string at run time
+ * (`read`, `read-many`), whose positions are in that string, not in the file
+ * being run (they are shown as <eval>:LINE:COL); 19 bits of line (lines past
+ * 524,287 show that number), 12 of column (past 4,095 show 4,095).  0 means
+ * no position. */
+#define POS_EVAL_BIT 0x80000000u
+#define POS_PACK(line, col) (((line) > 0x7FFFF ? 0x7FFFFu : (uint32_t)(line)) << 12 | ((col) > 0xFFF ? 0xFFFu : (uint32_t)(col)))
+#define POS_LINE(p) (((p) >> 12) & 0x7FFFF)
 #define POS_COL(p) ((p) & 0xFFF)
+#define POS_IS_EVAL(p) (((p) & POS_EVAL_BIT) != 0)
 
 #endif

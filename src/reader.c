@@ -57,7 +57,7 @@ static NORETURN void rerr(Reader *r, Pos p, bool eof, const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   r->at_eof_error = eof;
-  err_reader(r->vm, p.line, p.col, msg);
+  err_reader_in(r->vm, p.line, p.col, r->pos_flags != 0, msg);
 }
 
 void reader_init(Reader *r, VM *vm, const char *src, size_t len) {
@@ -68,11 +68,15 @@ void reader_init(Reader *r, VM *vm, const char *src, size_t len) {
   r->line = 1;
   r->col = 1;
   r->depth = 0;
+  r->pos_flags = 0;
   r->at_eof_error = false;
   r->arena = NULL;
   /* a UTF-8 byte-order mark (some editors write one) starts no token */
   if (len >= 3 && memcmp(src, "\xEF\xBB\xBF", 3) == 0) r->i = 3;
 }
+
+/* a position of this reader's text, tagged with its origin */
+#define RPOS(r, line, col) (POS_PACK(line, col) | (r)->pos_flags)
 
 static Pos here(Reader *r) { return (Pos){r->line, r->col}; }
 static bool at_end(Reader *r) { return r->i >= r->len; }
@@ -388,7 +392,7 @@ static Value read_seq(Reader *r, int open, Pos start) {
         rerr(r, p, false, "unexpected `.`");
       }
       dotted = true;
-      items_add(r, &it, SYM(r->vm, "."), POS_PACK(p.line, p.col));
+      items_add(r, &it, SYM(r->vm, "."), RPOS(r, p.line, p.col));
       Value tail;
       Pos tp;
       TokKind tk = read_token(r, &tail, &tp);
@@ -398,7 +402,7 @@ static Value read_seq(Reader *r, int open, Pos start) {
       if (tk != TK_DATUM) {
         rerr(r, tp, false, "unexpected `.`");
       }
-      items_add(r, &it, tail, POS_PACK(tp.line, tp.col));
+      items_add(r, &it, tail, RPOS(r, tp.line, tp.col));
       Value extra;
       Pos ep;
       TokKind ek = read_token(r, &extra, &ep);
@@ -410,7 +414,7 @@ static Value read_seq(Reader *r, int open, Pos start) {
       }
       continue; /* the close is handled above */
     }
-    items_add(r, &it, v, POS_PACK(p.line, p.col));
+    items_add(r, &it, v, RPOS(r, p.line, p.col));
   }
   r->depth--;
   Value result;
@@ -418,7 +422,7 @@ static Value read_seq(Reader *r, int open, Pos start) {
   if (open == '(') {
     result = EMPTY_VAL;
     for (size_t k = it.n; k-- > 0;)
-      result = list_cons_at(vm, it.items[k], result, k == 0 ? POS_PACK(start.line, start.col) : it.pos[k]);
+      result = list_cons_at(vm, it.items[k], result, k == 0 ? RPOS(r, start.line, start.col) : it.pos[k]);
   } else if (open == '[') {
     result = vec_from(vm, it.items, it.n);
   } else {
@@ -518,7 +522,7 @@ static Value read_short_lambda(Reader *r, Pos start) {
     snprintf(name, sizeof name, "%%%d", k);
     params = list_cons(vm, SYM(vm, name), params);
   }
-  uint32_t pos = POS_PACK(start.line, start.col);
+  uint32_t pos = RPOS(r, start.line, start.col);
   return list_cons_at(vm, SYM(vm, "lambda"), list_cons_at(vm, params, list_cons_at(vm, body, EMPTY_VAL, pos), pos), pos);
 }
 
@@ -570,7 +574,7 @@ static Value read_fstring(Reader *r, Pos start) {
       Value expr, extra;
       if (!reader_next(&sub, &expr)) FAIL(false, "empty interpolation in f-string");
       if (reader_next(&sub, &extra)) FAIL(false, "f-string interpolation must contain exactly one expression");
-      items_add(r, &parts, expr, POS_PACK(ip.line, ip.col));
+      items_add(r, &parts, expr, RPOS(r, ip.line, ip.col));
       continue;
     }
     size_t s = r->i;
@@ -580,7 +584,7 @@ static Value read_fstring(Reader *r, Pos start) {
 #undef FAIL
   if (lit.len) items_add(r, &parts, str_new(vm, lit.data, lit.len), 0);
   Value l = EMPTY_VAL;
-  uint32_t pos = POS_PACK(start.line, start.col);
+  uint32_t pos = RPOS(r, start.line, start.col);
   for (size_t k = parts.n; k-- > 0;) l = list_cons_at(vm, parts.items[k], l, parts.pos[k] ? parts.pos[k] : pos);
   return list_cons_at(vm, SYM(vm, "str"), l, pos);
 }
@@ -595,8 +599,8 @@ static Value read_quote_like(Reader *r, const char *name, const char *shown, Pos
     rerr(r, start, k == TK_EOF, "%s (%s) requires an expression after it", name, shown);
   }
   VM *vm = r->vm;
-  uint32_t pos = POS_PACK(start.line, start.col);
-  return list_cons_at(vm, SYM(vm, name), list_cons_at(vm, v, EMPTY_VAL, POS_PACK(p.line, p.col)), pos);
+  uint32_t pos = RPOS(r, start.line, start.col);
+  return list_cons_at(vm, SYM(vm, name), list_cons_at(vm, v, EMPTY_VAL, RPOS(r, p.line, p.col)), pos);
 }
 
 static TokKind read_token(Reader *r, Value *out, Pos *pos) {
@@ -724,10 +728,13 @@ static void check_utf8(VM *vm, const char *src, size_t len) {
   err_reader(vm, line, col, "invalid UTF-8 in source");
 }
 
-Value reader_read_all(VM *vm, const char *src, size_t len) {
+Value reader_read_all(VM *vm, const char *src, size_t len) { return reader_read_all_tagged(vm, src, len, 0); }
+
+Value reader_read_all_tagged(VM *vm, const char *src, size_t len, uint32_t pos_flags) {
   check_utf8(vm, src, len);
   Reader r;
   reader_init(&r, vm, src, len);
+  r.pos_flags = pos_flags;
   ListBuilder lb;
   list_start(&lb);
   Value v;

@@ -12,6 +12,7 @@ typedef struct Reader {
   size_t len, i;
   uint32_t line, col;
   int depth;
+  uint32_t pos_flags; /* ORed into every position: POS_EVAL_BIT for `read` */
   bool at_eof_error; /* the last error was caused by end of input (incomplete form) */
   struct ArenaSlot *arena; /* temporaries of the datum being read */
 } Reader;
@@ -21,6 +22,8 @@ void reader_init(Reader *r, VM *vm, const char *src, size_t len);
 bool reader_next(Reader *r, Value *out);
 /* Read every datum of src into a list (validates UTF-8 first). */
 Value reader_read_all(VM *vm, const char *src, size_t len);
+/* The same with pos_flags ORed into every position (POS_EVAL_BIT: `read`). */
+Value reader_read_all_tagged(VM *vm, const char *src, size_t len, uint32_t pos_flags);
 /* Would reading src fail only because input ended early?  (REPL continuation) */
 bool reader_is_incomplete(VM *vm, const char *src, size_t len);
 /* Read a whole file into a malloc'd NUL-terminated buffer; NULL with errno in *err. */

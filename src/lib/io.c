@@ -135,13 +135,14 @@ static Value n_read(VM *vm, int argc, Value *argv) {
   Value s = arg_string(vm, argv[0]);
   Reader r;
   reader_init(&r, vm, str_data(s), str_len(s));
+  r.pos_flags = POS_EVAL_BIT; /* positions name the string, not the script */
   Value v;
   return reader_next(&r, &v) ? v : NIL_VAL;
 }
 
 static Value n_read_many(VM *vm, int argc, Value *argv) {
   Value s = arg_string(vm, argv[0]);
-  return reader_read_all(vm, str_data(s), str_len(s));
+  return reader_read_all_tagged(vm, str_data(s), str_len(s), POS_EVAL_BIT);
 }
 
 /* ---- whole files (§20.1) ---- */
