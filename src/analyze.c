@@ -1329,12 +1329,23 @@ static bool find_intrinsic(VM *vm, Value sym, int argc, OpCode *op) {
   return opcode_intrinsic(sym_cstr(vm, sym), argc, op);
 }
 
+#define SPILL_ARGS 250
+
 static Node *an_call(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   VM *vm = u->vm;
   Value head = car(form);
   int64_t argc = form_len(form) - 1;
   if (argc < 0) cerr(u, pos, "improper call form");
-  if (argc > 250) cerr(u, pos, "too many arguments in call (%lld)", (long long)argc);
+  if (argc > SPILL_ARGS) { /* past the register window: (%apply f [args...]), evaluated in order */
+    Node *args[2];
+    args[0] = an(u, s, head, false);
+    Node *v = node(u, N_MKVEC, pos);
+    v->kids = arena_alloc(u->arena, ((size_t)argc + 1) * sizeof(Node *));
+    v->nkids = 0;
+    for (Value l = cdr(form); is_cons(l); l = cdr(l)) v->kids[v->nkids++] = an(u, s, car(l), false);
+    args[1] = v;
+    return call_helper(u, HELPER_APPLY, args, 2, pos);
+  }
   /* intrinsic? */
   if (is_sym(head) && !lookup(s, head) && vm->env == &vm->genv) {
     int32_t cell = env_lookup(vm, vm->env, head, false);

@@ -706,9 +706,49 @@ static void cg_try(FS *fs, Node *n, int dest, bool tail) {
   fs->freereg = save;
 }
 
+/* Literals of more than LITERAL_BATCH computed elements are built in
+ * batches, in source order: a vector is made whole (VECNEW) and each batch
+ * stored at its offset (VECFILL, the offset in the register below the
+ * batch); a map is made from its first batch and each later batch assoc'ed
+ * on (MAPADD).  The partial literal lives in its own register, never in
+ * dest, which an element may still read. */
+#define LITERAL_BATCH 64
+
+static void cg_build_batched(FS *fs, Node *n, int dest, OpCode op) {
+  int save = fs->freereg;
+  int acc = alloc_reg(fs);
+  const uint32_t step = LITERAL_BATCH; /* even: map pairs stay whole */
+  if (op == OP_MKVEC) {
+    int r = alloc_reg(fs);
+    cg_const(fs, small_int_val(n->nkids), r);
+    emit(fs, MK_ABC(OP_VECNEW, acc, r, 0));
+    fs->freereg = r;
+  } else {
+    emit(fs, MK_ABC(OP_MKMAP, acc, fs->freereg, 0));
+  }
+  for (uint32_t at = 0; at < n->nkids; at += step) {
+    uint32_t len = n->nkids - at < step ? n->nkids - at : step;
+    int base = fs->freereg;
+    if (op == OP_MKVEC) cg_const(fs, small_int_val(at), alloc_reg(fs));
+    for (uint32_t j = 0; j < len; j++) cg(fs, n->kids[at + j], alloc_reg(fs), false);
+    set_pos(fs, n);
+    if (op == OP_MKVEC)
+      emit(fs, MK_ABC(OP_VECFILL, acc, base, len));
+    else
+      emit(fs, MK_ABC(OP_MAPADD, acc, base, len / 2));
+    fs->freereg = base;
+  }
+  emit(fs, MK_ABC(OP_MOVE, dest, acc, 0));
+  fs->freereg = save;
+}
+
 static void cg_build(FS *fs, Node *n, int dest, OpCode op) {
   uint32_t count = op == OP_MKMAP ? n->nkids / 2 : n->nkids;
-  if (n->nkids > 200) gerr(fs, "literal too large (more than 200 computed elements)");
+  if (n->nkids > 200) {
+    if (op == OP_MKLIST) gerr(fs, "literal too large (more than 200 computed elements)"); /* analyze splits them */
+    cg_build_batched(fs, n, dest, op);
+    return;
+  }
   int save = fs->freereg;
   int base = fs->freereg;
   for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);

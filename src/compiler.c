@@ -365,6 +365,13 @@ static Value h_qq_vector(VM *vm, int argc, Value *argv) {
   return v;
 }
 
+/* A call of more arguments than fit in the register window (analyze.c,
+ * SPILL_ARGS): the arguments were evaluated in order into a vector, which
+ * stays on the VM stack (argv) while vm_call copies its items. */
+static Value h_apply_spilled(VM *vm, int argc, Value *argv) {
+  return vm_call(vm, argv[0], (int)vec_len(argv[1]), vec_items(argv[1]));
+}
+
 Value compile_gensym(VM *vm, const char *prefix) {
   char buf[300];
   snprintf(buf, sizeof buf, "%.250s__%llu", prefix, (unsigned long long)++vm->gensym_counter);
@@ -428,6 +435,9 @@ static const NativeDef helpers[] = {
      "type error)."},
     {"%qq-concat", h_qq_concat, 0, VARIADIC,
      "(%qq-concat seq...)\nInternal: appends the lists built by a quasiquote template."},
+    {"%apply", h_apply_spilled, 2, 2,
+     "(%apply f args)\nInternal: calls f with the elements of the vector args, for a call with more arguments than"
+     " fit in registers."},
     {"%qq-vector", h_qq_vector, 1, 1,
      "(%qq-vector lst)\nInternal: the vector of the elements of the list lst, for a quasiquoted vector."},
     {"%gensym", h_gensym, 0, 1,

@@ -23,6 +23,7 @@
   X(QQ_SPLICE, "%qq-splice", compiler)                       \
   X(QQ_CONCAT, "%qq-concat", compiler)                       \
   X(QQ_VECTOR, "%qq-vector", compiler)                       \
+  X(APPLY, "%apply", compiler)                               \
   X(GENSYM, "%gensym", compiler)                             \
   X(MAKE_PROMISE, "%make-promise", compiler)                 \
   X(FORCE, "%force", compiler)                               \

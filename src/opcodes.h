@@ -74,6 +74,10 @@
   X(MKVEC, ABC, L_NONE, "R[A] = [R[B] ... R[B+C-1]]")                        \
   X(MKLIST, ABC, L_NONE, "R[A] = (R[B] ... R[B+C-1])")                       \
   X(MKMAP, ABC, L_NONE, "R[A] = {R[B] R[B+1] ...} with C pairs")             \
+  /* literals past the register window, built in batches (Lua's SETLIST) */ \
+  X(VECNEW, ABC, L_NONE, "R[A] = vector of R[B] (a small int) nils")          \
+  X(VECFILL, ABC, L_NONE, "R[A][R[B]+j] = R[B+1+j] for j < C (fresh vector)") \
+  X(MAPADD, ABC, L_NONE, "R[A] = R[A] with the C pairs R[B] R[B+1] ...")      \
   X(DEOPT, ABC, L_NONE, "call the global an intrinsic was compiled from")    \
   /* ---- variants codegen derives from intrinsics (intrinsics.h): the deopt \
    * record names the builtin, the layout says where its arguments are ---- */ \

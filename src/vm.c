@@ -1042,6 +1042,31 @@ dispatch:
     GC_CHECK();
     DISPATCH();
   }
+  /* A literal of more elements than fit in registers (codegen's
+   * LITERAL_BATCH): VECNEW makes the whole vector, each VECFILL stores one
+   * batch of evaluated elements at an offset the compiler computed (in
+   * bounds by construction); the vector is in no one's hands until the
+   * literal is done, so storing into it is not a mutation anyone sees.  A
+   * map literal goes on with persistent assoc, as MKMAP does. */
+  CASE(VECNEW) {
+    RA = vec_new(vm, (size_t)small_int_of(RB));
+    GC_CHECK();
+    DISPATCH();
+  }
+  CASE(VECFILL) {
+    Value *src = &RB;
+    memcpy(vec_items(RA) + small_int_of(src[0]), src + 1, GET_C(i) * sizeof(Value));
+    DISPATCH();
+  }
+  CASE(MAPADD) {
+    SAVE_PC();
+    Value m = RA;
+    Value *kv = &RB;
+    for (uint32_t j = 0; j < GET_C(i); j++) m = map_assoc(vm, m, kv[2 * j], kv[2 * j + 1]);
+    RA = m;
+    GC_CHECK();
+    DISPATCH();
+  }
   CASE(DEOPT) {
     /* an intrinsic whose builtin was replaced: call the global (see DEOPT
      * CONTRACT above); the word keeps its operands, the record its shape */
