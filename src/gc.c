@@ -154,6 +154,11 @@ static bool within_grace(Heap *h, size_t size) {
   return h->grace && size <= cap && h->live + h->allocated <= cap - size;
 }
 
+size_t gc_room(VM *vm) {
+  Heap *h = &vm->heap;
+  return h->live + h->allocated < h->max_heap ? h->max_heap - (h->live + h->allocated) : 0;
+}
+
 bool gc_can_alloc(VM *vm, size_t size) { return gc_has_room(vm, size) || within_grace(&vm->heap, size); }
 
 void gc_check_room(VM *vm, size_t size) {

@@ -65,6 +65,10 @@ void *gc_alloc(struct VM *vm, ObjType type, size_t size);
  * out-of-memory error if not (for callers that must free C memory first). */
 bool gc_has_room(struct VM *vm, size_t size);
 void gc_check_room(struct VM *vm, size_t size);
+/* The bytes that can still be allocated before the limit (0 at or past it):
+ * a snapshot for work that cannot check the heap as it goes (a worker
+ * thread's shell output, src/lib/system.c). */
+size_t gc_room(struct VM *vm);
 /* gc_check_room would not raise (room, or the grace of an error being raised). */
 bool gc_can_alloc(struct VM *vm, size_t size);
 /* Raise the out-of-memory error for an allocation of size bytes (malloc failed). */

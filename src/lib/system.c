@@ -111,7 +111,17 @@ static Value n_elapsed(VM *vm, int argc, Value *argv) {
  * command dies with everything it started (§3.8: "shell process group
  * killed"); the reader polls in 100 ms slices to notice `cancelled`.
  * Synchronous, the child stays in our process group, so Ctrl-C at the
- * terminal reaches it as it does for any foreground command. */
+ * terminal reaches it as it does for any foreground command.
+ *
+ * The heap limit (gc.c, "THE HEAP LIMIT") covers the output too, without the
+ * worker touching the heap: n_shell copies the room left (max_heap minus
+ * live + allocated) into the job, and the reader never lets the two buffers
+ * together pass it.  Output that would is cut off: the worker stops reading,
+ * kills the child (its process group when it has one; else the child, and
+ * closing our pipe ends gives whatever it started SIGPIPE), reaps it and sets
+ * over_limit; finish then raises the catchable "out of memory" as any
+ * counted allocation would.  So `(shell "yes")` holds at most the room in C
+ * memory, and finish's copy into strings is itself counted. */
 
 typedef struct {
   char *data;
@@ -124,7 +134,10 @@ typedef struct {
   char **argv;      /* malloc'ed copies; argv[0] is the program */
   bool use_sh;      /* argv is {"sh", "-c", cmd} */
   int err;          /* errno of a failed spawn/pipe, 0 when it ran */
-  bool killed;      /* cancelled: the process group was killed */
+  bool killed;      /* cancelled or over the limit: the child was killed */
+  size_t room;      /* bytes of output allowed: the heap's room at the start */
+  bool over_limit;  /* the output would have passed room: cut off, child killed */
+  size_t wanted;    /* over_limit: the bytes the output would have needed */
   int64_t exit_code;
   OutBuf out[2];    /* stdout, stderr */
 } ShellJob;
@@ -224,10 +237,24 @@ static void shell_run(OffloadJob *j) {
       if (!pf[k].revents) continue;
       int i = which[k];
       ssize_t r = read(fds[i], chunk, sizeof chunk);
-      if (r > 0)
+      if (r > 0) {
+        size_t held = sj->out[0].len + sj->out[1].len;
+        if ((size_t)r > sj->room || held > sj->room - (size_t)r) {
+          sj->over_limit = true;
+          sj->wanted = held + (size_t)r;
+          break;
+        }
         outbuf_add(&sj->out[i], chunk, (size_t)r);
-      else if (r == 0 || (errno != EINTR && errno != EAGAIN))
+      } else if (r == 0 || (errno != EINTR && errno != EAGAIN))
         close_fd(&fds[i]);
+    }
+    if (sj->over_limit) {
+      /* the rest of the output is not wanted: the child dies now (it may
+       * never end on its own, like `yes`), and what it started gets SIGPIPE
+       * from the closed pipes */
+      if (!sj->killed) kill(own_group ? -pid : pid, SIGKILL);
+      sj->killed = true;
+      break;
     }
   }
   close_fd(&fds[0]);
@@ -243,6 +270,9 @@ static Value shell_finish(VM *vm, OffloadJob *j) {
   ShellJob *sj = (ShellJob *)j;
   if (sj->err) err_io(vm, "shell: %s (os error %d)", strerror(sj->err), sj->err);
   if (sj->out[0].failed || sj->out[1].failed) err_eval(vm, "out of memory: shell: the command's output");
+  /* the same error as a counted allocation of the output would raise (with
+   * its grace, so the handler can allocate) */
+  if (sj->over_limit) gc_oom(vm, sj->wanted);
   Value strs[2];
   for (int i = 0; i < 2; i++) {
     StrBuf s;
@@ -289,6 +319,9 @@ static Value n_shell(VM *vm, int argc, Value *argv) {
       err_eval(vm, "out of memory");
     }
   }
+  /* the room at the start: the worker may not read the heap's counters
+   * (another thread changes them), so it gets a copy */
+  sj->room = gc_room(vm);
   sj->base.run = shell_run;
   sj->base.finish = shell_finish;
   sj->base.destroy = shell_destroy;
@@ -487,7 +520,8 @@ static const NativeDef defs[] = {
     {"shell", n_shell, 1, VARIADIC,
      "(shell cmd) or (shell program arg...)\nRuns the string cmd with /bin/sh -c, or program with the string args "
      "directly (found on PATH), with an empty stdin; waits and returns {:exit-code N :stdout \"...\" :stderr \"...\"}"
-     " (:exit-code -1 when killed by a signal)."},
+     " (:exit-code -1 when killed by a signal). Output that would pass the heap limit kills the command and raises"
+     " \"out of memory\"."},
     {"sys/cwd", n_cwd, 0, 0,
      "(sys/cwd)\nReturns the absolute path of the current directory."},
     {"sys/platform", n_platform, 0, 0,

@@ -62,4 +62,29 @@ check fail-loops "10000
 (println (count-fails (lambda () (read "(1 2 (3 \"abc"))))
 (println (count-fails (lambda () (format "~a" dl))))' 150000
 
+# shell's output buffers (filled on a worker thread, which may not touch the
+# heap) are held to the room left at the start: an endless output is cut off,
+# the command killed, and the catchable error raised, synchronously and in a
+# task, alone and with a pipeline whose writer is a grandchild; afterwards no
+# `yes` is left and shell still works.
+check shell-output "oom
+caught
+oom
+oom
+oom
+oom
+quick
+0
+ok" '(define (oom? thunk) (try (begin (thunk) "no error") (catch e (if (string/contains? (:message e) "out of memory") "oom" (:message e)))))
+(define t0 (time-ms))
+(println (try (shell "yes sema-rel-oom") (catch e (if (string/starts-with? (:message e) "out of memory") "oom" (:message e)))))
+(println "caught")
+(println (oom? (lambda () (shell "yes sema-rel-oom | cat"))))
+(println (oom? (lambda () (shell "cat" "/dev/zero"))))
+(println (oom? (lambda () (await (async (shell "yes sema-rel-oom"))))))
+(println (oom? (lambda () (await (async (shell "yes sema-rel-oom | cat; echo never"))))))
+(println (if (< (- (time-ms) t0) 20000) "quick" (str "slow: " (- (time-ms) t0) " ms")))
+(println (string/trim (:stdout (shell "sleep 0.2; ps -eo args | grep -c \"^yes sema-rel-oom\"; true"))))
+(println (string/trim (:stdout (shell "echo ok"))))' 200000
+
 [ $fail -eq 0 ]
