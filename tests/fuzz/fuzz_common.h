@@ -6,7 +6,9 @@
 #define SEMA_FUZZ_COMMON_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include "../../src/boot.h"
@@ -44,6 +46,44 @@ static VM *fuzz_vm_new(void) {
   for (const char *const *n = fuzz_blocked; *n; n++)
     if (env_get(vm, *n) != UNBOUND_VAL) env_define(vm, *n, obj_native(vm, *n, fuzz_disabled, 0, -1));
   return vm;
+}
+
+/* SEMA_FUZZ_FRESH_VM=1: the targets that keep one VM across inputs (for
+ * speed: booting the prelude costs more than most inputs) make a fresh one
+ * per input instead and free it at the end.  libFuzzer's per-input leak
+ * check (-detect_leaks=1) runs only while an input ends with as many frees
+ * as mallocs; a kept VM's heap grows across inputs (pages, interned
+ * symbols, tables), so after 1000 inputs that look like leaks but are not,
+ * libFuzzer prints "disabled leak detection after every mutation" and only
+ * the exit-time check is left.  With a VM per input, everything an input
+ * allocates is freed by the end of it, and what is left is a leak of that
+ * input.  tools/fuzz.sh leakpass runs the targets this way. */
+static bool fuzz_fresh_vm(void) {
+  static int fresh = -1;
+  if (fresh < 0) {
+    const char *e = getenv("SEMA_FUZZ_FRESH_VM");
+    fresh = e && strcmp(e, "1") == 0;
+  }
+  return fresh;
+}
+
+/* The VM for this input: *vm, made on first use (or after fuzz_vm_end freed it). */
+static VM *fuzz_vm_begin(VM **vm) {
+  if (!*vm) *vm = fuzz_vm_new();
+  return *vm;
+}
+
+/* The end of an input: with SEMA_FUZZ_FRESH_VM=1 the VM is freed (the next
+ * input makes a new one); otherwise it is kept, and collected here since
+ * allocation alone never collects. */
+static void fuzz_vm_end(VM **vm) {
+  if (!*vm) return;
+  if (fuzz_fresh_vm()) {
+    vm_free(*vm);
+    *vm = NULL;
+  } else {
+    vm_safepoint(*vm);
+  }
 }
 
 static void fuzz_on_alarm(int sig) {

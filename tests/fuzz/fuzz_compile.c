@@ -18,13 +18,13 @@ static void compile_input(VM *v, void *ud) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (!vm) vm = fuzz_vm_new();
+  fuzz_vm_begin(&vm);
   Input in = {data, size};
   uint32_t roots = vm_roots_mark(vm);
   fuzz_budget(200);
   vm_protect(vm, compile_input, &in);
   fuzz_budget(0);
   vm_roots_reset(vm, roots);
-  vm_safepoint(vm);
+  fuzz_vm_end(&vm);
   return 0;
 }

@@ -34,7 +34,7 @@ static void fail(const char *what, const char *a, size_t alen, const char *b, si
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (!vm) vm = fuzz_vm_new();
+  fuzz_vm_begin(&vm);
   unsigned h = 0;
   for (size_t i = 0; i < size; i++) h = h * 31 + data[i];
   static const size_t widths[] = {80, 40, 12, 0};
@@ -58,6 +58,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fail(err.msg, src, size, "(the reader accepts this input)", 32);
   }
   sb_free(&out);
-  vm_safepoint(vm);
+  fuzz_vm_end(&vm);
   return 0;
 }

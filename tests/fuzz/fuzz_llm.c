@@ -108,8 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     vm_free(vm);
     vm = NULL;
   }
-  if (!vm) vm = fuzz_vm_new();
   if (size < 2) return 0;
+  fuzz_vm_begin(&vm);
   LlmKind kind = (LlmKind)(data[0] & 3); /* LK_OPENAI .. LK_OLLAMA */
   int what = (data[0] >> 2) % 3;
   size_t piece = data[1];
@@ -135,6 +135,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     vm_protect(vm, others, &r);
   }
   vm_roots_reset(vm, mark);
-  vm_safepoint(vm); /* allocation alone never collects */
+  fuzz_vm_end(&vm);
   return 0;
 }

@@ -22,11 +22,11 @@ static void read_input(VM *v, void *ud) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (!vm) vm = fuzz_vm_new();
+  fuzz_vm_begin(&vm);
   Input in = {data, size};
   uint32_t roots = vm_roots_mark(vm);
   vm_protect(vm, read_input, &in);
   vm_roots_reset(vm, roots);
-  vm_safepoint(vm);
+  fuzz_vm_end(&vm);
   return 0;
 }
