@@ -24,6 +24,7 @@ typedef struct FreeSlot {
 
 typedef struct Page Page;
 typedef struct LargeObj LargeObj;
+typedef struct Arena Arena;
 
 /* A cleanup registered for unwinding (gc_defer, gc_tmp_alloc): run when an
  * error unwinds past the handler that was innermost when it was registered.
@@ -38,6 +39,8 @@ typedef struct Heap {
   FreeSlot *free[GC_NCLASSES];
   Page *pages[GC_NCLASSES];
   LargeObj *large;
+  Page *page_pool;      /* empty pages of huge-page arenas, reused first */
+  Arena *arenas;        /* every arena mapped (unmapped by gc_heap_free) */
   size_t allocated;   /* bytes allocated since the last collection */
   size_t threshold;   /* collect when allocated exceeds this */
   size_t live;        /* bytes live after the last collection */
@@ -75,6 +78,11 @@ bool gc_can_alloc(struct VM *vm, size_t size);
 NORETURN void gc_oom(struct VM *vm, size_t size);
 /* Set the heap limit (--max-heap). */
 void gc_set_limit(struct VM *vm, size_t max_heap);
+/* Raw memory for big C blocks (hash-map tables): at least 1 MiB is its own
+ * mapping backed by transparent huge pages, less is malloc'd.  Not counted:
+ * callers charge it (gc_ext_charge).  gc_big_free takes the size allocated. */
+void *gc_big_alloc(size_t bytes);
+void gc_big_free(void *p, size_t bytes);
 
 /* ---- C-side memory (the allocation discipline) ----
  * Every buffer C code grows for the VM's thread (string buffers, readers,

@@ -235,7 +235,7 @@ static const HSlot *tbl_find(const HMap *s, uint64_t hash, Value k) {
 static HSlot *tbl_new_slots(VM *vm, uint32_t cap) {
   size_t bytes = (size_t)cap * sizeof(HSlot);
   gc_ext_charge(vm, bytes);
-  HSlot *sl = malloc(bytes);
+  HSlot *sl = gc_big_alloc(bytes);
   if (!sl) {
     gc_ext_release(&vm->heap, bytes);
     gc_oom(vm, bytes);
@@ -245,7 +245,7 @@ static HSlot *tbl_new_slots(VM *vm, uint32_t cap) {
 }
 
 static void tbl_free_slots(Heap *h, HSlot *sl, uint32_t cap) {
-  free(sl);
+  gc_big_free(sl, (size_t)cap * sizeof(HSlot));
   if (sl) gc_ext_release(h, (size_t)cap * sizeof(HSlot));
 }
 

@@ -134,6 +134,19 @@ bool map_get(Value m, Value k, Value *out) {
     kv = nd->kv;
     n = mn_count(nd);
   }
+  /* A keyword or symbol equals only itself (interned), so a node's at most
+   * MNODE_MAX keys can be scanned for identity instead of ordered by name:
+   * records keyed by keywords are the common case, and a binary search
+   * there paid three order comparisons (sym_compare through the symbol
+   * table) per lookup. */
+  if (is_kw(k) || is_sym(k)) {
+    for (uint32_t i = 0; i < n; i++)
+      if (kv[2 * i] == k) {
+        if (out) *out = kv[2 * i + 1];
+        return true;
+      }
+    return false;
+  }
   bool found;
   uint32_t i = search(kv, n, k, &found);
   if (found && out) *out = kv[2 * i + 1];

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "boot.h"
 #include "compiler.h"
 #include "state.h"
@@ -147,6 +148,61 @@ static void test_gc_keeps_roots_frees_garbage(void **state) {
   assert_true(vm->heap.live <= live0 + 4096);
 }
 
+/* Past 8 MiB the collector takes pages from huge-page arenas (gc.c,
+ * page_new): live data spread over several arenas must survive collections,
+ * and the pages of dead data go back to the pool and are reused before a new
+ * arena is mapped. */
+static size_t count_arenas(void) {
+  size_t n = 0;
+  for (Arena *a = vm->heap.arenas; a; a = *(Arena **)a) n++;
+  return n;
+}
+
+static void test_gc_arena_pages(void **state) {
+  (void)state;
+  Value keep = EMPTY_VAL;
+  vm_push_root(vm, EMPTY_VAL);
+  for (int i = 0; i < 1000000; i++) { /* 24 MB of cons cells */
+    keep = list_cons(vm, small_int_val(i), keep);
+    if (i % 100000 == 0) {
+      vm->roots[vm->nroots - 1] = keep;
+      gc_collect(vm);
+    }
+  }
+  vm->roots[vm->nroots - 1] = keep;
+  gc_collect(vm);
+  size_t arenas = count_arenas();
+  assert_true(arenas >= 4);
+  int64_t sum = 0, n = 0;
+  for (Value l = keep; is_cons(l); l = cdr(l)) sum += small_int_of(car(l)), n++;
+  assert_int_equal(n, 1000000);
+  assert_int_equal(sum, (int64_t)999999 * 1000000 / 2);
+  /* drop it: the empty arena pages return to the pool... */
+  vm->roots[vm->nroots - 1] = EMPTY_VAL;
+  gc_collect(vm);
+  assert_non_null(vm->heap.page_pool);
+  /* ...and the same amount allocated again fits in the arenas already mapped */
+  keep = EMPTY_VAL;
+  for (int i = 0; i < 1000000; i++) {
+    keep = list_cons(vm, small_int_val(i), keep);
+    if (i % 100000 == 0) {
+      vm->roots[vm->nroots - 1] = keep;
+      gc_collect(vm);
+    }
+  }
+  vm->roots[vm->nroots - 1] = keep;
+  gc_collect(vm);
+  assert_true(count_arenas() <= arenas + 1);
+  assert_int_equal(list_length(keep), 1000000);
+  vm_pop_roots(vm, 1);
+  gc_collect(vm);
+  /* a hash-map table past 1 MiB is its own mapping (gc_big_alloc) */
+  const char *src = "(let ((m (foldl (fn (m i) (assoc m i (* i 2))) (hashmap/new) (range 300000))))"
+                    "  (+ (count m) (get m 299999) (get m 7)))";
+  Value v = compile_eval_string(vm, src, strlen(src), NULL);
+  assert_int_equal(small_int_of(v), 300000 + 599998 + 14);
+}
+
 static void test_eval_string(void **state) {
   (void)state;
   Value v = compile_eval_string(vm, "(define (sq x) (* x x)) (sq 12)", 31, NULL);
@@ -168,6 +224,7 @@ int main(void) {
       cmocka_unit_test(test_reader_printer_roundtrip),
       cmocka_unit_test(test_reader_positions),
       cmocka_unit_test(test_gc_keeps_roots_frees_garbage),
+      cmocka_unit_test(test_gc_arena_pages),
       cmocka_unit_test(test_eval_string),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
