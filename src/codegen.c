@@ -317,6 +317,12 @@ static void cg_andor(FS *fs, Node *n, int dest, bool tail) {
   if (tail) emit(fs, MK_ABC(OP_RETURN, dest, 0, 0));
 }
 
+/* The updates that may consume their map, and their in-place forms. */
+static bool is_update_op(OpCode op) { return op == OP_ASSOC || op == OP_DISSOC || op == OP_MAPUPDATE; }
+static OpCode owned_op(OpCode op) {
+  return op == OP_ASSOC ? OP_ASSOC_OWNED : op == OP_DISSOC ? OP_DISSOC_OWNED : OP_MAPUPDATE_OWNED;
+}
+
 static void cg_prim(FS *fs, Node *n, int dest) {
   int save = fs->freereg;
   OpCode op = n->op;
@@ -325,11 +331,11 @@ static void cg_prim(FS *fs, Node *n, int dest) {
   /* the operand shape comes from the row's layout (intrinsics.h): one or
    * two registers, or consecutive registers from B (C = their count) */
   int layout = opcode_layouts[op];
-  if (layout == L_ARGS || layout == L_B3) {
+  if (layout == L_ARGS || layout == L_B3 || layout == L_B2) {
     int base = fs->freereg;
     for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
-    if (op == OP_ASSOC && n->owner) {
-      op = OP_ASSOC_OWNED;
+    if (n->owner) { /* a consuming update (see "owned updates" below): the token goes in C */
+      op = owned_op(op);
       pc = emit(fs, MK_ABC(op, dest, base, n->owner));
     } else {
       pc = emit(fs, MK_ABC(op, dest, base, n->nkids));
@@ -406,10 +412,11 @@ static int cg_parallel(FS *fs, Node *n, Var **targets, uint32_t ntargets) {
  *     replaces any such builtin, env.c turns every owned assoc back into a
  *     persistent one, since the replacement might keep the map),
  *   - returned in tail position (the loop or function ends with it),
- *   - passed to the next iteration unchanged or as the first argument of an
- *     assoc in that argument position, with no later argument mentioning it,
- *     or, for a function, consumed by an assoc in tail position.
- * It must not be captured or assigned.  Such an assoc may then update the
+ *   - passed to the next iteration unchanged or as the first argument of a
+ *     consuming update -- (assoc acc k v), (dissoc acc k), (map/update acc k
+ *     f) -- in that argument position, with no later argument mentioning it,
+ *     or, for a function, consumed by such an update in tail position.
+ * It must not be captured or assigned.  Such an update may then change the
  * map in place when the map carries this loop's (or call's) owner token. */
 
 static bool mentions(Node *n, Var *v);
@@ -448,12 +455,19 @@ static bool lin_list(Node **kids, uint32_t n, bool tail_last, Linear *l) {
   return true;
 }
 
-static bool lin_assoc(Node *n, Linear *l) {
-  if (!lin(n->kids[1], false, l) || !lin(n->kids[2], false, l)) return false;
+/* (assoc acc k v), (dissoc acc k) or (map/update acc k f): the other
+ * operands are evaluated before the update and may only read acc.  The f of
+ * map/update runs in the middle of the update but receives only the old
+ * value, and it cannot reach acc: acc is not captured, and an operand that
+ * passed acc on (a closure over it, a list holding it) is rejected here. */
+static bool lin_update(Node *n, Linear *l) {
+  if (!lin_list(n->kids + 1, n->nkids - 1, false, l)) return false;
   if (l->mark) n->owner = l->token;
   l->found++;
   return true;
 }
+
+static bool is_update_of(Node *n, Linear *l) { return n->kind == N_PRIM && is_update_op(n->op) && is_acc(n->kids[0], l); }
 
 static bool lin(Node *n, bool tail, Linear *l) {
   if (!mentions(n, l->acc)) return true;
@@ -462,7 +476,7 @@ static bool lin(Node *n, bool tail, Linear *l) {
   case N_PRIM:
     if ((n->op == OP_GET || n->op == OP_GET3 || n->op == OP_CONTAINS || n->op == OP_LENGTH) && is_acc(n->kids[0], l))
       return lin_list(n->kids + 1, n->nkids - 1, false, l);
-    if (n->op == OP_ASSOC && !l->loop && tail && is_acc(n->kids[0], l)) return lin_assoc(n, l);
+    if (!l->loop && tail && is_update_of(n, l)) return lin_update(n, l);
     /* any other intrinsic: the accumulator may only be read below it (a
      * direct operand is rejected by the N_LOCAL case) */
     return lin_list(n->kids, n->nkids, false, l);
@@ -474,7 +488,7 @@ static bool lin(Node *n, bool tail, Linear *l) {
           if (mentions(k, l->acc)) return false;
         } else if (i == l->idx) {
           if (is_acc(k, l)) continue;
-          if (!(k->kind == N_PRIM && k->op == OP_ASSOC && is_acc(k->kids[0], l) && lin_assoc(k, l))) return false;
+          if (!(is_update_of(k, l) && lin_update(k, l))) return false;
         } else if (!lin(k, false, l)) {
           return false;
         }
