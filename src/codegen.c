@@ -461,13 +461,23 @@ static bool lin_list(Node **kids, uint32_t n, bool tail_last, Linear *l) {
  * value, and it cannot reach acc: acc is not captured, and an operand that
  * passed acc on (a closure over it, a list holding it) is rejected here. */
 static bool lin_update(Node *n, Linear *l) {
-  if (!lin_list(n->kids + 1, n->nkids - 1, false, l)) return false;
+  if (is_acc(n->kids[0], l)) {
+    if (!lin_list(n->kids + 1, n->nkids - 1, false, l)) return false;
+  } else {
+    /* a chain, (dissoc (assoc acc k v) k2): the inner update's result is
+     * consumed at once; the outer operands run after the inner update, so
+     * they must not mention acc (they would see the updated map) */
+    if (!lin_update(n->kids[0], l) || mentions_list(n->kids + 1, n->nkids - 1, l->acc)) return false;
+  }
   if (l->mark) n->owner = l->token;
   l->found++;
   return true;
 }
 
-static bool is_update_of(Node *n, Linear *l) { return n->kind == N_PRIM && is_update_op(n->op) && is_acc(n->kids[0], l); }
+/* acc consumed by an update, or by a chain of updates (see lin_update) */
+static bool is_update_of(Node *n, Linear *l) {
+  return n->kind == N_PRIM && is_update_op(n->op) && (is_acc(n->kids[0], l) || is_update_of(n->kids[0], l));
+}
 
 static bool lin(Node *n, bool tail, Linear *l) {
   if (!mentions(n, l->acc)) return true;
@@ -512,6 +522,35 @@ static bool find_owned_updates(Node *body, Var *acc, Node *loop, uint32_t idx, i
   if (!lin(body, true, &l) || l.found == 0) return false;
   l.mark = true;
   lin(body, true, &l);
+  return true;
+}
+
+/* A do-loop variable under the same rules: the test and the body commands
+ * may only read it, the result may return it, and its own step may consume
+ * it.  The steps are computed in order before any is assigned, so the steps
+ * before its own may read it (they see the old map) and the later ones must
+ * not mention it (they would see the updated one). */
+static bool do_steps_linear(Node *n, uint32_t idx, Linear *l) {
+  for (uint32_t j = 0; j < n->nvars; j++) {
+    Node *s = n->steps[j];
+    if (!s) continue;
+    if (j < idx && !lin(s, false, l)) return false;
+    if (j > idx && mentions(s, l->acc)) return false;
+    if (j == idx && !is_acc(s, l) && !(is_update_of(s, l) && lin_update(s, l))) return false;
+  }
+  return true;
+}
+
+static bool find_owned_do(Node *n, uint32_t idx, int32_t token) {
+  Var *acc = n->vars[idx];
+  if (acc->captured || acc->boxed || acc->assigned) return false;
+  Linear l = {acc, n, idx, token, false, 0};
+  for (int pass = 0; pass < 2; pass++) {
+    l.mark = pass == 1;
+    if (!lin(n->a, false, &l) || !lin(n->c, false, &l) || !do_steps_linear(n, idx, &l) || !lin(n->b, true, &l))
+      return false;
+    if (l.found == 0) return false;
+  }
   return true;
 }
 
@@ -677,6 +716,14 @@ static void cg_do(FS *fs, Node *n, int dest, bool tail) {
   int base = fs->freereg;
   for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
   for (uint32_t i = 0; i < n->nvars; i++) bind_var(fs, n->vars[i], base + (int)i);
+  int token = -1; /* one owner token for this loop activation, if a variable qualifies */
+  for (uint32_t i = 0; i < n->nvars; i++) {
+    if (token < 0) token = fs->freereg;
+    if (find_owned_do(n, i, token) && token == fs->freereg) {
+      alloc_reg(fs);
+      emit(fs, MK_ABC(OP_NEWTOKEN, token, 0, 0));
+    }
+  }
   int top = (int)fs->ncode;
   int jexit = cg_test(fs, n->a, true);
   {
