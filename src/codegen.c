@@ -443,6 +443,8 @@ typedef struct {
   int32_t token; /* what owned assoc nodes get: register or 255 */
   bool mark;     /* second pass: tag the assoc nodes */
   int found;
+  bool consume;  /* an update of acc in tail position consumes it: a function's body, the
+                    loop's own argument or step expression (as (if c (assoc acc k v) acc)) */
 } Linear;
 
 static bool is_acc(Node *n, Linear *l) { return n->kind == N_LOCAL && n->var == l->acc; }
@@ -486,7 +488,7 @@ static bool lin(Node *n, bool tail, Linear *l) {
   case N_PRIM:
     if ((n->op == OP_GET || n->op == OP_GET3 || n->op == OP_CONTAINS || n->op == OP_LENGTH) && is_acc(n->kids[0], l))
       return lin_list(n->kids + 1, n->nkids - 1, false, l);
-    if (!l->loop && tail && is_update_of(n, l)) return lin_update(n, l);
+    if (l->consume && tail && is_update_of(n, l)) return lin_update(n, l);
     /* any other intrinsic: the accumulator may only be read below it (a
      * direct operand is rejected by the N_LOCAL case) */
     return lin_list(n->kids, n->nkids, false, l);
@@ -497,8 +499,10 @@ static bool lin(Node *n, bool tail, Linear *l) {
         if (i > l->idx) {
           if (mentions(k, l->acc)) return false;
         } else if (i == l->idx) {
-          if (is_acc(k, l)) continue;
-          if (!(is_update_of(k, l) && lin_update(k, l))) return false;
+          l->consume = true;
+          bool ok = lin(k, true, l);
+          l->consume = false;
+          if (!ok) return false;
         } else if (!lin(k, false, l)) {
           return false;
         }
@@ -518,7 +522,7 @@ static bool lin(Node *n, bool tail, Linear *l) {
 /* Tag the assoc nodes that may update acc in place; true if there are any. */
 static bool find_owned_updates(Node *body, Var *acc, Node *loop, uint32_t idx, int32_t token) {
   if (acc->captured || acc->boxed || acc->assigned) return false;
-  Linear l = {acc, loop, idx, token, false, 0};
+  Linear l = {acc, loop, idx, token, false, 0, loop == NULL};
   if (!lin(body, true, &l) || l.found == 0) return false;
   l.mark = true;
   lin(body, true, &l);
@@ -536,7 +540,12 @@ static bool do_steps_linear(Node *n, uint32_t idx, Linear *l) {
     if (!s) continue;
     if (j < idx && !lin(s, false, l)) return false;
     if (j > idx && mentions(s, l->acc)) return false;
-    if (j == idx && !is_acc(s, l) && !(is_update_of(s, l) && lin_update(s, l))) return false;
+    if (j == idx) {
+      l->consume = true;
+      bool ok = lin(s, true, l);
+      l->consume = false;
+      if (!ok) return false;
+    }
   }
   return true;
 }
@@ -544,7 +553,7 @@ static bool do_steps_linear(Node *n, uint32_t idx, Linear *l) {
 static bool find_owned_do(Node *n, uint32_t idx, int32_t token) {
   Var *acc = n->vars[idx];
   if (acc->captured || acc->boxed || acc->assigned) return false;
-  Linear l = {acc, n, idx, token, false, 0};
+  Linear l = {acc, n, idx, token, false, 0, false};
   for (int pass = 0; pass < 2; pass++) {
     l.mark = pass == 1;
     if (!lin(n->a, false, &l) || !lin(n->c, false, &l) || !do_steps_linear(n, idx, &l) || !lin(n->b, true, &l))
