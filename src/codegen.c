@@ -317,6 +317,12 @@ static void cg_andor(FS *fs, Node *n, int dest, bool tail) {
   if (tail) emit(fs, MK_ABC(OP_RETURN, dest, 0, 0));
 }
 
+/* The updates that may consume their map, and their in-place forms. */
+static bool is_update_op(OpCode op) { return op == OP_ASSOC || op == OP_DISSOC || op == OP_MAPUPDATE; }
+static OpCode owned_op(OpCode op) {
+  return op == OP_ASSOC ? OP_ASSOC_OWNED : op == OP_DISSOC ? OP_DISSOC_OWNED : OP_MAPUPDATE_OWNED;
+}
+
 static void cg_prim(FS *fs, Node *n, int dest) {
   int save = fs->freereg;
   OpCode op = n->op;
@@ -325,11 +331,11 @@ static void cg_prim(FS *fs, Node *n, int dest) {
   /* the operand shape comes from the row's layout (intrinsics.h): one or
    * two registers, or consecutive registers from B (C = their count) */
   int layout = opcode_layouts[op];
-  if (layout == L_ARGS || layout == L_B3) {
+  if (layout == L_ARGS || layout == L_B3 || layout == L_B2) {
     int base = fs->freereg;
     for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
-    if (op == OP_ASSOC && n->owner) {
-      op = OP_ASSOC_OWNED;
+    if (n->owner) { /* a consuming update (see "owned updates" below): the token goes in C */
+      op = owned_op(op);
       pc = emit(fs, MK_ABC(op, dest, base, n->owner));
     } else {
       pc = emit(fs, MK_ABC(op, dest, base, n->nkids));
@@ -406,10 +412,11 @@ static int cg_parallel(FS *fs, Node *n, Var **targets, uint32_t ntargets) {
  *     replaces any such builtin, env.c turns every owned assoc back into a
  *     persistent one, since the replacement might keep the map),
  *   - returned in tail position (the loop or function ends with it),
- *   - passed to the next iteration unchanged or as the first argument of an
- *     assoc in that argument position, with no later argument mentioning it,
- *     or, for a function, consumed by an assoc in tail position.
- * It must not be captured or assigned.  Such an assoc may then update the
+ *   - passed to the next iteration unchanged or as the first argument of a
+ *     consuming update -- (assoc acc k v), (dissoc acc k), (map/update acc k
+ *     f) -- in that argument position, with no later argument mentioning it,
+ *     or, for a function, consumed by such an update in tail position.
+ * It must not be captured or assigned.  Such an update may then change the
  * map in place when the map carries this loop's (or call's) owner token. */
 
 static bool mentions(Node *n, Var *v);
@@ -436,6 +443,8 @@ typedef struct {
   int32_t token; /* what owned assoc nodes get: register or 255 */
   bool mark;     /* second pass: tag the assoc nodes */
   int found;
+  bool consume;  /* an update of acc in tail position consumes it: a function's body, the
+                    loop's own argument or step expression (as (if c (assoc acc k v) acc)) */
 } Linear;
 
 static bool is_acc(Node *n, Linear *l) { return n->kind == N_LOCAL && n->var == l->acc; }
@@ -448,11 +457,28 @@ static bool lin_list(Node **kids, uint32_t n, bool tail_last, Linear *l) {
   return true;
 }
 
-static bool lin_assoc(Node *n, Linear *l) {
-  if (!lin(n->kids[1], false, l) || !lin(n->kids[2], false, l)) return false;
+/* (assoc acc k v), (dissoc acc k) or (map/update acc k f): the other
+ * operands are evaluated before the update and may only read acc.  The f of
+ * map/update runs in the middle of the update but receives only the old
+ * value, and it cannot reach acc: acc is not captured, and an operand that
+ * passed acc on (a closure over it, a list holding it) is rejected here. */
+static bool lin_update(Node *n, Linear *l) {
+  if (is_acc(n->kids[0], l)) {
+    if (!lin_list(n->kids + 1, n->nkids - 1, false, l)) return false;
+  } else {
+    /* a chain, (dissoc (assoc acc k v) k2): the inner update's result is
+     * consumed at once; the outer operands run after the inner update, so
+     * they must not mention acc (they would see the updated map) */
+    if (!lin_update(n->kids[0], l) || mentions_list(n->kids + 1, n->nkids - 1, l->acc)) return false;
+  }
   if (l->mark) n->owner = l->token;
   l->found++;
   return true;
+}
+
+/* acc consumed by an update, or by a chain of updates (see lin_update) */
+static bool is_update_of(Node *n, Linear *l) {
+  return n->kind == N_PRIM && is_update_op(n->op) && (is_acc(n->kids[0], l) || is_update_of(n->kids[0], l));
 }
 
 static bool lin(Node *n, bool tail, Linear *l) {
@@ -462,7 +488,7 @@ static bool lin(Node *n, bool tail, Linear *l) {
   case N_PRIM:
     if ((n->op == OP_GET || n->op == OP_GET3 || n->op == OP_CONTAINS || n->op == OP_LENGTH) && is_acc(n->kids[0], l))
       return lin_list(n->kids + 1, n->nkids - 1, false, l);
-    if (n->op == OP_ASSOC && !l->loop && tail && is_acc(n->kids[0], l)) return lin_assoc(n, l);
+    if (l->consume && tail && is_update_of(n, l)) return lin_update(n, l);
     /* any other intrinsic: the accumulator may only be read below it (a
      * direct operand is rejected by the N_LOCAL case) */
     return lin_list(n->kids, n->nkids, false, l);
@@ -473,8 +499,10 @@ static bool lin(Node *n, bool tail, Linear *l) {
         if (i > l->idx) {
           if (mentions(k, l->acc)) return false;
         } else if (i == l->idx) {
-          if (is_acc(k, l)) continue;
-          if (!(k->kind == N_PRIM && k->op == OP_ASSOC && is_acc(k->kids[0], l) && lin_assoc(k, l))) return false;
+          l->consume = true;
+          bool ok = lin(k, true, l);
+          l->consume = false;
+          if (!ok) return false;
         } else if (!lin(k, false, l)) {
           return false;
         }
@@ -494,10 +522,44 @@ static bool lin(Node *n, bool tail, Linear *l) {
 /* Tag the assoc nodes that may update acc in place; true if there are any. */
 static bool find_owned_updates(Node *body, Var *acc, Node *loop, uint32_t idx, int32_t token) {
   if (acc->captured || acc->boxed || acc->assigned) return false;
-  Linear l = {acc, loop, idx, token, false, 0};
+  Linear l = {acc, loop, idx, token, false, 0, loop == NULL};
   if (!lin(body, true, &l) || l.found == 0) return false;
   l.mark = true;
   lin(body, true, &l);
+  return true;
+}
+
+/* A do-loop variable under the same rules: the test and the body commands
+ * may only read it, the result may return it, and its own step may consume
+ * it.  The steps are computed in order before any is assigned, so the steps
+ * before its own may read it (they see the old map) and the later ones must
+ * not mention it (they would see the updated one). */
+static bool do_steps_linear(Node *n, uint32_t idx, Linear *l) {
+  for (uint32_t j = 0; j < n->nvars; j++) {
+    Node *s = n->steps[j];
+    if (!s) continue;
+    if (j < idx && !lin(s, false, l)) return false;
+    if (j > idx && mentions(s, l->acc)) return false;
+    if (j == idx) {
+      l->consume = true;
+      bool ok = lin(s, true, l);
+      l->consume = false;
+      if (!ok) return false;
+    }
+  }
+  return true;
+}
+
+static bool find_owned_do(Node *n, uint32_t idx, int32_t token) {
+  Var *acc = n->vars[idx];
+  if (acc->captured || acc->boxed || acc->assigned) return false;
+  Linear l = {acc, n, idx, token, false, 0, false};
+  for (int pass = 0; pass < 2; pass++) {
+    l.mark = pass == 1;
+    if (!lin(n->a, false, &l) || !lin(n->c, false, &l) || !do_steps_linear(n, idx, &l) || !lin(n->b, true, &l))
+      return false;
+    if (l.found == 0) return false;
+  }
   return true;
 }
 
@@ -663,6 +725,14 @@ static void cg_do(FS *fs, Node *n, int dest, bool tail) {
   int base = fs->freereg;
   for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
   for (uint32_t i = 0; i < n->nvars; i++) bind_var(fs, n->vars[i], base + (int)i);
+  int token = -1; /* one owner token for this loop activation, if a variable qualifies */
+  for (uint32_t i = 0; i < n->nvars; i++) {
+    if (token < 0) token = fs->freereg;
+    if (find_owned_do(n, i, token) && token == fs->freereg) {
+      alloc_reg(fs);
+      emit(fs, MK_ABC(OP_NEWTOKEN, token, 0, 0));
+    }
+  }
   int top = (int)fs->ncode;
   int jexit = cg_test(fs, n->a, true);
   {

@@ -149,6 +149,10 @@ static void deopt_proto(VM *vm, Obj *o, void *ud) {
       p->code[pc] = SET_OP(p->code[pc], OP_DEOPT);
     else if (GET_OP(p->code[pc]) == OP_ASSOC_OWNED)
       p->code[pc] = SET_OP(p->code[pc], OP_ASSOC);
+    else if (GET_OP(p->code[pc]) == OP_DISSOC_OWNED)
+      p->code[pc] = SET_OP(p->code[pc], OP_DISSOC);
+    else if (GET_OP(p->code[pc]) == OP_MAPUPDATE_OWNED)
+      p->code[pc] = SET_OP(p->code[pc], OP_MAPUPDATE);
   }
 }
 

@@ -52,7 +52,7 @@ typedef struct {
 
 /* Sized exactly; transients (later) will allocate owned nodes with room to grow. */
 typedef struct {
-  Obj h;            /* flags: MN_HASH, plus MN_COLL for a collision node; aux: owner token reserved for transients */
+  Obj h;            /* flags: MN_HASH, plus MN_COLL for a collision node; aux: owner token (0 = none) */
   uint32_t datamap; /* bits with an inline entry; collision node: entry count */
   uint32_t nodemap; /* bits with a child node; collision node: 0 */
   Value v[];        /* entry pairs in bit order, then the children in bit order */
@@ -481,6 +481,91 @@ Value hmap_dissoc(VM *vm, Value m, Value k) {
   HMap *r = hmap_alloc(vm, n - 1, true, 2 * (n - 1)); /* small again: back to flat */
   hn_collect(nr, r->kv);
   return obj_val(r);
+}
+
+/* Remove k from an owned table in place (backward-shift deletion keeps
+ * every probe run unbroken, so lookups need no tombstones).  Returns
+ * whether k was there. */
+static bool tbl_remove(HMap *s, Value k) {
+  HSlot *sl = tbl_slots(s);
+  uint32_t mask = tbl_cap(s) - 1;
+  uint32_t i = (uint32_t)(tbl_find(s, tbl_hash(s, k), k) - sl);
+  if (sl[i].k == UNBOUND_VAL) return false;
+  for (uint32_t j = i;;) {
+    j = (j + 1) & mask;
+    if (sl[j].k == UNBOUND_VAL) break;
+    uint32_t home = (uint32_t)tbl_hash(s, sl[j].k) & mask;
+    /* the entry at j may move to the hole at i unless its home lies
+     * cyclically in (i, j] */
+    if (((j - home) & mask) >= ((j - i) & mask)) {
+      sl[i] = sl[j];
+      i = j;
+    }
+  }
+  sl[i].k = UNBOUND_VAL;
+  sl[i].v = NIL_VAL;
+  s->h.aux--;
+  return true;
+}
+
+/* Remove k (known present) from the subtrie nd, in place when nd carries the
+ * token; an untagged node is edited persistently and the copy tagged.  The
+ * result may be a single-entry node, which the caller pulls up. */
+static HNode *hn_dissoc_owned(VM *vm, HNode *nd, unsigned shift, uint64_t hash, Value k, uint32_t token) {
+  if (nd->h.aux != token || is_coll(nd)) {
+    HNode *r = hn_dissoc(vm, nd, shift, hash, k);
+    return r == nd ? nd : own(r, token);
+  }
+  uint32_t bit = 1u << frag(hash, shift), dm = nd->datamap, nm = nd->nodemap;
+  uint32_t di = popc(dm & (bit - 1)), ci = 2 * popc(dm) + popc(nm & (bit - 1));
+  if (dm & bit) { /* the entry is here: close the gap (the node keeps its allocation) */
+    uint32_t n = hn_nvals(nd);
+    memmove(nd->v + 2 * di, nd->v + 2 * di + 2, (n - 2 * di - 2) * sizeof(Value));
+    nd->datamap = dm ^ bit;
+    return nd;
+  }
+  HNode *child = hn_at(nd, ci);
+  HNode *nc = hn_dissoc_owned(vm, child, shift + HBITS, hash, k, token);
+  if (!hn_single(nc)) {
+    nd->v[ci] = obj_val(nc);
+    return nd;
+  }
+  if (dm == 0 && nm == bit) return nc; /* we would hold only that entry: let our parent absorb it */
+  /* absorbing the entry grows the node by one value: reallocate it */
+  return own(hn_edit(vm, nd, dm | bit, nm ^ bit, 2 * di, nc->v, 2, ci, 1), token);
+}
+
+Value hmap_dissoc_owned(VM *vm, Value m, Value k, uint32_t token) {
+  HMap *s = hmap(m);
+  if (!token) return hmap_dissoc(vm, m, k);
+  if (s->flat == HM_TABLE && s->owner == token) {
+    if (s->h.aux == HMAP_FLAT_MAX + 1 && hmap_get(m, k, NULL)) { /* small again: back to flat */
+      HMap *r = hmap_alloc(vm, HMAP_FLAT_MAX, true, 2 * HMAP_FLAT_MAX);
+      tbl_remove(s, k);
+      const HSlot *sl = tbl_slots(s);
+      uint32_t j = 0;
+      for (uint32_t i = 0, cap = tbl_cap(s); i < cap; i++)
+        if (sl[i].k != UNBOUND_VAL) r->kv[j++] = sl[i].k, r->kv[j++] = sl[i].v;
+      return obj_val(r);
+    }
+    tbl_remove(s, k);
+    return m;
+  }
+  if (s->flat == HM_FLAT || !hmap_get(m, k, NULL)) return hmap_dissoc(vm, m, k); /* flat maps are copied (<= 8 pairs) */
+  uint32_t n = s->h.aux;
+  if (s->flat == HM_TABLE) tbl_freeze(vm, s); /* another owner's table: now an ordinary trie */
+  if (n - 1 <= HMAP_FLAT_MAX || s->owner != token) {
+    Value r = hmap_dissoc(vm, m, k);
+    if (!hmap(r)->flat) {
+      hmap(r)->owner = token;
+      own(hmap_root(hmap(r)), token);
+    }
+    return r;
+  }
+  HNode *nr = hn_dissoc_owned(vm, hmap_root(s), 0, val_hash(k), k, token);
+  s->kv[0] = obj_val(nr);
+  s->h.aux = n - 1;
+  return m;
 }
 
 /* ---- iteration: stack entries are (node, next slot); slots count the

@@ -215,6 +215,7 @@ static Value eval_prim(VM *vm, Node *n, Value env) {
   if (redefined) return call_value(vm, a, (int)n->nkids);
 #define ARGS_L_B(impl) impl(vm, args[0])
 #define ARGS_L_BC(impl) impl(vm, args[0], args[1])
+#define ARGS_L_B2(impl) impl(vm, args[0], args[1])
 #define ARGS_L_B3(impl) impl(vm, args[0], args[1], args[2])
 #define ARGS_L_ARGS(impl) impl(vm, args, (int)n->nkids)
   switch (n->op) {

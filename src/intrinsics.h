@@ -29,6 +29,8 @@
  *
  * I(OP, name, argc, layout, kind, impl, effect)
  *   argc: operand count, or -1 for any count below INTRINSIC_MAX_ARGS
+ *   layout: as opcodes.h (L_B2 and L_B3 keep their operands in consecutive
+ *         registers and leave C free, which owned updates use for their token)
  *   kind: FAST, or CALL1 / CALL2 / CALL3 (IMPL(vm, operands...)) / CALLN
  *         (IMPL(vm, first operand's register, count)), or PURE1: IMPL is a
  *         static inline function (ops.h) that neither allocates nor raises,
@@ -81,7 +83,9 @@
   I(STRAPPEND, "string-append", 2, L_BC, CALL2, op_strappend, "R[A] = (string-append R[B] R[C])") \
   I(VECTOR, "vector", -1, L_ARGS, CALLN, op_vector, "R[A] = (vector R[B] ... R[B+C-1])")     \
   I(LIST, "list", -1, L_ARGS, CALLN, op_list, "R[A] = (list R[B] ... R[B+C-1])")             \
-  I(ASSOC, "assoc", 3, L_B3, CALL3, op_assoc, "R[A] = (assoc R[B] R[B+1] R[B+2])")
+  I(ASSOC, "assoc", 3, L_B3, CALL3, op_assoc, "R[A] = (assoc R[B] R[B+1] R[B+2])")                \
+  I(DISSOC, "dissoc", 2, L_B2, FAST, op_dissoc, "R[A] = (dissoc R[B] R[B+1])")                    \
+  I(MAPUPDATE, "map/update", 3, L_B3, FAST, vm_map_update, "R[A] = (map/update R[B] R[B+1] R[B+2])")
 
 /* A(name, OP): another global name whose builtin is the same instruction
  * (with the argument count of OP's row). */

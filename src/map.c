@@ -41,14 +41,15 @@ _Static_assert(MNODE_MIN >= 2, "nodes need room to merge and split");
 typedef struct {
   Obj h;           /* aux: entry count */
   uint32_t height; /* 0: flat, entries inline; else B+tree height (1 = root is a leaf) */
-  uint32_t owner;  /* reserved for transients (0 = persistent) */
+  uint32_t owner;  /* owner token of a tagged root (0 = none); see "owned updates" */
   Value kv[];      /* flat: k0 v0 k1 v1 ...; tree: kv[0] is the root node */
 } SMap;
 
-/* A node never changes once built, so it is allocated at its exact size.
- * Transients (later) will allocate owned nodes at MNODE_MAX entries. */
+/* A persistent node never changes once built, so it is allocated at its
+ * exact size; a node tagged with an owner token (aux) is allocated at
+ * MNODE_MAX pairs and changed in place by its owner ("owned updates"). */
 typedef struct {
-  Obj h;      /* flags: entry count; aux: owner token reserved for transients */
+  Obj h;      /* flags: entry count; aux: owner token (0 = none) */
   Value kv[]; /* leaf: key, value; interior: smallest key of the subtree, child */
 } MNode;
 
@@ -336,6 +337,246 @@ Value map_dissoc(VM *vm, Value m, Value k) {
     height--;
   }
   return smap_tree(vm, n - 1, height, nr);
+}
+
+/* ---- owned updates ----
+ *
+ * map_assoc_owned / map_dissoc_owned are assoc / dissoc for a caller that
+ * has proven the old map dead once the update is done (docs/design.md,
+ * "Owned updates"), as hmap_assoc_owned is for hash maps.  A root (SMap
+ * owner) or node (MNode h.aux) that carries the caller's token was made by
+ * this same owner and is reachable only through the map being updated, so it
+ * is changed in place; anything else on the path is copied once and the copy
+ * is tagged.  Tokens are never reused, so a map that escapes is persistent
+ * from then on, and the persistent operations above treat owned nodes as
+ * ordinary ones.
+ *
+ * Capacity invariant: a tagged node is allocated with room for MNODE_MAX
+ * pairs and a tagged flat root with room for SMAP_FLAT_MAX pairs, so the
+ * owner inserts into them without reallocating; the GC marks only the
+ * counted pairs.  Every update allocates what it needs before it changes a
+ * tagged node, so an allocation failure (a raised error) leaves the map
+ * whole. */
+
+static MNode *mn_new_owned(VM *vm, const Value *kv, uint32_t n, uint32_t token) {
+  MNode *nd = gc_alloc(vm, OBJ_MAPNODE, sizeof(MNode) + 2 * MNODE_MAX * sizeof(Value));
+  nd->h.flags = (uint16_t)n;
+  nd->h.aux = token;
+  memcpy(nd->kv, kv, 2 * n * sizeof(Value));
+  return nd;
+}
+
+static SMap *flat_new_owned(VM *vm, const Value *kv, uint32_t n, uint32_t token) {
+  SMap *r = smap_alloc(vm, n, 0, 2 * SMAP_FLAT_MAX);
+  r->owner = token;
+  memcpy(r->kv, kv, 2 * n * sizeof(Value));
+  return r;
+}
+
+/* The tagged node nd itself, or its tagged copy (the copy replaces it in its parent). */
+static MNode *mn_owned(VM *vm, MNode *nd, uint32_t token) {
+  return nd->h.aux == token ? nd : mn_new_owned(vm, nd->kv, mn_count(nd), token);
+}
+
+/* Insert pair (a, b) at index i of the tagged node nd, which has room. */
+static void mn_insert(MNode *nd, uint32_t i, Value a, Value b) {
+  uint32_t n = mn_count(nd);
+  memmove(nd->kv + 2 * i + 2, nd->kv + 2 * i, 2 * (n - i) * sizeof(Value));
+  nd->kv[2 * i] = a;
+  nd->kv[2 * i + 1] = b;
+  nd->h.flags = (uint16_t)(n + 1);
+}
+
+/* Insert (a, b) at index i of the tagged node nd, splitting a full node:
+ * then *right gets the new upper half (tagged, allocated before nd changes)
+ * and nd keeps the lower half. */
+static void mn_insert_split(VM *vm, MNode *nd, uint32_t i, Value a, Value b, MNode **right, uint32_t token) {
+  uint32_t n = mn_count(nd);
+  if (n < MNODE_MAX) {
+    mn_insert(nd, i, a, b);
+    *right = NULL;
+    return;
+  }
+  Value buf[2 * (MNODE_MAX + 1)];
+  memcpy(buf, nd->kv, 2 * i * sizeof(Value));
+  buf[2 * i] = a;
+  buf[2 * i + 1] = b;
+  memcpy(buf + 2 * i + 2, nd->kv + 2 * i, 2 * (n - i) * sizeof(Value));
+  uint32_t left = (n + 1) / 2;
+  *right = mn_new_owned(vm, buf + 2 * left, n + 1 - left, token);
+  memcpy(nd->kv, buf, 2 * left * sizeof(Value));
+  nd->h.flags = (uint16_t)left;
+}
+
+/* Insert or replace k in the subtree at *slot (height h), in place on tagged
+ * nodes; *slot is replaced by the tagged copy when the node was not tagged.
+ * Returns the new right sibling after a split, else NULL. */
+static MNode *tree_assoc_owned(VM *vm, MNode **slot, uint32_t h, Value k, Value v, bool *added, uint32_t token) {
+  MNode *nd = *slot;
+  bool found;
+  if (h == 1) {
+    uint32_t i = search(nd->kv, mn_count(nd), k, &found);
+    if (found && nd->kv[2 * i + 1] == v) return NULL;
+    nd = *slot = mn_owned(vm, nd, token);
+    if (found) {
+      nd->kv[2 * i + 1] = v;
+      return NULL;
+    }
+    *added = true;
+    MNode *right;
+    mn_insert_split(vm, nd, i, k, v, &right, token);
+    return right;
+  }
+  nd = *slot = mn_owned(vm, nd, token);
+  uint32_t i = child_index(nd, k);
+  MNode *c = mn_child(nd, i);
+  MNode *right = tree_assoc_owned(vm, &c, h - 1, k, v, added, token);
+  nd->kv[2 * i] = c->kv[0]; /* the subtree's smallest key may have changed */
+  nd->kv[2 * i + 1] = obj_val(c);
+  if (!right) return NULL;
+  MNode *up;
+  mn_insert_split(vm, nd, i + 1, right->kv[0], obj_val(right), &up, token);
+  return up;
+}
+
+Value map_assoc_owned(VM *vm, Value m, Value k, Value v, uint32_t token) {
+  SMap *s = smap(m);
+  if (!token) return map_assoc(vm, m, k, v);
+  uint32_t n = s->h.aux;
+  if (s->height == 0) {
+    bool found;
+    uint32_t i = search(s->kv, n, k, &found);
+    if (found && s->kv[2 * i + 1] == v) return m;
+    if (found || n < SMAP_FLAT_MAX) {
+      if (s->owner != token) s = flat_new_owned(vm, s->kv, n, token);
+      if (found) {
+        s->kv[2 * i + 1] = v;
+      } else {
+        memmove(s->kv + 2 * i + 2, s->kv + 2 * i, 2 * (n - i) * sizeof(Value));
+        s->kv[2 * i] = k;
+        s->kv[2 * i + 1] = v;
+        s->h.aux = n + 1;
+      }
+      return obj_val(s);
+    }
+    /* outgrown: a tree whose root is a tagged leaf, under a new tagged root */
+    MNode *leaf = mn_new_owned(vm, s->kv, n, token);
+    SMap *r = smap_alloc(vm, n, 1, 1);
+    r->owner = token;
+    r->kv[0] = obj_val(leaf);
+    s = r;
+    m = obj_val(r);
+  } else if (s->owner != token) {
+    SMap *r = smap_alloc(vm, n, s->height, 1);
+    r->owner = token;
+    r->kv[0] = s->kv[0];
+    s = r;
+    m = obj_val(r);
+  }
+  /* s is tagged; a new root for a split is allocated before s changes */
+  bool added = false;
+  MNode *root = smap_root(s);
+  MNode *right = tree_assoc_owned(vm, &root, s->height, k, v, &added, token);
+  if (right) {
+    Value pair[4] = {root->kv[0], obj_val(root), right->kv[0], obj_val(right)};
+    root = mn_new_owned(vm, pair, 2, token);
+    s->height++;
+  }
+  s->kv[0] = obj_val(root);
+  s->h.aux += added;
+  return m;
+}
+
+/* Remove pair i of the tagged node nd. */
+static void mn_remove(MNode *nd, uint32_t i) {
+  uint32_t n = mn_count(nd);
+  memmove(nd->kv + 2 * i, nd->kv + 2 * i + 2, 2 * (n - i - 1) * sizeof(Value));
+  nd->h.flags = (uint16_t)(n - 1);
+}
+
+/* The underfull child at index i of the tagged node nd is merged with a
+ * neighbour, or the two are split evenly again when they do not fit one
+ * node (as rebalance does persistently); the result is tagged. */
+static void rebalance_owned(VM *vm, MNode *nd, uint32_t i, uint32_t token) {
+  uint32_t n = mn_count(nd);
+  uint32_t lo = i + 1 < n ? i : i - 1;
+  MNode *a = mn_child(nd, lo), *b = mn_child(nd, lo + 1);
+  uint32_t na = mn_count(a), nb = mn_count(b);
+  if (na + nb <= MNODE_MAX) {
+    a = mn_owned(vm, a, token);
+    memcpy(a->kv + 2 * na, b->kv, 2 * nb * sizeof(Value));
+    a->h.flags = (uint16_t)(na + nb);
+    nd->kv[2 * lo] = a->kv[0];
+    nd->kv[2 * lo + 1] = obj_val(a);
+    mn_remove(nd, lo + 1);
+    return;
+  }
+  Value buf[4 * MNODE_MAX];
+  memcpy(buf, a->kv, 2 * na * sizeof(Value));
+  memcpy(buf + 2 * na, b->kv, 2 * nb * sizeof(Value));
+  uint32_t left = (na + nb) / 2;
+  MNode *x = mn_new_owned(vm, buf, left, token);
+  MNode *y = mn_new_owned(vm, buf + 2 * left, na + nb - left, token);
+  nd->kv[2 * lo] = x->kv[0];
+  nd->kv[2 * lo + 1] = obj_val(x);
+  nd->kv[2 * lo + 2] = y->kv[0];
+  nd->kv[2 * lo + 3] = obj_val(y);
+}
+
+/* Remove k (known to be present) from the subtree at *slot of height h, in
+ * place on tagged nodes (untagged ones on the path are copied and tagged).
+ * The node left in *slot may be underfull; the parent fixes that. */
+static void tree_dissoc_owned(VM *vm, MNode **slot, uint32_t h, Value k, uint32_t token) {
+  MNode *nd = *slot = mn_owned(vm, *slot, token);
+  if (h == 1) {
+    bool found;
+    uint32_t i = search(nd->kv, mn_count(nd), k, &found);
+    mn_remove(nd, i);
+    return;
+  }
+  uint32_t i = child_index(nd, k);
+  MNode *c = mn_child(nd, i);
+  tree_dissoc_owned(vm, &c, h - 1, k, token);
+  nd->kv[2 * i] = c->kv[0];
+  nd->kv[2 * i + 1] = obj_val(c);
+  if (mn_count(c) < MNODE_MIN) rebalance_owned(vm, nd, i, token);
+}
+
+Value map_dissoc_owned(VM *vm, Value m, Value k, uint32_t token) {
+  SMap *s = smap(m);
+  uint32_t n = s->h.aux;
+  if (!token || !map_get(m, k, NULL)) return map_dissoc(vm, m, k);
+  if (s->height == 0) {
+    bool found;
+    uint32_t i = search(s->kv, n, k, &found);
+    if (s->owner != token) s = flat_new_owned(vm, s->kv, n, token);
+    memmove(s->kv + 2 * i, s->kv + 2 * i + 2, 2 * (n - i - 1) * sizeof(Value));
+    s->h.aux = n - 1;
+    return obj_val(s);
+  }
+  if (n - 1 <= SMAP_FLAT_MAX) { /* small again: a tagged flat map (one representation per size) */
+    Value buf[2 * (SMAP_FLAT_MAX + 1)];
+    collect(smap_root(s), s->height, buf);
+    bool found;
+    uint32_t i = search(buf, n, k, &found);
+    memmove(buf + 2 * i, buf + 2 * i + 2, 2 * (n - i - 1) * sizeof(Value));
+    return obj_val(flat_new_owned(vm, buf, n - 1, token));
+  }
+  if (s->owner != token) {
+    SMap *r = smap_alloc(vm, n, s->height, 1);
+    r->owner = token;
+    r->kv[0] = s->kv[0];
+    s = r;
+  }
+  MNode *root = smap_root(s);
+  tree_dissoc_owned(vm, &root, s->height, k, token);
+  while (s->height > 1 && mn_count(root) == 1) { /* drop a root with a single child */
+    root = mn_child(root, 0);
+    s->height--;
+  }
+  s->kv[0] = obj_val(root);
+  s->h.aux = n - 1;
+  return obj_val(s);
 }
 
 /* ---- iteration ---- */

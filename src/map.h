@@ -27,9 +27,18 @@ size_t hmap_count(Value m);
 /* Owned update: the caller guarantees the old map is dead after the call
  * (compiler-proven linear use under a token that is never reused). */
 Value hmap_assoc_owned(VM *vm, Value m, Value k, Value v, uint32_t token);
+Value hmap_dissoc_owned(VM *vm, Value m, Value k, uint32_t token);
+Value map_assoc_owned(VM *vm, Value m, Value k, Value v, uint32_t token);
+Value map_dissoc_owned(VM *vm, Value m, Value k, uint32_t token);
 void hmap_finalize(Heap *h, Obj *o); /* frees an owned table's slots (gc.c) */
 
 /* ---- either kind ---- */
+static inline Value anymap_assoc_owned(VM *vm, Value m, Value k, Value v, uint32_t token) {
+  return OBJ_TYPE(m) == OBJ_MAP ? map_assoc_owned(vm, m, k, v, token) : hmap_assoc_owned(vm, m, k, v, token);
+}
+static inline Value anymap_dissoc_owned(VM *vm, Value m, Value k, uint32_t token) {
+  return OBJ_TYPE(m) == OBJ_MAP ? map_dissoc_owned(vm, m, k, token) : hmap_dissoc_owned(vm, m, k, token);
+}
 static inline bool anymap_get(Value m, Value k, Value *out) {
   return OBJ_TYPE(m) == OBJ_MAP ? map_get(m, k, out) : hmap_get(m, k, out);
 }

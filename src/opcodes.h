@@ -38,6 +38,7 @@
 #define L_BsC_R 8 /* f(sC, R[B]) -> R[A] (reversed immediate) */
 #define L_B3 9    /* f(R[B], R[B+1], R[B+2]) -> R[A] */
 #define L_A_J 10  /* f(R[A]) then branch on truth (C = expected) */
+#define L_B2 11   /* f(R[B], R[B+1]) -> R[A] (C is free: owned updates keep their token there) */
 #define DEOPT_SWAPPED 0x100 /* deopt record flag: the two arguments were emitted reversed */
 
 #define SEMA_OPCODES(X)                                                      \
@@ -134,6 +135,8 @@
   X(BNULLP, ABC, L_A_J, "(null? R[A])")                                      \
   X(BPAIRP, ABC, L_A_J, "(pair? R[A])")                                      \
   X(ASSOC_OWNED, ABC, L_B3, "R[A] = assoc, in place when R[B] carries token R[C] (C=255: the frame's)") \
+  X(DISSOC_OWNED, ABC, L_B2, "R[A] = dissoc, in place when R[B] carries token R[C] (C=255: the frame's)") \
+  X(MAPUPDATE_OWNED, ABC, L_B3, "R[A] = map/update, the new value stored in place when R[B] carries token R[C]") \
   X(NEWTOKEN, ABC, L_NONE, "R[A] = a fresh owner token")
 
 /* every instruction, base list then intrinsics: X(name, ...) */

@@ -258,6 +258,11 @@ Value op_assoc(VM *vm, Value m, Value k, Value v) {
   return anymap_assoc(vm, m, k, v);
 }
 
+Value op_dissoc(VM *vm, Value m, Value k) {
+  if (!is_anymap(m)) err_type(vm, "map or hashmap", m);
+  return anymap_dissoc(vm, m, k);
+}
+
 Value op_keyword_call(VM *vm, Value kw, Value m) {
   if (!is_anymap(m)) err_type(vm, "map or hashmap", m);
   Value v;

@@ -469,6 +469,16 @@ Value vm_call_owned(VM *vm, Value fn, int argc, const Value *argv, uint32_t toke
   return call_with(vm, fn, argc, argv, token);
 }
 
+/* (map/update m k f): the builtin's native, the MAPUPDATE instruction and the
+ * interpreter all call this. */
+Value vm_map_update(VM *vm, Value m, Value k, Value f) {
+  if (!is_anymap(m)) err_type(vm, "map or hashmap", m);
+  Value old = NIL_VAL;
+  anymap_get(m, k, &old);
+  Value nv = vm_call1(vm, f, old);
+  return anymap_assoc(vm, m, k, nv);
+}
+
 /* ---- handlers ----
  * A handler saves everything an error may leave inconsistent; restoring it
  * is what makes a caught error leave the state exactly as at the `try` or
@@ -626,6 +636,9 @@ static Value deopt_call(VM *vm, Proto *p, Value *base, const Value *k, DeoptReco
   case L_A_J: args[n++] = base[GET_A(i)]; break;
   case L_ARGS:
     for (uint32_t j = 0; j < GET_C(i); j++) args[n++] = base[GET_B(i) + j];
+    break;
+  case L_B2:
+    for (uint32_t j = 0; j < 2; j++) args[n++] = base[GET_B(i) + j];
     break;
   case L_B3:
     for (uint32_t j = 0; j < 3; j++) args[n++] = base[GET_B(i) + j];
@@ -1489,10 +1502,51 @@ dispatch:
     SAVE_PC();
     Value *a = &RB;
     uint32_t token = GET_C(i) == 255 ? ci->owner : (uint32_t)small_int_of(RC);
-    if (is_hashmap(a[0]))
-      RA = hmap_assoc_owned(vm, a[0], a[1], a[2], token);
-    else
-      RA = op_assoc(vm, a[0], a[1], a[2]);
+    if (!is_anymap(a[0])) err_type(vm, "map or hashmap", a[0]);
+    RA = anymap_assoc_owned(vm, a[0], a[1], a[2], token);
+    GC_CHECK();
+    DISPATCH();
+  }
+  CASE(DISSOC) {
+    SAVE_PC();
+    Value *a = &RB;
+    RA = op_dissoc(vm, a[0], a[1]);
+    GC_CHECK();
+    DISPATCH();
+  }
+  CASE(DISSOC_OWNED) {
+    SAVE_PC();
+    Value *a = &RB;
+    uint32_t token = GET_C(i) == 255 ? ci->owner : (uint32_t)small_int_of(RC);
+    if (!is_anymap(a[0])) err_type(vm, "map or hashmap", a[0]);
+    RA = anymap_dissoc_owned(vm, a[0], a[1], token);
+    GC_CHECK();
+    DISPATCH();
+  }
+  /* map/update calls Sema code: vm->top above this frame's registers first
+   * (as DEOPT does), so the callee's frame cannot overwrite them. */
+  CASE(MAPUPDATE) {
+    SAVE_PC();
+    vm->top = base + cl->proto->maxregs;
+    Value *a = &RB;
+    Value r = vm_map_update(vm, a[0], a[1], a[2]);
+    RA = r;
+    GC_CHECK();
+    DISPATCH();
+  }
+  /* the owned form: the function sees only the old value, and the map is
+   * not changed until it has returned (an error inside it leaves the map as
+   * it was); then the new value is stored in place */
+  CASE(MAPUPDATE_OWNED) {
+    SAVE_PC();
+    vm->top = base + cl->proto->maxregs;
+    Value *a = &RB;
+    uint32_t token = GET_C(i) == 255 ? ci->owner : (uint32_t)small_int_of(RC);
+    Value m = a[0], key = a[1], old = NIL_VAL;
+    if (!is_anymap(m)) err_type(vm, "map or hashmap", m);
+    anymap_get(m, key, &old);
+    Value nv = vm_call1(vm, a[2], old); /* m and key stay rooted in R[B], R[B+1] */
+    RA = anymap_assoc_owned(vm, m, key, nv, token);
     GC_CHECK();
     DISPATCH();
   }

@@ -89,6 +89,8 @@ static inline Value vm_call2(VM *vm, Value fn, Value a, Value b) {
  * happen in place.  token: from vm_new_token, one per driver invocation. */
 Value vm_call_owned(VM *vm, Value fn, int argc, const Value *argv, uint32_t token);
 uint32_t vm_new_token(VM *vm);
+/* (map/update m k f): the map with k set to (f old), old being k's value or nil. */
+Value vm_map_update(VM *vm, Value m, Value k, Value f);
 /* Protected call: returns 0 on success (result in *out), or 1 with the error in vm_error. */
 int vm_pcall(VM *vm, Value fn, int argc, const Value *argv, Value *out);
 /* Run fn(vm, ud) under a C-level handler: 0 on success, 1 with the error in vm_error. */

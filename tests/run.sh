@@ -62,6 +62,7 @@ grep "^diff:" /tmp/sema-diff.log
 if python3 tests/cli/repl_test.py "$REL"; then ok; else bad "repl"; fi
 if bash tests/cli/eval_json_test.sh "$REL"; then ok; else bad "eval --json"; fi
 if bash tests/cli/errors_test.sh "$REL"; then ok; else bad "error positions"; fi
+if bash tests/cli/owned_shapes_test.sh "$REL"; then ok; else bad "owned update shapes"; fi
 if bash tests/cli/stdin_test.sh "$REL"; then ok; else bad "stdin and --check"; fi
 if python3 tests/cli/readme_test.py "$REL"; then ok; else bad "README tour"; fi
 # ---- documentation: sema doc, and docs/reference.md current with every start-up name documented ----

@@ -8,6 +8,7 @@
  * the first copy its nodes are updated in place. */
 #include <stdlib.h>
 #include "lib.h"
+#include "ops.h"
 
 static void check_map(VM *vm, Value m) {
   if (!is_anymap(m)) err_type(vm, "map or hashmap", m);
@@ -203,6 +204,7 @@ static Value n_hashmap_contains(VM *vm, int argc, Value *argv) {
 /* ---- update ---- */
 
 static Value n_dissoc(VM *vm, int argc, Value *argv) {
+  if (argc == 2) return op_dissoc(vm, argv[0], argv[1]); /* what the DISSOC instruction calls */
   check_map(vm, argv[0]);
   Value m = argv[0];
   for (int i = 1; i < argc; i++) m = anymap_dissoc(vm, m, argv[i]);
@@ -227,13 +229,7 @@ static Value n_hashmap_assoc(VM *vm, int argc, Value *argv) {
   return acc_done(vm, &a);
 }
 
-static Value n_update(VM *vm, int argc, Value *argv) {
-  check_map(vm, argv[0]);
-  Value old = NIL_VAL;
-  anymap_get(argv[0], argv[1], &old);
-  Value nv = vm_call1(vm, argv[2], old);
-  return anymap_assoc(vm, argv[0], argv[1], nv);
-}
+static Value n_update(VM *vm, int argc, Value *argv) { return vm_map_update(vm, argv[0], argv[1], argv[2]); }
 
 /* m with v at the rest of the path in it; a non-map level becomes a fresh
  * sorted map.  Recursion depth is the path length. */

@@ -380,7 +380,7 @@ class Gen:
             ty = "float"
         elif kind == 5:
             # accumulation shapes that update in place when the value is not shared
-            k = self.r.randrange(4)
+            k = self.r.randrange(7)
             if k == 0:
                 expr = (f"(let ((m (foldl (fn (m x) (assoc m (mod x 7) (+ (get m (mod x 7) 0) x))) "
                         f"(hashmap/new) (range {self.r.randint(0, 100)})))) (sort (map (fn (e) (nth e 1)) (map/entries m))))")
@@ -391,9 +391,38 @@ class Gen:
                 keep = self.name("keep")
                 expr = (f"(let (({keep} '())) (let ((m (foldl (fn (m x) (set! {keep} (cons m {keep})) (assoc m x x)) "
                         f"{{}} (range {self.r.randint(0, 8)})))) (list m (reverse {keep}))))")
-            else:
+            elif k == 3:
                 expr = (f"(foldl (fn (m w) (map/update m w (fn (c) (+ (or c 0) 1)))) {{}} "
                         f"(map (fn (i) (mod i {self.r.randint(1, 9)})) (range {self.r.randint(0, 50)})))")
+            elif k == 4:
+                # sorted or hash map through the flat form and B+tree / trie
+                # splits, then dissoc back down (owned assoc and dissoc)
+                n, mod, step = self.r.randint(0, 120), self.r.randint(1, 150), self.r.randint(1, 4)
+                mk = self.pick(['{}', '(hashmap/new)'])
+                expr = (f"(let ((m (foldl (fn (m x) (assoc m (mod (* x 7) {mod}) x)) {mk} (range {n})))) "
+                        f"(let ((d (foldl (fn (m x) (dissoc m x)) m (range 0 {mod} {step})))) "
+                        f"(list (length m) (length d) (sort (keys d)) (get d 1))))")
+            elif k == 5:
+                # do loop / named let mixing assoc, dissoc and map/update, with a
+                # version kept by a global half of the time
+                keep = self.name("keep")
+                n, mod = self.r.randint(0, 80), self.r.randint(1, 40)
+                mk = self.pick(['{}', '(hashmap/new)'])
+                save = f"(when (= i {self.r.randint(0, n + 1)}) (set! {keep} m)) " if self.r.randrange(2) else ""
+                expr = (f"(let (({keep} #f)) "
+                        f"(let ((r (do ((i 0 (+ i 1)) (m {mk} (let ((k (mod (* i 5) {mod}))) "
+                        f"(if (= 0 (mod i 3)) (dissoc m k) (map/update (assoc m (+ k 100) i) k (fn (c) (+ (or c 0) i))))))) "
+                        f"((= i {n}) m) {save}))) "
+                        f"(list (sort (map/entries r)) (if {keep} (sort (map/entries {keep})) #f))))")
+            else:
+                # a map/update whose function raises part-way: the map escaped
+                # before the fold stays as it was
+                n = self.r.randint(1, 30)
+                stop = self.r.randint(0, n)
+                mk = self.pick(['{}', '(hashmap/new)'])
+                expr = (f"(let ((m0 (foldl (fn (m x) (assoc m x x)) {mk} (range {n})))) "
+                        f"(list (try (foldl (fn (m x) (map/update m x (fn (c) (if (= x {stop}) (throw c) (* 2 c))))) m0 (range {n})) "
+                        f"(catch e (:value e))) (sort (map/entries m0))))")
             ty = "list"
         else:
             expr = self.expr(ty, depth, [])

@@ -408,6 +408,90 @@ static void test_persistence(void **st) {
   persistence(true);
 }
 
+/* Owned updates (map_assoc_owned and friends, docs/design.md "Owned
+ * updates"): random assoc/dissoc under one token agree with the model; a
+ * version that escapes (saved here, after which the owner moves on to a new
+ * token, as a new loop would) never changes; and once the root carries the
+ * token, every further update returns the same map object, i.e. happens in
+ * place -- except at the flat/tree boundary, where the root changes form.
+ * Persistent updates mixed in see owned nodes as ordinary ones. */
+static Value owned_assoc(Value m, Ref *r, uint32_t i, Value v, uint32_t token) {
+  Value m2 = anymap_assoc_owned(vm, m, key(i), v, token);
+  if (!r->present[i]) r->count++;
+  r->present[i] = 1;
+  r->vals[i] = v;
+  return m2;
+}
+static Value owned_dissoc(Value m, Ref *r, uint32_t i, uint32_t token) {
+  Value m2 = anymap_dissoc_owned(vm, m, key(i), token);
+  if (r->present[i]) r->count--;
+  r->present[i] = 0;
+  return m2;
+}
+static void owned_ops(bool hashed, uint32_t domain, uint32_t ops) {
+  enum { NSAVE = 16 };
+  Ref r = ref_new(domain);
+  Ref snaps[NSAVE];
+  Value saved[NSAVE];
+  size_t ns = 0;
+  uint32_t token = 0x70000001u;
+  uint32_t flat_max = hashed ? 8 : 16;
+  Value m = empty_of(hashed);
+  size_t checked = 0;
+  bool fresh = true; /* the root may not carry the token yet: the next update copies it */
+  for (uint32_t op = 0; op < ops; op++) {
+    uint32_t i = (uint32_t)(rnd() % domain);
+    size_t before = r.count;
+    uint64_t what = rnd() % 10;
+    Value m2;
+    if (what < 6)
+      m2 = owned_assoc(m, &r, i, val(i, op), token);
+    else if (what < 9)
+      m2 = owned_dissoc(m, &r, i, token);
+    else
+      m2 = rnd() % 2 ? do_assoc(m, &r, i, val(i, op)) : do_dissoc(m, &r, i); /* persistent */
+    if (what < 9) {
+      if (!fresh && before > flat_max + 1 && r.count > flat_max + 1) {
+        assert_true(m2 == m); /* in place */
+        checked++;
+      }
+      if (what < 6 || before != r.count) fresh = false; /* removing an absent key changes nothing */
+    } else {
+      fresh = true;
+    }
+    m = m2;
+    assert_int_equal(anymap_count(m), r.count);
+    if (op % 997 == 0 && ns < NSAVE) { /* m escapes: later updates use a new token */
+      saved[ns] = m;
+      snaps[ns++] = ref_copy(&r);
+      token++;
+      fresh = true;
+    }
+    if (op % 3001 == 0) {
+      Value roots[NSAVE + 1];
+      memcpy(roots, saved, ns * sizeof(Value));
+      roots[ns] = m;
+      collect(roots, ns + 1);
+      check_full(m, &r);
+    }
+  }
+  check_full(m, &r);
+  for (size_t j = 0; j < ns; j++) {
+    check_full(saved[j], &snaps[j]);
+    ref_free(&snaps[j]);
+  }
+  if (domain > 4 * flat_max) assert_true(checked > ops / 4);
+  ref_free(&r);
+}
+static void test_owned(void **st) {
+  (void)st;
+  for (int hashed = 0; hashed < 2; hashed++) {
+    owned_ops(hashed, 5000, 60000); /* trees: splits, merges, rebalancing */
+    owned_ops(hashed, 40, 20000);   /* around the flat/tree boundary */
+    owned_ops(hashed, 12, 5000);
+  }
+}
+
 static void test_identical_value(void **st) {
   (void)st;
   for (int hashed = 0; hashed < 2; hashed++)
@@ -546,6 +630,7 @@ int main(void) {
       cmocka_unit_test(test_gc_marking),
       cmocka_unit_test(test_random_sorted),
       cmocka_unit_test(test_random_hash),
+      cmocka_unit_test(test_owned),
 #ifdef MAP_STANDALONE_TEST
       cmocka_unit_test(test_collisions),
 #endif
