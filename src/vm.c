@@ -326,6 +326,18 @@ static NORETURN void closure_arity(VM *vm, Proto *p, int got) {
   err_arity(vm, is_sym(p->name) ? sym_cstr(vm, p->name) : "<lambda>", exp, got);
 }
 
+/* The whole arity check of a call of p with argc arguments, for the callers
+ * that must raise before the frame exists (a tail call drops its own frame
+ * first): also exact for a prototype with spilled parameters, whose VM-level
+ * nparams is only its register window (SPILLARGS checks the rest later). */
+static NOINLINE void closure_arity_check(VM *vm, Proto *p, int got) {
+  if (p->spill_arity) {
+    if ((uint32_t)got == p->spill_arity || (p->spill_rest && (uint32_t)got > p->spill_arity)) return;
+    closure_arity(vm, p, got);
+  }
+  if (got != p->nparams && (!p->has_rest || got < p->nparams)) closure_arity(vm, p, got);
+}
+
 static NORETURN void native_arity(VM *vm, Native *n, int got) {
   char exp[32];
   if (n->max_args < 0)
@@ -967,7 +979,8 @@ dispatch:
     if (LIKELY(is_closure(f))) {
       /* checked before this frame goes, so the error names the call site */
       Proto *fp = as_closure(f)->proto;
-      if (UNLIKELY(argc != fp->nparams) && (!fp->has_rest || argc < fp->nparams)) closure_arity(vm, fp, argc);
+      if (UNLIKELY(argc != fp->nparams) && (!fp->has_rest || argc < fp->nparams || fp->spill_arity))
+        closure_arity_check(vm, fp, argc);
       memmove(base - 1, fslot, ((size_t)argc + 1) * sizeof(Value));
       uint32_t flags = ci->flags;
       vm->ci--;
@@ -1161,8 +1174,7 @@ dispatch:
     SAVE_PC();
     if (UNLIKELY(base + argc + 256 > vm->stack_end)) vm_stack_overflow(vm);
     if (LIKELY(is_closure(f))) {
-      Proto *fp = as_closure(f)->proto;
-      if (UNLIKELY(argc != fp->nparams) && (!fp->has_rest || argc < fp->nparams)) closure_arity(vm, fp, argc);
+      closure_arity_check(vm, as_closure(f)->proto, argc);
       base[-1] = f;
       memcpy(base, vec_items(args), (size_t)argc * sizeof(Value));
       if (base + argc > vm->stack_hw) vm->stack_hw = base + argc;
