@@ -702,7 +702,7 @@ static void cg_function_body(FS *fs) {
       int r = alloc_reg(fs);
       bind_var(fs, fn->params[i], r);
     }
-    if (fn->nvars > SPILL_WINDOW) {
+    if (fn->nvars > SPILL_WINDOW && fn->nvars > fn->nparams) { /* some local may be bound past the window */
       fs->spillreg = alloc_reg(fs);
       fs->spill_new_pc = emit(fs, MK_ABC(OP_SPILLNEW, fs->spillreg, 0, 0));
     }
