@@ -68,6 +68,7 @@ static Var *declare(Unit *u, Scope *s, Value name) {
   v->name = name;
   v->fn = s->fn;
   v->reg = -1;
+  v->spill = -1;
   v->next_in_unit = u->vars;
   u->vars = v;
   s->vars[s->n++] = v;
@@ -532,7 +533,7 @@ static Node *an_lambda(Unit *u, Scope *s, Value params, Value body, Value name, 
     if (!is_sym(p)) cerr(u, pos, "%s: expected a symbol", who);
     fn->params[fn->nparams++] = declare(u, fs, p);
   }
-  if (fn->nparams > 250) cerr(u, pos, "%s: too many parameters", who);
+  /* no limit: codegen spills parameters past the register window */
   if (pat_list != EMPTY_VAL) body = keep(u, destructure_body(vm, list_reverse(vm, pat_list), body));
   Node *r = node(u, N_LAMBDA, pos);
   r->fn = fn;
@@ -690,6 +691,8 @@ static void check_binding(Unit *u, Value b, uint32_t pos, const char *who) {
 
 static Node *sf_let(Unit *u, Scope *s, Value form, bool tail, uint32_t pos);
 
+#define NAMEDLET_INLINE 100
+
 static Node *named_let(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   VM *vm = u->vm;
   int64_t n = form_len(form) - 1;
@@ -718,7 +721,11 @@ static Node *named_let(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
   lv->letrec = true;
   lv->loop = r;
   r->var = lv;
-  r->loop_ok = true;
+  /* A loop is inlined into its parent with its variables in registers and
+   * each iteration's new values in temporaries: past NAMEDLET_INLINE
+   * bindings it is compiled as a function and calls (whose parameters spill
+   * like any other function's) instead. */
+  r->loop_ok = nb <= NAMEDLET_INLINE;
   Node *lam = an_lambda(u, ls, params.head, cdr(cdr(cdr(form))), name, pos, "let", lv);
   r->a = lam;
   if (lam->fn->has_rest) r->loop_ok = false;
@@ -1344,7 +1351,9 @@ static Node *an_call(Unit *u, Scope *s, Value form, bool tail, uint32_t pos) {
     v->nkids = 0;
     for (Value l = cdr(form); is_cons(l); l = cdr(l)) v->kids[v->nkids++] = an(u, s, car(l), false);
     args[1] = v;
-    return call_helper(u, HELPER_APPLY, args, 2, pos);
+    Node *r = call_helper(u, HELPER_APPLY, args, 2, pos);
+    r->tail = tail; /* codegen compiles it to CALLV / TAILCALLV */
+    return r;
   }
   /* intrinsic? */
   if (is_sym(head) && !lookup(s, head) && vm->env == &vm->genv) {
@@ -1451,7 +1460,11 @@ static void compute_captures(Unit *u) {
     if (v->self_fn && r->from == v->self_fn->fn && !v->assigned) continue; /* compiled as SELF */
     v->captured = true;
   }
-  for (Var *v = u->vars; v; v = v->next_in_unit) v->boxed = v->captured && (v->assigned || v->letrec);
+  for (Var *v = u->vars; v; v = v->next_in_unit) {
+    v->boxed = v->captured && (v->assigned || v->letrec);
+    FnInfo *f = fn_eff(v->fn);
+    if (f) f->nvars++;
+  }
   u->refs = NULL;
   u->vars = NULL;
 }

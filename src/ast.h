@@ -17,7 +17,8 @@ typedef struct Node Node;
 typedef struct Var {
   Value name;
   FnInfo *fn;       /* function whose frame holds the variable */
-  int reg;          /* register, assigned by codegen */
+  int reg;          /* register, assigned by codegen; -1 for a spilled variable */
+  int spill;        /* spilled: its slot in the frame's spill vector (codegen), else -1 */
   bool captured;    /* referenced from another function (computed after analysis) */
   bool assigned;    /* target of set! (or of a later internal define) */
   bool letrec;      /* bound before its value exists (letrec, internal define) */
@@ -90,6 +91,8 @@ struct FnInfo {
   Value file;      /* the unit's file (string or nil), for --interp stack traces */
   Value doc;       /* docstring (string) or nil: a string body form followed by more forms */
   Value params_src;/* the parameter list as written, or nil (shown by `,doc`) */
+  uint32_t nvars;  /* variables of the frame (this function and the loops merged into it), counted by
+                    * compute_captures: codegen gives a frame of more than SPILL_WINDOW a spill vector */
 };
 
 static inline FnInfo *fn_eff(FnInfo *f) {

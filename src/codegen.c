@@ -10,10 +10,32 @@
 #include "ast.h"
 #include "disasm.h"
 #include "env.h"
+#include "helpers.h"
 #include "runtime.h"
 #include "state.h"
 
 #define MAX_REGS 250
+
+/* Spilled variables.  A frame has MAX_REGS registers (operands are 8 bits);
+ * a function with more variables than that keeps the ones past the window in
+ * a spill vector, one slot per variable, held in one register (spillreg).
+ * Only a function that needs it has one: one of more than SPILL_PARAMS
+ * required parameters, or whose frame has more than SPILL_WINDOW variables
+ * in all (FnInfo.nvars); every other function compiles exactly as before.
+ *   - Parameters: the first SPILL_WINDOW are registers; the prototype says
+ *     nparams = SPILL_WINDOW with a rest list, so the VM's calling
+ *     convention gathers the others into a list, and SPILLARGS (the first
+ *     instruction) checks the true arity and moves them into slots.
+ *   - Locals: a variable bound once SPILL_WINDOW registers are in use gets
+ *     a slot instead of a register.  Reads are GETSPILL into a temporary,
+ *     set! and rebinding are SETSPILL; a boxed variable's slot holds its box.
+ *   - Closures capture a spilled variable by value, like a register
+ *     (CLOSURESP: upvalue source 2 = a slot), so a loop's fresh bindings
+ *     stay distinct and set! of a captured variable goes through its box.
+ * SPILL_WINDOW leaves MAX_REGS - SPILL_WINDOW registers for temporaries.
+ * A slot is numbered by 16 bits, so a frame may spill 65,535 variables. */
+#define SPILL_WINDOW 128
+#define SPILL_PARAMS 200
 
 typedef struct FS {
   struct FS *parent;
@@ -32,6 +54,10 @@ typedef struct FS {
   uint32_t ndeopt, capdeopt;
   int freereg, maxregs;
   uint32_t curpos;
+  int spillreg;       /* register of the spill vector, or -1: no spilling */
+  uint32_t nspill;    /* slots used */
+  int spill_new_pc;   /* the SPILLNEW, or -1 */
+  uint32_t spill_arity; /* SPILLARGS: required parameters (Proto.spill_arity) */
 } FS;
 
 static void cg(FS *fs, Node *n, int dest, bool tail);
@@ -117,8 +143,8 @@ static uint32_t upval(FS *fs, Var *v) {
   uint8_t src;
   uint16_t idx;
   if (is_local_here(p, v)) {
-    src = 1;
-    idx = (uint16_t)v->reg;
+    src = v->spill >= 0 ? 2 : 1; /* 2: a slot of the parent's spill vector (CLOSURESP) */
+    idx = (uint16_t)(v->spill >= 0 ? v->spill : v->reg);
   } else {
     src = 0;
     idx = (uint16_t)upval(p, v);
@@ -138,7 +164,8 @@ static uint32_t upval(FS *fs, Var *v) {
 
 /* register already holding the node's value, or -1 */
 static int reg_of(FS *fs, Node *n) {
-  if (n->kind == N_LOCAL && is_local_here(fs, n->var) && !n->var->boxed && !is_self_ref(fs, n->var)) return n->var->reg;
+  if (n->kind == N_LOCAL && is_local_here(fs, n->var) && !n->var->boxed && n->var->spill < 0 && !is_self_ref(fs, n->var))
+    return n->var->reg;
   return -1;
 }
 
@@ -173,7 +200,10 @@ static void cg_local(FS *fs, Var *v, int dest) {
   if (is_self_ref(fs, v)) {
     emit(fs, MK_ABC(OP_SELF, dest, 0, 0));
   } else if (is_local_here(fs, v)) {
-    if (v->boxed)
+    if (v->spill >= 0) {
+      emit(fs, MK_ABx(OP_GETSPILL, dest, (uint32_t)v->spill));
+      if (v->boxed) emit(fs, MK_ABC(OP_GETBOX, dest, dest, 0));
+    } else if (v->boxed)
       emit(fs, MK_ABC(OP_GETBOX, dest, v->reg, 0));
     else if (dest != v->reg)
       emit(fs, MK_ABC(OP_MOVE, dest, v->reg, 0));
@@ -187,7 +217,17 @@ static void cg_local(FS *fs, Var *v, int dest) {
 /* store the value in register r into variable v */
 static void store_local(FS *fs, Var *v, int r) {
   if (is_local_here(fs, v)) {
-    if (v->boxed)
+    if (v->spill >= 0) {
+      if (v->boxed) {
+        int save = fs->freereg;
+        int t = alloc_reg(fs);
+        emit(fs, MK_ABx(OP_GETSPILL, t, (uint32_t)v->spill));
+        emit(fs, MK_ABC(OP_SETBOX, t, r, 0));
+        fs->freereg = save;
+      } else {
+        emit(fs, MK_ABx(OP_SETSPILL, r, (uint32_t)v->spill));
+      }
+    } else if (v->boxed)
       emit(fs, MK_ABC(OP_SETBOX, v->reg, r, 0));
     else if (v->reg != r)
       emit(fs, MK_ABC(OP_MOVE, v->reg, r, 0));
@@ -203,6 +243,56 @@ static void store_local(FS *fs, Var *v, int r) {
 static void bind_var(FS *fs, Var *v, int reg) {
   v->reg = reg;
   if (v->boxed) emit(fs, MK_ABC(OP_MKBOX, reg, reg, 0));
+}
+
+/* Does a variable bound now, in register reg, go to the spill vector? */
+static bool spills(FS *fs, int reg) { return fs->spillreg >= 0 && reg >= SPILL_WINDOW; }
+
+static void new_slot(FS *fs, Var *v) {
+  if (fs->nspill >= 65535) gerr(fs, "function too large (more than 65535 spilled variables)");
+  v->reg = -1;
+  v->spill = (int)fs->nspill++;
+}
+
+/* Give the (spilled or register) variable v a fresh binding to the value in
+ * register r: a new box if it is boxed, as a new iteration's binding needs. */
+static void assign_fresh(FS *fs, Var *v, int r) {
+  if (v->spill >= 0) {
+    int save = fs->freereg;
+    if (v->boxed) {
+      int t = alloc_reg(fs);
+      emit(fs, MK_ABC(OP_MKBOX, t, r, 0));
+      r = t;
+    }
+    emit(fs, MK_ABx(OP_SETSPILL, r, (uint32_t)v->spill));
+    fs->freereg = save;
+  } else if (v->boxed) {
+    emit(fs, MK_ABC(OP_MKBOX, v->reg, r, 0));
+  } else if (v->reg != r) {
+    emit(fs, MK_ABC(OP_MOVE, v->reg, r, 0));
+  }
+}
+
+/* Evaluate the inits of the fresh variables vars[0..n) in order and bind
+ * them: in consecutive registers from the current one, except that those
+ * past the window go to slots as soon as their value is computed (no init
+ * can see a variable of the group, so binding early is not observable). */
+static void cg_bind_inits(FS *fs, Node **kids, Var **vars, uint32_t n) {
+  int base = fs->freereg;
+  uint32_t nreg = n;
+  if (fs->spillreg >= 0 && base + (int)n > SPILL_WINDOW) nreg = base < SPILL_WINDOW ? (uint32_t)(SPILL_WINDOW - base) : 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (i < nreg) {
+      cg(fs, kids[i], alloc_reg(fs), false);
+      continue;
+    }
+    int save = fs->freereg;
+    int r = cg_any(fs, kids[i]);
+    new_slot(fs, vars[i]);
+    assign_fresh(fs, vars[i], r);
+    fs->freereg = save;
+  }
+  for (uint32_t i = 0; i < nreg; i++) bind_var(fs, vars[i], base + (int)i);
 }
 
 /* Record an intrinsic instruction: pc, the global cell it came from, and its
@@ -569,16 +659,32 @@ static void cg_recur(FS *fs, Node *n) {
   int save = fs->freereg;
   int *tmps = arena_alloc(fs->u->arena, (n->nkids + 1) * sizeof(int));
   for (uint32_t i = 0; i < n->nkids; i++) tmps[i] = cg_parallel(fs, n->kids[i], lf->params, lf->nparams);
-  for (uint32_t i = 0; i < n->nkids; i++) {
-    Var *p = lf->params[i];
-    if (p->boxed)
-      emit(fs, MK_ABC(OP_MKBOX, p->reg, tmps[i], 0));
-    else if (p->reg != tmps[i])
-      emit(fs, MK_ABC(OP_MOVE, p->reg, tmps[i], 0));
-  }
+  for (uint32_t i = 0; i < n->nkids; i++) assign_fresh(fs, lf->params[i], tmps[i]);
   fs->freereg = save;
   int j = emit_jmp(fs);
   patch_to(fs, j, loop->loop_pc);
+}
+
+static void cg_build(FS *fs, Node *n, int dest, OpCode op);
+
+/* The call of the function in register base (the last allocated) with the
+ * values of args[0..n) spread from a vector (CALLV / TAILCALLV): a call
+ * with more arguments than fit in registers. */
+static void cg_spread_call(FS *fs, Node **args, uint32_t n, int base, int dest, bool tail) {
+  Node v = {0};
+  v.kind = N_MKVEC;
+  v.pos = fs->curpos;
+  v.cell = -1;
+  v.kids = args;
+  v.nkids = n;
+  int r = alloc_reg(fs);
+  cg_build(fs, &v, r, OP_MKVEC);
+  emit(fs, MK_ABC(tail ? OP_TAILCALLV : OP_CALLV, base, 0, 0));
+  if (!tail && dest != base) emit(fs, MK_ABC(OP_MOVE, dest, base, 0));
+}
+
+static bool is_spread_apply(FS *fs, Node *n) {
+  return !n->is_recur && n->a->kind == N_CONST && n->a->value == fs->u->vm->helpers[HELPER_APPLY] && n->nkids == 2;
 }
 
 static void cg_call(FS *fs, Node *n, int dest, bool tail) {
@@ -588,10 +694,29 @@ static void cg_call(FS *fs, Node *n, int dest, bool tail) {
   }
   int save = fs->freereg;
   int base = (dest == fs->freereg - 1) ? dest : alloc_reg(fs);
+  if (is_spread_apply(fs, n)) {
+    /* (%apply f [args...]) from analyze.c's SPILL_ARGS: a call, not a
+     * native's callback, so it is a real tail call and nests no C frame */
+    cg(fs, n->kids[0], base, false);
+    int r = alloc_reg(fs);
+    cg(fs, n->kids[1], r, false);
+    set_pos(fs, n);
+    emit(fs, MK_ABC(tail ? OP_TAILCALLV : OP_CALLV, base, 0, 0));
+    if (!tail && dest != base) emit(fs, MK_ABC(OP_MOVE, dest, base, 0));
+    fs->freereg = save;
+    return;
+  }
   if (n->is_recur)
     cg_local(fs, n->loop->var, base);
   else
     cg(fs, n->a, base, false);
+  if (base + (int)n->nkids >= MAX_REGS) {
+    /* the arguments would not fit above the variables of this frame */
+    set_pos(fs, n);
+    cg_spread_call(fs, n->kids, n->nkids, base, dest, tail);
+    fs->freereg = save;
+    return;
+  }
   cg_args(fs, n, base + 1);
   set_pos(fs, n);
   if (tail) {
@@ -610,13 +735,39 @@ static void fs_init(FS *fs, FS *parent, FnInfo *fn, Unit *u) {
   fs->fn = fn;
   fs->u = u;
   fs->curpos = fn->pos;
+  fs->spillreg = -1;
+  fs->spill_new_pc = -1;
 }
 
 static void cg_function_body(FS *fs) {
   FnInfo *fn = fs->fn;
-  for (uint32_t i = 0; i < fn->nparams; i++) {
-    int r = alloc_reg(fs);
-    bind_var(fs, fn->params[i], r);
+  uint32_t nfixed = fn->nparams - (fn->has_rest ? 1 : 0);
+  if (nfixed > SPILL_PARAMS) {
+    /* registers for the first SPILL_WINDOW, the rest arrive as a list in
+     * the next register, which SPILLARGS turns into the spill vector */
+    for (uint32_t i = 0; i < SPILL_WINDOW; i++) bind_var(fs, fn->params[i], alloc_reg(fs));
+    fs->spillreg = alloc_reg(fs);
+    fs->spill_arity = nfixed;
+    emit(fs, MK_ABC(OP_SPILLARGS, fs->spillreg, 0, 0));
+    for (uint32_t i = SPILL_WINDOW; i < fn->nparams; i++) {
+      Var *v = fn->params[i];
+      new_slot(fs, v);
+      if (v->boxed) { /* box the argument in place */
+        int t = alloc_reg(fs);
+        emit(fs, MK_ABx(OP_GETSPILL, t, (uint32_t)v->spill));
+        assign_fresh(fs, v, t);
+        fs->freereg--;
+      }
+    }
+  } else {
+    for (uint32_t i = 0; i < fn->nparams; i++) {
+      int r = alloc_reg(fs);
+      bind_var(fs, fn->params[i], r);
+    }
+    if (fn->nvars > SPILL_WINDOW && fn->nvars > fn->nparams) { /* some local may be bound past the window */
+      fs->spillreg = alloc_reg(fs);
+      fs->spill_new_pc = emit(fs, MK_ABC(OP_SPILLNEW, fs->spillreg, 0, 0));
+    }
   }
   /* a fold driver lends its call a token for the first parameter */
   if (fn->nparams > 0 && !fn->has_rest) find_owned_updates(fn->body, fn->params[0], NULL, 0, 255);
@@ -635,19 +786,29 @@ static void cg_lambda(FS *fs, Node *n, int dest) {
   Proto *p = compile_fn(fs, n->fn, fs->u);
   vm_push_root(fs->u->vm, obj_val(p)); /* released with the unit */
   set_pos(fs, n);
-  emit(fs, MK_ABx(OP_CLOSURE, dest, kidx(fs, obj_val(p))));
+  OpCode op = OP_CLOSURE;
+  for (uint32_t j = 0; j < p->nupvals; j++)
+    if (p->upval_src[j] == 2) op = OP_CLOSURESP;
+  emit(fs, MK_ABx(op, dest, kidx(fs, obj_val(p))));
 }
 
 static void cg_let(FS *fs, Node *n, int dest, bool tail) {
   int save = fs->freereg;
-  int base = fs->freereg;
-  for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
-  for (uint32_t i = 0; i < n->nvars; i++) bind_var(fs, n->vars[i], base + (int)i);
+  cg_bind_inits(fs, n->kids, n->vars, n->nvars);
   cg(fs, n->a, dest, tail);
   fs->freereg = save;
 }
 
 static void bind_uninit(FS *fs, Var *v) {
+  if (spills(fs, fs->freereg)) {
+    int save = fs->freereg;
+    int t = alloc_reg(fs);
+    emit(fs, MK_ABC(OP_LOADNIL, t, 0, 0));
+    new_slot(fs, v);
+    assign_fresh(fs, v, t);
+    fs->freereg = save;
+    return;
+  }
   int r = alloc_reg(fs);
   v->reg = r;
   emit(fs, MK_ABC(OP_LOADNIL, r, 0, 0));
@@ -680,11 +841,10 @@ static void cg_namedlet(FS *fs, Node *n, int dest, bool tail) {
   int save = fs->freereg;
   FnInfo *lf = n->fn;
   if (n->loop_ok) {
-    int base = fs->freereg;
-    for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
-    for (uint32_t i = 0; i < lf->nparams; i++) bind_var(fs, lf->params[i], base + (int)i);
+    cg_bind_inits(fs, n->kids, lf->params, lf->nparams);
     int token = -1;
     for (uint32_t i = 0; i < lf->nparams; i++) {
+      if (lf->params[i]->spill >= 0) continue;
       if (token < 0) token = fs->freereg; /* reserved only if some parameter qualifies */
       if (find_owned_updates(lf->body, lf->params[i], n, i, token)) {
         if (token == fs->freereg) {
@@ -699,7 +859,7 @@ static void cg_namedlet(FS *fs, Node *n, int dest, bool tail) {
     /* letrec of the loop closure, then a call */
     Var *lv = n->var;
     bind_uninit(fs, lv);
-    if (lv->boxed) {
+    if (lv->boxed || lv->spill >= 0) {
       int r = alloc_reg(fs);
       cg_lambda(fs, n->a, r);
       store_local(fs, lv, r);
@@ -708,6 +868,12 @@ static void cg_namedlet(FS *fs, Node *n, int dest, bool tail) {
     }
     int base = (dest == fs->freereg - 1) ? dest : alloc_reg(fs);
     cg_local(fs, lv, base);
+    if (base + (int)n->nkids >= MAX_REGS) {
+      set_pos(fs, n);
+      cg_spread_call(fs, n->kids, n->nkids, base, dest, tail);
+      fs->freereg = save;
+      return;
+    }
     for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
     set_pos(fs, n);
     if (tail) {
@@ -722,11 +888,10 @@ static void cg_namedlet(FS *fs, Node *n, int dest, bool tail) {
 
 static void cg_do(FS *fs, Node *n, int dest, bool tail) {
   int save = fs->freereg;
-  int base = fs->freereg;
-  for (uint32_t i = 0; i < n->nkids; i++) cg(fs, n->kids[i], alloc_reg(fs), false);
-  for (uint32_t i = 0; i < n->nvars; i++) bind_var(fs, n->vars[i], base + (int)i);
+  cg_bind_inits(fs, n->kids, n->vars, n->nvars);
   int token = -1; /* one owner token for this loop activation, if a variable qualifies */
   for (uint32_t i = 0; i < n->nvars; i++) {
+    if (n->vars[i]->spill >= 0) continue; /* owned updates work on registers */
     if (token < 0) token = fs->freereg;
     if (find_owned_do(n, i, token) && token == fs->freereg) {
       alloc_reg(fs);
@@ -742,14 +907,8 @@ static void cg_do(FS *fs, Node *n, int dest, bool tail) {
     /* steps: all computed with the old values, then assigned (fresh boxes) */
     int *tmps = arena_alloc(fs->u->arena, (n->nvars + 1) * sizeof(int));
     for (uint32_t i = 0; i < n->nvars; i++) tmps[i] = n->steps[i] ? cg_parallel(fs, n->steps[i], n->vars, n->nvars) : -1;
-    for (uint32_t i = 0; i < n->nvars; i++) {
-      if (tmps[i] < 0) continue;
-      Var *v = n->vars[i];
-      if (v->boxed)
-        emit(fs, MK_ABC(OP_MKBOX, v->reg, tmps[i], 0));
-      else if (v->reg != tmps[i])
-        emit(fs, MK_ABC(OP_MOVE, v->reg, tmps[i], 0));
-    }
+    for (uint32_t i = 0; i < n->nvars; i++)
+      if (tmps[i] >= 0) assign_fresh(fs, n->vars[i], tmps[i]);
     fs->freereg = s2;
   }
   int jback = emit_jmp(fs);
@@ -814,7 +973,7 @@ static void cg_build_batched(FS *fs, Node *n, int dest, OpCode op) {
 
 static void cg_build(FS *fs, Node *n, int dest, OpCode op) {
   uint32_t count = op == OP_MKMAP ? n->nkids / 2 : n->nkids;
-  if (n->nkids > 200) {
+  if (n->nkids > 200 || (op != OP_MKLIST && n->nkids > LITERAL_BATCH && fs->freereg + (int)n->nkids >= MAX_REGS)) {
     if (op == OP_MKLIST) gerr(fs, "literal too large (more than 200 computed elements)"); /* analyze splits them */
     cg_build_batched(fs, n, dest, op);
     return;
@@ -925,6 +1084,8 @@ static void fuse_moves(FS *fs) {
 
 static Proto *finish_proto(FS *fs) {
   fuse_moves(fs);
+  /* a frame that could have spilled but did not: the register stays nil */
+  if (fs->spill_new_pc >= 0 && fs->nspill == 0) fs->code[fs->spill_new_pc] = MK_ABC(OP_LOADNIL, fs->spillreg, 0, 0);
   VM *vm = fs->u->vm;
   Proto *p = gc_alloc(vm, OBJ_PROTO, sizeof(Proto));
   gc_note_finalizer(&vm->heap, sizeof(Proto));
@@ -940,8 +1101,17 @@ static Proto *finish_proto(FS *fs) {
   p->upval_idx = copy_out(fs->upidx, fs->nup * sizeof(uint16_t));
   p->nupvals = (uint16_t)fs->nup;
   FnInfo *fn = fs->fn;
-  p->nparams = (uint8_t)(fn->nparams - (fn->has_rest ? 1 : 0));
-  p->has_rest = fn->has_rest;
+  if (fs->spill_arity) {
+    p->nparams = SPILL_WINDOW;
+    p->has_rest = 1;
+    p->spill_arity = fs->spill_arity;
+    p->spill_rest = fn->has_rest;
+  } else {
+    p->nparams = (uint8_t)(fn->nparams - (fn->has_rest ? 1 : 0));
+    p->has_rest = fn->has_rest;
+  }
+  p->spillreg = (uint8_t)(fs->spillreg >= 0 ? fs->spillreg : 0);
+  p->nspill = fs->nspill;
   p->maxregs = (uint8_t)(fs->maxregs + 1);
   p->name = fn->name;
   p->file = fs->u->file;

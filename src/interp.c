@@ -27,6 +27,7 @@
 #include "map.h"
 #include "ops.h"
 #include "env.h"
+#include "helpers.h"
 #include "runtime.h"
 
 typedef struct {
@@ -347,9 +348,20 @@ static Value eval(VM *vm, Node *n, Value env, bool tail) {
       set_pos(vm, n->pos);
       if (tail) {
         Interp *I = STATE(vm);
+        int argc = (int)n->nkids;
+        if (n->kind == N_CALL && argc == 2 && cb[0] == vm->helpers[HELPER_APPLY]) {
+          /* (%apply f [args...]), a call with more arguments than the VM's
+           * registers (analyze.c): spread it here, so it is a tail call as
+           * the VM's TAILCALLV is (nothing allocates while v is unrooted) */
+          Value f = cb[1], v = cb[2];
+          vm->top = cb;
+          push(vm, f);
+          for (uint32_t j = 0; j < vec_len(v); j++) push(vm, vec_items(v)[j]);
+          argc = (int)vec_len(v);
+        }
         I->tail_pending = true;
         I->tail_base = cb;
-        I->tail_argc = (int)n->nkids;
+        I->tail_argc = argc;
         return NIL_VAL; /* the stack above top0 stays as it is until apply moves it */
       }
       r = call_value(vm, cb, (int)n->nkids);

@@ -88,7 +88,19 @@ typedef struct Proto {
   uint8_t nparams; /* required parameters */
   uint8_t has_rest;
   uint8_t maxregs;
-  uint8_t pad[3];
+  /* Spill area (codegen.c, "Spilled variables"): a function with more
+   * parameters or live locals than the register window keeps the rest in a
+   * vector of nspill slots in register spillreg.  spill_arity is 0 for
+   * every other function; for one with more than SPILL_PARAMS parameters it
+   * is the true number of required parameters (nparams is then the
+   * register window and has_rest is set, so the VM gathers the spilled
+   * arguments into a list that SPILLARGS turns into the spill vector), and
+   * spill_rest says whether the source function also has a rest parameter. */
+  uint8_t spillreg;
+  uint8_t spill_rest;
+  uint8_t pad;
+  uint32_t nspill;
+  uint32_t spill_arity;
   Value name;  /* symbol, or nil for anonymous */
   Value file;  /* string or nil */
   Value deopt; /* vector of (pc cell op) triples for intrinsic instructions, or nil */

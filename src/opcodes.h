@@ -79,6 +79,15 @@
   X(VECNEW, ABC, L_NONE, "R[A] = vector of R[B] (a small int) nils")          \
   X(VECFILL, ABC, L_NONE, "R[A][R[B]+j] = R[B+1+j] for j < C (fresh vector)") \
   X(MAPADD, ABC, L_NONE, "R[A] = R[A] with the C pairs R[B] R[B+1] ...")      \
+  /* variables past the register window (codegen.c, "Spilled variables"): \
+   * S is the spill vector in register spillreg of the prototype */        \
+  X(SPILLNEW, ABC, L_NONE, "R[A] = spill vector of nspill nils")             \
+  X(SPILLARGS, ABC, L_NONE, "R[A] = spill vector from the rest list R[A] (arity check)") \
+  X(GETSPILL, ABx, L_NONE, "R[A] = S[Bx]")                                   \
+  X(SETSPILL, ABx, L_NONE, "S[Bx] = R[A]")                                   \
+  X(CLOSURESP, ABx, L_NONE, "R[A] = closure of K[Bx]; upvalues may come from S") \
+  X(CALLV, ABC, L_NONE, "R[A] = R[A](the elements of the vector R[A+1])")    \
+  X(TAILCALLV, ABC, L_NONE, "return R[A](the elements of the vector R[A+1])") \
   X(DEOPT, ABC, L_NONE, "call the global an intrinsic was compiled from")    \
   /* ---- variants codegen derives from intrinsics (intrinsics.h): the deopt \
    * record names the builtin, the layout says where its arguments are ---- */ \

@@ -319,8 +319,23 @@ void vm_stack_overflow(VM *vm) {
 
 static NORETURN void closure_arity(VM *vm, Proto *p, int got) {
   char exp[32];
-  snprintf(exp, sizeof exp, p->has_rest ? "%u+" : "%u", p->nparams);
+  if (p->spill_arity) /* its nparams is the register window, not the arity */
+    snprintf(exp, sizeof exp, p->spill_rest ? "%u+" : "%u", p->spill_arity);
+  else
+    snprintf(exp, sizeof exp, p->has_rest ? "%u+" : "%u", p->nparams);
   err_arity(vm, is_sym(p->name) ? sym_cstr(vm, p->name) : "<lambda>", exp, got);
+}
+
+/* The whole arity check of a call of p with argc arguments, for the callers
+ * that must raise before the frame exists (a tail call drops its own frame
+ * first): also exact for a prototype with spilled parameters, whose VM-level
+ * nparams is only its register window (SPILLARGS checks the rest later). */
+static NOINLINE void closure_arity_check(VM *vm, Proto *p, int got) {
+  if (p->spill_arity) {
+    if ((uint32_t)got == p->spill_arity || (p->spill_rest && (uint32_t)got > p->spill_arity)) return;
+    closure_arity(vm, p, got);
+  }
+  if (got != p->nparams && (!p->has_rest || got < p->nparams)) closure_arity(vm, p, got);
 }
 
 static NORETURN void native_arity(VM *vm, Native *n, int got) {
@@ -977,7 +992,8 @@ dispatch:
     if (LIKELY(is_closure(f))) {
       /* checked before this frame goes, so the error names the call site */
       Proto *fp = as_closure(f)->proto;
-      if (UNLIKELY(argc != fp->nparams) && (!fp->has_rest || argc < fp->nparams)) closure_arity(vm, fp, argc);
+      if (UNLIKELY(argc != fp->nparams) && (!fp->has_rest || argc < fp->nparams || fp->spill_arity))
+        closure_arity_check(vm, fp, argc);
       memmove(base - 1, fslot, ((size_t)argc + 1) * sizeof(Value));
       uint32_t flags = ci->flags;
       vm->ci--;
@@ -1070,6 +1086,133 @@ dispatch:
     Value *src = &RB;
     memcpy(vec_items(RA) + small_int_of(src[0]), src + 1, GET_C(i) * sizeof(Value));
     DISPATCH();
+  }
+  /* Spilled variables (codegen.c): the spill vector lives in register
+   * spillreg of the frame from SPILLNEW / SPILLARGS at entry on, is never
+   * seen by Sema code and is stored into only here, so mutating it in place
+   * is not a mutation anyone observes; the GC sees it through the register. */
+  CASE(SPILLNEW) {
+    RA = vec_new(vm, cl->proto->nspill);
+    GC_CHECK();
+    DISPATCH();
+  }
+  CASE(SPILLARGS) {
+    /* R[A] is the rest list push_frame gathered past the register window;
+     * push_frame only checked "at least nparams", the exact count is here */
+    Proto *p = cl->proto;
+    uint32_t need = p->spill_arity - p->nparams;
+    uint32_t have = 0;
+    Value l = RA;
+    for (Value m = l; is_cons(m) && have <= need; m = cdr(m)) have++;
+    if (have < need || (have > need && !p->spill_rest)) {
+      uint32_t got = p->nparams;
+      for (Value m = l; is_cons(m); m = cdr(m)) got++;
+      /* reported at the call, as push_frame does: this frame is not begun */
+      vm->ci = ci - 1;
+      closure_arity(vm, p, (int)got);
+    }
+    Value v = vec_new(vm, p->nspill);
+    Value *slots = vec_items(v);
+    for (uint32_t j = 0; j < need; j++, l = cdr(l)) slots[j] = car(l);
+    if (p->spill_rest) slots[need] = l;
+    RA = v;
+    GC_CHECK();
+    DISPATCH();
+  }
+  CASE(GETSPILL) {
+    RA = vec_items(base[cl->proto->spillreg])[GET_Bx(i)];
+    DISPATCH();
+  }
+  CASE(SETSPILL) {
+    vec_items(base[cl->proto->spillreg])[GET_Bx(i)] = RA;
+    DISPATCH();
+  }
+  /* CLOSURE for a prototype with upvalues from spilled variables: source 2
+   * is a slot of this frame's spill vector (captured by value, as a
+   * register is; a boxed variable's slot holds its box) */
+  CASE(CLOSURESP) {
+    Proto *p = as_proto(k[GET_Bx(i)]);
+    Closure *c = gc_alloc(vm, OBJ_CLOSURE, sizeof(Closure) + p->nupvals * sizeof(Value));
+    c->h.aux = p->nupvals;
+    c->proto = p;
+    for (uint32_t j = 0; j < p->nupvals; j++) {
+      uint32_t x = p->upval_idx[j];
+      c->upvals[j] = p->upval_src[j] == 2   ? vec_items(base[cl->proto->spillreg])[x]
+                     : p->upval_src[j] == 1 ? base[x]
+                                            : cl->upvals[x];
+    }
+    RA = obj_val(c);
+    GC_CHECK();
+    DISPATCH();
+  }
+  /* A call with more arguments than fit in registers (analyze.c spills them
+   * into a vector): the elements are spread onto the stack where CALL's
+   * arguments would be, past this frame's window -- that is the callee's
+   * window, bounded by the stack check like any frame -- and the call goes
+   * on as CALL / TAILCALL.  Nothing allocates between reading the vector
+   * and the copy, so the vector needs no root once its register is reused. */
+  CASE(CALLV) {
+    CHECK_INTERRUPT();
+    Value *fslot = &RA;
+    Value f = *fslot;
+    Value args = fslot[1];
+    int argc = (int)vec_len(args);
+    SAVE_PC();
+    if (UNLIKELY(fslot + 1 + argc + 256 > vm->stack_end)) vm_stack_overflow(vm);
+    memcpy(fslot + 1, vec_items(args), (size_t)argc * sizeof(Value));
+    if (fslot + 1 + argc > vm->stack_hw) vm->stack_hw = fslot + 1 + argc;
+    if (LIKELY(is_closure(f))) {
+      ci = push_frame(vm, as_closure(f), fslot + 1, argc);
+      cl = ci->cl;
+      base = ci->base;
+      pc = ci->pc;
+      k = cl->proto->consts;
+      if (cl->proto->has_rest) GC_CHECK();
+      DISPATCH();
+    }
+    vm->top = fslot + 1 + argc;
+    if (LIKELY(is_native(f)))
+      *fslot = call_native(vm, as_native(f), argc, fslot + 1);
+    else
+      call_at(vm, fslot, argc, 0);
+    vm->top = base + cl->proto->maxregs;
+    GC_CHECK();
+    DISPATCH();
+  }
+  CASE(TAILCALLV) {
+    CHECK_INTERRUPT();
+    Value f = RA;
+    Value args = (&RA)[1];
+    int argc = (int)vec_len(args);
+    SAVE_PC();
+    if (UNLIKELY(base + argc + 256 > vm->stack_end)) vm_stack_overflow(vm);
+    if (LIKELY(is_closure(f))) {
+      closure_arity_check(vm, as_closure(f)->proto, argc);
+      base[-1] = f;
+      memcpy(base, vec_items(args), (size_t)argc * sizeof(Value));
+      if (base + argc > vm->stack_hw) vm->stack_hw = base + argc;
+      uint32_t flags = ci->flags;
+      vm->ci--;
+      ci = push_frame(vm, as_closure(f), base, argc);
+      ci->flags = flags;
+      cl = ci->cl;
+      pc = ci->pc;
+      k = cl->proto->consts;
+      if (cl->proto->has_rest) GC_CHECK();
+      DISPATCH();
+    }
+    /* anything else is called from C, as by CALLV, and its value returned */
+    Value *fslot = &RA;
+    if (UNLIKELY(fslot + 1 + argc + 256 > vm->stack_end)) vm_stack_overflow(vm);
+    memcpy(fslot + 1, vec_items(args), (size_t)argc * sizeof(Value));
+    if (fslot + 1 + argc > vm->stack_hw) vm->stack_hw = fslot + 1 + argc;
+    vm->top = fslot + 1 + argc;
+    if (LIKELY(is_native(f)))
+      *fslot = call_native(vm, as_native(f), argc, fslot + 1);
+    else
+      call_at(vm, fslot, argc, 0);
+    base[-1] = *fslot;
+    goto do_return;
   }
   CASE(MAPADD) {
     SAVE_PC();
