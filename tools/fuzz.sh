@@ -25,6 +25,16 @@ build() {
   done
 }
 
+# The failing inputs libFuzzer wrote.  (Not `ls crash-* leak-* ...`: ls
+# fails when any one glob matches nothing, so that test passed unless all
+# four kinds were present, and the smoke run let crashes and leaks through.)
+artifacts() {
+  local f
+  for f in build/fuzz/crash-* build/fuzz/leak-* build/fuzz/timeout-* build/fuzz/oom-*; do
+    if [ -f "$f" ]; then echo "$f"; fi
+  done
+}
+
 run() { # seconds target...
   local secs=$1
   shift
@@ -35,8 +45,8 @@ run() { # seconds target...
     build/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
       -print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus/$t tests/fuzz/corpus/$t \
       2>&1 | grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Test unit written|DONE' || true
-    if ls build/fuzz/crash-* build/fuzz/leak-* build/fuzz/timeout-* build/fuzz/oom-* >/dev/null 2>&1; then
-      echo "fuzz: $t found a failing input:"; ls build/fuzz/crash-* build/fuzz/leak-* build/fuzz/timeout-* build/fuzz/oom-* 2>/dev/null
+    if [ -n "$(artifacts)" ]; then
+      echo "fuzz: $t found a failing input:"; artifacts
       return 1
     fi
   done
@@ -68,10 +78,9 @@ leakpass() { # seconds target...
       echo "fuzz: leakpass: $t: libFuzzer disabled its per-input leak check (memory kept across inputs), see $log"
       bad=1
     fi
-    if grep -qE 'ERROR: (LeakSanitizer|AddressSanitizer|libFuzzer)|runtime error:' "$log" ||
-      ls build/fuzz/crash-* build/fuzz/leak-* build/fuzz/timeout-* build/fuzz/oom-* >/dev/null 2>&1; then
+    if grep -qE 'ERROR: (LeakSanitizer|AddressSanitizer|libFuzzer)|runtime error:' "$log" || [ -n "$(artifacts)" ]; then
       echo "fuzz: leakpass: $t failed, see $log:"
-      ls build/fuzz/crash-* build/fuzz/leak-* build/fuzz/timeout-* build/fuzz/oom-* 2>/dev/null || true
+      artifacts
       bad=1
     fi
     grep -q 'stat::number_of_executed_units' "$log" || { echo "fuzz: leakpass: $t did not finish, see $log"; bad=1; }

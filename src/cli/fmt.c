@@ -1220,12 +1220,32 @@ static FmtStatus syntax_error(FmtError *err, const char *src, size_t at, const c
   return FMT_ESYNTAX;
 }
 
+static FmtStatus format_text(VM *vm, const char *src, size_t len, const FmtOptions *opt, StrBuf *out, FmtError *err);
+
+/* A byte order mark at the start is what the reader skips (an editor's
+ * choice of encoding marker, not code): the text after it is formatted and
+ * the mark kept, since the formatter changes layout, never the encoding.
+ * Error positions count from after the mark, as the editor shows them. A
+ * second mark is text the reader rejects, and so does the parser below. */
 FmtStatus fmt_format(VM *vm, const char *src, size_t len, const FmtOptions *opt, StrBuf *out, FmtError *err) {
+  if (len >= 3 && memcmp(src, "\xEF\xBB\xBF", 3) == 0) {
+    StrBuf text;
+    sb_init(&text);
+    FmtStatus st = format_text(vm, src + 3, len - 3, opt, &text, err);
+    if (st == FMT_OK) {
+      sb_add(out, src, 3);
+      if (text.len) sb_add(out, text.data, text.len);
+    }
+    sb_free(&text);
+    return st;
+  }
+  return format_text(vm, src, len, opt, out, err);
+}
+
+static FmtStatus format_text(VM *vm, const char *src, size_t len, const FmtOptions *opt, StrBuf *out, FmtError *err) {
   err->line = err->col = 0;
   err->msg[0] = 0;
   /* text the reader would misread or that is not text at all */
-  if (len >= 3 && memcmp(src, "\xEF\xBB\xBF", 3) == 0)
-    return syntax_error(err, src, 0, "the file starts with a byte order mark (U+FEFF); save it as UTF-8 without BOM");
   const char *nul = memchr(src, 0, len);
   if (nul) return syntax_error(err, src, (size_t)(nul - src), "NUL byte in the source (is this a binary file?)");
   size_t bad;

@@ -120,5 +120,18 @@ eq write "Formatted: a.sema
 1 file(s) formatted, 1 file(s) unchanged" "$("$S" fmt a.sema b.sema)"
 eq write-clean "2 file(s) already formatted" "$("$S" fmt a.sema b.sema)"
 
+# a byte order mark at the start (which the reader skips) is kept, the text
+# after it formatted; only the mark is a fixed point; a second mark is an error
+printf '\xEF\xBB\xBF(define   x\n1)\n' >bom.sema
+eq bom-write "Formatted: bom.sema
+
+1 file(s) formatted, 0 file(s) unchanged" "$("$S" fmt bom.sema)"
+eq bom-kept "$(printf '\xEF\xBB\xBF(define x 1)\n' | od -c)" "$(od -c <bom.sema)"
+eq bom-check "1 file(s) already formatted" "$("$S" fmt --check bom.sema)"
+printf '\xEF\xBB\xBF' >bom-only.sema
+eq bom-only "1 file(s) already formatted" "$("$S" fmt --check bom-only.sema)"
+printf '\xEF\xBB\xBF\xEF\xBB\xBF(a)\n' >bom2.sema
+eq bom-twice "Error formatting bom2.sema:1:1: unexpected character: U+FEFF" "$("$S" fmt --check bom2.sema 2>&1 | head -1)"
+
 echo "fmt cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
