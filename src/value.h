@@ -29,6 +29,8 @@ typedef uint64_t Value;
 #define NOINLINE __attribute__((noinline))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* a hint that *p will be written soon (never faults, even for NULL) */
+#define PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
 
 #define TAG_SPECIAL 0xFFF9u
 #define TAG_INT 0xFFFAu
