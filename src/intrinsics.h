@@ -72,6 +72,11 @@
   I(STRLEN, "string-length", 1, L_B, FAST, op_strlen, "R[A] = (string-length R[B])")         \
   I(MIN2, "min", 2, L_BC, FAST, op_min2, "R[A] = (min R[B] R[C])")                           \
   I(MAX2, "max", 2, L_BC, FAST, op_max2, "R[A] = (max R[B] R[C])")                           \
+  I(BITAND, "bit/and", 2, L_BC, FAST, op_bit_and, "R[A] = (bit/and R[B] R[C])")              \
+  I(BITOR, "bit/or", 2, L_BC, FAST, op_bit_or, "R[A] = (bit/or R[B] R[C])")                   \
+  I(BITXOR, "bit/xor", 2, L_BC, FAST, op_bit_xor, "R[A] = (bit/xor R[B] R[C])")              \
+  I(SHL, "bit/shift-left", 2, L_BC, FAST, op_shift_left, "R[A] = (bit/shift-left R[B] R[C])")   \
+  I(SHR, "bit/shift-right", 2, L_BC, FAST, op_shift_right, "R[A] = (bit/shift-right R[B] R[C])") \
   I(LENGTH, "length", 1, L_B, CALL1, op_length, "R[A] = (length R[B])")                      \
   I(GET, "get", 2, L_BC, CALL2, op_get, "R[A] = (get R[B] R[C])")                            \
   I(GET3, "get", 3, L_B3, CALL3, op_get_or, "R[A] = (get R[B] R[B+1] R[B+2])")                \

@@ -115,6 +115,38 @@ Value op_max2(VM *vm, Value a, Value b) {
   return gt ? a : b;
 }
 
+/* ---- bitwise operations (bit/and, bit/or, bit/xor, bit/shift-left,
+ * bit/shift-right): the builtins' semantics, shared by their natives
+ * (lib/math.c) and the instructions' slow paths ---- */
+
+static int64_t need_int(VM *vm, Value v) {
+  if (!is_int(v)) err_type(vm, "int", v);
+  return int_of(v);
+}
+
+Value op_bit_and(VM *vm, Value a, Value b) { return num_int(vm, need_int(vm, a) & need_int(vm, b)); }
+Value op_bit_or(VM *vm, Value a, Value b) { return num_int(vm, need_int(vm, a) | need_int(vm, b)); }
+Value op_bit_xor(VM *vm, Value a, Value b) { return num_int(vm, need_int(vm, a) ^ need_int(vm, b)); }
+
+static int shift_amount(VM *vm, const char *name, Value v) {
+  int64_t n = need_int(vm, v);
+  if (n < 0 || n > 63) err_eval(vm, "%s: shift amount must be in 0..64, got %lld", name, (long long)n);
+  return (int)n;
+}
+
+Value op_shift_left(VM *vm, Value a, Value b) {
+  int64_t x = need_int(vm, a);
+  int n = shift_amount(vm, "bit/shift-left", b);
+  return num_int(vm, (int64_t)((uint64_t)x << n));
+}
+
+Value op_shift_right(VM *vm, Value a, Value b) {
+  int64_t x = need_int(vm, a);
+  int n = shift_amount(vm, "bit/shift-right", b);
+  /* arithmetic shift written portably: >> on a negative value is implementation-defined */
+  return num_int(vm, x < 0 ? ~(~x >> n) : x >> n);
+}
+
 Value op_num_eq(VM *vm, Value a, Value b) { return bool_val(val_num_eq(a, b)); }
 Value op_lt(VM *vm, Value a, Value b) { return bool_val(op_cmp_lt(vm, a, b)); }
 Value op_le(VM *vm, Value a, Value b) { return bool_val(op_cmp_le(vm, a, b)); }

@@ -28,6 +28,11 @@ Value op_le(VM *vm, Value a, Value b);
 Value op_gt(VM *vm, Value a, Value b);
 Value op_ge(VM *vm, Value a, Value b);
 Value op_min2(VM *vm, Value a, Value b);
+Value op_bit_and(VM *vm, Value a, Value b);
+Value op_bit_or(VM *vm, Value a, Value b);
+Value op_bit_xor(VM *vm, Value a, Value b);
+Value op_shift_left(VM *vm, Value a, Value b);
+Value op_shift_right(VM *vm, Value a, Value b);
 Value op_max2(VM *vm, Value a, Value b);
 
 /* the pure predicates (intrinsics of kind PURE1): inline, they neither

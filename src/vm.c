@@ -1625,6 +1625,53 @@ dispatch:
     }
     DISPATCH();
   }
+  /* bitwise operations: two small ints inline (and, or and xor of two
+   * sign-extended 48-bit values stay in range; a right shift only shrinks;
+   * a left shift may leave the range and goes through int_result); other
+   * operands, boxed ints and errors go to the builtin's function */
+#define BIT_CASE(OPNAME, EXPR, IMPL)                                       \
+  CASE(OPNAME) {                                                          \
+    Value b = RB, c = RC;                                                 \
+    if (LIKELY(VAL_TAG(b) == TAG_INT && VAL_TAG(c) == TAG_INT)) {         \
+      int64_t x = small_int_of(b), y = small_int_of(c);                   \
+      RA = small_int_val(EXPR);                                           \
+    } else {                                                              \
+      SAVE_PC();                                                          \
+      RA = IMPL(vm, b, c);                                                \
+      GC_CHECK();                                                         \
+    }                                                                     \
+    DISPATCH();                                                           \
+  }
+  BIT_CASE(BITAND, x & y, op_bit_and)
+  BIT_CASE(BITOR, x | y, op_bit_or)
+  BIT_CASE(BITXOR, x ^ y, op_bit_xor)
+#undef BIT_CASE
+  CASE(SHR) {
+    Value b = RB, c = RC;
+    int64_t y;
+    if (LIKELY(VAL_TAG(b) == TAG_INT && VAL_TAG(c) == TAG_INT && (y = small_int_of(c)) >= 0 && y <= 63)) {
+      int64_t x = small_int_of(b);
+      RA = small_int_val(x < 0 ? ~(~x >> y) : x >> y);
+    } else {
+      SAVE_PC();
+      RA = op_shift_right(vm, b, c);
+      GC_CHECK();
+    }
+    DISPATCH();
+  }
+  CASE(SHL) {
+    Value b = RB, c = RC;
+    int64_t y;
+    if (LIKELY(VAL_TAG(b) == TAG_INT && VAL_TAG(c) == TAG_INT && (y = small_int_of(c)) >= 0 && y <= 63)) {
+      SAVE_PC(); /* int_result may box */
+      RA = int_result(vm, (int64_t)((uint64_t)small_int_of(b) << y));
+    } else {
+      SAVE_PC();
+      RA = op_shift_left(vm, b, c);
+    }
+    GC_CHECK();
+    DISPATCH();
+  }
   CASE(ADD3) {
     /* three small ints inline; anything else goes to op_add3, which
      * folds from 0 like the builtin (float contagion, strings rejected) */

@@ -386,37 +386,18 @@ static Value n_keyword_to_string(VM *vm, int argc, Value *argv) {
 
 /* ---- §23 bitwise operations ---- */
 
-#define BIT_FN2(cname, op)                                                  \
-  static Value cname(VM *vm, int argc, Value *argv) {                       \
-    int64_t a = arg_int(vm, argv[0]), b = arg_int(vm, argv[1]);            \
-    return num_int(vm, a op b);                                             \
-  }
-BIT_FN2(n_bit_and, &)
-BIT_FN2(n_bit_or, |)
-BIT_FN2(n_bit_xor, ^)
+/* and, or, xor and the shifts compile to instructions (intrinsics.h):
+ * the natives call the same functions (ops.c) as their slow paths */
+static Value n_bit_and(VM *vm, int argc, Value *argv) { return op_bit_and(vm, argv[0], argv[1]); }
+static Value n_bit_or(VM *vm, int argc, Value *argv) { return op_bit_or(vm, argv[0], argv[1]); }
+static Value n_bit_xor(VM *vm, int argc, Value *argv) { return op_bit_xor(vm, argv[0], argv[1]); }
 
 static Value n_bit_not(VM *vm, int argc, Value *argv) {
   return num_int(vm, ~arg_int(vm, argv[0]));
 }
 
-static int shift_amount(VM *vm, const char *name, Value v) {
-  int64_t n = arg_int(vm, v);
-  if (n < 0 || n > 63) err_eval(vm, "%s: shift amount must be in 0..64, got %lld", name, (long long)n);
-  return (int)n;
-}
-
-static Value n_shift_left(VM *vm, int argc, Value *argv) {
-  int64_t a = arg_int(vm, argv[0]);
-  int n = shift_amount(vm, "bit/shift-left", argv[1]);
-  return num_int(vm, (int64_t)((uint64_t)a << n));
-}
-
-static Value n_shift_right(VM *vm, int argc, Value *argv) {
-  int64_t a = arg_int(vm, argv[0]);
-  int n = shift_amount(vm, "bit/shift-right", argv[1]);
-  /* arithmetic shift written portably: >> on a negative value is implementation-defined */
-  return num_int(vm, a < 0 ? ~(~a >> n) : a >> n);
-}
+static Value n_shift_left(VM *vm, int argc, Value *argv) { return op_shift_left(vm, argv[0], argv[1]); }
+static Value n_shift_right(VM *vm, int argc, Value *argv) { return op_shift_right(vm, argv[0], argv[1]); }
 
 static const NativeDef math_defs[] = {
     /* §4 */
