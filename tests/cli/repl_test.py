@@ -3,7 +3,8 @@
 
 Checks: banner and prompt, evaluation with the write form, multi-line input
 that waits for balanced brackets, errors that do not end the session, tab
-completion of a global name, a meta-command, persistent history, Ctrl-D exit.
+completion of a global name, a meta-command, Ctrl-C interrupting a
+long-running native and a loop, persistent history, Ctrl-D exit.
 """
 import os, pty, select, sys, tempfile, time
 
@@ -75,7 +76,8 @@ def session(env, steps):
     os.close(fd)
 
 hist = tempfile.NamedTemporaryFile(delete=False).name
-env = dict(os.environ, SEMA_HISTORY=hist, TERM="dumb", HOME=tempfile.gettempdir())
+# the heap limit only bounds the fold-lines case (interrupted long before it)
+env = dict(os.environ, SEMA_HISTORY=hist, TERM="dumb", HOME=tempfile.gettempdir(), SEMA_MAX_HEAP="2G")
 session(env, [
     ("(+ 1 2)\r", "3", "eval"),
     ('(list "a" #\\b)\r', '("a" #\\b)', "write form"),
@@ -87,6 +89,14 @@ session(env, [
     ("(string-len\t", "string-length", "tab completion"),
     (' "abc")\r', "3", "completed call"),
     (",type 1.5\r", ":float", "meta-command"),
+    # Ctrl-C interrupts a long-running native (issue 14: fold-lines over
+    # /dev/zero, one line without end, grew to 2.1 GB and ignored Ctrl-C)
+    # and a loop, and the session goes on
+    ('(file/fold-lines "/dev/zero" (fn (a l) (+ a 1)) 0)\r', None, "start fold-lines"),
+    ("\x03", "interrupted", "ctrl-c interrupts fold-lines on /dev/zero"),
+    ("(let loop ((i 0)) (loop (+ i 1)))\r", None, "start a loop"),
+    ("\x03", "interrupted", "ctrl-c interrupts a loop"),
+    ("(sq 4)\r", "16", "session survives interrupts"),
 ])
 # history persisted: a new session can recall the previous entries
 saved = open(hist).read().replace("\\040", " ")  # libedit escapes spaces

@@ -9,6 +9,7 @@ bin=$1 mode=$2
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail=0
+truncate -s 200M "$dir/big.txt" # sparse: 200 MB of NUL bytes, one line
 check() { # name expected-stdout prog [rss-limit-KB]
   local name=$1 want=$2 prog=$3 lim=${4:-0}
   printf '%s\n' "$prog" > "$dir/$name.sema"
@@ -49,6 +50,31 @@ alive" "$OOM
 (println (oom? (lambda () (file/read-bytes \"/dev/zero\"))))
 (println (oom? (lambda () (file/read-lines \"/dev/zero\"))))
 (println \"alive\")" 400000
+
+# the rest of finding 1: a line without end, CSV, files larger than the
+# limit (stopped before they are read: RSS stays near the limit, not the
+# file's 200 MB), and macro expansion and compilation (an exponential macro
+# peaked at 791 MB under a 256 MB limit)
+check grow-more "oom
+oom
+oom
+oom
+oom
+oom
+oom
+alive" "$OOM
+(println (oom? (lambda () (file/fold-lines \"/dev/zero\" (fn (acc l) (+ acc 1)) 0))))
+(println (oom? (lambda () (csv/encode (list big)))))
+(println (oom? (lambda () (csv/encode (map list big)))))
+(println (oom? (lambda () (file/read \"$dir/big.txt\"))))
+(println (oom? (lambda () (file/read-bytes \"$dir/big.txt\"))))
+(println (oom? (lambda () (file/read-lines \"$dir/big.txt\"))))
+(println (oom? (lambda () (file/fold-lines \"$dir/big.txt\" (fn (a l) (+ a 1)) 0))))
+(println \"alive\")" 150000
+check grow-macro "oom
+alive" '(defmacro dbl (n e) (if (= n 0) e (list (quote begin) (list (quote dbl) (- n 1) e) (list (quote dbl) (- n 1) e))))
+(println (try (eval (quote (dbl 30 (+ 1 2)))) (catch e (if (string/starts-with? (:message e) "out of memory") "oom" (:message e)))))
+(println "alive")' 150000
 
 # Finding 2 and the flat-RSS loops: 10,000 failing operations of each kind
 # (printing, encoding, reading, formatting) must not grow memory.
