@@ -330,6 +330,19 @@ static NORETURN void closure_arity(VM *vm, Proto *p, int got) {
  * that must raise before the frame exists (a tail call drops its own frame
  * first): also exact for a prototype with spilled parameters, whose VM-level
  * nparams is only its register window (SPILLARGS checks the rest later). */
+/* CALLV, TAILCALLV: the vector of arguments in fslot[1] spread over
+ * fslot[1..argc], where CALL's arguments would be (past the frame's window
+ * when they are many: bounded by the stack check like any frame).  Nothing
+ * allocates between reading the vector and the copy.  Returns argc. */
+static inline int spread_args(VM *vm, Value *fslot) {
+  Value args = fslot[1];
+  int argc = (int)vec_len(args);
+  if (UNLIKELY(fslot + 1 + argc + 256 > vm->stack_end)) vm_stack_overflow(vm);
+  memcpy(fslot + 1, vec_items(args), (size_t)argc * sizeof(Value));
+  if (fslot + 1 + argc > vm->stack_hw) vm->stack_hw = fslot + 1 + argc;
+  return argc;
+}
+
 static NOINLINE void closure_arity_check(VM *vm, Proto *p, int got) {
   if (p->spill_arity) {
     if ((uint32_t)got == p->spill_arity || (p->spill_rest && (uint32_t)got > p->spill_arity)) return;
@@ -951,6 +964,28 @@ dispatch:
     COND_JUMP(is_cons(RA));
     DISPATCH();
   }
+  /* The calls' shared steps.  ENTER(fn, args, argc): run closure fn with
+   * its arguments at args, as a new frame of this loop (the frame's
+   * registers reloaded).  CALL_FROM_C(fslot, argc): call the non-closure in
+   * *fslot on the argc values after it from C; the result replaces it.
+   * CALLV and TAILCALLV first spread their vector of arguments where CALL's
+   * would be (spread_args). */
+#define ENTER(fn, args, argc)                          \
+  do {                                                 \
+    ci = push_frame(vm, (fn), (args), (argc));         \
+    cl = ci->cl;                                       \
+    base = ci->base;                                   \
+    pc = ci->pc;                                       \
+    k = cl->proto->consts;                             \
+    if (cl->proto->has_rest) GC_CHECK();               \
+  } while (0)
+#define CALL_FROM_C(fslot, argc)                                    \
+  do {                                                              \
+    if (LIKELY(is_native(*(fslot))))                                \
+      *(fslot) = call_native(vm, as_native(*(fslot)), (argc), (fslot) + 1); \
+    else                                                            \
+      call_at(vm, (fslot), (argc), 0);                              \
+  } while (0)
   /* A call of a closure switches frames inside this loop (no C recursion);
    * anything else is called from C with vm->top set above the arguments,
    * and its result lands in R[A].  The interrupt check here and at backward
@@ -962,20 +997,11 @@ dispatch:
     int argc = (int)GET_B(i);
     SAVE_PC();
     if (LIKELY(is_closure(f))) {
-      ci = push_frame(vm, as_closure(f), fslot + 1, argc);
-      cl = ci->cl;
-      base = ci->base;
-      pc = ci->pc;
-      k = cl->proto->consts;
-      if (cl->proto->has_rest) GC_CHECK();
+      ENTER(as_closure(f), fslot + 1, argc);
       DISPATCH();
     }
     vm->top = base + cl->proto->maxregs;
-    if (LIKELY(is_native(f))) {
-      *fslot = call_native(vm, as_native(f), argc, fslot + 1);
-    } else {
-      call_at(vm, fslot, argc, 0);
-    }
+    CALL_FROM_C(fslot, argc);
     GC_CHECK();
     DISPATCH();
   }
@@ -997,19 +1023,12 @@ dispatch:
       memmove(base - 1, fslot, ((size_t)argc + 1) * sizeof(Value));
       uint32_t flags = ci->flags;
       vm->ci--;
-      ci = push_frame(vm, as_closure(f), base, argc);
+      ENTER(as_closure(f), base, argc);
       ci->flags = flags;
-      cl = ci->cl;
-      pc = ci->pc;
-      k = cl->proto->consts;
-      if (cl->proto->has_rest) GC_CHECK();
       DISPATCH();
     }
     vm->top = base + cl->proto->maxregs;
-    if (LIKELY(is_native(f)))
-      *fslot = call_native(vm, as_native(f), argc, fslot + 1);
-    else
-      call_at(vm, fslot, argc, 0);
+    CALL_FROM_C(fslot, argc);
     base[-1] = *fslot;
     goto do_return;
   }
@@ -1155,62 +1174,36 @@ dispatch:
     CHECK_INTERRUPT();
     Value *fslot = &RA;
     Value f = *fslot;
-    Value args = fslot[1];
-    int argc = (int)vec_len(args);
     SAVE_PC();
-    if (UNLIKELY(fslot + 1 + argc + 256 > vm->stack_end)) vm_stack_overflow(vm);
-    memcpy(fslot + 1, vec_items(args), (size_t)argc * sizeof(Value));
-    if (fslot + 1 + argc > vm->stack_hw) vm->stack_hw = fslot + 1 + argc;
+    int argc = spread_args(vm, fslot);
     if (LIKELY(is_closure(f))) {
-      ci = push_frame(vm, as_closure(f), fslot + 1, argc);
-      cl = ci->cl;
-      base = ci->base;
-      pc = ci->pc;
-      k = cl->proto->consts;
-      if (cl->proto->has_rest) GC_CHECK();
+      ENTER(as_closure(f), fslot + 1, argc);
       DISPATCH();
     }
-    vm->top = fslot + 1 + argc;
-    if (LIKELY(is_native(f)))
-      *fslot = call_native(vm, as_native(f), argc, fslot + 1);
-    else
-      call_at(vm, fslot, argc, 0);
+    vm->top = fslot + 1 + argc; /* the arguments lie past this frame's window */
+    CALL_FROM_C(fslot, argc);
     vm->top = base + cl->proto->maxregs;
     GC_CHECK();
     DISPATCH();
   }
   CASE(TAILCALLV) {
     CHECK_INTERRUPT();
-    Value f = RA;
-    Value args = (&RA)[1];
-    int argc = (int)vec_len(args);
+    Value *fslot = &RA;
+    Value f = *fslot;
     SAVE_PC();
-    if (UNLIKELY(base + argc + 256 > vm->stack_end)) vm_stack_overflow(vm);
+    int argc = spread_args(vm, fslot);
     if (LIKELY(is_closure(f))) {
       closure_arity_check(vm, as_closure(f)->proto, argc);
-      base[-1] = f;
-      memcpy(base, vec_items(args), (size_t)argc * sizeof(Value));
-      if (base + argc > vm->stack_hw) vm->stack_hw = base + argc;
+      memmove(base - 1, fslot, ((size_t)argc + 1) * sizeof(Value));
       uint32_t flags = ci->flags;
       vm->ci--;
-      ci = push_frame(vm, as_closure(f), base, argc);
+      ENTER(as_closure(f), base, argc);
       ci->flags = flags;
-      cl = ci->cl;
-      pc = ci->pc;
-      k = cl->proto->consts;
-      if (cl->proto->has_rest) GC_CHECK();
       DISPATCH();
     }
     /* anything else is called from C, as by CALLV, and its value returned */
-    Value *fslot = &RA;
-    if (UNLIKELY(fslot + 1 + argc + 256 > vm->stack_end)) vm_stack_overflow(vm);
-    memcpy(fslot + 1, vec_items(args), (size_t)argc * sizeof(Value));
-    if (fslot + 1 + argc > vm->stack_hw) vm->stack_hw = fslot + 1 + argc;
     vm->top = fslot + 1 + argc;
-    if (LIKELY(is_native(f)))
-      *fslot = call_native(vm, as_native(f), argc, fslot + 1);
-    else
-      call_at(vm, fslot, argc, 0);
+    CALL_FROM_C(fslot, argc);
     base[-1] = *fslot;
     goto do_return;
   }

@@ -158,11 +158,11 @@ static size_t count_arenas(void) {
   return n;
 }
 
-static void test_gc_arena_pages(void **state) {
-  (void)state;
+/* A list of 0..n-1 (reversed) built in the last root slot, collecting every
+ * 100,000 cells so that the heap grows through many cycles. */
+static Value grow_rooted_list(int n) {
   Value keep = EMPTY_VAL;
-  vm_push_root(vm, EMPTY_VAL);
-  for (int i = 0; i < 1000000; i++) { /* 24 MB of cons cells */
+  for (int i = 0; i < n; i++) {
     keep = list_cons(vm, small_int_val(i), keep);
     if (i % 100000 == 0) {
       vm->roots[vm->nroots - 1] = keep;
@@ -171,6 +171,13 @@ static void test_gc_arena_pages(void **state) {
   }
   vm->roots[vm->nroots - 1] = keep;
   gc_collect(vm);
+  return keep;
+}
+
+static void test_gc_arena_pages(void **state) {
+  (void)state;
+  vm_push_root(vm, EMPTY_VAL);
+  Value keep = grow_rooted_list(1000000); /* 24 MB of cons cells */
   size_t arenas = count_arenas();
   assert_true(arenas >= 4);
   int64_t sum = 0, n = 0;
@@ -182,16 +189,7 @@ static void test_gc_arena_pages(void **state) {
   gc_collect(vm);
   assert_non_null(vm->heap.page_pool);
   /* ...and the same amount allocated again fits in the arenas already mapped */
-  keep = EMPTY_VAL;
-  for (int i = 0; i < 1000000; i++) {
-    keep = list_cons(vm, small_int_val(i), keep);
-    if (i % 100000 == 0) {
-      vm->roots[vm->nroots - 1] = keep;
-      gc_collect(vm);
-    }
-  }
-  vm->roots[vm->nroots - 1] = keep;
-  gc_collect(vm);
+  keep = grow_rooted_list(1000000);
   assert_true(count_arenas() <= arenas + 1);
   assert_int_equal(list_length(keep), 1000000);
   vm_pop_roots(vm, 1);
