@@ -1279,8 +1279,7 @@ static Value macro_of(VM *vm, Value head) {
   if (!is_sym(head) || special_of(vm, head)) return UNDEF_VAL;
   int32_t cell = env_lookup(vm, vm->env, head, false);
   if (cell < 0) return UNDEF_VAL;
-  Value v = vm->globals[cell].value;
-  if (v == UNBOUND_VAL && vm->globals[cell].fallback >= 0) v = vm->globals[vm->globals[cell].fallback].value;
+  Value v = env_global_peek(vm, (uint32_t)cell);
   return is_objtype(v, OBJ_MACRO) ? v : UNDEF_VAL;
 }
 

@@ -41,6 +41,7 @@ void lib_db_init(VM *vm);
 void lib_llm_init(VM *vm);
 void lib_doc_init(VM *vm);
 void lib_prelude_init(VM *vm);
+void lib_prelude_define(VM *vm, Value name);
 void async_drain(VM *vm);
 Value async_task_call(VM *vm, Value fn, int argc, const Value *argv);
 
@@ -104,6 +105,7 @@ VM *boot_vm_new_traced(void (*trace)(VM *vm, const char *part, void *ud), void *
   vm->hooks.unit_done = async_drain;
   vm->hooks.task_call = async_task_call;
   vm->hooks.on_free = free_front_end;
+  vm->hooks.define_lazy = lib_prelude_define;
   lib_prelude_init(vm);
   if (trace) trace(vm, "prelude", ud);
   vm->first_user_global = vm->nglobals;

@@ -104,6 +104,21 @@ Value compile_eval_string(VM *vm, const char *src, size_t len, const char *file)
   return r;
 }
 
+Value compile_eval_builtin(VM *vm, const char *src, size_t len) {
+  Value saved_file = vm->cur_file;
+  vm_push_root(vm, saved_file);
+  vm->cur_file = NIL_VAL;
+  Env *saved = vm->env;
+  vm->env = &vm->genv;
+  Value forms = reader_read_all(vm, src, len);
+  vm_push_root(vm, forms);
+  Value r = compile_run_forms(vm, forms, NIL_VAL, false);
+  vm->env = saved;
+  vm->cur_file = saved_file;
+  vm_pop_roots(vm, 2);
+  return r;
+}
+
 Value compile_eval_datum(VM *vm, Value form) {
   vm_push_root(vm, form);
   Env *saved = vm->env;

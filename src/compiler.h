@@ -40,6 +40,11 @@ void compile_bind_helpers(VM *vm);
  * top level (no frame running) the hook unit_done runs after it (pending
  * async tasks). */
 Value compile_eval_string(VM *vm, const char *src, size_t len, const char *file);
+/* Read and run built-in source (the prelude's definitions, compiled on first
+ * use) in the global environment, whatever module is loading: no file, and
+ * no pending tasks run after it, since it may run in the middle of
+ * compiling the code that forced it. */
+Value compile_eval_builtin(VM *vm, const char *src, size_t len);
 /* Evaluate one datum in the global environment (eval). */
 Value compile_eval_datum(VM *vm, Value form);
 /* Run a file, as one unit or form by form (load, import). */

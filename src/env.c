@@ -6,6 +6,16 @@
  * and one per module, whose cells fall back to the global cell of the same
  * name while unbound.  Storing into a cell whose builtin was compiled to
  * instructions deoptimizes them (vm.c, "DEOPT").
+ *
+ * Lazy globals.  The prelude's macros are Sema source; reading and compiling
+ * all of them was 62% of the instructions of `sema -e 1` (docs/design.md,
+ * "Lazy prelude").  So a cell can wait with CELL_LAZY: unbound, its doc
+ * already set, the definition compiled by hooks.define_lazy the first time
+ * anything reads the cell.  Every read of an unbound cell already leaves the
+ * fast path (GETGLOBAL's UNBOUND test, env_global_unbound, env_global_bound,
+ * env_global_peek, env_get, env_global_at), so the test costs nothing on
+ * bound cells.  Invariant: a cell with CELL_LAZY holds UNBOUND_VAL; any
+ * store clears the flag (a user's definition wins over the waiting one).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -98,10 +108,51 @@ int32_t env_lookup(VM *vm, Env *env, Value sym, bool create) {
 
 int32_t env_global_cell(VM *vm, Value sym) { return env_lookup(vm, &vm->genv, sym, true); }
 
+void env_define_lazy(VM *vm, const char *name) {
+  int32_t c = env_global_cell(vm, SYM(vm, name));
+  if (vm->globals[c].value == UNBOUND_VAL) vm->globals[c].flags |= CELL_LAZY;
+}
+
+/* Run CELL's waiting definition.  The flag goes first, so a definition that
+ * reads its own name (or fails) does not come back here; the doc set at
+ * start-up describes the value the definition binds, so it is put back after
+ * the store that dropped it.  An error propagates (vm->env is restored by the
+ * handler that catches it) and leaves the cell unbound. */
+static void force_cell(VM *vm, uint32_t cell) {
+  GlobalCell *g = &vm->globals[cell];
+  g->flags &= (uint16_t)~CELL_LAZY;
+  if (!vm->hooks.define_lazy) return;
+  bool had_doc = g->flags & CELL_DOC;
+  const char *doc = g->doc;
+  Value name = g->name;
+  vm->hooks.define_lazy(vm, name);
+  g = &vm->globals[cell]; /* the definition may have grown the array */
+  if (had_doc && g->value != UNBOUND_VAL) {
+    g->doc = doc;
+    g->flags |= CELL_DOC;
+  }
+}
+
+static inline void force_if_lazy(VM *vm, int32_t cell) {
+  if (cell >= 0 && UNLIKELY(vm->globals[cell].flags & CELL_LAZY)) force_cell(vm, (uint32_t)cell);
+}
+
+void env_force_all(VM *vm) {
+  for (uint32_t i = 0; i < vm->nglobals; i++) force_if_lazy(vm, (int32_t)i);
+}
+
+Value env_global_peek(VM *vm, uint32_t cell) {
+  force_if_lazy(vm, (int32_t)cell);
+  GlobalCell *g = &vm->globals[cell];
+  if (g->value != UNBOUND_VAL || g->fallback < 0) return g->value;
+  force_if_lazy(vm, g->fallback);
+  return vm->globals[g->fallback].value;
+}
+
 void env_define(VM *vm, const char *name, Value v) {
   Value sym = SYM(vm, name);
   int32_t c = env_global_cell(vm, sym);
-  if (vm->globals[c].value != v) vm->globals[c].flags &= (uint16_t)~CELL_DOC;
+  if (vm->globals[c].value != v) vm->globals[c].flags &= (uint16_t)~(CELL_DOC | CELL_LAZY);
   vm->globals[c].value = v;
   if (is_native(v) && sym_is_intrinsic(&vm->syms, sym_id(sym))) vm->globals[c].flags |= CELL_INTRINSIC;
 }
@@ -117,7 +168,7 @@ void env_define_doc(VM *vm, const char *name, Value v, const char *doc) {
 
 bool env_set_doc(VM *vm, const char *name, const char *doc) {
   int32_t c = env_lookup(vm, &vm->genv, SYM(vm, name), false);
-  if (c < 0 || vm->globals[c].value == UNBOUND_VAL) return false;
+  if (c < 0 || (vm->globals[c].value == UNBOUND_VAL && !(vm->globals[c].flags & CELL_LAZY))) return false;
   vm->globals[c].doc = doc;
   vm->globals[c].flags |= CELL_DOC;
   return true;
@@ -130,6 +181,7 @@ const char *env_doc(VM *vm, Value sym) {
 
 Value env_get(VM *vm, const char *name) {
   int32_t c = env_find(&vm->genv, sym_intern_c(vm, name));
+  force_if_lazy(vm, c);
   return c < 0 ? UNBOUND_VAL : vm->globals[c].value;
 }
 
@@ -162,14 +214,14 @@ void env_set_global(VM *vm, int32_t cell, Value v) {
     g->flags |= CELL_INTRINSIC_OFF;
     gc_each_object(vm, OBJ_PROTO, deopt_proto, &cell);
   }
-  if (UNLIKELY(g->flags & CELL_DOC) && g->value != v) g->flags &= (uint16_t)~CELL_DOC;
+  if (UNLIKELY(g->flags & (CELL_DOC | CELL_LAZY)) && g->value != v) g->flags &= (uint16_t)~(CELL_DOC | CELL_LAZY);
   g->value = v;
 }
 
 Value env_global_unbound(VM *vm, uint32_t cell) {
-  GlobalCell *g = &vm->globals[cell];
-  if (g->fallback >= 0 && vm->globals[g->fallback].value != UNBOUND_VAL) return vm->globals[g->fallback].value;
-  err_unbound(vm, g->name);
+  Value v = env_global_peek(vm, cell);
+  if (v != UNBOUND_VAL) return v;
+  err_unbound(vm, vm->globals[cell].name);
 }
 
 Value env_global_value(VM *vm, uint32_t cell) {
@@ -180,6 +232,7 @@ Value env_global_value(VM *vm, uint32_t cell) {
 
 bool env_global_at(VM *vm, uint32_t i, Value *name, Value *value) {
   if (i >= vm->nglobals) return false;
+  force_if_lazy(vm, (int32_t)i);
   *name = vm->globals[i].name;
   *value = vm->globals[i].value;
   return true;
@@ -257,7 +310,4 @@ size_t env_unbound_locals(VM *vm, Value name, long line, Value *out, size_t max)
   return k;
 }
 
-bool env_global_bound(VM *vm, uint32_t cell) {
-  GlobalCell *g = &vm->globals[cell];
-  return g->value != UNBOUND_VAL || (g->fallback >= 0 && vm->globals[g->fallback].value != UNBOUND_VAL);
-}
+bool env_global_bound(VM *vm, uint32_t cell) { return env_global_peek(vm, cell) != UNBOUND_VAL; }

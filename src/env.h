@@ -24,6 +24,9 @@ bool env_global_bound(VM *vm, uint32_t cell);
  * hundred such references) so that an unbound-variable error can suggest a
  * close local ("Did you mean"). */
 void env_note_unbound(VM *vm, Value name, uint32_t line, const Value *locals, uint32_t n);
+/* The value a macro lookup or a reference sees in CELL: its own, else a
+ * module cell's fallback, else UNBOUND_VAL; a lazy definition is run first. */
+Value env_global_peek(VM *vm, uint32_t cell);
 /* Store into a cell; storing another value into a cell whose builtin was
  * compiled to instructions deoptimizes every one of them first. */
 void env_set_global(VM *vm, int32_t cell, Value v);

@@ -245,11 +245,25 @@ static Value root_assoc(VM *vm, Value m, MNode *root, uint32_t height, Value k, 
   return smap_tree(vm, (uint32_t)map_count(m) + added, height, nr);
 }
 
+/* search() for the pairs of a flat map: a keyword or symbol key is looked
+ * for by identity first (as map_get does), since replacing a field of a
+ * record keyed by keywords is the common assoc; only a new key pays the
+ * ordered search for its place. */
+static uint32_t flat_search(const Value *kv, uint32_t n, Value k, bool *found) {
+  if (is_kw(k) || is_sym(k))
+    for (uint32_t i = 0; i < n; i++)
+      if (kv[2 * i] == k) {
+        *found = true;
+        return i;
+      }
+  return search(kv, n, k, found);
+}
+
 static Value flat_assoc(VM *vm, Value m, Value k, Value v) {
   SMap *s = smap(m);
   uint32_t n = s->h.aux;
   bool found;
-  uint32_t i = search(s->kv, n, k, &found);
+  uint32_t i = flat_search(s->kv, n, k, &found);
   if (found) {
     if (s->kv[2 * i + 1] == v) return m;
     SMap *r = smap_alloc(vm, n, 0, 2 * n);
@@ -271,6 +285,25 @@ Value map_assoc(VM *vm, Value m, Value k, Value v) {
   SMap *s = smap(m);
   if (s->height == 0) return flat_assoc(vm, m, k, v);
   return root_assoc(vm, m, smap_root(s), s->height, k, v);
+}
+
+/* The flat map m was made by the caller's previous assoc and nobody else
+ * holds it yet, so replacing a key it already has can write in place:
+ * (assoc m k1 v1 k2 v2 k3 v3) on a record allocates one copy, not three
+ * (nbody: each step rebuilds every body with three fields).  Allocation
+ * never collects (gc.c), so m cannot have been seen by anything between the
+ * two calls.  A new key, or a tree, takes the persistent path. */
+Value map_assoc_fresh(VM *vm, Value m, Value k, Value v) {
+  SMap *s = smap(m);
+  if (s->height == 0) {
+    bool found;
+    uint32_t i = flat_search(s->kv, s->h.aux, k, &found);
+    if (found) {
+      s->kv[2 * i + 1] = v;
+      return m;
+    }
+  }
+  return map_assoc(vm, m, k, v);
 }
 
 /* An underfull child c (at index i of nd) is merged with a neighbour; when

@@ -14,6 +14,9 @@
 Value map_empty(VM *vm);
 Value map_assoc(VM *vm, Value m, Value k, Value v);
 Value map_dissoc(VM *vm, Value m, Value k);
+/* map_assoc on a flat map that only the caller holds (it came from the
+ * caller's previous map_assoc, which made a new map): may update in place. */
+Value map_assoc_fresh(VM *vm, Value m, Value k, Value v);
 bool map_get(Value m, Value k, Value *out);
 size_t map_count(Value m);
 

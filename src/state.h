@@ -59,6 +59,10 @@ typedef struct {
 #define CELL_INTRINSIC_OFF 2u /* ... and was replaced: those instructions are deoptimized */
 #define CELL_MACRO 4u
 #define CELL_DOC 8u /* doc describes the value: cleared when another value is stored */
+/* The cell is unbound but has a definition waiting (the prelude's macros):
+ * the first read runs hooks.define_lazy (env.c, "Lazy globals"); storing a
+ * value first drops it. */
+#define CELL_LAZY 16u
 
 typedef struct Env {
   /* symbol id -> cell index, open addressing; module envs chain to the global env */
@@ -86,6 +90,8 @@ typedef struct VmHooks {
   /* vm_call of a closure while a task runs (async.md §3.11): the scheduler
    * runs the call as an inline task and returns its value. */
   Value (*task_call)(struct VM *vm, Value fn, int argc, const Value *argv);
+  /* Define the global NAME whose cell has CELL_LAZY (the prelude, prelude.c). */
+  void (*define_lazy)(struct VM *vm, Value name);
 } VmHooks;
 
 /* Where output goes (vm_write): stdout/stderr by default; `sema eval --json`

@@ -158,6 +158,12 @@ void env_define_doc(VM *vm, const char *name, Value v, const char *doc);
 bool env_set_doc(VM *vm, const char *name, const char *doc);
 const char *env_doc(VM *vm, Value sym);
 Value env_get(VM *vm, const char *name); /* UNBOUND_VAL if undefined */
+/* Lazy globals: NAME's cell is made now, unbound, with CELL_LAZY; the first
+ * read of it (a macro lookup, a reference, env_get, a listing) calls
+ * vm->hooks.define_lazy to define it.  env_force_all defines every waiting
+ * one (tools that list or document all globals). */
+void env_define_lazy(VM *vm, const char *name);
+void env_force_all(VM *vm);
 /* Bind SYM in the environment of the running code (a module's while one
  * loads, else the global one), as a top-level define there would. */
 void env_define_current(VM *vm, Value sym, Value v);

@@ -50,7 +50,8 @@ static void trace_part(VM *vm, const char *part, void *ud) {
   }
   p->part[p->nparts++] = part;
   for (uint32_t i = 0; i < vm->nglobals; i++)
-    if (!p->owner[i] && vm->globals[i].value != UNBOUND_VAL) p->owner[i] = (uint8_t)p->nparts;
+    if (!p->owner[i] && (vm->globals[i].value != UNBOUND_VAL || (vm->globals[i].flags & CELL_LAZY)))
+      p->owner[i] = (uint8_t)p->nparts;
 }
 
 /* A global a program can name and that exists from the start (eval, also a
@@ -142,6 +143,7 @@ static void anchor(StrBuf *b, const char *title) {
 static int markdown(void) {
   Parts p = {.nparts = 0};
   VM *vm = boot_vm_new_traced(trace_part, &p);
+  env_force_all(vm); /* the prelude's macros, compiled on first use otherwise */
   size_t nsf = analyze_special_count();
   const char **names = malloc((vm->nglobals + nsf + 1) * sizeof *names);
   if (!names) abort();
@@ -201,6 +203,7 @@ static const char *malformed(VM *vm, const char *name, DocEntry *e) {
 
 static int undocumented(void) {
   VM *vm = boot_vm_new();
+  env_force_all(vm);
   int bad = 0;
   for (size_t i = 0; i < analyze_special_count(); i++) {
     DocEntry e;
@@ -348,6 +351,7 @@ int cli_doc_command(int argc, char **argv) {
     return 0;
   }
   VM *vm = boot_vm_new();
+  env_force_all(vm);
   int rc = 0, i = 2;
   if (strcmp(argv[2], "--search") == 0) {
     if (argc < 4) {

@@ -31,11 +31,12 @@ static void on_sigint(int sig) {
 static char *complete_global(const char *text, int state) {
   static uint32_t next;
   static size_t len;
+  VM *vm = repl_vm;
   if (state == 0) {
     next = 0;
     len = strlen(text);
+    env_force_all(vm); /* the prelude's macros are names to complete too */
   }
-  VM *vm = repl_vm;
   while (next < vm->nglobals) {
     GlobalCell *g = &vm->globals[next++];
     if (g->value == UNBOUND_VAL) continue;
@@ -152,6 +153,7 @@ static void meta_help(void) {
 
 static void list_globals(VM *vm, bool builtins) {
   int n = 0;
+  env_force_all(vm);
   for (uint32_t i = 0; i < vm->nglobals; i++) {
     GlobalCell *g = &vm->globals[i];
     if (g->value == UNBOUND_VAL) continue;

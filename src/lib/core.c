@@ -141,8 +141,13 @@ static Value n_assoc(VM *vm, int argc, Value *argv) {
   }
   if (argc < 3 || argc % 2 == 0) err_eval(vm, "assoc: requires (key alist) or (map key val ...)");
   if (!is_anymap(argv[0])) err_type(vm, "map or hashmap", argv[0]);
+  /* after the first pair makes a new sorted map, later pairs may update
+   * that copy in place (map_assoc_fresh); a pair that changed nothing
+   * leaves m the caller's map, which must not be written */
   Value m = argv[0];
-  for (int i = 1; i + 1 < argc; i += 2) m = anymap_assoc(vm, m, argv[i], argv[i + 1]);
+  for (int i = 1; i + 1 < argc; i += 2)
+    m = m != argv[0] && OBJ_TYPE(m) == OBJ_MAP ? map_assoc_fresh(vm, m, argv[i], argv[i + 1])
+                                               : anymap_assoc(vm, m, argv[i], argv[i + 1]);
   return m;
 }
 

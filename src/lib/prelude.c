@@ -1,112 +1,150 @@
 /* prelude.c - the predefined macros of language.md §8, written in Sema.
  * They are ordinary global macros: visible to macroexpand, replaceable by
- * defmacro. */
+ * defmacro.
+ *
+ * Each is compiled on first use, not at start-up: reading and compiling all
+ * of them was 62% of the instructions of `sema -e 1` (1.64M of 2.65M), and
+ * most programs use two or three.  lib_prelude_init only marks their cells
+ * lazy (env.c, "Lazy globals") and sets their docs; the first lookup of a
+ * name (the analyzer meeting `(when-let ...)`, macroexpand, env_get, a
+ * listing) compiles that one definition in the global environment.  A
+ * definition may use other prelude macros: their own first use compiles
+ * them in turn. */
 #include <stdlib.h>
+#include <string.h>
 #include "../compiler.h"
 #include "lib.h"
 
-static const char prelude_src[] =
+typedef struct {
+  const char *name;
+  const char *src; /* one (defmacro name ...) form */
+} PreludeDef;
+
+static const PreludeDef prelude_defs[] = {
     /* async.md §7: the fan-out macros; bounded ones use a channel of n tokens as a semaphore */
-    "(defmacro async/spawn-all (thunks)\n"
-    "  `(async/all (map (fn (t#) (async/spawn t#)) ,thunks)))\n"
-    "(defmacro async/map (f items)\n"
-    "  `(let ((f# ,f)) (async/all (map (fn (x#) (async/spawn (fn () (f# x#)))) ,items))))\n"
-    "(defmacro async/pool-map (f items n)\n"
-    "  `(let ((f# ,f) (items# ,items) (sem# (channel/new ,n)))\n"
-    "     (for-range (i# 0 ,n) (channel/send sem# :token))\n"
-    "     (async/all (map (fn (x#) (async/spawn (fn ()\n"
-    "                  (channel/recv sem#)\n"
-    "                  (let ((r# (try {:ok (f# x#)} (catch e# {:err e#}))))\n"
-    "                    (channel/send sem# :token)\n"
-    "                    (if (contains? r# :ok) (get r# :ok) (throw (get r# :err)))))))\n"
-    "                items#))))\n"
-    "(defmacro parallel (thunks . opt)\n"
-    "  (let ((n (if (null? opt) 8 (car opt))))\n"
-    "    `(let ((ts# ,thunks) (sem# (channel/new ,n)))\n"
-    "       (for-range (i# 0 ,n) (channel/send sem# :token))\n"
-    "       (async/all (map (fn (t#) (async/spawn (fn ()\n"
-    "                    (channel/recv sem#)\n"
-    "                    (let ((r# (try (t#) (catch e# nil))))\n"
-    "                      (channel/send sem# :token) r#))))\n"
-    "                  ts#)))))\n"
-    "(defmacro parallel-settled (thunks . opt)\n"
-    "  (let ((n (if (null? opt) 8 (car opt))))\n"
-    "    `(let ((ts# ,thunks) (sem# (channel/new ,n)))\n"
-    "       (for-range (i# 0 ,n) (channel/send sem# :token))\n"
-    "       (async/all (map (fn (t#) (async/spawn (fn ()\n"
-    "                    (channel/recv sem#)\n"
-    "                    (let ((r# (try {:ok (t#)} (catch e# {:err e#}))))\n"
-    "                      (channel/send sem# :token) r#))))\n"
-    "                  ts#)))))\n"
-    "(defmacro pipeline (items . stages)\n"
-    "  `(let ((stages# (list ,@stages)) (sem# (channel/new 8)))\n"
-    "     (for-range (i# 0 8) (channel/send sem# :token))\n"
-    "     (async/all (map (fn (x#) (async/spawn (fn ()\n"
-    "                  (channel/recv sem#)\n"
-    "                  (let ((r# (try (foldl (fn (acc# st#) (st# acc#)) x# stages#) (catch e# nil))))\n"
-    "                    (channel/send sem# :token) r#))))\n"
-    "                ,items))))\n"
-    "(defmacro pipeline-settled (items . stages)\n"
-    "  `(let ((stages# (list ,@stages)) (sem# (channel/new 8)))\n"
-    "     (for-range (i# 0 8) (channel/send sem# :token))\n"
-    "     (async/all (map (fn (x#) (async/spawn (fn ()\n"
-    "                  (channel/recv sem#)\n"
-    "                  (let ((r# (try {:ok (foldl (fn (acc# st#) (st# acc#)) x# stages#)} (catch e# {:err e#}))))\n"
-    "                    (channel/send sem# :token) r#))))\n"
-    "                ,items))))\n"
-    "(defmacro settled/ok? (r) `(contains? ,r :ok))\n"
-    "(defmacro settled/err? (r) `(contains? ,r :err))\n"
-    "(defmacro settled-partition (rs)\n"
-    "  `(let ((rs# ,rs))\n"
-    "     {:ok (map (fn (r#) (get r# :ok)) (filter (fn (r#) (contains? r# :ok)) rs#))\n"
-    "      :err (map (fn (r#) (get r# :err)) (filter (fn (r#) (contains? r# :err)) rs#))}))\n"
-    "(defmacro with-retry (opts thunk)\n"
-    "  `(let* ((o# ,opts) (t# ,thunk)\n"
-    "          (max# (or (get o# :max) 3)) (delay# (or (get o# :base-ms) 200))\n"
-    "          (factor# (or (get o# :factor) 2)) (on# (get o# :on)))\n"
-    "     (let loop# ((k# 1))\n"
-    "       (let ((r# (try {:ok (t#)} (catch e# {:err e#}))))\n"
-    "         (if (contains? r# :ok) (get r# :ok)\n"
-    "             (begin\n"
-    "               (when on# (on# (get r# :err) k#))\n"
-    "               (if (>= k# max#) (throw (get r# :err))\n"
-    "                   (begin (async/sleep delay#) (set! delay# (* delay# factor#)) (loop# (+ k# 1))))))))))\n"
+    {"async/spawn-all",
+     "(defmacro async/spawn-all (thunks)\n"
+     "  `(async/all (map (fn (t#) (async/spawn t#)) ,thunks)))\n"},
+    {"async/map",
+     "(defmacro async/map (f items)\n"
+     "  `(let ((f# ,f)) (async/all (map (fn (x#) (async/spawn (fn () (f# x#)))) ,items))))\n"},
+    {"async/pool-map",
+     "(defmacro async/pool-map (f items n)\n"
+     "  `(let ((f# ,f) (items# ,items) (sem# (channel/new ,n)))\n"
+     "     (for-range (i# 0 ,n) (channel/send sem# :token))\n"
+     "     (async/all (map (fn (x#) (async/spawn (fn ()\n"
+     "                  (channel/recv sem#)\n"
+     "                  (let ((r# (try {:ok (f# x#)} (catch e# {:err e#}))))\n"
+     "                    (channel/send sem# :token)\n"
+     "                    (if (contains? r# :ok) (get r# :ok) (throw (get r# :err)))))))\n"
+     "                items#))))\n"},
+    {"parallel",
+     "(defmacro parallel (thunks . opt)\n"
+     "  (let ((n (if (null? opt) 8 (car opt))))\n"
+     "    `(let ((ts# ,thunks) (sem# (channel/new ,n)))\n"
+     "       (for-range (i# 0 ,n) (channel/send sem# :token))\n"
+     "       (async/all (map (fn (t#) (async/spawn (fn ()\n"
+     "                    (channel/recv sem#)\n"
+     "                    (let ((r# (try (t#) (catch e# nil))))\n"
+     "                      (channel/send sem# :token) r#))))\n"
+     "                  ts#)))))\n"},
+    {"parallel-settled",
+     "(defmacro parallel-settled (thunks . opt)\n"
+     "  (let ((n (if (null? opt) 8 (car opt))))\n"
+     "    `(let ((ts# ,thunks) (sem# (channel/new ,n)))\n"
+     "       (for-range (i# 0 ,n) (channel/send sem# :token))\n"
+     "       (async/all (map (fn (t#) (async/spawn (fn ()\n"
+     "                    (channel/recv sem#)\n"
+     "                    (let ((r# (try {:ok (t#)} (catch e# {:err e#}))))\n"
+     "                      (channel/send sem# :token) r#))))\n"
+     "                  ts#)))))\n"},
+    {"pipeline",
+     "(defmacro pipeline (items . stages)\n"
+     "  `(let ((stages# (list ,@stages)) (sem# (channel/new 8)))\n"
+     "     (for-range (i# 0 8) (channel/send sem# :token))\n"
+     "     (async/all (map (fn (x#) (async/spawn (fn ()\n"
+     "                  (channel/recv sem#)\n"
+     "                  (let ((r# (try (foldl (fn (acc# st#) (st# acc#)) x# stages#) (catch e# nil))))\n"
+     "                    (channel/send sem# :token) r#))))\n"
+     "                ,items))))\n"},
+    {"pipeline-settled",
+     "(defmacro pipeline-settled (items . stages)\n"
+     "  `(let ((stages# (list ,@stages)) (sem# (channel/new 8)))\n"
+     "     (for-range (i# 0 8) (channel/send sem# :token))\n"
+     "     (async/all (map (fn (x#) (async/spawn (fn ()\n"
+     "                  (channel/recv sem#)\n"
+     "                  (let ((r# (try {:ok (foldl (fn (acc# st#) (st# acc#)) x# stages#)} (catch e# {:err e#}))))\n"
+     "                    (channel/send sem# :token) r#))))\n"
+     "                ,items))))\n"},
+    {"settled/ok?",
+     "(defmacro settled/ok? (r) `(contains? ,r :ok))\n"},
+    {"settled/err?",
+     "(defmacro settled/err? (r) `(contains? ,r :err))\n"},
+    {"settled-partition",
+     "(defmacro settled-partition (rs)\n"
+     "  `(let ((rs# ,rs))\n"
+     "     {:ok (map (fn (r#) (get r# :ok)) (filter (fn (r#) (contains? r# :ok)) rs#))\n"
+     "      :err (map (fn (r#) (get r# :err)) (filter (fn (r#) (contains? r# :err)) rs#))}))\n"},
+    {"with-retry",
+     "(defmacro with-retry (opts thunk)\n"
+     "  `(let* ((o# ,opts) (t# ,thunk)\n"
+     "          (max# (or (get o# :max) 3)) (delay# (or (get o# :base-ms) 200))\n"
+     "          (factor# (or (get o# :factor) 2)) (on# (get o# :on)))\n"
+     "     (let loop# ((k# 1))\n"
+     "       (let ((r# (try {:ok (t#)} (catch e# {:err e#}))))\n"
+     "         (if (contains? r# :ok) (get r# :ok)\n"
+     "             (begin\n"
+     "               (when on# (on# (get r# :err) k#))\n"
+     "               (if (>= k# max#) (throw (get r# :err))\n"
+     "                   (begin (async/sleep delay#) (set! delay# (* delay# factor#)) (loop# (+ k# 1))))))))))\n"},
     /* the Tier C terminal guard macros (stdlib.md §28): teardown also on error */
-    "(defmacro term/with-alt-screen (. body)\n"
-    "  `(begin (term/enter-alt-screen) (term/hide-cursor)\n"
-    "     (let ((r# (try (begin ,@body) (catch e# (term/show-cursor) (term/leave-alt-screen) (throw e#)))))\n"
-    "       (term/show-cursor) (term/leave-alt-screen) r#)))\n"
-    "(defmacro term/with-mouse (. body)\n"
-    "  `(begin (display \"\\x1b;[?1000h\\x1b;[?1002h\\x1b;[?1006h\")\n"
-    "     (let ((r# (try (begin ,@body) (catch e# (display \"\\x1b;[?1000l\\x1b;[?1002l\\x1b;[?1006l\") (throw e#)))))\n"
-    "       (display \"\\x1b;[?1000l\\x1b;[?1002l\\x1b;[?1006l\") r#)))\n"
-    "(defmacro io/with-raw-mode (. body)\n"
-    "  `(let* ((t# (io/tty-raw!)) (r# (try (begin ,@body) (catch e# (io/tty-restore! t#) (throw e#)))))\n"
-    "     (io/tty-restore! t#) r#))\n"
-    "(defmacro -> (x . forms)\n"
-    "  (if (null? forms) x\n"
-    "      (let ((f (car forms)))\n"
-    "        `(-> ,(if (pair? f) `(,(car f) ,x ,@(cdr f)) (list f x)) ,@(cdr forms)))))\n"
-    "(defmacro ->> (x . forms)\n"
-    "  (if (null? forms) x\n"
-    "      (let ((f (car forms)))\n"
-    "        `(->> ,(if (pair? f) (append f (list x)) (list f x)) ,@(cdr forms)))))\n"
-    "(defmacro as-> (x name . forms)\n"
-    "  (if (null? forms) x\n"
-    "      `(let ((,name ,x)) (as-> ,(car forms) ,name ,@(cdr forms)))))\n"
-    "(defmacro some-> (x . forms)\n"
-    "  (if (null? forms) x\n"
-    "      `(let ((v# ,x)) (if (nil? v#) nil (some-> (-> v# ,(car forms)) ,@(cdr forms))))))\n"
-    "(defmacro when-let (binding . body)\n"
-    "  `(let ((,(nth binding 0) ,(nth binding 1))) (when (not (nil? ,(nth binding 0))) ,@body)))\n"
-    "(defmacro if-let (binding then else)\n"
-    "  `(let ((,(nth binding 0) ,(nth binding 1))) (if (nil? ,(nth binding 0)) ,else ,then)))\n"
+    {"term/with-alt-screen",
+     "(defmacro term/with-alt-screen (. body)\n"
+     "  `(begin (term/enter-alt-screen) (term/hide-cursor)\n"
+     "     (let ((r# (try (begin ,@body) (catch e# (term/show-cursor) (term/leave-alt-screen) (throw e#)))))\n"
+     "       (term/show-cursor) (term/leave-alt-screen) r#)))\n"},
+    {"term/with-mouse",
+     "(defmacro term/with-mouse (. body)\n"
+     "  `(begin (display \"\\x1b;[?1000h\\x1b;[?1002h\\x1b;[?1006h\")\n"
+     "     (let ((r# (try (begin ,@body) (catch e# (display \"\\x1b;[?1000l\\x1b;[?1002l\\x1b;[?1006l\") (throw e#)))))\n"
+     "       (display \"\\x1b;[?1000l\\x1b;[?1002l\\x1b;[?1006l\") r#)))\n"},
+    {"io/with-raw-mode",
+     "(defmacro io/with-raw-mode (. body)\n"
+     "  `(let* ((t# (io/tty-raw!)) (r# (try (begin ,@body) (catch e# (io/tty-restore! t#) (throw e#)))))\n"
+     "     (io/tty-restore! t#) r#))\n"},
+    {"->",
+     "(defmacro -> (x . forms)\n"
+     "  (if (null? forms) x\n"
+     "      (let ((f (car forms)))\n"
+     "        `(-> ,(if (pair? f) `(,(car f) ,x ,@(cdr f)) (list f x)) ,@(cdr forms)))))\n"},
+    {"->>",
+     "(defmacro ->> (x . forms)\n"
+     "  (if (null? forms) x\n"
+     "      (let ((f (car forms)))\n"
+     "        `(->> ,(if (pair? f) (append f (list x)) (list f x)) ,@(cdr forms)))))\n"},
+    {"as->",
+     "(defmacro as-> (x name . forms)\n"
+     "  (if (null? forms) x\n"
+     "      `(let ((,name ,x)) (as-> ,(car forms) ,name ,@(cdr forms)))))\n"},
+    {"some->",
+     "(defmacro some-> (x . forms)\n"
+     "  (if (null? forms) x\n"
+     "      `(let ((v# ,x)) (if (nil? v#) nil (some-> (-> v# ,(car forms)) ,@(cdr forms))))))\n"},
+    {"when-let",
+     "(defmacro when-let (binding . body)\n"
+     "  `(let ((,(nth binding 0) ,(nth binding 1))) (when (not (nil? ,(nth binding 0))) ,@body)))\n"},
+    {"if-let",
+     "(defmacro if-let (binding then else)\n"
+     "  `(let ((,(nth binding 0) ,(nth binding 1))) (if (nil? ,(nth binding 0)) ,else ,then)))\n"},
     /* divergence allowed by §8: a negative count or a non-positive step terminates */
-    "(defmacro dotimes (spec . body)\n"
-    "  `(do ((,(nth spec 0) 0 (+ ,(nth spec 0) 1))) ((>= ,(nth spec 0) ,(nth spec 1))) ,@body))\n"
-    "(defmacro for-range (spec . body)\n"
-    "  (let ((var (nth spec 0)) (step (if (= (length spec) 4) (nth spec 3) 1)))\n"
-    "    `(do ((,var ,(nth spec 1) (+ ,var ,step))) ((>= ,var ,(nth spec 2))) ,@body)))\n";
+    {"dotimes",
+     "(defmacro dotimes (spec . body)\n"
+     "  `(do ((,(nth spec 0) 0 (+ ,(nth spec 0) 1))) ((>= ,(nth spec 0) ,(nth spec 1))) ,@body))\n"},
+    {"for-range",
+     "(defmacro for-range (spec . body)\n"
+     "  (let ((var (nth spec 0)) (step (if (= (length spec) 4) (nth spec 3) 1)))\n"
+     "    `(do ((,var ,(nth spec 1) (+ ,var ,step))) ((>= ,var ,(nth spec 2))) ,@body)))\n"},
+};
 
 /* The docstrings of the macros above (`,doc`, `sema doc`), kept on their
  * global cells rather than as strings in the source: reading and allocating
@@ -170,16 +208,23 @@ static const char *const prelude_docs[][2] = {
      "step ends the loop."},
 };
 
-static void load_prelude(VM *vm, void *ud) {
-  compile_eval_string(vm, prelude_src, sizeof prelude_src - 1, NULL);
-  for (size_t i = 0; i < sizeof prelude_docs / sizeof prelude_docs[0]; i++)
-    if (!env_set_doc(vm, prelude_docs[i][0], prelude_docs[i][1]))
-      err_eval(vm, "no prelude macro %s to document", prelude_docs[i][0]);
+/* hooks.define_lazy (boot.c): compile NAME's definition, into the global environment
+ * even when the use that forced it is inside a module.  An error (out of
+ * memory) unwinds to the caller's handler, which restores vm->env. */
+void lib_prelude_define(VM *vm, Value name) {
+  const char *n = sym_cstr(vm, name);
+  for (size_t i = 0; i < sizeof prelude_defs / sizeof prelude_defs[0]; i++)
+    if (strcmp(prelude_defs[i].name, n) == 0) {
+      compile_eval_builtin(vm, prelude_defs[i].src, strlen(prelude_defs[i].src));
+      return;
+    }
 }
 
 void lib_prelude_init(VM *vm) {
-  if (vm_protect(vm, load_prelude, NULL)) {
-    fprintf(stderr, "sema: the prelude failed to load: %s\n", str_data(err_display(vm, vm_error(vm))));
-    abort();
-  }
+  for (size_t i = 0; i < sizeof prelude_defs / sizeof prelude_defs[0]; i++) env_define_lazy(vm, prelude_defs[i].name);
+  for (size_t i = 0; i < sizeof prelude_docs / sizeof prelude_docs[0]; i++)
+    if (!env_set_doc(vm, prelude_docs[i][0], prelude_docs[i][1])) {
+      fprintf(stderr, "sema: no prelude macro %s to document\n", prelude_docs[i][0]);
+      abort();
+    }
 }
