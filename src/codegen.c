@@ -706,6 +706,21 @@ static void cg_call(FS *fs, Node *n, int dest, bool tail) {
     fs->freereg = save;
     return;
   }
+  /* (:k m): a keyword literal called with one argument is the lookup of
+   * the keyword in m, one GETKW instead of loading the keyword, moving the
+   * argument and a CALL that dispatches on the callee's type.  Same result
+   * and errors (vm.c); other arities keep the CALL and its arity error. */
+  if (!n->is_recur && n->a->kind == N_CONST && is_kw(n->a->value) && n->nkids == 1) {
+    uint32_t kc = kidx(fs, n->a->value);
+    if (kc <= 0xFF) {
+      int m = cg_any(fs, n->kids[0]);
+      set_pos(fs, n);
+      emit(fs, MK_ABC(OP_GETKW, dest, m, kc));
+      ret(fs, dest, tail);
+      fs->freereg = save;
+      return;
+    }
+  }
   if (n->is_recur)
     cg_local(fs, n->loop->var, base);
   else

@@ -38,6 +38,10 @@ void disasm_proto(VM *vm, Proto *p, FILE *f) {
       else
         fprintf(f, "%s", sym_cstr(vm, vm->globals[GET_Bx(i)].name));
       break;
+    case OP_GETKW:
+      fprintf(f, " %u %u %u  ; ", GET_A(i), GET_B(i), GET_C(i));
+      print_const(vm, f, p->consts[GET_C(i)]);
+      break;
     case OP_LOADI: fprintf(f, " %u %d", GET_A(i), GET_sBx(i)); break;
     case OP_GETSPILL:
     case OP_SETSPILL: fprintf(f, " %u %u  ; slot", GET_A(i), GET_Bx(i)); break;

@@ -67,6 +67,7 @@
   X(JMP, sJ, L_NONE, "pc += sJ")                                             \
   X(TEST, ABC, L_NONE, "if truthy(R[A]) == C then take the next JMP")        \
   X(CALL, ABC, L_NONE, "R[A] = R[A](R[A+1] ... R[A+B])")                     \
+  X(GETKW, ABC, L_NONE, "R[A] = (K[C] R[B]): a keyword called with one argument") \
   X(TAILCALL, ABC, L_NONE, "return R[A](R[A+1] ... R[A+B])")                 \
   X(RETURN, ABC, L_NONE, "return R[A]")                                      \
   X(TRY, ABC, L_NONE, "push handler: on error R[A] = error map, take JMP")   \

@@ -918,6 +918,20 @@ dispatch:
     GC_CHECK();
     DISPATCH();
   }
+  /* (:k m) with one argument (codegen.c cg_call).  A sorted map is looked
+   * up here; anything else, hash maps and errors included, is what calling
+   * the keyword does (op_keyword_call). */
+  CASE(GETKW) {
+    Value m = RB, kw = k[GET_C(i)], v;
+    if (LIKELY(is_objtype(m, OBJ_MAP))) {
+      if (!map_get(m, kw, &v)) v = NIL_VAL;
+    } else {
+      SAVE_PC();
+      v = op_keyword_call(vm, kw, m);
+    }
+    RA = v;
+    DISPATCH();
+  }
   CASE(GETBOX) {
     RA = ((Box *)as_obj(RB))->v;
     DISPATCH();
