@@ -89,6 +89,7 @@
   I(VECTOR, "vector", -1, L_ARGS, CALLN, op_vector, "R[A] = (vector R[B] ... R[B+C-1])")     \
   I(LIST, "list", -1, L_ARGS, CALLN, op_list, "R[A] = (list R[B] ... R[B+C-1])")             \
   I(ASSOC, "assoc", 3, L_B3, CALL3, op_assoc, "R[A] = (assoc R[B] R[B+1] R[B+2])")                \
+  I(ASSOCN, "assoc", -1, L_ARGS, CALLN, op_assoc_n, "R[A] = (assoc R[B] ... R[B+C-1]), other counts than 3") \
   I(DISSOC, "dissoc", 2, L_B2, FAST, op_dissoc, "R[A] = (dissoc R[B] R[B+1])")                    \
   I(MAPUPDATE, "map/update", 3, L_B3, FAST, vm_map_update, "R[A] = (map/update R[B] R[B+1] R[B+2])")
 

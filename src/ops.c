@@ -290,6 +290,28 @@ Value op_assoc(VM *vm, Value m, Value k, Value v) {
   return anymap_assoc(vm, m, k, v);
 }
 
+/* (assoc key alist) or (assoc m k v ...), any count but the 3 of op_assoc
+ * (the ASSOCN instruction and the builtin).  After the first pair makes a
+ * new sorted map, later pairs may update that copy in place
+ * (map_assoc_fresh); a pair that changed nothing leaves m the caller's map,
+ * which must not be written. */
+Value op_assoc_n(VM *vm, const Value *args, int n) {
+  if (n == 2 && is_list(args[1])) {
+    for (Value l = args[1]; is_cons(l); l = cdr(l)) {
+      Value e = car(l);
+      if (is_cons(e) && val_equal(car(e), args[0])) return e;
+    }
+    return FALSE_VAL;
+  }
+  if (n < 3 || n % 2 == 0) err_eval(vm, "assoc: requires (key alist) or (map key val ...)");
+  if (!is_anymap(args[0])) err_type(vm, "map or hashmap", args[0]);
+  Value m = args[0];
+  for (int i = 1; i + 1 < n; i += 2)
+    m = m != args[0] && OBJ_TYPE(m) == OBJ_MAP ? map_assoc_fresh(vm, m, args[i], args[i + 1])
+                                               : anymap_assoc(vm, m, args[i], args[i + 1]);
+  return m;
+}
+
 Value op_dissoc(VM *vm, Value m, Value k) {
   if (!is_anymap(m)) err_type(vm, "map or hashmap", m);
   return anymap_dissoc(vm, m, k);

@@ -63,6 +63,7 @@ Value op_strlen(VM *vm, Value s);
 Value op_strref(VM *vm, Value s, Value i);
 Value op_strappend(VM *vm, Value a, Value b);
 Value op_assoc(VM *vm, Value m, Value k, Value v);
+Value op_assoc_n(VM *vm, const Value *args, int n);
 Value op_dissoc(VM *vm, Value m, Value k);
 Value op_keyword_call(VM *vm, Value kw, Value m);
 /* the 1BRC row parse (stdlib.md §3, §7) */

@@ -130,26 +130,9 @@ static Value n_append(VM *vm, int argc, Value *argv) {
 
 static Value n_get(VM *vm, int argc, Value *argv) { return op_get_or(vm, argv[0], argv[1], argc > 2 ? argv[2] : NIL_VAL); }
 
-/* (assoc key alist) or (assoc m k v ...) */
-static Value n_assoc(VM *vm, int argc, Value *argv) {
-  if (argc == 2 && is_list(argv[1])) {
-    for (Value l = argv[1]; is_cons(l); l = cdr(l)) {
-      Value e = car(l);
-      if (is_cons(e) && val_equal(car(e), argv[0])) return e;
-    }
-    return FALSE_VAL;
-  }
-  if (argc < 3 || argc % 2 == 0) err_eval(vm, "assoc: requires (key alist) or (map key val ...)");
-  if (!is_anymap(argv[0])) err_type(vm, "map or hashmap", argv[0]);
-  /* after the first pair makes a new sorted map, later pairs may update
-   * that copy in place (map_assoc_fresh); a pair that changed nothing
-   * leaves m the caller's map, which must not be written */
-  Value m = argv[0];
-  for (int i = 1; i + 1 < argc; i += 2)
-    m = m != argv[0] && OBJ_TYPE(m) == OBJ_MAP ? map_assoc_fresh(vm, m, argv[i], argv[i + 1])
-                                               : anymap_assoc(vm, m, argv[i], argv[i + 1]);
-  return m;
-}
+/* (assoc key alist) or (assoc m k v ...): op_assoc_n (ops.c), which the
+ * ASSOCN instruction calls too */
+static Value n_assoc(VM *vm, int argc, Value *argv) { return op_assoc_n(vm, argv, argc); }
 
 static Value n_string_append(VM *vm, int argc, Value *argv) {
   StrBuf b;
