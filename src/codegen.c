@@ -1102,7 +1102,7 @@ static Proto *finish_proto(FS *fs) {
   /* a frame that could have spilled but did not: the register stays nil */
   if (fs->spill_new_pc >= 0 && fs->nspill == 0) fs->code[fs->spill_new_pc] = MK_ABC(OP_LOADNIL, fs->spillreg, 0, 0);
   VM *vm = fs->u->vm;
-  Proto *p = gc_alloc(vm, OBJ_PROTO, sizeof(Proto));
+  Proto *p = gc_alloc_sticky(vm, OBJ_PROTO, sizeof(Proto));
   gc_note_finalizer(&vm->heap, sizeof(Proto));
   /* every field cleared first: copy_out may raise, and the finalizer frees the arrays */
   memset((char *)p + sizeof(Obj), 0, sizeof(Proto) - sizeof(Obj));

@@ -192,7 +192,7 @@ Value compile_transformer(VM *vm, Value lambda_form, Value name, Value file) {
 }
 
 void compile_define_macro(VM *vm, Value name, Value closure) {
-  Macro *m = gc_alloc(vm, OBJ_MACRO, sizeof(Macro));
+  Macro *m = gc_alloc_sticky(vm, OBJ_MACRO, sizeof(Macro));
   m->fn = closure;
   m->name = name;
   int32_t cell = env_lookup(vm, vm->env, name, true);
@@ -417,6 +417,7 @@ static Value h_force(VM *vm, int argc, Value *argv) {
   if (!(p->h.flags & PROMISE_FORCED)) {
     p->thunk = r;
     p->h.flags |= PROMISE_FORCED;
+    gc_barrier(vm, p); /* the thunk ran: p may be old by now */
   }
   return p->thunk;
 }

@@ -245,7 +245,7 @@ Value forms_lower_define_record_type(VM *vm, Value form, uint32_t pos) {
 /* ---- multimethods ---- */
 
 static Value h_make_multi(VM *vm, int argc, Value *argv) {
-  Multi *m = gc_alloc(vm, OBJ_MULTI, sizeof(Multi));
+  Multi *m = gc_alloc_sticky(vm, OBJ_MULTI, sizeof(Multi));
   m->name = argv[0];
   m->dispatch = argv[1];
   m->methods = map_empty(vm);

@@ -60,10 +60,31 @@ typedef struct Heap {
   Obj **gray;
   size_t ngray, capgray;
   int pending;
+  /* generations (gc.c, "GENERATIONS") */
+  Obj **remembered;    /* old objects written since the last collection (GC_REM) */
+  size_t nrem, caprem;
+  Obj **sticky;        /* objects whose children change without a barrier: rescanned by every minor */
+  size_t nsticky, capsticky;
+  size_t old_base;     /* live bytes after the last major collection */
+  uint64_t majors;
+  bool next_major;     /* the next collection marks everything */
+  bool generational;   /* minor collections on (SEMA_GC_GENERATIONAL=1, SEMA_GC_VERIFY=1) */
+  bool verify;         /* SEMA_GC_VERIFY: check every old -> young edge is remembered */
+  Obj *verifying;      /* the old object whose children the check is visiting */
 } Heap;
+
+/* Obj.mark: GC_OLD marks an object that survived a collection (and, during
+ * a collection, one reached by it); GC_REM an old object on the remembered
+ * list.  Young objects have mark 0. */
+#define GC_OLD 1u
+#define GC_REM 2u
 
 struct VM;
 void *gc_alloc(struct VM *vm, ObjType type, size_t size);
+/* gc_alloc for the sticky types (foreign objects, prototypes, natives, macros,
+ * multimethods): every minor collection rescans them (gc.c, GENERATIONS), so
+ * the code that fills and changes them needs no barrier. */
+void *gc_alloc_sticky(struct VM *vm, ObjType type, size_t size);
 /* Would allocating size bytes stay within the heap limit?  gc_check_room raises the
  * out-of-memory error if not (for callers that must free C memory first). */
 bool gc_has_room(struct VM *vm, size_t size);
@@ -127,6 +148,15 @@ static inline void gc_note_finalizer(Heap *h, size_t size) {
   if (cls < GC_NCLASSES) h->finalizable[cls] = 1;
 }
 void gc_mark_value(struct VM *vm, Value v);
+/* The write barrier.  After storing a reference into an object that may
+ * have survived a collection (anything but an object this C code allocated
+ * with no safe point since), call gc_barrier on the object: an old object
+ * goes on the remembered list once, so the next minor collection scans it
+ * for young children.  One byte test on the common paths. */
+void gc_remember(struct VM *vm, Obj *o);
+static inline void gc_barrier(struct VM *vm, void *obj) {
+  if (__builtin_expect(((Obj *)obj)->mark == GC_OLD, 0)) gc_remember(vm, (Obj *)obj);
+}
 void gc_heap_free(struct VM *vm);
 void gc_init(struct VM *vm);
 /* Parse a size such as "512M", "2G", "65536"; 0 if malformed. */

@@ -264,7 +264,10 @@ static void tbl_rehash(VM *vm, HMap *s, uint32_t cap) {
   s->kv[1] = cap;
 }
 
+/* Every store into a table goes through here: the table's slots are C
+ * memory the HMap owns, so the barrier is on the HMap (gc.c, GENERATIONS). */
 static void tbl_put(VM *vm, HMap *s, Value k, Value v) {
+  gc_barrier(vm, s);
   if ((s->h.aux + 1) * 4 > tbl_cap(s) * 3) tbl_rehash(vm, s, tbl_cap(s) * 4); /* x4: half the rehash work of doubling */
   for (;;) {
     uint64_t hash = tbl_hash(s, k);
@@ -314,6 +317,7 @@ static void tbl_freeze(VM *vm, HMap *s) {
   s->h.flags = 0;
   s->kv[0] = obj_val(root);
   s->kv[1] = NIL_VAL;
+  gc_barrier(vm, s);
 }
 
 void hmap_finalize(Heap *h, Obj *o) {
@@ -412,6 +416,7 @@ static HNode *hn_assoc_owned(VM *vm, HNode *nd, unsigned shift, uint64_t hash, V
     HNode *r = hn_assoc(vm, nd, shift, hash, k, v, added);
     return r == nd ? nd : own(r, token); /* children below stay shared until updated */
   }
+  gc_barrier(vm, nd); /* a tagged node changes in place below: it may be old */
   uint32_t bit = 1u << frag(hash, shift), dm = nd->datamap, nm = nd->nodemap;
   uint32_t di = popc(dm & (bit - 1)), ci = 2 * popc(dm) + popc(nm & (bit - 1));
   if ((dm & bit) && val_equal(nd->v[2 * di], k)) {
@@ -451,6 +456,7 @@ Value hmap_assoc_owned(VM *vm, Value m, Value k, Value v, uint32_t token) {
   HNode *root = hmap_root(s), *nr = hn_assoc_owned(vm, root, 0, val_hash(k), k, v, &added, token);
   s->kv[0] = obj_val(nr);
   s->h.aux += added;
+  gc_barrier(vm, s);
   return m;
 }
 
@@ -516,6 +522,7 @@ static HNode *hn_dissoc_owned(VM *vm, HNode *nd, unsigned shift, uint64_t hash, 
     HNode *r = hn_dissoc(vm, nd, shift, hash, k);
     return r == nd ? nd : own(r, token);
   }
+  gc_barrier(vm, nd);
   uint32_t bit = 1u << frag(hash, shift), dm = nd->datamap, nm = nd->nodemap;
   uint32_t di = popc(dm & (bit - 1)), ci = 2 * popc(dm) + popc(nm & (bit - 1));
   if (dm & bit) { /* the entry is here: close the gap (the node keeps its allocation) */
@@ -565,6 +572,7 @@ Value hmap_dissoc_owned(VM *vm, Value m, Value k, uint32_t token) {
   HNode *nr = hn_dissoc_owned(vm, hmap_root(s), 0, val_hash(k), k, token);
   s->kv[0] = obj_val(nr);
   s->h.aux = n - 1;
+  gc_barrier(vm, s);
   return m;
 }
 

@@ -112,10 +112,21 @@ static Value *var_slot(VM *vm, Value env, Var *v) {
   err_eval(vm, "internal error: variable %s is not bound in this scope", sym_cstr(vm, v->name));
 }
 
+/* set!/define of a local: the frame may be old (gc.c, GENERATIONS) */
+static void var_store(VM *vm, Value env, Var *v, Value x) {
+  for (Value f = env; is_vector(f); f = vec_items(f)[0])
+    if (vec_items(f)[1] == v->itag) {
+      vec_items(f)[v->reg] = x;
+      gc_barrier(vm, as_obj(f));
+      return;
+    }
+  err_eval(vm, "internal error: variable %s is not bound in this scope", sym_cstr(vm, v->name));
+}
+
 static Value interp_entry(VM *vm, int argc, Value *argv);
 
 static Value closure_new(VM *vm, FnInfo *fn, Value env) {
-  Native *c = gc_alloc(vm, OBJ_NATIVE, sizeof(Native));
+  Native *c = gc_alloc_sticky(vm, OBJ_NATIVE, sizeof(Native));
   c->h.flags = NATIVE_INTERP;
   c->fn = interp_entry;
   c->name = is_sym(fn->name) ? fn->name : SYM(vm, "<vm-closure>");
@@ -280,7 +291,7 @@ static Value eval(VM *vm, Node *n, Value env, bool tail) {
     case N_SETLOCAL:
     case N_DEFLOCAL:
       r = eval(vm, n->a, env, false);
-      *var_slot(vm, env, n->var) = r;
+      var_store(vm, env, n->var, r);
       if (n->kind == N_DEFLOCAL) r = NIL_VAL;
       goto done;
     case N_SETGLOBAL:
@@ -320,6 +331,7 @@ static Value eval(VM *vm, Node *n, Value env, bool tail) {
       for (uint32_t i = 0; i < n->nkids; i++) {
         r = eval(vm, n->kids[i], frame, false);
         vec_items(frame)[2 + first + i] = r;
+        gc_barrier(vm, as_obj(frame)); /* the inits ran after frame_new */
       }
       env = frame;
       n = n->a;

@@ -50,9 +50,10 @@ Value list_reverse(VM *vm, Value l) {
 
 void list_add(VM *vm, ListBuilder *lb, Value v) {
   Value c = list_cons(vm, v, EMPTY_VAL);
-  if (lb->tail)
+  if (lb->tail) {
     lb->tail->cdr = c;
-  else
+    gc_barrier(vm, lb->tail); /* builders fill across callbacks: the tail may be old */
+  } else
     lb->head = c;
   lb->tail = as_cons(c);
 }

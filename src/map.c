@@ -300,6 +300,7 @@ Value map_assoc_fresh(VM *vm, Value m, Value k, Value v) {
     uint32_t i = flat_search(s->kv, s->h.aux, k, &found);
     if (found) {
       s->kv[2 * i + 1] = v;
+      gc_barrier(vm, s); /* young in every use today (nothing collects in between); kept for safety */
       return m;
     }
   }
@@ -426,7 +427,9 @@ static SMap *flat_new_owned(VM *vm, const Value *kv, uint32_t n, uint32_t token)
 
 /* The tagged node nd itself, or its tagged copy (the copy replaces it in its parent). */
 static MNode *mn_owned(VM *vm, MNode *nd, uint32_t token) {
-  return nd->h.aux == token ? nd : mn_new_owned(vm, nd->kv, mn_count(nd), token);
+  if (nd->h.aux != token) return mn_new_owned(vm, nd->kv, mn_count(nd), token);
+  gc_barrier(vm, nd); /* about to change in place: it may be old (gc.c, GENERATIONS) */
+  return nd;
 }
 
 /* Insert pair (a, b) at index i of the tagged node nd, which has room. */
@@ -500,6 +503,7 @@ Value map_assoc_owned(VM *vm, Value m, Value k, Value v, uint32_t token) {
     if (found && s->kv[2 * i + 1] == v) return m;
     if (found || n < SMAP_FLAT_MAX) {
       if (s->owner != token) s = flat_new_owned(vm, s->kv, n, token);
+      gc_barrier(vm, s);
       if (found) {
         s->kv[2 * i + 1] = v;
       } else {
@@ -535,6 +539,7 @@ Value map_assoc_owned(VM *vm, Value m, Value k, Value v, uint32_t token) {
   }
   s->kv[0] = obj_val(root);
   s->h.aux += added;
+  gc_barrier(vm, s);
   return m;
 }
 
@@ -601,6 +606,7 @@ Value map_dissoc_owned(VM *vm, Value m, Value k, uint32_t token) {
     bool found;
     uint32_t i = search(s->kv, n, k, &found);
     if (s->owner != token) s = flat_new_owned(vm, s->kv, n, token);
+    gc_barrier(vm, s);
     memmove(s->kv + 2 * i, s->kv + 2 * i + 2, 2 * (n - i - 1) * sizeof(Value));
     s->h.aux = n - 1;
     return obj_val(s);
@@ -627,6 +633,7 @@ Value map_dissoc_owned(VM *vm, Value m, Value k, uint32_t token) {
   }
   s->kv[0] = obj_val(root);
   s->h.aux = n - 1;
+  gc_barrier(vm, s);
   return obj_val(s);
 }
 

@@ -26,7 +26,7 @@ Value obj_bytevec(VM *vm, const uint8_t *data, size_t len) {
 }
 
 Value obj_foreign(VM *vm, const ForeignClass *cls, void *ptr, Value extra) {
-  Foreign *f = gc_alloc(vm, OBJ_FOREIGN, sizeof(Foreign));
+  Foreign *f = gc_alloc_sticky(vm, OBJ_FOREIGN, sizeof(Foreign));
   gc_note_finalizer(&vm->heap, sizeof(Foreign));
   f->cls = cls;
   f->ptr = ptr;
@@ -40,7 +40,7 @@ bool obj_is_foreign(Value v, const ForeignClass *cls) {
 }
 
 Value obj_native(VM *vm, const char *name, NativeFn fn, int min_args, int max_args) {
-  Native *n = gc_alloc(vm, OBJ_NATIVE, sizeof(Native));
+  Native *n = gc_alloc_sticky(vm, OBJ_NATIVE, sizeof(Native));
   n->fn = fn;
   n->name = SYM(vm, name);
   n->min_args = (int16_t)min_args;

@@ -255,6 +255,7 @@ Value op_append2(VM *vm, Value a, Value b) {
   list_start(&lb);
   for (Value l = a; is_cons(l); l = cdr(l)) list_add(vm, &lb, car(l));
   lb.tail->cdr = tail;
+  gc_barrier(vm, lb.tail);
   return lb.head;
 }
 

@@ -910,7 +910,9 @@ dispatch:
     DISPATCH();
   }
   CASE(SETUPBOX) {
-    ((Box *)as_obj(cl->upvals[GET_B(i)]))->v = RA;
+    Box *bx = (Box *)as_obj(cl->upvals[GET_B(i)]);
+    bx->v = RA;
+    gc_barrier(vm, bx);
     DISPATCH();
   }
   CASE(MKBOX) {
@@ -938,6 +940,7 @@ dispatch:
   }
   CASE(SETBOX) {
     ((Box *)as_obj(RA))->v = RB;
+    gc_barrier(vm, as_obj(RA));
     DISPATCH();
   }
   CASE(CLOSURE) {
@@ -1118,6 +1121,7 @@ dispatch:
   CASE(VECFILL) {
     Value *src = &RB;
     memcpy(vec_items(RA) + small_int_of(src[0]), src + 1, GET_C(i) * sizeof(Value));
+    gc_barrier(vm, as_obj(RA)); /* filled in batches: a collection may have run since VECNEW */
     DISPATCH();
   }
   /* Spilled variables (codegen.c): the spill vector lives in register
@@ -1158,6 +1162,7 @@ dispatch:
   }
   CASE(SETSPILL) {
     vec_items(base[cl->proto->spillreg])[GET_Bx(i)] = RA;
+    gc_barrier(vm, as_obj(base[cl->proto->spillreg]));
     DISPATCH();
   }
   /* CLOSURE for a prototype with upvalues from spilled variables: source 2

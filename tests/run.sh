@@ -40,6 +40,11 @@ run_lang() { # bin label env...
 run_lang "$REL" lang SEMA_TEST=1
 run_lang "$DBG" asan SEMA_TEST=1
 run_lang "$DBG" gc-stress SEMA_GC_STRESS=1
+# minor collections (off by default, gc.c GENERATIONS): with the invariant checked before each one
+# (collections every 64 KB, so that young objects meet old ones), and at their own pace
+run_lang "$REL" gc-verify SEMA_TEST=1 SEMA_GC_VERIFY=1
+run_lang "$REL" gc-minor SEMA_TEST=1 SEMA_GC_GENERATIONAL=1
+run_lang "$DBG" asan-gc-verify SEMA_TEST=1 SEMA_GC_VERIFY=1
 
 # ---- reliability (issue 14): counted C-side memory, no leak on error, the memory-failure sweep ----
 if bash tests/reliability/run.sh "$REL" release >/tmp/sema-rel.log 2>&1; then ok; else bad "reliability release"; cat /tmp/sema-rel.log | tail -20; fi

@@ -24,6 +24,10 @@ static Value *state(VM *vm) {
     s[S_STACKS] = map_empty(vm);
     env_define(vm, STATE_NAME, v);
   }
+  /* every caller stores into the slots before it next calls Sema code (n_with
+   * fetches the state again after its thunk), so one barrier here covers
+   * them (gc.c, GENERATIONS) */
+  gc_barrier(vm, as_obj(v));
   return vec_items(v);
 }
 

@@ -299,7 +299,11 @@ static Value n_sort_by(VM *vm, int argc, Value *argv) {
   SeqIter it;
   seqiter_init(&it, s);
   Value x;
-  for (size_t i = 0; seqiter_next(&it, &x); i++) vec_items(keys)[i] = vm_call1(vm, fn, x);
+  for (size_t i = 0; seqiter_next(&it, &x); i++) {
+    Value key = vm_call1(vm, fn, x);
+    vec_items(keys)[i] = key;
+    gc_barrier(vm, as_obj(keys)); /* the key function may have collected: keys may be old */
+  }
   vm_pop_roots(vm, 1);
   Value elems = seq_to_vec(vm, s);
   Value idx = sorted_indices(vm, vec_items(keys), n);
@@ -316,6 +320,8 @@ typedef struct {
   const Value *seqs;
   Value *pos;
   int k;
+  VM *vm;
+  Obj *state; /* the vector pos and the row point into: written between callbacks */
 } Lockstep;
 
 static Value lockstep_init(VM *vm, Lockstep *ls, const Value *seqs, int k, const char *fname) {
@@ -324,12 +330,15 @@ static Value lockstep_init(VM *vm, Lockstep *ls, const Value *seqs, int k, const
   ls->seqs = seqs;
   ls->pos = vec_items(state);
   ls->k = k;
+  ls->vm = vm;
+  ls->state = as_obj(state);
   for (int j = 0; j < k; j++) ls->pos[j] = is_vector(seqs[j]) ? small_int_val(0) : seqs[j];
   return state;
 }
 
 /* Fill row[0..k) with the next element of every sequence; false at the shortest's end. */
 static bool lockstep_next(Lockstep *ls, Value *row) {
+  gc_barrier(ls->vm, ls->state); /* map's callbacks run between rows (gc.c, GENERATIONS) */
   for (int j = 0; j < ls->k; j++) {
     Value s = ls->seqs[j], p = ls->pos[j];
     if (is_vector(s)) {
@@ -836,7 +845,10 @@ static Value elems_and_keys(VM *vm, Value fn, Value s, size_t *np) {
   Value x;
   for (size_t i = 0; seqiter_next(&it, &x); i++) {
     vec_items(v)[i] = x;
-    vec_items(v)[n + i] = vm_call1(vm, fn, x);
+    gc_barrier(vm, as_obj(v));
+    Value key = vm_call1(vm, fn, x);
+    vec_items(v)[n + i] = key;
+    gc_barrier(vm, as_obj(v)); /* after a callback v may be old */
   }
   vm_pop_roots(vm, 1);
   *np = n;

@@ -187,6 +187,7 @@ Value llm_provider_complete(VM *vm, LlmProvider *p, Value req) {
   else
     resp = llm_http_complete(vm, p, req);
   RQ(resp)[RS_PROVIDER] = name;
+  gc_barrier(vm, as_obj(resp)); /* a provider's Sema callback may have run since resp was made */
   vm_pop_roots(vm, 1);
   return resp;
 }
@@ -205,6 +206,7 @@ Value llm_provider_stream(VM *vm, LlmProvider *p, Value req, LlmChunkFn fn, void
   vm_push_root(vm, name);
   Value resp = llm_http_stream(vm, p, req, fn, ud, delivered);
   RQ(resp)[RS_PROVIDER] = name;
+  gc_barrier(vm, as_obj(resp));
   vm_pop_roots(vm, 1);
   return resp;
 }
