@@ -93,6 +93,7 @@
  * max_heap normally and 0 while armed, so every allocation takes the slow
  * path and is counted there.
  */
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -582,6 +583,8 @@ void *gc_alloc(VM *vm, ObjType type, size_t size) {
 }
 
 void *gc_alloc_sticky(VM *vm, ObjType type, size_t size) {
+  /* STICKY_TYPES is what the verifier skips: the two must name the same types */
+  assert((1u << type) & STICKY_TYPES);
   Obj *o = gc_alloc(vm, type, size);
   sticky_push(&vm->heap, o);
   return o;
@@ -841,11 +844,15 @@ static void clear_marks(Heap *h) {
 
 /* ---- SEMA_GC_VERIFY: the generational invariant, checked ---- */
 
+/* The collector's own names (val_type_name folds several into "object"). */
 static const char *type_name(uint8_t t) {
-  static const char *const names[] = {"free", "string", "bigint", "cons", "vector", "map", "hashmap",
-                                      "mapnode", "closure", "native", "proto", "box", "macro", "multi",
-                                      "record", "promise", "bytevector", "env", "foreign"};
-  return t < sizeof names / sizeof names[0] ? names[t] : "?";
+  static const char *const names[OBJ_NTYPES] = {
+      [OBJ_FREE] = "free",       [OBJ_STRING] = "string",   [OBJ_BIGINT] = "bigint",   [OBJ_CONS] = "cons",
+      [OBJ_VECTOR] = "vector",   [OBJ_MAP] = "map",         [OBJ_HASHMAP] = "hashmap", [OBJ_MAPNODE] = "mapnode",
+      [OBJ_CLOSURE] = "closure", [OBJ_NATIVE] = "native",   [OBJ_PROTO] = "proto",     [OBJ_BOX] = "box",
+      [OBJ_MACRO] = "macro",     [OBJ_MULTI] = "multi",     [OBJ_RECORD] = "record",   [OBJ_PROMISE] = "promise",
+      [OBJ_BYTEVEC] = "bytevector", [OBJ_ENV] = "env",      [OBJ_FOREIGN] = "foreign"};
+  return t < OBJ_NTYPES && names[t] ? names[t] : "?";
 }
 
 static void verify_failed(VM *vm, Obj *child) {
